@@ -1,0 +1,54 @@
+# Everything a newcomer needs: `make run` and `make test` create .venv on their own.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# A fresh clone has no config.toml: the example (no token) runs the local playground.
+CONFIG ?= $(if $(wildcard config.toml),config.toml,config.example.toml)
+POT    ?= locales/messages.pot
+
+.PHONY: run test lint typecheck unit catalogs extract update compile bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Compiled catalogs are build output: made from the committed .po files.
+compile: $(STAMP)
+	$(BIN)/pybabel compile --domain messages --directory locales --statistics
+
+extract: $(STAMP)
+	$(BIN)/pybabel extract --mapping babel.cfg --project daasao-bot --no-location \
+		--sort-output --omit-header --keywords "lazy_gettext ngettext:1,2" \
+		--output-file $(POT) bot handlers
+
+update: extract
+	$(BIN)/pybabel update --domain messages --input-file locales/messages.pot \
+		--output-dir locales --no-fuzzy-matching --width 0 --ignore-obsolete
+	$(BIN)/python scripts/fill_english.py
+
+# After adding text: `make catalogs`, translate the new entries, `make compile`.
+catalogs: update compile
+
+run: compile
+	$(BIN)/daasao run --config $(CONFIG)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: compile
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: compile
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache locales/*/LC_MESSAGES/*.mo

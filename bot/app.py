@@ -1,0 +1,135 @@
+"""Wiring: the one place where config, services and handlers meet the Telegram Application."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.i18n import SUPPORTED_LOCALES, Catalogs, gettext
+from bot.services import Services
+from handlers.common import identify_handlers, on_error
+from handlers.context import BotContext, BotData
+from handlers.intake import intake_handlers
+from handlers.language import language_handlers
+from handlers.members import member_handlers
+from handlers.messages import message_handlers
+from handlers.messenger import TelegramMessenger
+from handlers.offers import offer_handlers
+from handlers.start import start_handlers
+from handlers.status import status_handlers
+
+DaasaoApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+# Handler groups run in this order for every update; within a group the first match wins.
+GROUP_IDENTIFY = -1  # who is writing and in which language: before anything answers
+GROUP_MAIN = 0  # commands, buttons and flows; the fallback comes last in it
+
+COMMANDS: list[tuple[str, Callable[[], str]]] = [
+    ("start", lambda: gettext("Talk to Da'asao")),
+    ("status", lambda: gettext("My cases")),
+    ("cancel", lambda: gettext("Stop what I am doing")),
+    ("language", lambda: gettext("Choose your language")),
+    ("help", lambda: gettext("What I can do")),
+]
+
+
+def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> DaasaoApp:
+    """The bot, ready to `initialize()`; services are opened in post_init, closed after."""
+
+    async def post_init(app: DaasaoApp) -> None:
+        messenger = TelegramMessenger(app.bot)
+        app.bot_data.attach(await Services.start(config, clock, catalogs, messenger))
+        await _publish_commands(app, catalogs)
+        _schedule_timers(app, config)
+
+    async def post_shutdown(app: DaasaoApp) -> None:
+        services = app.bot_data.detach()
+        if services is not None:
+            await services.close()
+
+    app: DaasaoApp = (
+        ApplicationBuilder()
+        .token(config.telegram.token)
+        .base_url(config.telegram.base_url)
+        .base_file_url(config.telegram.base_file_url)
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    _add_handlers(app)
+    return app
+
+
+def _add_handlers(app: DaasaoApp) -> None:
+    app.add_handlers(identify_handlers(), group=GROUP_IDENTIFY)
+    # Order matters inside a group: the first handler that matches takes the update.
+    # /start join-… (members) must come before the plain /start; free messages come last.
+    main = [
+        *member_handlers(),
+        *start_handlers(),
+        *intake_handlers(),
+        *offer_handlers(),
+        *status_handlers(),
+        *language_handlers(),
+        *message_handlers(),
+    ]
+    app.add_handlers(main, group=GROUP_MAIN)
+    app.add_error_handler(on_error)
+
+
+def _schedule_timers(app: DaasaoApp, config: Config) -> None:
+    """Periodic checks; the database decides what is due, so a restart loses nothing."""
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(
+        _check_offer_timeouts,
+        interval=config.routing.timeout_check_seconds,
+        first=config.routing.timeout_check_seconds,
+        name="routing:timeouts",
+        job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+
+
+async def _check_offer_timeouts(context: BotContext) -> None:
+    await context.services.routing.check_timeouts()
+
+
+async def _publish_commands(app: DaasaoApp, catalogs: Catalogs) -> None:
+    """The commands menu, in each supported language (Telegram picks by the user's client)."""
+    scope = BotCommandScopeAllPrivateChats()
+    for locale in SUPPORTED_LOCALES:
+        with catalogs.using(locale):
+            commands = [BotCommand(name, describe()) for name, describe in COMMANDS]
+        code = locale.split("_")[0]
+        await app.bot.set_my_commands(commands, scope=scope, language_code=code)
+        if locale == catalogs.default:
+            await app.bot.set_my_commands(commands, scope=scope)
+
+
+async def start_app(app: DaasaoApp, begin_updates: Callable[[DaasaoApp], Awaitable[None]]) -> None:
+    """What `run_polling` does, for a caller that owns the event loop (runner, tests).
+
+    PTB calls post_init/post_shutdown only from its own run_* helpers, so we do it here.
+    """
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    await begin_updates(app)
+    await app.start()
+
+
+async def stop_app(app: DaasaoApp) -> None:
+    if app.updater and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    if app.post_stop:
+        await app.post_stop(app)
+    await app.shutdown()
+    if app.post_shutdown:
+        await app.post_shutdown(app)

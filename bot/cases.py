@@ -1,0 +1,36 @@
+"""What a resident can see of their own cases."""
+
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.i18n import _, format_skeleton
+from bot.people import Person
+from bot.terms import category_label, state_label
+from storage.cases import CaseRepository
+
+
+class CaseService:
+    def __init__(self, cases: CaseRepository, clock: Clock, config: Config) -> None:
+        self._cases = cases
+        self._clock = clock
+        self._config = config
+
+    async def status(self, person: Person) -> str:
+        """/status: the resident's own cases, newest first, with number, topic and state."""
+        cases = await self._cases.of_resident(person.id)
+        if not cases:
+            return _("You have no cases yet. Write 找大阿嫂 to talk to Da'asao.")
+        lines = [_("Your cases:")]
+        for case in reversed(cases):
+            opened = format_skeleton(case.created_at, self._config.locale.zone, "yMMMd")
+            lines.append(
+                _("{number} · {category} · {state} · opened {date}").format(
+                    number=case.number,
+                    category=category_label(case.category),
+                    state=state_label(case.state),
+                    date=opened,
+                )
+            )
+        lines.append(_("Write 找大阿嫂 to open another case."))
+        return "\n".join(lines)

@@ -1,0 +1,513 @@
+"""Intake: from "找大阿嫂" to a registered, routed case, one short step at a time.
+
+consent → area → category → description → contact (→ phone) → summary → confirm.
+
+The draft lives in the database, so a restart in the middle loses nothing. Every step
+accepts its buttons and sensible typed answers; anything else gets a short explanation
+and the same step again. Danger words at any step short-cut to the danger path.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.i18n import _, current_locale, format_when
+from bot.messaging import Button, Outgoing, rows
+from bot.people import Person
+from bot.routing import Assignment, RoutingService
+from bot.terms import (
+    CATEGORIES,
+    CONTACTS,
+    area_name,
+    category_label,
+    contact_label,
+    excerpt,
+)
+from storage.cases import CaseRecord, CaseRepository, MessagePart, NewCase
+from storage.db import Database
+from storage.drafts import DraftRepository
+from storage.users import UserRepository
+
+INTAKE_PREFIX = "in:"
+MAX_PART_CHARS = 3000  # leaves room for the case header when relayed (Telegram: 4096)
+MAX_PARTS = 30
+EXCERPT_CHARS = 200
+DANGER_WORDS = ("家暴", "救命", "danger")
+PHONE = re.compile(r"\+?\d{5,15}")
+
+YES_WORDS = {"yes", "ok", "agree", "i agree", "同意", "好", "好的", "是", "可以", "继续"}
+NO_WORDS = {"no", "不", "不同意", "不要", "算了"}
+DONE_WORDS = {"done", "finished", "完成", "好了", "说完了", "完了", "结束"}
+SKIP_WORDS = {"skip", "no", "跳过", "不用", "不留"}
+CONFIRM_WORDS = {"confirm", "send", "yes", "确认", "提交", "发送", "是", "好"}
+
+
+class Step(StrEnum):
+    CONSENT = "consent"
+    AREA = "area"
+    CATEGORY = "category"
+    DESCRIPTION = "describe"
+    CONTACT = "contact"
+    PHONE = "phone"
+    SUMMARY = "summary"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What the resident did, without Telegram: typed text, a button, media, a contact."""
+
+    kind: Literal["text", "button", "media", "contact", "unsupported"]
+    text: str = ""  # text, caption, or the button's value
+    step: str | None = None  # for a button: the step it was shown at
+    part: MessagePart | None = None  # the original message, kept for the case
+    phone: str | None = None  # a contact the resident shared of themselves
+
+
+@dataclass
+class Draft:
+    area: str | None = None
+    category: str | None = None
+    parts: list[dict[str, Any]] | None = None
+    contact: str | None = None
+    phone: str | None = None
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> Draft:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    @property
+    def messages(self) -> list[MessagePart]:
+        return [MessagePart(**part) for part in self.parts or []]
+
+
+def is_trigger(text: str) -> bool:
+    """找大阿嫂, 我要找大阿嫂, Find Da'asao, find daasao…"""
+    squeezed = _squeeze(text)
+    return "大阿嫂" in squeezed or "daasao" in squeezed
+
+
+def mentions_danger(text: str) -> bool:
+    folded = text.casefold()
+    return any(word in folded for word in DANGER_WORDS)
+
+
+class IntakeService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        drafts: DraftRepository,
+        cases: CaseRepository,
+        users: UserRepository,
+        routing: RoutingService,
+        clock: Clock,
+        config: Config,
+    ) -> None:
+        self._db = db
+        self._drafts = drafts
+        self._cases = cases
+        self._users = users
+        self._routing = routing
+        self._clock = clock
+        self._config = config
+
+    # ------------------------------------------------------------------ entry points
+
+    async def begin(self, person: Person) -> list[Outgoing]:
+        """Start (or resume) an intake."""
+        stored = await self._drafts.get(person.id)
+        if stored is not None:
+            draft = Draft.load(stored.data)
+            resume = Outgoing(_("Let's continue where we left off."))
+            return [resume, await self._screen(person, Step(stored.step), draft)]
+        user = await self._users.get(person.id)
+        step = Step.AREA if user and user.consented_at else Step.CONSENT
+        await self._save(person, step, Draft())
+        return [await self._screen(person, step, Draft())]
+
+    async def in_progress(self, person: Person) -> bool:
+        return await self._drafts.get(person.id) is not None
+
+    async def handle(self, person: Person, incoming: Incoming) -> list[Outgoing] | None:
+        """Advance the resident's draft; None when they have no intake in progress."""
+        stored = await self._drafts.get(person.id)
+        if stored is None:
+            return None
+        step, draft = Step(stored.step), Draft.load(stored.data)
+        if incoming.kind in ("text", "media") and mentions_danger(incoming.text):
+            return await self._danger(person, draft, incoming)
+        if incoming.kind == "button" and incoming.step != step:
+            return [
+                Outgoing(_("That button belongs to an earlier step.")),
+                await self._screen(person, step, draft),
+            ]
+        return await _STEPS[step](self, person, draft, incoming)
+
+    async def cancel(self, person: Person) -> list[Outgoing]:
+        if await self._drafts.get(person.id) is None:
+            return [Outgoing(_("There is nothing to cancel."), reply_keyboard="main")]
+        await self._drafts.delete(person.id)
+        text = _("Cancelled. Nothing was sent. Write 找大阿嫂 whenever you want to start again.")
+        return [Outgoing(text, reply_keyboard="main")]
+
+    # ------------------------------------------------------------------ steps
+
+    async def _on_consent(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
+        answer = _answer(got, {"yes": YES_WORDS, "no": NO_WORDS})
+        if answer == "no":
+            await self._drafts.delete(person.id)
+            return [
+                Outgoing(
+                    _(
+                        "All right, nothing has been stored about your request. "
+                        "You can come back any time."
+                    ),
+                    reply_keyboard="main",
+                )
+            ]
+        if answer != "yes":
+            return await self._again(person, Step.CONSENT, draft, got)
+        await self._users.consent(person.id, self._clock.now())
+        return await self._advance(person, Step.AREA, draft)
+
+    async def _on_area(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
+        area = _answer(got, {a.id: _names(a.name.zh_CN, a.name.en) for a in self._config.areas})
+        if area is None:
+            return await self._again(person, Step.AREA, draft, got)
+        draft.area = area
+        return await self._advance(person, Step.CATEGORY, draft)
+
+    async def _on_category(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
+        choices = {
+            key: _names(str(label), str(i))
+            for i, (key, label) in enumerate(CATEGORIES.items(), start=1)
+        }
+        choices["danger"] = {"danger", "sos", "危险"}
+        category = _answer(got, choices)
+        if category == "danger":
+            return await self._danger(person, draft, got)
+        if category is None:
+            return await self._again(person, Step.CATEGORY, draft, got)
+        draft.category = category
+        return await self._advance(person, Step.DESCRIPTION, draft)
+
+    async def _on_description(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
+        if _answer(got, {"done": DONE_WORDS}) == "done":
+            if not draft.parts:
+                return [
+                    Outgoing(
+                        _("Please tell us a little first: a few words, a photo or a voice message.")
+                    ),
+                    await self._screen(person, Step.DESCRIPTION, draft),
+                ]
+            return await self._advance(person, Step.CONTACT, draft)
+        problem = _description_problem(got, draft)
+        if problem is not None:
+            return [Outgoing(problem), await self._screen(person, Step.DESCRIPTION, draft)]
+        assert got.part is not None
+        draft.parts = [*(draft.parts or []), asdict(got.part)]
+        await self._save(person, Step.DESCRIPTION, draft)
+        done = rows(Button(_("Done ✓"), _data(Step.DESCRIPTION, "done")))
+        return [Outgoing(_("Got it. Send more if you like, or press Done."), done)]
+
+    async def _on_contact(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
+        choices = {
+            key: _names(str(label), str(i))
+            for i, (key, label) in enumerate(CONTACTS.items(), start=1)
+        }
+        contact = _answer(got, choices)
+        if contact is None:
+            return await self._again(person, Step.CONTACT, draft, got)
+        draft.contact = contact
+        next_step = Step.PHONE if contact == "phone" else Step.SUMMARY
+        return await self._advance(person, next_step, draft)
+
+    async def _on_phone(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
+        if got.kind == "contact" and got.phone:
+            draft.phone = got.phone
+        elif got.kind == "text" and (number := _phone_number(got.text)):
+            draft.phone = number
+        elif _answer(got, {"skip": _names(_("Skip"), *SKIP_WORDS)}) == "skip":
+            draft.phone = None
+        else:
+            problem = Outgoing(
+                _(
+                    "Please share your number with the button below, type it "
+                    "(digits only), or press Skip."
+                )
+            )
+            return [problem, await self._screen(person, Step.PHONE, draft)]
+        saved = Outgoing(_("Thank you."), reply_keyboard="remove")
+        return [saved, *await self._advance(person, Step.SUMMARY, draft)]
+
+    async def _on_summary(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
+        answer = _answer(got, {"confirm": CONFIRM_WORDS, "cancel": {"cancel", "取消"}})
+        if answer == "cancel":
+            return await self.cancel(person)
+        if answer != "confirm":
+            return await self._again(person, Step.SUMMARY, draft, got)
+        case, assignment = await self._register(person, draft, urgent=False)
+        return [Outgoing(self._registered_text(case, assignment), reply_keyboard="main")]
+
+    # ------------------------------------------------------------------ danger path
+
+    async def _danger(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
+        """Numbers first, then an urgent case at once, whatever step we were at."""
+        if got.part is not None and got.part.text and len(got.part.text) <= MAX_PART_CHARS:
+            draft.parts = [*(draft.parts or []), asdict(got.part)]
+        emergency = Outgoing(self._emergency_text())
+        case, assignment = await self._register(person, draft, urgent=True)
+        await self._routing.alert_urgent(case)
+        follow_up = _(
+            "Your case {number} is registered as urgent and Da'asao has been alerted. "
+            "Keep this chat open: a mediator will write to you here."
+        ).format(number=case.number)
+        if assignment.mediator_id is not None:
+            follow_up += "\n" + self._who_and_when(assignment)
+        return [emergency, Outgoing(follow_up, reply_keyboard="main")]
+
+    def _emergency_text(self) -> str:
+        locale = current_locale()
+        numbers = "\n".join(
+            f"☎ {n.number} — {n.label.text(locale)}" for n in self._config.privacy.emergency_numbers
+        )
+        return _("If you are in danger now, call at once:\n{numbers}").format(numbers=numbers)
+
+    # ------------------------------------------------------------------ registration
+
+    async def _register(
+        self, person: Person, draft: Draft, *, urgent: bool
+    ) -> tuple[CaseRecord, Assignment]:
+        now = self._clock.now()
+        new_case = NewCase(
+            resident_id=person.id,
+            pseudonym=f"R-{1000 + secrets.randbelow(9000)}",
+            area_id=draft.area,
+            category=draft.category or "other",
+            urgent=urgent,
+            contact=draft.contact or "chat",
+            phone=draft.phone,
+        )
+        year = now.astimezone(self._config.locale.zone).year
+        async with self._db.transaction():
+            case = await self._cases.create(new_case, self._config.routing.case_prefix, year, now)
+            for part in draft.messages:
+                await self._cases.add_message(case.id, "resident", part, now)
+            await self._cases.add_event(case.id, "registered", now, by="resident", urgent=urgent)
+            await self._drafts.delete(person.id)
+            if draft.area:
+                await self._users.remember_area(person.id, draft.area, now)
+        return case, await self._routing.route(case.id)
+
+    def _registered_text(self, case: CaseRecord, assignment: Assignment) -> str:
+        lines = [_("Your request is registered as case {number}.").format(number=case.number)]
+        if assignment.mediator_id is None:
+            lines.append(
+                _(
+                    "All our mediators are away right now; the first one available will "
+                    "answer you here."
+                )
+            )
+            area = self._config.area(case.area_id) if case.area_id else None
+            if area and area.hotline:
+                lines.append(_("Mediation hotline: {hotline}").format(hotline=area.hotline))
+        else:
+            lines.append(self._who_and_when(assignment))
+        lines.append(_("Send /status to see your cases."))
+        return "\n".join(lines)
+
+    def _who_and_when(self, assignment: Assignment) -> str:
+        name = assignment.display_name or _("A mediator")
+        if assignment.starts_at is None:
+            return _("{name} will answer you here soon.").format(name=name)
+        when = format_when(assignment.starts_at, self._config.locale.zone)
+        return _("{name} is on duty from {time} and will answer you then.").format(
+            name=name, time=when
+        )
+
+    # ------------------------------------------------------------------ screens
+
+    async def _advance(self, person: Person, step: Step, draft: Draft) -> list[Outgoing]:
+        await self._save(person, step, draft)
+        return [await self._screen(person, step, draft)]
+
+    async def _again(
+        self, person: Person, step: Step, draft: Draft, got: Incoming
+    ) -> list[Outgoing]:
+        """A short explanation, then the same step again."""
+        if got.kind == "text" and len(got.text) > MAX_PART_CHARS:
+            problem = _("That message is too long for this step.")
+        elif got.kind in ("media", "unsupported", "contact"):
+            problem = _("I can't use that here. Please choose one of the buttons.")
+        else:
+            problem = _("Sorry, I didn't understand. Please choose one of the buttons.")
+        return [Outgoing(problem), await self._screen(person, step, draft)]
+
+    async def _screen(self, person: Person, step: Step, draft: Draft) -> Outgoing:
+        return await _SCREENS[step](self, person, draft)
+
+    async def _consent_screen(self, person: Person, draft: Draft) -> Outgoing:
+        text = _(
+            "Before we start, about your privacy:\n"
+            "• What you tell us is seen only by the mediator who takes your case and the head "
+            "of the mediation society.\n"
+            "• The mediator sees a case code, never your name, username or phone number "
+            "(unless you choose to share a number).\n"
+            "• Messages are deleted {days} days after your case is closed.\n"
+            "• You can stop at any step with /cancel.\n\n"
+            "Do you agree?"
+        ).format(days=self._config.privacy.retention_days)
+        buttons = rows(
+            Button(_("I agree"), _data(Step.CONSENT, "yes")),
+            Button(_("No, thanks"), _data(Step.CONSENT, "no")),
+            per_row=2,
+        )
+        return Outgoing(text, buttons)
+
+    async def _area_screen(self, person: Person, draft: Draft) -> Outgoing:
+        user = await self._users.get(person.id)
+        remembered = user.area_id if user else None
+        areas = sorted(self._config.areas, key=lambda a: a.id != remembered)
+        locale = current_locale()
+        buttons = [
+            Button(
+                ("✓ " if a.id == remembered else "") + a.name.text(locale), _data(Step.AREA, a.id)
+            )
+            for a in areas
+        ]
+        return Outgoing(_("Which village or community do you live in?"), rows(*buttons, per_row=2))
+
+    async def _category_screen(self, person: Person, draft: Draft) -> Outgoing:
+        buttons = [
+            Button(str(label), _data(Step.CATEGORY, key)) for key, label in CATEGORIES.items()
+        ]
+        buttons.append(Button(_("🆘 I am in danger now"), _data(Step.CATEGORY, "danger")))
+        return Outgoing(_("What is it about?"), rows(*buttons))
+
+    async def _description_screen(self, person: Person, draft: Draft) -> Outgoing:
+        text = _(
+            "Please tell us what happened, in your own words. You can send several messages, "
+            "photos or voice messages. Press Done when you have finished."
+        )
+        return Outgoing(text, rows(Button(_("Done ✓"), _data(Step.DESCRIPTION, "done"))))
+
+    async def _contact_screen(self, person: Person, draft: Draft) -> Outgoing:
+        buttons = [Button(str(label), _data(Step.CONTACT, key)) for key, label in CONTACTS.items()]
+        return Outgoing(_("How would you like Da'asao to reach you?"), rows(*buttons))
+
+    async def _phone_screen(self, person: Person, draft: Draft) -> Outgoing:
+        text = _(
+            "You can share your phone number with the button below, or type it. Only your "
+            "mediator will see it. Or press Skip."
+        )
+        return Outgoing(text, reply_keyboard="share_phone")
+
+    async def _summary_screen(self, person: Person, draft: Draft) -> Outgoing:
+        lines = [
+            _("Please check your request:"),
+            _("Area: {area}").format(area=area_name(self._config, draft.area)),
+            _("About: {category}").format(category=category_label(draft.category or "other")),
+            _("What you told us: {excerpt}").format(excerpt=excerpt(draft.messages, EXCERPT_CHARS)),
+            _("Contact: {contact}").format(contact=contact_label(draft.contact or "chat")),
+        ]
+        if draft.phone:
+            lines.append(_("Phone: {phone}").format(phone=draft.phone))
+        area = self._config.area(draft.area) if draft.area else None
+        if draft.contact == "office" and area:
+            lines.append(
+                _("Desk hours: {hours}").format(hours=area.office_hours.text(current_locale()))
+            )
+        buttons = rows(
+            Button(_("✓ Send to Da'asao"), _data(Step.SUMMARY, "confirm")),
+            Button(_("✗ Cancel"), _data(Step.SUMMARY, "cancel")),
+            per_row=2,
+        )
+        return Outgoing("\n".join(lines), buttons)
+
+    async def _save(self, person: Person, step: Step, draft: Draft) -> None:
+        await self._drafts.save(person.id, step, asdict(draft), self._clock.now())
+
+
+StepHandler = Callable[[IntakeService, Person, Draft, Incoming], Awaitable[list[Outgoing]]]
+_STEPS: dict[Step, StepHandler] = {
+    Step.CONSENT: IntakeService._on_consent,
+    Step.AREA: IntakeService._on_area,
+    Step.CATEGORY: IntakeService._on_category,
+    Step.DESCRIPTION: IntakeService._on_description,
+    Step.CONTACT: IntakeService._on_contact,
+    Step.PHONE: IntakeService._on_phone,
+    Step.SUMMARY: IntakeService._on_summary,
+}
+_SCREENS: dict[Step, Callable[[IntakeService, Person, Draft], Awaitable[Outgoing]]] = {
+    Step.CONSENT: IntakeService._consent_screen,
+    Step.AREA: IntakeService._area_screen,
+    Step.CATEGORY: IntakeService._category_screen,
+    Step.DESCRIPTION: IntakeService._description_screen,
+    Step.CONTACT: IntakeService._contact_screen,
+    Step.PHONE: IntakeService._phone_screen,
+    Step.SUMMARY: IntakeService._summary_screen,
+}
+
+
+def _data(step: Step, value: str) -> str:
+    return f"{INTAKE_PREFIX}{step}:{value}"
+
+
+def _squeeze(text: str) -> str:
+    """Casefolded, without spaces, punctuation or symbols: for matching typed answers."""
+    return "".join(
+        ch
+        for ch in unicodedata.normalize("NFKC", text).casefold()
+        if unicodedata.category(ch)[0] in "LN"
+    )
+
+
+def _names(*names: str) -> set[str]:
+    return {name for name in names if name}
+
+
+def _answer(got: Incoming, choices: Mapping[str, Iterable[str]]) -> str | None:
+    """The choice a button or a typed answer stands for, or None."""
+    if got.kind == "button":
+        return got.text if got.text in choices else None
+    if got.kind != "text" or len(got.text) > 100:
+        return None
+    typed = _squeeze(got.text)
+    if not typed:
+        return None
+    for key, names in choices.items():
+        if typed in {_squeeze(n) for n in names} or typed == _squeeze(key):
+            return key
+    # A distinctive part of a name, e.g. "东升" for 东升社区: accepted when only one matches.
+    partial = [
+        k
+        for k, names in choices.items()
+        if len(typed) >= 2 and any(typed in _squeeze(n) for n in names if not n.isdigit())
+    ]
+    return partial[0] if len(partial) == 1 else None
+
+
+def _description_problem(got: Incoming, draft: Draft) -> str | None:
+    if got.kind not in ("text", "media") or got.part is None:
+        return _("Please use words, photos, voice messages or files for your description.")
+    if len(got.text) > MAX_PART_CHARS:
+        return _(
+            "That message is too long ({count} characters). Please send it in parts of at "
+            "most {limit} characters."
+        ).format(count=len(got.text), limit=MAX_PART_CHARS)
+    if len(draft.parts or []) >= MAX_PARTS:
+        return _("That is a lot already: please press Done, and tell the rest to your mediator.")
+    return None
+
+
+def _phone_number(text: str) -> str | None:
+    digits = re.sub(r"[\s\-()]", "", text)
+    return digits if PHONE.fullmatch(digits) else None

@@ -1,0 +1,45 @@
+"""How services speak to people who did not just write to us (mediators, the head, residents).
+
+Services build `Outgoing` messages in the recipient's language and hand them to a
+`Messenger`; the Telegram adapter (handlers/messenger.py) turns them into API calls.
+Buttons carry opaque references; whoever receives the press re-checks everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+ReplyKeyboard = Literal["main", "share_phone", "remove"]
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str  # callback data: an opaque reference, at most 64 bytes
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    reply_keyboard: ReplyKeyboard | None = None  # only when there are no inline buttons
+
+
+def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
+    """Lay buttons out `per_row` to a row."""
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+class Messenger(Protocol):
+    async def send(self, chat_id: int, message: Outgoing) -> int | None:
+        """Send; the new message id, or None when the person has blocked the bot."""
+        ...
+
+    async def edit(self, chat_id: int, message_id: int, message: Outgoing) -> None:
+        """Replace the text and buttons of a message the bot sent earlier."""
+        ...
+
+    async def copy(self, from_chat_id: int, message_id: int, to_chat_id: int) -> int | None:
+        """Copy a message without any "forwarded from" header; None when blocked."""
+        ...

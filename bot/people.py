@@ -1,0 +1,148 @@
+"""People: who is writing, what they may do, and in which language we answer them."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.errors import DomainError, InviteError, NotAllowedError
+from bot.i18n import SUPPORTED_LOCALES, _, negotiate
+from bot.roster import DutyMode
+from storage.members import InviteRecord, InviteRole, MemberRecord, MemberRepository
+from storage.users import UserRepository
+
+Role = Literal["resident", "mediator", "head", "adviser", "staff"]
+DISPLAY_NAME_MAX = 20
+
+
+class UnsupportedLanguageError(ValueError):
+    """A language the bot has no catalog for."""
+
+
+class DisplayNameError(DomainError):
+    def user_message(self) -> str:
+        return _("Please send a short name of 1 to {limit} characters, such as 王大姐.").format(
+            limit=DISPLAY_NAME_MAX
+        )
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    locale: str
+    role: Role
+    member: MemberRecord | None = None
+    admin: bool = False  # listed in the config's staff.admins
+
+    @property
+    def is_staff(self) -> bool:
+        return self.admin or self.role == "staff"
+
+    @property
+    def is_mediator(self) -> bool:
+        """Mediators and the head: they take cases."""
+        return self.role in ("mediator", "head")
+
+    @property
+    def is_head(self) -> bool:
+        return self.role == "head"
+
+    @property
+    def needs_display_name(self) -> bool:
+        return self.member is not None and self.role != "staff" and not self.member.display_name
+
+
+@dataclass(frozen=True)
+class Joined:
+    person: Person
+    area_id: str | None
+
+
+class PeopleService:
+    def __init__(
+        self, users: UserRepository, members: MemberRepository, clock: Clock, config: Config
+    ) -> None:
+        self._users = users
+        self._members = members
+        self._clock = clock
+        self._config = config
+
+    async def seen(self, user_id: int, telegram_language: str | None) -> Person:
+        """The person behind an update, with their role and the locale to answer them in."""
+        record = await self._users.upsert_seen(user_id, telegram_language, self._clock.now())
+        locale = negotiate(record.language, record.telegram_language, self._config.locale.default)
+        return await self._person(user_id, locale)
+
+    async def locale_of(self, user_id: int) -> str:
+        record = await self._users.get(user_id)
+        if record is None:
+            return self._config.locale.default
+        return negotiate(record.language, record.telegram_language, self._config.locale.default)
+
+    async def choose_language(self, user_id: int, locale: str) -> Person:
+        if locale not in SUPPORTED_LOCALES:
+            raise UnsupportedLanguageError(locale)
+        await self._users.set_language(user_id, locale, self._clock.now())
+        return await self._person(user_id, locale)
+
+    async def create_invite(
+        self, by: Person, role: InviteRole, area_id: str | None
+    ) -> InviteRecord:
+        """A one-time invite link token; staff only; mediators need an area."""
+        if not by.is_staff:
+            raise NotAllowedError
+        if role == "mediator" and (area_id is None or self._config.area(area_id) is None):
+            raise DomainError("a mediator invite needs a known area")
+        now = self._clock.now()
+        invite = InviteRecord(
+            token=secrets.token_urlsafe(12),
+            role=role,
+            area_id=area_id if role == "mediator" else None,
+            created_by=by.id,
+            expires_at=now + timedelta(hours=self._config.staff.invite_valid_hours),
+            used_by=None,
+        )
+        await self._members.add_invite(invite, now)
+        return invite
+
+    async def join(self, user_id: int, token: str) -> Joined:
+        """Use an invite: single use, before it expires."""
+        invite = await self._members.get_invite(token)
+        now = self._clock.now()
+        if invite is None:
+            raise InviteError("unknown")
+        if invite.used_by is not None:
+            raise InviteError("used")
+        if invite.expires_at <= now:
+            raise InviteError("expired")
+        if not await self._members.use_invite(token, user_id, now):
+            raise InviteError("used")
+        await self._members.save(user_id, invite.role, invite.area_id, now)
+        return Joined(await self._person(user_id, await self.locale_of(user_id)), invite.area_id)
+
+    async def set_display_name(self, person: Person, name: str) -> Person:
+        name = " ".join(name.split())
+        if person.member is None:
+            raise NotAllowedError
+        if not 1 <= len(name) <= DISPLAY_NAME_MAX or name.startswith("/"):
+            raise DisplayNameError
+        await self._members.set_display_name(person.id, name)
+        return await self._person(person.id, person.locale)
+
+    async def set_duty(self, person: Person, mode: DutyMode) -> Person:
+        if not person.is_mediator:
+            raise NotAllowedError
+        await self._members.set_duty_mode(person.id, mode)
+        return await self._person(person.id, person.locale)
+
+    async def _person(self, user_id: int, locale: str) -> Person:
+        member = await self._members.get(user_id)
+        admin = user_id in self._config.staff.admins
+        role: Role = member.role if member and member.active else "resident"
+        if admin and role == "resident":
+            role = "staff"
+        return Person(id=user_id, locale=locale, role=role, member=member, admin=admin)

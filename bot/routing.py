@@ -1,0 +1,326 @@
+"""Routing: offer each case to the right mediator, and move it on when nobody takes it.
+
+The roster rules themselves are pure functions in `bot.roster`; this service feeds them
+from storage, records every offer, decline, timeout and acceptance on the case's timeline,
+and tells the people concerned.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot import roster
+from bot.clock import Clock
+from bot.config import Config
+from bot.errors import NotAllowedError, StaleActionError
+from bot.i18n import Catalogs, _, format_when
+from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.people import PeopleService, Person
+from bot.terms import (
+    area_name,
+    category_label,
+    contact_label,
+    excerpt,
+    mediator_label,
+    pseudonym_label,
+)
+from storage.cases import CaseRecord, CaseRepository, OfferRecord
+from storage.db import Database
+from storage.members import MemberRecord, MemberRepository
+from storage.roster import RosterRepository
+
+log = logging.getLogger(__name__)
+
+OFFER_PREFIX = "of:"
+DECLINE_REASONS = ("busy", "conflict", "other")
+EXCERPT_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Who will answer a case, and from when (None: right away)."""
+
+    mediator_id: int | None
+    display_name: str | None
+    starts_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    mediator: MemberRecord
+    deadline: datetime | None
+    starts_at: datetime | None
+
+
+class RoutingService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        cases: CaseRepository,
+        members: MemberRepository,
+        roster_repo: RosterRepository,
+        people: PeopleService,
+        messenger: Messenger,
+        catalogs: Catalogs,
+        clock: Clock,
+        config: Config,
+    ) -> None:
+        self._db = db
+        self._cases = cases
+        self._members = members
+        self._roster = roster_repo
+        self._people = people
+        self._messenger = messenger
+        self._catalogs = catalogs
+        self._clock = clock
+        self._config = config
+
+    # ------------------------------------------------------------------ offering
+
+    async def route(self, case_id: int) -> Assignment:
+        """Offer a case to the best mediator (or the head); record it; send the card."""
+        async with self._db.transaction():
+            case = await self._cases.get(case_id)
+            if case is None:
+                raise StaleActionError
+            if case.state not in ("new", "unassigned"):
+                return await self._current_assignment(case)  # routed meanwhile: nothing to do
+            plan = await self._plan(case, await self._cases.offered_to(case.id))
+            if plan is None:
+                await self._mark_unassigned(case)
+                return Assignment(None, None, None)
+            offer = await self._record_offer(case, plan)
+        await self._send_offer_card(case, offer, plan.mediator)
+        return Assignment(plan.mediator.user_id, plan.mediator.display_name, plan.starts_at)
+
+    async def _current_assignment(self, case: CaseRecord) -> Assignment:
+        offer = await self._cases.open_offer(case.id)
+        mediator_id = offer.mediator_id if offer else case.mediator_id
+        member = await self._members.get(mediator_id) if mediator_id else None
+        return Assignment(mediator_id, member.display_name if member else None, None)
+
+    async def _plan(self, case: CaseRecord, exclude: set[int]) -> _Plan | None:
+        now = self._clock.now()
+        zone = self._config.locale.zone
+        members = {m.user_id: m for m in await self._members.active()}
+        mediators = await self._roster_view(members)
+        slots = await self._roster.slots()
+        overrides = await self._roster.overrides(now.astimezone(zone).date() - timedelta(days=1))
+        choice = None
+        if case.area_id:
+            choice = roster.choose(
+                mediators, case.area_id, now, slots, overrides, zone, exclude=exclude
+            )
+        if choice is not None:
+            mediator = next(m for m in mediators if m.id == choice.mediator_id)
+            deadline = roster.accept_deadline(
+                mediator, now, self._config.routing.accept_timeout_minutes, slots, overrides, zone
+            )
+            starts_at = None if choice.now else choice.starts_at
+            return _Plan(members[choice.mediator_id], deadline, starts_at)
+        head = next(
+            (m for m in members.values() if m.role == "head" and m.user_id not in exclude), None
+        )
+        return _Plan(head, None, None) if head else None
+
+    async def _roster_view(self, members: dict[int, MemberRecord]) -> list[roster.Mediator]:
+        workload = await self._cases.workload()
+        last_offered = await self._cases.last_offered()
+        return [
+            roster.Mediator(
+                id=m.user_id,
+                area_id=m.area_id,
+                duty_mode=m.duty_mode,
+                active=m.active,
+                open_cases=workload.get(m.user_id, 0),
+                last_offered_at=last_offered.get(m.user_id),
+            )
+            for m in members.values()
+            if m.role == "mediator"
+        ]
+
+    async def _record_offer(self, case: CaseRecord, plan: _Plan) -> OfferRecord:
+        now = self._clock.now()
+        offer = await self._cases.add_offer(case.id, plan.mediator.user_id, now, plan.deadline)
+        await self._cases.set_state(case.id, "offered", None, now)
+        await self._cases.add_event(
+            case.id,
+            "offered",
+            now,
+            mediator=plan.mediator.user_id,
+            deadline=plan.deadline.isoformat() if plan.deadline else None,
+        )
+        return offer
+
+    async def _mark_unassigned(self, case: CaseRecord) -> None:
+        if case.state == "unassigned":
+            return  # already on the timeline; the periodic check keeps trying quietly
+        now = self._clock.now()
+        await self._cases.set_state(case.id, "unassigned", None, now)
+        await self._cases.add_event(case.id, "unassigned", now)
+        log.warning("no mediator available", extra={"case": case.number})
+
+    async def _send_offer_card(
+        self, case: CaseRecord, offer: OfferRecord, mediator: MemberRecord
+    ) -> None:
+        with self._catalogs.using(await self._people.locale_of(mediator.user_id)):
+            card = await self._offer_card(case, offer)
+        await self._messenger.send(mediator.user_id, card)
+
+    async def _offer_card(self, case: CaseRecord, offer: OfferRecord) -> Outgoing:
+        summary = excerpt(await self._cases.messages(case.id), EXCERPT_CHARS)
+        lines = [
+            _("🔴 URGENT") if case.urgent else "",
+            _("New case {number}").format(number=case.number),
+            f"{pseudonym_label(case.pseudonym)} · {area_name(self._config, case.area_id)}",
+            _("Category: {category}").format(category=category_label(case.category)),
+            _("Contact: {contact}").format(contact=contact_label(case.contact)),
+            "",
+            summary,
+        ]
+        if offer.deadline:
+            lines += ["", _("Please answer by {time}.").format(time=self._local(offer.deadline))]
+        buttons = rows(
+            Button(_("Accept"), f"{OFFER_PREFIX}{offer.id}:accept"),
+            Button(_("Decline"), f"{OFFER_PREFIX}{offer.id}:decline"),
+            per_row=2,
+        )
+        return Outgoing("\n".join(line for line in lines if line is not None).strip(), buttons)
+
+    # ------------------------------------------------------------------ answers to an offer
+
+    async def decline_reasons(self, person: Person, offer_id: int) -> Outgoing:
+        """The card's second face: why are you declining?"""
+        offer = await self._own_open_offer(person, offer_id)
+        labels = {
+            "busy": _("I am too busy now"),
+            "conflict": _("I know the family (conflict of interest)"),
+            "other": _("Another reason"),
+        }
+        buttons = [Button(labels[r], f"{OFFER_PREFIX}{offer.id}:no-{r}") for r in DECLINE_REASONS]
+        buttons.append(Button(_("« Back"), f"{OFFER_PREFIX}{offer.id}:back"))
+        return Outgoing(_("Why are you declining this case?"), rows(*buttons))
+
+    async def card(self, person: Person, offer_id: int) -> Outgoing:
+        offer = await self._own_open_offer(person, offer_id)
+        case = await self._cases.get(offer.case_id)
+        assert case is not None
+        return await self._offer_card(case, offer)
+
+    async def accept(self, person: Person, offer_id: int) -> CaseRecord:
+        """Take the case: it is now this mediator's, and the resident is told who answers."""
+        async with self._db.transaction():
+            offer = await self._own_open_offer(person, offer_id)
+            now = self._clock.now()
+            if not await self._cases.end_offer(offer.id, "accepted", now):
+                raise StaleActionError
+            await self._cases.set_state(offer.case_id, "accepted", person.id, now)
+            await self._cases.add_event(offer.case_id, "accepted", now, actor_id=person.id)
+            case = await self._cases.get(offer.case_id)
+        assert case is not None
+        await self._tell_resident_accepted(case, person)
+        await self._send_description(case, person.id)
+        return case
+
+    async def decline(self, person: Person, offer_id: int, reason: str) -> Assignment:
+        if reason not in DECLINE_REASONS:
+            raise StaleActionError
+        async with self._db.transaction():
+            offer = await self._own_open_offer(person, offer_id)
+            now = self._clock.now()
+            if not await self._cases.end_offer(offer.id, "declined", now, reason):
+                raise StaleActionError
+            await self._cases.set_state(offer.case_id, "new", None, now)
+            await self._cases.add_event(
+                offer.case_id, "declined", now, actor_id=person.id, reason=reason
+            )
+        return await self.route(offer.case_id)
+
+    async def _own_open_offer(self, person: Person, offer_id: int) -> OfferRecord:
+        """The offer, if it is open and addressed to this person — checked on every press."""
+        if not person.is_mediator:
+            raise NotAllowedError
+        offer = await self._cases.get_offer(offer_id)
+        if offer is None or offer.mediator_id != person.id:
+            raise NotAllowedError
+        if offer.state != "open":
+            raise StaleActionError
+        return offer
+
+    async def _tell_resident_accepted(self, case: CaseRecord, mediator: Person) -> None:
+        if case.resident_id is None:
+            return
+        name = mediator.member.display_name if mediator.member else None
+        with self._catalogs.using(await self._people.locale_of(case.resident_id)):
+            text = _("{name} has taken your case {number} and will write to you here soon.").format(
+                name=mediator_label(name), number=case.number
+            )
+        await self._messenger.send(case.resident_id, Outgoing(text))
+
+    async def _send_description(self, case: CaseRecord, mediator_id: int) -> None:
+        """What the resident wrote at intake, copied (never forwarded) to the mediator."""
+        for part in await self._cases.messages(case.id):
+            await self._messenger.copy(part.chat_id, part.message_id, mediator_id)
+
+    # ------------------------------------------------------------------ timers
+
+    async def check_timeouts(self) -> int:
+        """Move on every offer whose deadline passed, and retry cases nobody could take."""
+        moved = 0
+        for offer in await self._cases.due_offers(self._clock.now()):
+            if await self._expire(offer):
+                moved += 1
+        for case in await self._cases.waiting_for_mediator():
+            await self.route(case.id)
+        return moved
+
+    async def _expire(self, offer: OfferRecord) -> bool:
+        async with self._db.transaction():
+            now = self._clock.now()
+            if not await self._cases.end_offer(offer.id, "expired", now):
+                return False  # answered or expired by someone else meanwhile
+            await self._cases.set_state(offer.case_id, "new", None, now)
+            await self._cases.add_event(
+                offer.case_id, "offer_expired", now, mediator=offer.mediator_id
+            )
+        await self._tell_mediator_expired(offer)
+        await self.route(offer.case_id)
+        return True
+
+    async def _tell_mediator_expired(self, offer: OfferRecord) -> None:
+        case = await self._cases.get(offer.case_id)
+        assert case is not None
+        with self._catalogs.using(await self._people.locale_of(offer.mediator_id)):
+            text = _("Case {number} was not accepted in time and has been offered to someone else.")
+            await self._messenger.send(offer.mediator_id, Outgoing(text.format(number=case.number)))
+
+    # ------------------------------------------------------------------ urgent
+
+    async def alert_urgent(self, case: CaseRecord) -> int:
+        """Tell the head and every on-duty mediator in all areas, at once."""
+        now = self._clock.now()
+        zone = self._config.locale.zone
+        members = {m.user_id: m for m in await self._members.active()}
+        slots = await self._roster.slots()
+        overrides = await self._roster.overrides(now.astimezone(zone).date() - timedelta(days=1))
+        recipients = [
+            m.id
+            for m in await self._roster_view(members)
+            if roster.is_on_duty(m, now, slots, overrides, zone)
+        ]
+        recipients += [m.user_id for m in members.values() if m.role == "head"]
+        for user_id in dict.fromkeys(recipients):
+            with self._catalogs.using(await self._people.locale_of(user_id)):
+                text = _(
+                    "🔴 URGENT: a resident says they are in danger now. Case {number}, {area}. "
+                    "They have been shown the emergency numbers. Please check your offers and "
+                    "the duty roster; the case's mediator will be asked to accept it at once."
+                ).format(number=case.number, area=area_name(self._config, case.area_id))
+            await self._messenger.send(user_id, Outgoing(text))
+        return len(recipients)
+
+    def _local(self, moment: datetime) -> str:
+        return format_when(moment, self._config.locale.zone)

@@ -1,0 +1,98 @@
+"""The application's services, built once at start from the config and the database."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.cases import CaseService
+from bot.clock import Clock
+from bot.config import Config
+from bot.i18n import Catalogs
+from bot.intake import IntakeService
+from bot.messaging import Messenger
+from bot.people import PeopleService
+from bot.roster import Slot
+from bot.routing import RoutingService
+from storage.cases import CaseRepository
+from storage.db import Database
+from storage.drafts import DraftRepository
+from storage.members import MemberRepository
+from storage.roster import RosterRepository
+from storage.users import UserRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    config: Config
+    clock: Clock
+    db: Database
+    catalogs: Catalogs
+    messenger: Messenger
+    people: PeopleService
+    routing: RoutingService
+    intake: IntakeService
+    cases: CaseService
+
+    @classmethod
+    async def start(
+        cls, config: Config, clock: Clock, catalogs: Catalogs, messenger: Messenger
+    ) -> Services:
+        db = await Database.open(config.storage.path)
+        users, members = UserRepository(db), MemberRepository(db)
+        cases, roster = CaseRepository(db), RosterRepository(db)
+        await _seed_roster(roster, config)
+        people = PeopleService(users, members, clock, config)
+        routing = RoutingService(
+            db=db,
+            cases=cases,
+            members=members,
+            roster_repo=roster,
+            people=people,
+            messenger=messenger,
+            catalogs=catalogs,
+            clock=clock,
+            config=config,
+        )
+        intake = IntakeService(
+            db=db,
+            drafts=DraftRepository(db),
+            cases=cases,
+            users=users,
+            routing=routing,
+            clock=clock,
+            config=config,
+        )
+        return cls(
+            config=config,
+            clock=clock,
+            db=db,
+            catalogs=catalogs,
+            messenger=messenger,
+            people=people,
+            routing=routing,
+            intake=intake,
+            cases=CaseService(cases, clock, config),
+        )
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+async def _seed_roster(roster: RosterRepository, config: Config) -> None:
+    """The config's [[roster]] slots fill an empty roster once; after that the database rules."""
+    if not config.roster or not await roster.is_empty():
+        return
+    await roster.add_slots(
+        Slot(
+            area_id=slot.area,
+            weekday=slot.weekday_index,
+            start=slot.start_time,
+            end=slot.end_time,
+            mediator_id=slot.mediator,
+        )
+        for slot in config.roster
+    )
+    log.info("roster seeded from config", extra={"slots": len(config.roster)})

@@ -1,0 +1,77 @@
+"""Names of things the resident and the mediator both see: categories, contact ways, areas.
+
+Labels are lazy: they are translated when shown, in the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.config import Config
+from bot.i18n import _, current_locale, lazy_gettext
+from storage.cases import MessagePart
+
+CATEGORIES: dict[str, Any] = {
+    "family": lazy_gettext("Marriage and family"),
+    "neighbours": lazy_gettext("Neighbours"),
+    "inheritance": lazy_gettext("Inheritance and elder support"),
+    "rights": lazy_gettext("Women's and children's rights"),
+    "other": lazy_gettext("Something else"),
+}
+
+CONTACTS: dict[str, Any] = {
+    "chat": lazy_gettext("Chat here"),
+    "phone": lazy_gettext("A phone call"),
+    "office": lazy_gettext("Visit the desk during office hours"),
+    "home": lazy_gettext("A home visit"),
+}
+
+
+def category_label(category: str) -> str:
+    return str(CATEGORIES.get(category, CATEGORIES["other"]))
+
+
+def contact_label(contact: str) -> str:
+    return str(CONTACTS.get(contact, contact))
+
+
+def area_name(config: Config, area_id: str | None) -> str:
+    area = config.area(area_id) if area_id else None
+    return area.name.text(current_locale()) if area else _("area not given")
+
+
+def pseudonym_label(pseudonym: str) -> str:
+    """How a mediator sees a resident: never their name, only the case's pseudonym."""
+    return _("Resident {code}").format(code=pseudonym)
+
+
+def mediator_label(display_name: str | None) -> str:
+    return display_name or _("your mediator")
+
+
+def excerpt(parts: Sequence[MessagePart], limit: int) -> str:
+    """The gist of what a resident wrote: the text, cut at `limit`, and a count of media."""
+    texts = " / ".join(p.text for p in parts if p.text)
+    if len(texts) > limit:
+        texts = texts[:limit] + "…"
+    media = sum(1 for p in parts if p.kind != "text")
+    if media:
+        texts += " " + _("(+ {count} photo, voice or file messages)").format(count=media)
+    return texts.strip()
+
+
+STATES: dict[str, Any] = {
+    "new": lazy_gettext("registered"),
+    "unassigned": lazy_gettext("waiting for a mediator"),
+    "offered": lazy_gettext("waiting for a mediator"),
+    "accepted": lazy_gettext("with a mediator"),
+    "settled": lazy_gettext("settled"),
+    "not_settled": lazy_gettext("not settled"),
+    "withdrawn": lazy_gettext("withdrawn"),
+    "closed": lazy_gettext("closed"),
+}
+
+
+def state_label(state: str) -> str:
+    return str(STATES.get(state, state))

@@ -1,0 +1,48 @@
+"""Intake: "找大阿嫂" / /start → the steps of a new case, by message or by button."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.intake import INTAKE_PREFIX, Incoming, is_trigger
+from handlers.context import BotContext
+from handlers.replies import answer
+
+
+async def begin(update: Update, context: BotContext) -> None:
+    await answer(update, context, await context.services.intake.begin(context.person))
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    await answer(update, context, await context.services.intake.cancel(context.person))
+
+
+async def button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query and query.data
+    step, _sep, value = query.data.removeprefix(INTAKE_PREFIX).partition(":")
+    await query.answer()
+    replies = await context.services.intake.handle(
+        context.person, Incoming("button", text=value, step=step)
+    )
+    if replies is None:  # a button of an intake that was finished or cancelled
+        replies = await context.services.intake.begin(context.person)
+    await answer(update, context, replies)
+
+
+class TriggerFilter(filters.MessageFilter):
+    """找大阿嫂 and its variants, typed or from the persistent button."""
+
+    def filter(self, message: Message) -> bool:
+        text = message.text
+        return text is not None and len(text) <= 40 and is_trigger(text)
+
+
+def intake_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("cancel", cancel, filters=private),
+        MessageHandler(private & TriggerFilter(), begin),
+        CallbackQueryHandler(button, pattern=f"^{INTAKE_PREFIX}"),
+    ]

@@ -1,0 +1,44 @@
+"""A mediator's answer to an offer card: accept, or decline with a reason."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from bot.i18n import _
+from bot.messaging import Outgoing
+from bot.routing import OFFER_PREFIX
+from handlers.context import BotContext
+
+PATTERN = re.compile(rf"^{OFFER_PREFIX}(\d+):(accept|decline|back|no-\w+)$")
+
+
+async def on_offer_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query and query.data and query.message
+    match = PATTERN.match(query.data)
+    assert match  # the handler's pattern guarantees it
+    offer_id, action = int(match.group(1)), match.group(2)
+    routing, person = context.services.routing, context.person
+    if action == "accept":
+        case = await routing.accept(person, offer_id)
+        card = Outgoing(
+            _("✓ You accepted case {number}. What the resident wrote follows.").format(
+                number=case.number
+            )
+        )
+    elif action == "decline":
+        card = await routing.decline_reasons(person, offer_id)
+    elif action == "back":
+        card = await routing.card(person, offer_id)
+    else:
+        await routing.decline(person, offer_id, action.removeprefix("no-"))
+        card = Outgoing(_("You declined this case. It has been offered to someone else."))
+    await query.answer()
+    await context.services.messenger.edit(query.message.chat.id, query.message.message_id, card)
+
+
+def offer_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [CallbackQueryHandler(on_offer_button, pattern=PATTERN)]

@@ -1,0 +1,22 @@
+"""Sending a service's answer back to the chat an update came from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import Update
+
+from bot.messaging import Outgoing
+from handlers.context import BotContext
+
+
+async def answer(update: Update, context: BotContext, replies: Sequence[Outgoing]) -> None:
+    """Send each reply, in order, to the chat of the update."""
+    chat = update.effective_chat
+    assert chat is not None
+    for reply in replies:
+        await context.services.messenger.send(chat.id, reply)
+
+
+async def answer_text(update: Update, context: BotContext, text: str) -> None:
+    await answer(update, context, [Outgoing(text)])

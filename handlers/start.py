@@ -1,0 +1,45 @@
+"""/start and /help: residents start an intake; team members get their own help."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, filters
+
+from bot.i18n import _
+from bot.people import Person
+from handlers.context import BotContext
+from handlers.intake import begin
+from handlers.replies import answer_text
+
+
+async def start(update: Update, context: BotContext) -> None:
+    if context.person.role == "resident":
+        await begin(update, context)
+        return
+    await answer_text(update, context, help_text(context.person))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    await answer_text(update, context, help_text(context.person))
+
+
+def help_text(person: Person) -> str:
+    lines = [
+        _("Write 找大阿嫂 (or press the button) to talk to a Da'asao mediator in private."),
+        _("/status – your cases"),
+        _("/cancel – stop what you are doing"),
+        _("/language – choose your language"),
+    ]
+    if person.is_mediator:
+        lines.append(_("/duty – go on or off duty"))
+    if person.is_staff:
+        lines.append(_("/invite – invite a mediator, the head or the adviser"))
+    return "\n".join(lines)
+
+
+def start_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("start", start, filters=private, has_args=False),
+        CommandHandler("help", help_command, filters=private),
+    ]

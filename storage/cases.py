@@ -1,0 +1,299 @@
+"""Cases: registration with gap-free per-year numbers, the timeline, messages and offers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast
+
+import aiosqlite
+
+from storage.db import Database
+from storage.timefmt import from_db, to_db
+
+OfferState = Literal["open", "accepted", "declined", "expired"]
+OPEN_STATES = ("new", "offered", "accepted")
+
+
+@dataclass(frozen=True)
+class NewCase:
+    resident_id: int
+    pseudonym: str
+    area_id: str | None
+    category: str
+    urgent: bool
+    contact: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    id: int
+    number: str
+    resident_id: int | None
+    pseudonym: str
+    area_id: str | None
+    category: str
+    urgent: bool
+    contact: str
+    phone: str | None
+    state: str
+    mediator_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MessagePart:
+    """One message of the conversation, pointing at the original for copyMessage."""
+
+    kind: str
+    text: str | None
+    file_id: str | None
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    case_id: int
+    at: datetime
+    kind: str
+    actor_id: int | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OfferRecord:
+    id: int
+    case_id: int
+    mediator_id: int
+    offered_at: datetime
+    deadline: datetime | None
+    state: OfferState
+
+
+class CaseRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, case: NewCase, prefix: str, year: int, now: datetime) -> CaseRecord:
+        """Register a case under the next number of `year` (the local calendar year).
+
+        Call inside `Database.transaction()`: the counter and the case commit together,
+        so concurrent registrations get distinct numbers and a failure leaves no gap.
+        """
+        await self._db.execute(
+            """INSERT INTO case_counters (year, last_seq) VALUES (?, 1)
+               ON CONFLICT (year) DO UPDATE SET last_seq = last_seq + 1""",
+            (year,),
+        )
+        row = await self._db.fetch_one("SELECT last_seq FROM case_counters WHERE year = ?", (year,))
+        assert row is not None
+        seq = int(row[0])
+        number = f"{prefix}-{year}-{seq:04d}"
+        stamp = to_db(now)
+        await self._db.execute(
+            """INSERT INTO cases (number, year, seq, resident_id, pseudonym, area_id, category,
+                                  urgent, contact, phone, state, created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)""",
+            (
+                number,
+                year,
+                seq,
+                case.resident_id,
+                case.pseudonym,
+                case.area_id,
+                case.category,
+                int(case.urgent),
+                case.contact,
+                case.phone,
+                stamp,
+                stamp,
+            ),
+        )
+        created = await self.get_by_number(number)
+        assert created is not None
+        return created
+
+    async def get(self, case_id: int) -> CaseRecord | None:
+        row = await self._db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
+        return _case(row) if row else None
+
+    async def get_by_number(self, number: str) -> CaseRecord | None:
+        row = await self._db.fetch_one("SELECT * FROM cases WHERE number = ?", (number,))
+        return _case(row) if row else None
+
+    async def of_resident(self, resident_id: int) -> list[CaseRecord]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM cases WHERE resident_id = ? ORDER BY id", (resident_id,)
+        )
+        return [_case(row) for row in rows]
+
+    async def set_state(
+        self, case_id: int, state: str, mediator_id: int | None, now: datetime
+    ) -> None:
+        await self._db.execute(
+            "UPDATE cases SET state = ?, mediator_id = ?, updated_at = ? WHERE id = ?",
+            (state, mediator_id, to_db(now), case_id),
+        )
+
+    async def add_event(
+        self,
+        case_id: int,
+        kind: str,
+        now: datetime,
+        actor_id: int | None = None,
+        **detail: Any,
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO case_events (case_id, at, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)",
+            (case_id, to_db(now), kind, actor_id, json.dumps(detail, ensure_ascii=False)),
+        )
+
+    async def events(self, case_id: int) -> list[EventRecord]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM case_events WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [
+            EventRecord(
+                case_id=row["case_id"],
+                at=from_db(row["at"]),
+                kind=row["kind"],
+                actor_id=row["actor_id"],
+                detail=json.loads(row["detail"]),
+            )
+            for row in rows
+        ]
+
+    async def add_message(
+        self, case_id: int, author: str, part: MessagePart, now: datetime
+    ) -> None:
+        await self._db.execute(
+            """INSERT INTO case_messages
+                   (case_id, at, author, kind, text, file_id, chat_id, message_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                case_id,
+                to_db(now),
+                author,
+                part.kind,
+                part.text,
+                part.file_id,
+                part.chat_id,
+                part.message_id,
+            ),
+        )
+
+    async def messages(self, case_id: int) -> list[MessagePart]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM case_messages WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [
+            MessagePart(
+                kind=row["kind"],
+                text=row["text"],
+                file_id=row["file_id"],
+                chat_id=row["chat_id"],
+                message_id=row["message_id"],
+            )
+            for row in rows
+        ]
+
+    async def workload(self) -> dict[int, int]:
+        """Open cases per mediator: assigned and accepted, plus open offers."""
+        rows = await self._db.fetch_all(
+            """SELECT mediator_id, count(*) FROM (
+                   SELECT mediator_id FROM cases WHERE state = 'accepted'
+                   UNION ALL SELECT mediator_id FROM offers WHERE state = 'open'
+               ) WHERE mediator_id IS NOT NULL GROUP BY mediator_id"""
+        )
+        return {int(row[0]): int(row[1]) for row in rows}
+
+    async def last_offered(self) -> dict[int, datetime]:
+        rows = await self._db.fetch_all(
+            "SELECT mediator_id, max(offered_at) FROM offers GROUP BY mediator_id"
+        )
+        return {int(row[0]): from_db(row[1]) for row in rows}
+
+    async def add_offer(
+        self, case_id: int, mediator_id: int, now: datetime, deadline: datetime | None
+    ) -> OfferRecord:
+        await self._db.execute(
+            """INSERT INTO offers (case_id, mediator_id, offered_at, deadline, state)
+               VALUES (?, ?, ?, ?, 'open')""",
+            (case_id, mediator_id, to_db(now), to_db(deadline) if deadline else None),
+        )
+        offer = await self.open_offer(case_id)
+        assert offer is not None
+        return offer
+
+    async def get_offer(self, offer_id: int) -> OfferRecord | None:
+        row = await self._db.fetch_one("SELECT * FROM offers WHERE id = ?", (offer_id,))
+        return _offer(row) if row else None
+
+    async def open_offer(self, case_id: int) -> OfferRecord | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM offers WHERE case_id = ? AND state = 'open'", (case_id,)
+        )
+        return _offer(row) if row else None
+
+    async def end_offer(
+        self, offer_id: int, state: OfferState, now: datetime, reason: str | None = None
+    ) -> bool:
+        """Close an open offer; False when it was no longer open (someone was faster)."""
+        changed = await self._db.execute(
+            """UPDATE offers SET state = ?, reason = ?, ended_at = ?
+               WHERE id = ? AND state = 'open'""",
+            (state, reason, to_db(now), offer_id),
+        )
+        return changed == 1
+
+    async def offered_to(self, case_id: int) -> set[int]:
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT mediator_id FROM offers WHERE case_id = ?", (case_id,)
+        )
+        return {int(row[0]) for row in rows}
+
+    async def waiting_for_mediator(self) -> list[CaseRecord]:
+        """Cases registered but not offered: nobody was available, or a crash cut in."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM cases WHERE state IN ('new', 'unassigned') ORDER BY id"
+        )
+        return [_case(row) for row in rows]
+
+    async def due_offers(self, now: datetime) -> list[OfferRecord]:
+        rows = await self._db.fetch_all(
+            """SELECT * FROM offers WHERE state = 'open' AND deadline IS NOT NULL
+               AND deadline <= ? ORDER BY deadline""",
+            (to_db(now),),
+        )
+        return [_offer(row) for row in rows]
+
+
+def _case(row: aiosqlite.Row) -> CaseRecord:
+    return CaseRecord(
+        id=row["id"],
+        number=row["number"],
+        resident_id=row["resident_id"],
+        pseudonym=row["pseudonym"],
+        area_id=row["area_id"],
+        category=row["category"],
+        urgent=bool(row["urgent"]),
+        contact=row["contact"],
+        phone=row["phone"],
+        state=row["state"],
+        mediator_id=row["mediator_id"],
+        created_at=from_db(row["created_at"]),
+    )
+
+
+def _offer(row: aiosqlite.Row) -> OfferRecord:
+    return OfferRecord(
+        id=row["id"],
+        case_id=row["case_id"],
+        mediator_id=row["mediator_id"],
+        offered_at=from_db(row["offered_at"]),
+        deadline=from_db(row["deadline"]) if row["deadline"] else None,
+        state=cast(OfferState, row["state"]),
+    )

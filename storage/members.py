@@ -1,0 +1,135 @@
+"""Mediators, the head, the adviser, promoted staff — and the invites that made them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, cast
+
+import aiosqlite
+
+from bot.roster import DutyMode
+from storage.db import Database
+from storage.timefmt import from_db, to_db
+
+Role = Literal["mediator", "head", "adviser", "staff"]
+InviteRole = Literal["mediator", "head", "adviser"]
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    user_id: int
+    role: Role
+    area_id: str | None
+    display_name: str
+    duty_mode: DutyMode
+    active: bool
+    language: str | None  # the user's own choice, see bot.i18n.negotiate
+    telegram_language: str | None
+
+
+@dataclass(frozen=True)
+class InviteRecord:
+    token: str
+    role: InviteRole
+    area_id: str | None
+    created_by: int
+    expires_at: datetime
+    used_by: int | None
+
+
+_MEMBER_SELECT = """
+    SELECT m.*, u.language, u.telegram_language FROM members m JOIN users u ON u.id = m.user_id
+"""
+
+
+class MemberRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, user_id: int) -> MemberRecord | None:
+        row = await self._db.fetch_one(_MEMBER_SELECT + " WHERE m.user_id = ?", (user_id,))
+        return _member(row) if row else None
+
+    async def active(self, role: Role | None = None) -> list[MemberRecord]:
+        sql = _MEMBER_SELECT + " WHERE m.active = 1"
+        params: tuple[str, ...] = ()
+        if role is not None:
+            sql += " AND m.role = ?"
+            params = (role,)
+        rows = await self._db.fetch_all(sql + " ORDER BY m.user_id", params)
+        return [_member(row) for row in rows]
+
+    async def save(
+        self, user_id: int, role: Role, area_id: str | None, now: datetime
+    ) -> MemberRecord:
+        """Make the user a member with this role (a second invite changes the role)."""
+        await self._db.execute(
+            """INSERT INTO members (user_id, role, area_id, joined_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (user_id) DO UPDATE SET
+                   role = excluded.role, area_id = excluded.area_id, active = 1""",
+            (user_id, role, area_id, to_db(now)),
+        )
+        member = await self.get(user_id)
+        assert member is not None
+        return member
+
+    async def set_display_name(self, user_id: int, name: str) -> None:
+        await self._db.execute(
+            "UPDATE members SET display_name = ? WHERE user_id = ?", (name, user_id)
+        )
+
+    async def set_duty_mode(self, user_id: int, mode: DutyMode) -> None:
+        await self._db.execute(
+            "UPDATE members SET duty_mode = ? WHERE user_id = ?", (mode, user_id)
+        )
+
+    async def add_invite(self, invite: InviteRecord, now: datetime) -> None:
+        await self._db.execute(
+            """INSERT INTO invites (token, role, area_id, created_by, created_at, expires_at)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (
+                invite.token,
+                invite.role,
+                invite.area_id,
+                invite.created_by,
+                to_db(now),
+                to_db(invite.expires_at),
+            ),
+        )
+
+    async def get_invite(self, token: str) -> InviteRecord | None:
+        row = await self._db.fetch_one("SELECT * FROM invites WHERE token = ?", (token,))
+        return _invite(row) if row else None
+
+    async def use_invite(self, token: str, user_id: int, now: datetime) -> bool:
+        """Mark the invite used; False when someone else got there first."""
+        changed = await self._db.execute(
+            "UPDATE invites SET used_by = ?, used_at = ? WHERE token = ? AND used_by IS NULL",
+            (user_id, to_db(now), token),
+        )
+        return changed == 1
+
+
+def _member(row: aiosqlite.Row) -> MemberRecord:
+    return MemberRecord(
+        user_id=row["user_id"],
+        role=cast(Role, row["role"]),
+        area_id=row["area_id"],
+        display_name=row["display_name"],
+        duty_mode=cast(DutyMode, row["duty_mode"]),
+        active=bool(row["active"]),
+        language=row["language"],
+        telegram_language=row["telegram_language"],
+    )
+
+
+def _invite(row: aiosqlite.Row) -> InviteRecord:
+    return InviteRecord(
+        token=row["token"],
+        role=cast(InviteRole, row["role"]),
+        area_id=row["area_id"],
+        created_by=row["created_by"],
+        expires_at=from_db(row["expires_at"]),
+        used_by=row["used_by"],
+    )

@@ -1,0 +1,298 @@
+"""Find Da'asao: the resident's intake, end to end through the local Bot API."""
+
+from __future__ import annotations
+
+import re
+
+from tests.harness import BotUnderTest, Person
+
+CASE_NUMBER = re.compile(r"QJS-2026-\d{4}")
+
+
+async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修天天吵到半夜") -> str:
+    """From the description step to the registered case; returns the case number."""
+    await resident.send(text)
+    await resident.expect("收到了")
+    await resident.press("说完了 ✓")
+    await resident.expect("您希望大阿嫂怎么和您联系")
+    await resident.press("就在这里聊")
+    await resident.expect("请核对您的求助内容")
+    await resident.press("✓ 提交给大阿嫂")
+    registered = await resident.expect("您的求助已登记")
+    match = CASE_NUMBER.search(registered.content)
+    assert match
+    return match.group(0)
+
+
+async def start_intake(resident: Person, *, consent: bool = True) -> None:
+    await resident.send("找大阿嫂")
+    if consent:
+        await resident.expect("您同意吗")
+        await resident.press("我同意")
+    await resident.expect("您住在哪个村或社区")
+
+
+async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    resident = bot.person(1001, "秀英", last_name="张", username="zhangxy")
+    await start_intake(resident)
+    await resident.press("东升社区")
+    await resident.expect("是哪方面的事情")
+    await resident.press("婚姻家庭")
+    await resident.expect("请用您自己的话说说发生了什么")
+    await resident.send("老公最近总是喝酒，回家就吵")
+    await resident.expect("收到了")
+    await bot.api.send_photo(1001, b"jpeg-bytes", caption="他摔坏的东西")
+    await resident.expect("收到了")
+    await bot.api.send_voice(1001, b"ogg-bytes", duration=12)
+    await resident.expect("收到了")
+    await resident.press("说完了 ✓")
+    await resident.expect("您希望大阿嫂怎么和您联系")
+    await resident.press("坐班时间到调解室面谈")
+    summary = await resident.expect("请核对您的求助内容")
+    assert "东升社区" in summary.content
+    assert "婚姻家庭" in summary.content
+    assert "老公最近总是喝酒" in summary.content
+    assert "另有 2 条图片、语音或文件" in summary.content
+    assert "坐班时间：周二、周四 9:00–11:30" in summary.content
+    await resident.press("✓ 提交给大阿嫂")
+    registered = await resident.expect("案件编号 QJS-2026-0001")
+    assert "王大姐很快会在这里回复您" in registered.content
+    assert (
+        registered.reply_markup and registered.reply_markup["keyboard"][0][0]["text"] == "找大阿嫂"
+    )
+
+    card = await team["wang"].expect("新案件 QJS-2026-0001")
+    assert "东升社区" in card.content
+    assert re.search(r"居民 R-\d{4}", card.content)
+    for secret in ("秀英", "张", "zhangxy", "1001"):
+        assert secret not in card.content
+
+
+async def test_full_intake_in_english_with_a_shared_phone(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1002, "Mary", language_code="en")
+    await resident.send("find Da'asao")
+    await resident.expect("Do you agree?")
+    await resident.press("I agree")
+    await resident.expect("Which village or community")
+    await resident.press("Dongsheng Community")
+    await resident.expect("What is it about?")
+    await resident.press("Neighbours")
+    await resident.expect("Please tell us what happened")
+    await resident.send("The dog next door barks all night.")
+    await resident.expect("Got it")
+    await resident.press("Done ✓")
+    await resident.expect("How would you like Da'asao to reach you?")
+    await resident.press("A phone call")
+    phone_step = await resident.expect("share your phone number")
+    assert phone_step.reply_markup
+    assert phone_step.reply_markup["keyboard"][0][0]["request_contact"] is True
+    await bot.api.send_contact(1002, "+8613800000000", "Mary")
+    await resident.expect("Thank you.")
+    summary = await resident.expect("Please check your request")
+    assert "Phone: +8613800000000" in summary.content
+    await resident.press("✓ Send to Da'asao")
+    registered = await resident.expect("registered as case QJS-2026-0001")
+    assert "王大姐 will answer you here soon." in registered.content
+
+
+async def test_typed_answers_work_at_every_step(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    resident = bot.person(1003)
+    await resident.send("我要找大阿嫂")
+    await resident.expect("您同意吗")
+    await resident.send("同意")
+    await resident.expect("您住在哪个村或社区")
+    await resident.send("东升")
+    await resident.expect("是哪方面的事情")
+    await resident.send("2")
+    await resident.expect("请用您自己的话")
+    await resident.send("楼上漏水")
+    await resident.expect("收到了")
+    await resident.send("好了")
+    await resident.expect("怎么和您联系")
+    await resident.send("上门走访")
+    await resident.expect("请核对")
+    await resident.send("确认")
+    registered = await resident.expect("QJS-2026-0001")
+    assert "已登记" in registered.content
+    await resident.send("/status")
+    status = await resident.expect("您的案件")
+    assert "QJS-2026-0001 · 邻里纠纷 · 等待调解员接手" in status.content
+
+
+async def test_bad_input_gets_an_explanation_and_the_same_step(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1004)
+    await resident.send("/start")
+    await resident.expect("您同意吗")
+    await bot.api.send_sticker(1004, b"webp")
+    await resident.expect_many("这一步用不上这个", "您同意吗")
+    await resident.press("我同意")
+    await resident.expect("您住在哪个村或社区")
+    await resident.send("火星")
+    await resident.expect_many("抱歉，我没看懂", "您住在哪个村或社区")
+    await bot.api.send_photo(1004, b"jpeg")
+    await resident.expect_many("这一步用不上这个", "您住在哪个村或社区")
+    await resident.send("长" * 10_000)
+    await resident.expect_many("这条消息太长了", "您住在哪个村或社区")
+    await resident.press("东升社区")
+    await resident.expect("是哪方面的事情")
+    await resident.press("东升社区")  # the area buttons are still on screen
+    await resident.expect_many("前面步骤的", "是哪方面的事情")
+    await resident.press("其他")
+    await resident.expect("请用您自己的话")
+    await resident.send("好了")  # "done" before saying anything
+    await resident.expect_many("请先简单说几句", "请用您自己的话")
+    await resident.send("长" * 10_000)
+    too_long = await resident.expect("这条消息太长了（10000 个字）")
+    assert "不超过 3000 个字" in too_long.content
+    await resident.expect("请用您自己的话")
+    await bot.api.send_sticker(1004, b"webp")
+    await resident.expect_many("请用文字、图片、语音或文件", "请用您自己的话")
+    await bot.api.send_location(1004, 29.9, 121.8)
+    await resident.expect_many("请用文字、图片、语音或文件", "请用您自己的话")
+    number = await describe_and_confirm(resident)
+    assert number == "QJS-2026-0001"
+
+
+async def test_phone_step_refuses_someone_elses_contact_and_bad_numbers(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1005)
+    await start_intake(resident)
+    await resident.press("东升社区")
+    await resident.expect("是哪方面")
+    await resident.press("继承与赡养")
+    await resident.expect("请用您自己的话")
+    await resident.send("老人赡养费的问题")
+    await resident.expect("收到了")
+    await resident.press("说完了 ✓")
+    await resident.expect("怎么和您联系")
+    await resident.press("电话联系")
+    await resident.expect("分享电话号码")
+    await bot.api.send_contact(1005, "+8613900000000", "别人", own=False)
+    await resident.expect_many("请点下面的按钮分享电话号码", "分享电话号码")
+    await resident.send("abc")
+    await resident.expect_many("请点下面的按钮分享电话号码", "分享电话号码")
+    await resident.send("138 0000 1111")
+    await resident.expect("谢谢")
+    summary = await resident.expect("请核对")
+    assert "电话：13800001111" in summary.content
+
+
+async def test_cancel_leaves_at_any_step_and_consent_is_remembered(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1006)
+    await start_intake(resident)
+    await resident.press("东升社区")
+    await resident.expect("是哪方面")
+    await resident.send("/cancel")
+    await resident.expect("已取消，什么都没有发出去")
+    await resident.send("/cancel")
+    await resident.expect("现在没有需要取消的操作")
+    await start_intake(resident, consent=False)
+    buttons = resident.last().reply_markup["inline_keyboard"]  # type: ignore[index]
+    assert not any(b["text"].startswith("✓") for row in buttons for b in row)  # nothing kept
+    await team["wang"].expect_silence()
+
+
+async def test_declining_consent_stores_nothing(bot: BotUnderTest) -> None:
+    resident = bot.person(1007)
+    await resident.send("找大阿嫂")
+    await resident.expect("您同意吗")
+    await resident.press("不用了")
+    await resident.expect("您的请求没有被保存")
+    await resident.send("找大阿嫂")
+    await resident.expect("您同意吗")
+
+
+async def test_restart_mid_intake_continues_where_it_stopped(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1008)
+    await start_intake(resident)
+    await resident.press("东升社区")
+    await resident.expect("是哪方面")
+    await resident.press("邻里纠纷")
+    await resident.expect("请用您自己的话")
+    await bot.restart()
+    number = await describe_and_confirm(resident, text="重启之后继续说")
+    assert number == "QJS-2026-0001"
+    card = await team["wang"].expect(number)
+    assert "重启之后继续说" in card.content
+
+
+async def test_trigger_mid_intake_resumes_the_draft(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1009)
+    await start_intake(resident)
+    await resident.send("找大阿嫂")
+    await resident.expect_many("我们接着上次的地方继续", "您住在哪个村或社区")
+
+
+async def test_area_is_remembered_for_the_next_case(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1010)
+    await start_intake(resident)
+    await resident.press("联合村")
+    await resident.expect("是哪方面")
+    await resident.press("其他")
+    await resident.expect("请用您自己的话")
+    await describe_and_confirm(resident)
+    await start_intake(resident, consent=False)
+    buttons = resident.last().reply_markup["inline_keyboard"]  # type: ignore[index]
+    assert buttons[0][0]["text"] == "✓ 联合村"
+
+
+async def test_a_resident_may_open_a_second_case(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1011)
+    await start_intake(resident)
+    await resident.press("东升社区")
+    await resident.expect("是哪方面")
+    await resident.press("其他")
+    await resident.expect("请用您自己的话")
+    first = await describe_and_confirm(resident)
+    await start_intake(resident, consent=False)
+    await resident.press("东升社区")
+    await resident.expect("是哪方面")
+    await resident.press("婚姻家庭")
+    await resident.expect("请用您自己的话")
+    second = await describe_and_confirm(resident, text="另一件事")
+    assert (first, second) == ("QJS-2026-0001", "QJS-2026-0002")
+    await resident.send("/status")
+    status = await resident.expect("您的案件")
+    assert status.content.index(second) < status.content.index(first)
+
+
+async def test_staff_commands_are_refused_to_residents(bot: BotUnderTest) -> None:
+    resident = bot.person(1012)
+    await resident.send("/invite")
+    await resident.expect("只对调解社工作人员开放")
+    await resident.send("/duty on")
+    await resident.expect("只对调解社工作人员开放")
+
+
+async def test_clock_is_used_for_the_case_year(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    # 2026-12-31 16:30 UTC is already 2027-01-01 in Shanghai: the local year counts.
+    bot.clock.set(bot.clock.now().replace(month=12, day=31, hour=16, minute=30))
+    resident = bot.person(1013)
+    await start_intake(resident)
+    await resident.press("东升社区")
+    await resident.expect("是哪方面")
+    await resident.press("其他")
+    await resident.expect("请用您自己的话")
+    await resident.send("新年第一件事")
+    await resident.expect("收到了")
+    await resident.press("说完了 ✓")
+    await resident.expect("怎么和您联系")
+    await resident.press("就在这里聊")
+    await resident.expect("请核对")
+    await resident.press("✓ 提交给大阿嫂")
+    await resident.expect("QJS-2027-0001")

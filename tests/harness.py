@@ -1,0 +1,205 @@
+"""End-to-end harness: the real Application against the local Bot API server, over loopback.
+
+`BotUnderTest` owns one server, one database file and a movable clock; it can stop and start
+the bot (a restart keeps the database and the server, as a real restart would). `Person`
+drives one Telegram user: it sends, presses buttons and waits — with bounded waits — for
+what the bot answers in that user's chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+
+from bot.app import DaasaoApp, build_application, start_app, stop_app
+from bot.clock import FakeClock
+from bot.config import Config, parse_config
+from bot.i18n import Catalogs
+from bot.localapi.server import LocalBotApi
+from bot.localapi.state import BotMessage
+
+DEFAULT_WAIT = 5.0
+START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # Monday 09:30 in Asia/Shanghai
+
+TEST_AREAS: list[dict[str, Any]] = [
+    {
+        "id": "dongsheng",
+        "name": {"zh_CN": "东升社区", "en": "Dongsheng Community"},
+        "office_hours": {"zh_CN": "周二、周四 9:00–11:30", "en": "Tue and Thu 9:00–11:30"},
+        "hotline": "0574-8600-0001",
+    },
+    {
+        "id": "lianhe",
+        "name": {"zh_CN": "联合村", "en": "Lianhe Village"},
+        "office_hours": {"zh_CN": "周三 14:00–17:00", "en": "Wed 14:00–17:00"},
+        "hotline": "0574-8600-0002",
+    },
+]
+
+
+def make_config(tmp_path: Path, overrides: Mapping[str, Any] | None = None) -> Config:
+    """A test config: two areas, a database in tmp_path, the staff admin 900."""
+    data: dict[str, Any] = {
+        "storage": {"path": str(tmp_path / "bot.sqlite3")},
+        "staff": {"admins": [900]},
+        "areas": TEST_AREAS,
+    }
+    data.update(overrides or {})
+    return parse_config(data, env={})
+
+
+class BotUnderTest:
+    def __init__(self, config: Config, clock: FakeClock | None = None) -> None:
+        self.clock = clock or FakeClock(START)
+        self.api = LocalBotApi(now=self.clock.now)
+        self.base_config = config
+        self.catalogs = Catalogs(default=config.locale.default)
+        self.app: DaasaoApp | None = None
+
+    @property
+    def config(self) -> Config:
+        telegram = dataclasses.replace(
+            self.base_config.telegram,
+            token=self.api.token,
+            base_url=self.api.base_url,
+            base_file_url=self.api.base_file_url,
+        )
+        return dataclasses.replace(self.base_config, telegram=telegram)
+
+    async def __aenter__(self) -> BotUnderTest:
+        await self.api.start()
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+        await self.api.stop()
+
+    async def start(self) -> None:
+        self.app = build_application(self.config, self.clock, self.catalogs)
+        await start_app(self.app, _poll)
+
+    async def stop(self) -> None:
+        if self.app is not None:
+            app, self.app = self.app, None
+            await stop_app(app)
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def person(
+        self,
+        user_id: int,
+        first_name: str = "测试",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "zh-hans",
+    ) -> Person:
+        self.api.add_user(
+            user_id,
+            first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+        )
+        return Person(self.api, user_id)
+
+
+async def _poll(app: DaasaoApp) -> None:
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
+
+
+class Person:
+    """One Telegram user, seen from their phone."""
+
+    def __init__(self, api: LocalBotApi, user_id: int) -> None:
+        self.api = api
+        self.id = user_id
+        self._read = 0  # how many of the bot's messages in this chat we have looked at
+
+    async def send(self, text: str, *, reply_to: int | None = None) -> dict[str, Any]:
+        return await self.api.send_text(self.id, text, reply_to=reply_to)
+
+    async def press(self, label: str) -> str:
+        """Press the newest inline button with this label in the chat."""
+        for message in reversed(self.api.messages_to(self.id)):
+            data = _button_data(message, label)
+            if data is not None:
+                return await self.api.press_button(self.id, message.message_id, data)
+        raise AssertionError(f"no button {label!r} in chat {self.id}: {self.transcript()}")
+
+    async def expect(
+        self, contains: str | None = None, *, timeout: float = DEFAULT_WAIT
+    ) -> BotMessage:
+        """The next message the bot sends here; fails if it does not contain `contains`."""
+        message = await self.api.wait_for_message(self.id, after=self._read, timeout=timeout)
+        self._read += 1
+        if contains is not None:
+            assert contains in message.content, f"expected {contains!r} in {message.content!r}"
+        return message
+
+    async def expect_many(self, *contains: str, timeout: float = DEFAULT_WAIT) -> list[BotMessage]:
+        """The next messages, one per expected text, in order."""
+        return [await self.expect(text, timeout=timeout) for text in contains]
+
+    async def expect_edit(self, contains: str, *, timeout: float = DEFAULT_WAIT) -> BotMessage:
+        """Wait until one of the bot's messages here has been edited to contain the text."""
+
+        def edited() -> BotMessage | None:
+            return next(
+                (m for m in self.api.messages_to(self.id) if m.edits and contains in m.content),
+                None,
+            )
+
+        await self.api.wait_for(lambda: edited() is not None, timeout=timeout, what=contains)
+        found = edited()
+        assert found is not None
+        return found
+
+    async def press_and_expect_answer(self, label: str) -> str:
+        """Press a button and return the text of the bot's answer to the press (alert/toast)."""
+        query_id = await self.press(label)
+        return await self.callback_answer(query_id)
+
+    async def callback_answer(self, query_id: str, *, timeout: float = DEFAULT_WAIT) -> str:
+        def answered() -> bool:
+            record = self.api.callback_answer(query_id)
+            return record is not None and record.answered
+
+        await self.api.wait_for(answered, timeout=timeout, what="an answer to the button")
+        record = self.api.callback_answer(query_id)
+        assert record is not None
+        return record.text or ""
+
+    def last(self) -> BotMessage:
+        return self.api.messages_to(self.id)[-1]
+
+    async def expect_silence(self, within: float = 0.3) -> None:
+        await asyncio.sleep(within)
+        extra = self.api.messages_to(self.id)[self._read :]
+        assert not extra, f"unexpected messages: {[m.content for m in extra]}"
+
+    def transcript(self) -> list[str]:
+        return [m.content for m in self.api.messages_to(self.id)]
+
+    def skip_all(self) -> None:
+        """Consider everything received so far as read."""
+        self._read = len(self.api.messages_to(self.id))
+
+
+def _button_data(message: BotMessage, label: str) -> str | None:
+    markup = message.reply_markup or {}
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if button.get("text") == label and "callback_data" in button:
+                return str(button["callback_data"])
+    return None

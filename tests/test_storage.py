@@ -1,0 +1,155 @@
+"""The database owner: file mode, pragmas, migrations, transactions, crash safety."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database, Migration, SchemaTooNewError, bundled_migrations, load_migrations
+
+LATEST = bundled_migrations()[-1].version
+
+
+async def test_new_database_is_private_wal_with_foreign_keys(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "bot.sqlite3"
+    db = await Database.open(path)
+    try:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) & 0o077 == 0
+        assert (await db.fetch_one("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
+        assert (await db.fetch_one("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
+        assert await db.schema_version() == LATEST
+    finally:
+        await db.close()
+
+
+async def test_reopening_applies_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    await (await Database.open(path)).close()
+    db = await Database.open(path)
+    try:
+        assert await db.migrate(bundled_migrations()) == []
+        assert await db.schema_version() == LATEST
+    finally:
+        await db.close()
+
+
+async def test_migrations_apply_in_order_and_only_once(tmp_path: Path) -> None:
+    first = [Migration(1, "0001_a.sql", "CREATE TABLE a (x);")]
+    both = [*first, Migration(2, "0002_b.sql", "CREATE TABLE b (y);")]
+    db = await Database.open(tmp_path / "t.sqlite3", first)
+    try:
+        assert await db.migrate(both) == [2]
+        assert await db.migrate(both) == []
+        assert await db.schema_version() == 2
+    finally:
+        await db.close()
+
+
+async def test_database_newer_than_code_refuses_to_start(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    newer = [*bundled_migrations(), Migration(LATEST + 1, "9999_future.sql", "CREATE TABLE f (x);")]
+    await (await Database.open(path, newer)).close()
+    with pytest.raises(SchemaTooNewError, match="upgrade the bot"):
+        await Database.open(path)
+
+
+async def test_failed_migration_leaves_previous_version(tmp_path: Path) -> None:
+    broken = [
+        Migration(1, "0001_a.sql", "CREATE TABLE a (x);"),
+        Migration(2, "0002_bad.sql", "CREATE TABLE b (y); INSERT INTO nowhere VALUES (1);"),
+    ]
+    with pytest.raises(Exception, match="no such table"):
+        await Database.open(tmp_path / "t.sqlite3", broken)
+    db = await Database.open(tmp_path / "t.sqlite3", broken[:1])
+    try:
+        assert await db.schema_version() == 1
+        assert await db.fetch_one("SELECT name FROM sqlite_master WHERE name = 'b'") is None
+    finally:
+        await db.close()
+
+
+def test_migration_files_must_be_numbered_without_gaps() -> None:
+    with pytest.raises(RuntimeError, match="expected version 0002"):
+        load_migrations([("0001_a.sql", ""), ("0003_c.sql", "")])
+    assert [m.version for m in load_migrations([("0002_b.sql", ""), ("0001_a.sql", "")])] == [1, 2]
+
+
+async def test_transaction_rolls_back_the_whole_use_case(tmp_path: Path) -> None:
+    db = await Database.open(
+        tmp_path / "t.sqlite3", [Migration(1, "0001_a.sql", "CREATE TABLE a (x);")]
+    )
+    try:
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO a VALUES (1)")
+                await db.execute("INSERT INTO a VALUES (2)")  # joins the open transaction
+                raise RuntimeError("use case failed")
+        assert await db.fetch_all("SELECT x FROM a") == []
+    finally:
+        await db.close()
+
+
+async def test_concurrent_transactions_do_not_interleave(tmp_path: Path) -> None:
+    db = await Database.open(
+        tmp_path / "t.sqlite3", [Migration(1, "0001_a.sql", "CREATE TABLE a (x);")]
+    )
+
+    async def read_then_write() -> None:
+        async with db.transaction() as conn:
+            row = await db.fetch_one("SELECT count(*) FROM a")
+            await asyncio.sleep(0)
+            await conn.execute("INSERT INTO a VALUES (?)", (row[0],))  # type: ignore[index]
+
+    try:
+        await asyncio.gather(*(read_then_write() for _ in range(20)))
+        values = [row[0] for row in await db.fetch_all("SELECT x FROM a ORDER BY x")]
+        assert values == list(range(20))
+    finally:
+        await db.close()
+
+
+SLOW_CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from storage.db import Database, Migration, bundled_migrations
+    slow = Migration(len(bundled_migrations()) + 1, "slow.sql", '''
+        CREATE TABLE big (i INTEGER);
+        WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 200000000)
+        INSERT INTO big SELECT i FROM c;''')
+    asyncio.run(Database.open(sys.argv[1], [*bundled_migrations(), slow]))
+    """
+)
+
+
+@pytest.mark.slow
+async def test_kill_during_migration_then_next_start_migrates(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    child = subprocess.Popen([sys.executable, "-c", SLOW_CHILD, str(path)])
+    wal = Path(f"{path}-wal")
+    deadline = time.monotonic() + 30
+    while not (wal.exists() and wal.stat().st_size > 2_000_000):
+        assert child.poll() is None, "the slow migration ended before it could be killed"
+        assert time.monotonic() < deadline, "the slow migration never started writing"
+        await asyncio.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+
+    fast = Migration(
+        LATEST + 1, "slow.sql", "CREATE TABLE big (i INTEGER); INSERT INTO big VALUES (7);"
+    )
+    db = await Database.open(path, [*bundled_migrations(), fast])
+    try:
+        assert await db.schema_version() == LATEST + 1
+        assert [row[0] for row in await db.fetch_all("SELECT i FROM big")] == [7]
+    finally:
+        await db.close()
