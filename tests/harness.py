@@ -23,6 +23,7 @@ from bot.config import Config, parse_config
 from bot.i18n import Catalogs
 from bot.localapi.server import LocalBotApi
 from bot.localapi.state import BotMessage
+from storage.cases import CaseRepository, EventRecord
 
 DEFAULT_WAIT = 5.0
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # Monday 09:30 in Asia/Shanghai
@@ -89,6 +90,14 @@ class BotUnderTest:
         if self.app is not None:
             app, self.app = self.app, None
             await stop_app(app)
+
+    async def timeline(self, number: str) -> list[EventRecord]:
+        """The case's timeline, read from the running bot's database."""
+        assert self.app is not None
+        cases = CaseRepository(self.app.bot_data.services.db)
+        case = await cases.get_by_number(number)
+        assert case is not None, number
+        return await cases.events(case.id)
 
     async def restart(self) -> None:
         await self.stop()

@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+from tests.e2e.flows import describe_and_confirm, open_case, start_intake
 from tests.harness import BotUnderTest, Person
-
-CASE_NUMBER = re.compile(r"QJS-2026-\d{4}")
-
-
-async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修天天吵到半夜") -> str:
-    """From the description step to the registered case; returns the case number."""
-    await resident.send(text)
-    await resident.expect("收到了")
-    await resident.press("说完了 ✓")
-    await resident.expect("您希望大阿嫂怎么和您联系")
-    await resident.press("就在这里聊")
-    await resident.expect("请核对您的求助内容")
-    await resident.press("✓ 提交给大阿嫂")
-    registered = await resident.expect("您的求助已登记")
-    match = CASE_NUMBER.search(registered.content)
-    assert match
-    return match.group(0)
-
-
-async def start_intake(resident: Person, *, consent: bool = True) -> None:
-    await resident.send("找大阿嫂")
-    if consent:
-        await resident.expect("您同意吗")
-        await resident.press("我同意")
-    await resident.expect("您住在哪个村或社区")
 
 
 async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]) -> None:
@@ -296,3 +273,13 @@ async def test_clock_is_used_for_the_case_year(bot: BotUnderTest, team: dict[str
     await resident.expect("请核对")
     await resident.press("✓ 提交给大阿嫂")
     await resident.expect("QJS-2027-0001")
+
+
+async def test_concurrent_intakes_get_distinct_gap_free_numbers(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    residents = [bot.person(1500 + n) for n in range(12)]
+    numbers = await asyncio.gather(
+        *(open_case(r, text=f"第{n}件事") for n, r in enumerate(residents))
+    )
+    assert sorted(numbers) == [f"QJS-2026-{n:04d}" for n in range(1, 13)]

@@ -1,0 +1,49 @@
+"""Steps of the resident's intake that many end-to-end tests walk through."""
+
+from __future__ import annotations
+
+import re
+
+from tests.harness import Person
+
+CASE_NUMBER = re.compile(r"QJS-2026-\d{4}")
+
+
+async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修天天吵到半夜") -> str:
+    """From the description step to the registered case; returns the case number."""
+    await resident.send(text)
+    await resident.expect("收到了")
+    await resident.press("说完了 ✓")
+    await resident.expect("您希望大阿嫂怎么和您联系")
+    await resident.press("就在这里聊")
+    await resident.expect("请核对您的求助内容")
+    await resident.press("✓ 提交给大阿嫂")
+    registered = await resident.expect("您的求助已登记")
+    match = CASE_NUMBER.search(registered.content)
+    assert match
+    return match.group(0)
+
+
+async def start_intake(resident: Person, *, consent: bool = True) -> None:
+    await resident.send("找大阿嫂")
+    if consent:
+        await resident.expect("您同意吗")
+        await resident.press("我同意")
+    await resident.expect("您住在哪个村或社区")
+
+
+async def open_case(
+    resident: Person,
+    area: str = "东升社区",
+    category: str = "邻里纠纷",
+    text: str = "邻居家装修天天吵到半夜",
+    *,
+    consent: bool = True,
+) -> str:
+    """A whole intake in Chinese; returns the case number."""
+    await start_intake(resident, consent=consent)
+    await resident.press(area)
+    await resident.expect("是哪方面的事情")
+    await resident.press(category)
+    await resident.expect("请用您自己的话")
+    return await describe_and_confirm(resident, text=text)

@@ -1,0 +1,268 @@
+"""Routing, offers, duty, invites and the danger path, end to end through the local Bot API.
+
+The harness clock starts on Monday 2026-03-02 09:30 in Shanghai: 王大姐 and 李阿姨 (东升社区)
+are on duty until 12:00; 赵嫂子 (联合村) is on duty on Tuesday 09:00–11:30 only.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.e2e.conftest import invite_link
+from tests.e2e.flows import open_case, start_intake
+from tests.harness import BotUnderTest, Person
+
+
+async def test_offer_accept_tells_the_resident_and_copies_the_description(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1101, "桂芳")
+    number = await open_case(resident, text="楼上的水管漏到我家")
+    wang = team["wang"]
+    card = await wang.expect(f"新案件 {number}")
+    assert "请在 3月2日周一 10:00 前答复" in card.content  # 30 minutes of duty time
+    await wang.press("接受")
+    await wang.expect_edit(f"您已接受案件 {number}")
+    copied = await wang.expect("楼上的水管漏到我家")
+    assert copied.copied_from is not None and copied.forward_origin is None
+    await resident.expect(f"王大姐已经接手您的案件 {number}")
+    await resident.send("/status")
+    await resident.expect("调解员处理中")
+
+
+async def test_load_balancing_then_round_robin(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    first = await open_case(bot.person(1102))
+    await team["wang"].expect(first)  # equal load, never offered: the lower id
+    second = await open_case(bot.person(1103))
+    await team["li"].expect(second)  # 王大姐 has an open offer now
+    for name in ("wang", "li"):
+        await team[name].press("接受")
+        await team[name].expect("邻居家装修")  # the description, copied on acceptance
+    third = await open_case(bot.person(1104))
+    await team["wang"].expect(third)  # equal load again: the one offered longest ago
+
+
+async def test_decline_with_a_reason_moves_the_case_on(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    number = await open_case(bot.person(1105))
+    wang, li = team["wang"], team["li"]
+    await wang.expect(number)
+    await wang.press("婉拒")
+    await wang.expect_edit("您为什么婉拒这个案件")
+    await wang.press("« 返回")
+    await wang.expect_edit(f"新案件 {number}")
+    await wang.press("婉拒")
+    await wang.expect_edit("您为什么婉拒这个案件")
+    await wang.press("我认识这家人（需要回避）")
+    await wang.expect_edit("您已婉拒这个案件")
+    await li.expect(f"新案件 {number}")
+
+
+async def test_unanswered_offer_moves_to_the_next_mediator_then_the_head(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    number = await open_case(bot.person(1106))
+    wang, li, head = team["wang"], team["li"], team["head"]
+    await wang.expect(number)
+    bot.clock.advance(timedelta(minutes=31))
+    await wang.expect(f"案件 {number} 没有及时接受")
+    await li.expect(f"新案件 {number}")
+    bot.clock.advance(timedelta(minutes=31))
+    await li.expect(f"案件 {number} 没有及时接受")
+    card = await head.expect(f"新案件 {number}")
+    assert "前答复" not in card.content  # the head's offer has no timeout
+    await head.press("接受")
+    await head.expect_edit(f"您已接受案件 {number}")
+
+
+async def test_old_offer_button_after_timeout_is_stale(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    number = await open_case(bot.person(1107))
+    wang = team["wang"]
+    await wang.expect(number)
+    bot.clock.advance(timedelta(minutes=31))
+    await wang.expect("没有及时接受")
+    await team["li"].expect(number)
+    assert await wang.press_and_expect_answer("接受") == "这个按钮已经失效了。"
+
+
+async def test_nobody_on_duty_goes_to_the_next_one_and_the_resident_is_told_when(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1108)
+    await open_case(resident, area="联合村")
+    registered = resident.last()
+    assert "赵嫂子将于 3月3日周二 09:00 上班，到时会回复您" in registered.content
+    card = await team["zhao"].expect("新案件")
+    assert "请在 3月3日周二 09:30 前答复" in card.content
+
+
+async def test_english_resident_is_told_the_next_duty_time_in_english(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1109, "Ann", language_code="en")
+    await resident.send("/start")
+    await resident.expect("Do you agree")
+    await resident.press("I agree")
+    await resident.expect("Which village")
+    await resident.press("Lianhe Village")
+    await resident.expect("What is it about")
+    await resident.press("Something else")
+    await resident.expect("Please tell")
+    await resident.send("A question about my lease.")
+    await resident.expect("Got it")
+    await resident.press("Done ✓")
+    await resident.expect("How would you like")
+    await resident.press("Chat here")
+    await resident.expect("Please check")
+    await resident.press("✓ Send to Da'asao")
+    registered = await resident.expect("QJS-2026-0001")
+    assert "赵嫂子 is on duty from Tue, Mar 3, 09:00 and will answer you then." in (
+        registered.content
+    )
+
+
+async def test_duty_switch_changes_who_gets_new_cases(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang, zhao = team["wang"], team["zhao"]
+    await wang.send("/duty off")
+    await wang.expect("您已下班")
+    first = await open_case(bot.person(1110))
+    await team["li"].expect(first)
+    await zhao.send("/duty")
+    await zhao.expect("您按排班表值班")
+    await zhao.press("现在上班")
+    await zhao.expect_edit("您现在在班")
+    second = await open_case(bot.person(1111), area="联合村")
+    await zhao.expect(f"新案件 {second}")
+    await wang.expect_silence()
+
+
+async def test_danger_button_shows_numbers_and_alerts_the_head_and_everyone_on_duty(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1112)
+    await start_intake(resident)
+    await resident.press("联合村")
+    await resident.expect("是哪方面的事情")
+    await resident.press("🆘 我现在有危险")
+    numbers = await resident.expect("如果您现在有危险，请马上拨打")
+    assert "☎ 110 — 报警" in numbers.content
+    assert "☎ 12338 — 妇女维权公益服务热线" in numbers.content
+    await resident.expect("已按紧急情况登记")
+    for name in ("head", "wang", "li"):  # on duty now, in any area
+        await team[name].expect("🔴 紧急：一位居民说自己现在有危险。案件 QJS-2026-0001，联合村")
+    card = await team["zhao"].expect("🔴 紧急")  # the area's mediator gets the offer card
+    assert "新案件 QJS-2026-0001" in card.content
+    await team["zhao"].expect_silence()  # off duty on Monday: no general alert
+
+
+async def test_danger_word_anywhere_in_intake_takes_the_danger_path(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1113, "Lin", language_code="en")
+    await resident.send("/start")
+    await resident.expect("Do you agree?")
+    await resident.send("I am in danger, he is coming back")
+    numbers = await resident.expect("If you are in danger now, call at once")
+    assert "☎ 110 — Police" in numbers.content
+    await resident.expect("registered as urgent")
+    head = await team["head"].expect_many("紧急", "紧急")
+    assert any("新案件" in m.content for m in head)  # no area yet: the head takes the case
+
+
+async def test_invite_link_works_once_and_not_after_it_expires(
+    bot: BotUnderTest, staff: Person
+) -> None:
+    payload = await invite_link(staff, "调解员 · 东升社区")
+    first = bot.person(2201)
+    await first.send(f"/start {payload}")
+    await first.expect("欢迎加入大阿嫂团队，您的身份是东升社区的调解员")
+    second = bot.person(2202)
+    await second.send(f"/start {payload}")
+    await second.expect("这个邀请链接已经被使用过了")
+    await second.send("/duty on")
+    await second.expect("只对调解社工作人员开放")  # the refused link gave no role
+
+    late = await invite_link(staff, "法律指导员")
+    bot.clock.advance(timedelta(hours=73))
+    third = bot.person(2203)
+    await third.send(f"/start {late}")
+    await third.expect("这个邀请链接已经过期")
+    await third.send("/start join-made-up-token")
+    await third.expect("这个邀请链接无效")
+
+
+async def test_display_name_is_asked_until_it_is_sensible(bot: BotUnderTest, staff: Person) -> None:
+    payload = await invite_link(staff, "调解员 · 东升社区")
+    member = bot.person(2204)
+    await member.send(f"/start {payload}")
+    await member.expect("居民应该怎么称呼您")
+    await member.send("名" * 30)
+    await member.expect("请发一个 1 到 20 个字的称呼")
+    await member.send("周大姐")
+    await member.expect("居民会看到您的称呼是“周大姐”")
+
+
+async def test_a_resident_pressing_a_mediators_button_is_refused(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1114)
+    number = await open_case(resident)
+    card = await team["wang"].expect(number)
+    offer_data = card.button_data("接受")
+    assert offer_data is not None
+    # A modified client sends the mediator's callback data from the resident's chat.
+    own = resident.last()
+    query = await bot.api.press_button(resident.id, own.message_id, offer_data, forged=True)
+    assert await resident.callback_answer(query) == "抱歉，这个功能只对调解社工作人员开放。"
+    other = await bot.api.press_button(
+        team["li"].id, team["li"].last().message_id, offer_data, forged=True
+    )
+    assert await team["li"].callback_answer(other) == "抱歉，这个功能只对调解社工作人员开放。"
+    await resident.send("/status")
+    await resident.expect("等待调解员接手")  # nothing changed
+    await team["wang"].press("接受")
+    await resident.expect("王大姐已经接手")
+
+
+async def test_staff_only_invite_button_refused_to_a_mediator(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    await staff.send("/invite")
+    menu = await staff.expect("您要邀请谁")
+    data = menu.button_data("调解社社长")
+    assert data is not None
+    wang = team["wang"]
+    query = await bot.api.press_button(wang.id, wang.last().message_id, data, forged=True)
+    assert await wang.callback_answer(query) == "抱歉，这个功能只对调解社工作人员开放。"
+
+
+async def test_every_step_of_routing_is_on_the_case_timeline(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    number = await open_case(bot.person(1115))
+    await team["wang"].expect(number)
+    await team["wang"].press("婉拒")
+    await team["wang"].expect_edit("您为什么婉拒")
+    await team["wang"].press("我现在太忙")
+    await team["li"].expect(number)
+    bot.clock.advance(timedelta(minutes=31))
+    await team["head"].expect(number)
+    await team["head"].press("接受")
+    await team["head"].expect_edit("您已接受")
+    events = await bot.timeline(number)
+    assert [e.kind for e in events] == [
+        "registered",
+        "offered",
+        "declined",
+        "offered",
+        "offer_expired",
+        "offered",
+        "accepted",
+    ]
+    assert events[2].detail == {"reason": "busy"}
+    assert [e.detail.get("mediator") for e in events if e.kind == "offered"] == [2001, 2002, 2100]
