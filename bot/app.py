@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.i18n import SUPPORTED_LOCALES, Catalogs, gettext
 from bot.services import Services
+from handlers.casework import casework_handlers
 from handlers.common import identify_handlers, on_error
 from handlers.context import BotContext, BotData
 from handlers.intake import intake_handlers
@@ -32,6 +33,7 @@ GROUP_MAIN = 0  # commands, buttons and flows; the fallback comes last in it
 COMMANDS: list[tuple[str, Callable[[], str]]] = [
     ("start", lambda: gettext("Talk to Da'asao")),
     ("status", lambda: gettext("My cases")),
+    ("withdraw", lambda: gettext("Withdraw a case")),
     ("cancel", lambda: gettext("Stop what I am doing")),
     ("language", lambda: gettext("Choose your language")),
     ("help", lambda: gettext("What I can do")),
@@ -75,6 +77,7 @@ def _add_handlers(app: DaasaoApp) -> None:
         *start_handlers(),
         *intake_handlers(),
         *offer_handlers(),
+        *casework_handlers(),
         *status_handlers(),
         *language_handlers(),
         *message_handlers(),

@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(config: Config) -> int:
+    from telegram.error import InvalidToken
+
     from bot.runner import serve
     from storage.db import SchemaTooNewError
 
@@ -52,6 +54,13 @@ def _run(config: Config) -> int:
         asyncio.run(serve(config))
     except SchemaTooNewError as error:
         print(f"database error: {error}", file=sys.stderr)
+        return 1
+    except InvalidToken:
+        # PTB's message quotes the token: say what to check instead.
+        print(
+            "telegram error: the token was rejected; check telegram.token or DAASAO_TOKEN",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

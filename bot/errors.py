@@ -37,3 +37,14 @@ class InviteError(DomainError):
         if self.reason == "expired":
             return _("This invite link has expired. Please ask the staff for a new one.")
         return _("This invite link is not valid. Please ask the staff for a new one.")
+
+
+class UsageError(DomainError):
+    """A command that needs an argument: show how it is used."""
+
+    def __init__(self, example: str) -> None:
+        super().__init__(example)
+        self.example = example
+
+    def user_message(self) -> str:
+        return _("Please write it like this: {example}").format(example=self.example)

@@ -32,14 +32,28 @@ def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
 
 
 class Messenger(Protocol):
-    async def send(self, chat_id: int, message: Outgoing) -> int | None:
+    async def send(
+        self, chat_id: int, message: Outgoing, *, reply_to: int | None = None
+    ) -> int | None:
         """Send; the new message id, or None when the person has blocked the bot."""
         ...
+
+    async def send_document(
+        self, chat_id: int, file_name: str, data: bytes, caption: str
+    ) -> int | None: ...
 
     async def edit(self, chat_id: int, message_id: int, message: Outgoing) -> None:
         """Replace the text and buttons of a message the bot sent earlier."""
         ...
 
-    async def copy(self, from_chat_id: int, message_id: int, to_chat_id: int) -> int | None:
+    async def copy(
+        self, from_chat_id: int, message_id: int, to_chat_id: int, *, reply_to: int | None = None
+    ) -> int | None:
         """Copy a message without any "forwarded from" header; None when blocked."""
+        ...
+
+    async def edit_copy(
+        self, chat_id: int, message_id: int, *, text: str | None, caption: str | None
+    ) -> None:
+        """Follow an edit of the original: new text, or new caption of a media message."""
         ...

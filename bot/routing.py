@@ -18,6 +18,7 @@ from bot.errors import NotAllowedError, StaleActionError
 from bot.i18n import Catalogs, _, format_when
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.people import PeopleService, Person
+from bot.relay import RelayService
 from bot.terms import (
     area_name,
     category_label,
@@ -63,6 +64,7 @@ class RoutingService:
         members: MemberRepository,
         roster_repo: RosterRepository,
         people: PeopleService,
+        relay: RelayService,
         messenger: Messenger,
         catalogs: Catalogs,
         clock: Clock,
@@ -71,6 +73,7 @@ class RoutingService:
         self._db = db
         self._cases = cases
         self._members = members
+        self._relay = relay
         self._roster = roster_repo
         self._people = people
         self._messenger = messenger
@@ -221,8 +224,9 @@ class RoutingService:
             await self._cases.add_event(offer.case_id, "accepted", now, actor_id=person.id)
             case = await self._cases.get(offer.case_id)
         assert case is not None
+        await self._members.set_current_case(person.id, case.id)
         await self._tell_resident_accepted(case, person)
-        await self._send_description(case, person.id)
+        await self._relay.deliver_backlog(case)
         return case
 
     async def decline(self, person: Person, offer_id: int, reason: str) -> Assignment:
@@ -259,11 +263,6 @@ class RoutingService:
                 name=mediator_label(name), number=case.number
             )
         await self._messenger.send(case.resident_id, Outgoing(text))
-
-    async def _send_description(self, case: CaseRecord, mediator_id: int) -> None:
-        """What the resident wrote at intake, copied (never forwarded) to the mediator."""
-        for part in await self._cases.messages(case.id):
-            await self._messenger.copy(part.chat_id, part.message_id, mediator_id)
 
     # ------------------------------------------------------------------ timers
 

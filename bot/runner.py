@@ -27,8 +27,8 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
         local_api, config = await _start_playground_api(config)
     app = build_application(config, SystemClock(), catalogs)
     try:
-        await start_app(app, lambda app: _start_updates(app, config))
         try:
+            await start_app(app, lambda app: _start_updates(app, config))
             log.info("bot running", extra={"mode": _mode(config, local_api)})
             await stop.wait()
         finally:

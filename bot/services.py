@@ -6,18 +6,21 @@ import logging
 from dataclasses import dataclass
 
 from bot.cases import CaseService
+from bot.casework import CaseworkService
 from bot.clock import Clock
 from bot.config import Config
 from bot.i18n import Catalogs
 from bot.intake import IntakeService
 from bot.messaging import Messenger
 from bot.people import PeopleService
+from bot.relay import RelayService
 from bot.roster import Slot
 from bot.routing import RoutingService
 from storage.cases import CaseRepository
 from storage.db import Database
 from storage.drafts import DraftRepository
 from storage.members import MemberRepository
+from storage.relay import RelayRepository
 from storage.roster import RosterRepository
 from storage.users import UserRepository
 
@@ -35,6 +38,8 @@ class Services:
     routing: RoutingService
     intake: IntakeService
     cases: CaseService
+    relay: RelayService
+    casework: CaseworkService
 
     @classmethod
     async def start(
@@ -45,12 +50,37 @@ class Services:
         cases, roster = CaseRepository(db), RosterRepository(db)
         await _seed_roster(roster, config)
         people = PeopleService(users, members, clock, config)
+        relay_repo = RelayRepository(db)
+        relay = RelayService(
+            db=db,
+            cases=cases,
+            relay=relay_repo,
+            members=members,
+            people=people,
+            messenger=messenger,
+            catalogs=catalogs,
+            clock=clock,
+            config=config,
+        )
+        casework = CaseworkService(
+            db=db,
+            cases=cases,
+            relay_repo=relay_repo,
+            members=members,
+            relay=relay,
+            people=people,
+            messenger=messenger,
+            catalogs=catalogs,
+            clock=clock,
+            config=config,
+        )
         routing = RoutingService(
             db=db,
             cases=cases,
             members=members,
             roster_repo=roster,
             people=people,
+            relay=relay,
             messenger=messenger,
             catalogs=catalogs,
             clock=clock,
@@ -75,6 +105,8 @@ class Services:
             routing=routing,
             intake=intake,
             cases=CaseService(cases, clock, config),
+            relay=relay,
+            casework=casework,
         )
 
     async def close(self) -> None:

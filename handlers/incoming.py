@@ -1,36 +1,52 @@
-"""Turning a Telegram message into the channel-free `Incoming` the services understand."""
+"""Turning a Telegram message into the channel-free types the services understand."""
 
 from __future__ import annotations
 
 from telegram import Message
 
 from bot.intake import Incoming
+from bot.relay import Envelope
 from storage.cases import MessagePart
 
-# Media a resident may use to describe their problem, with the attribute that holds it.
-MEDIA_KINDS = ("photo", "voice", "audio", "video", "video_note", "document")
+# Media a resident may use to describe their problem at intake.
+DESCRIPTION_MEDIA = ("photo", "voice", "audio", "video", "video_note", "document")
+# Everything the relay copies across, in the order Telegram's message fields are checked.
+RELAYED = ("text", *DESCRIPTION_MEDIA, "location", "contact", "sticker", "animation")
 
 
 def incoming_from(message: Message) -> Incoming:
-    if message.text is not None:
-        return Incoming("text", text=message.text, part=_part(message, "text", None))
-    for kind in MEDIA_KINDS:
-        media = getattr(message, kind)
-        if media:
-            file_id = media[-1].file_id if kind == "photo" else media.file_id
-            caption = message.caption or ""
-            return Incoming("media", text=caption, part=_part(message, kind, file_id))
+    """For the intake: what kind of answer the resident gave at a step."""
+    part = part_of(message)
+    if part.kind == "text":
+        return Incoming("text", text=message.text or "", part=part)
+    if part.kind in DESCRIPTION_MEDIA:
+        return Incoming("media", text=message.caption or "", part=part)
     if message.contact is not None:
         own = message.from_user is not None and message.contact.user_id == message.from_user.id
         return Incoming("contact", phone=message.contact.phone_number if own else None)
     return Incoming("unsupported")
 
 
-def _part(message: Message, kind: str, file_id: str | None) -> MessagePart:
+def envelope_from(message: Message) -> Envelope:
+    """For the relay: the message and what it replies to."""
+    replied = message.reply_to_message
+    return Envelope(part_of(message), reply_to=replied.message_id if replied else None)
+
+
+def part_of(message: Message) -> MessagePart:
+    kind = next((k for k in RELAYED if getattr(message, k, None)), "other")
     return MessagePart(
         kind=kind,
         text=message.text if kind == "text" else message.caption,
-        file_id=file_id,
+        file_id=_file_id(message, kind),
         chat_id=message.chat_id,
         message_id=message.message_id,
     )
+
+
+def _file_id(message: Message, kind: str) -> str | None:
+    media = getattr(message, kind, None)
+    if kind == "photo" and media:
+        return str(media[-1].file_id)
+    file_id = getattr(media, "file_id", None)
+    return str(file_id) if file_id else None

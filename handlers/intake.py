@@ -5,7 +5,9 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.i18n import _
 from bot.intake import INTAKE_PREFIX, Incoming, is_trigger
+from bot.messaging import Outgoing
 from handlers.context import BotContext
 from handlers.replies import answer
 
@@ -15,6 +17,9 @@ async def begin(update: Update, context: BotContext) -> None:
 
 
 async def cancel(update: Update, context: BotContext) -> None:
+    if await context.services.casework.cancel_pending(context.person):
+        await answer(update, context, [Outgoing(_("Cancelled."))])
+        return
     await answer(update, context, await context.services.intake.cancel(context.person))
 
 

@@ -1,7 +1,8 @@
 """Free messages in a private chat that no command took: they always get an answer.
 
-In order: a new team member naming themselves, a resident's intake in progress, else a
-short hint. (Relay to a case's mediator comes before the hint once a case is open.)
+In order: a new team member naming themselves; a team member's waiting command (a note,
+an agreement…) or their message to a case; a resident's intake in progress; a resident's
+message to their case; else a short hint. Edits follow their copies across the relay.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from telegram.ext import BaseHandler, MessageHandler, filters
 from bot.i18n import _
 from bot.messaging import Outgoing
 from handlers.context import BotContext
-from handlers.incoming import incoming_from
+from handlers.incoming import envelope_from, incoming_from, part_of
 from handlers.replies import answer
 
 
@@ -22,12 +23,29 @@ async def on_message(update: Update, context: BotContext) -> None:
     services, person = context.services, context.person
     if person.needs_display_name and message.text:
         person = await services.people.set_display_name(person, message.text)
-        await answer(
-            update, context, [team_welcome(person.member.display_name if person.member else "")]
+        name = person.member.display_name if person.member else ""
+        await answer(update, context, [team_welcome(name)])
+        return
+    if person.member is not None and person.role != "staff":
+        replies = (
+            await services.casework.pending_text(person, message.text or "")
+            if (message.text)
+            else None
         )
+        if replies is None:
+            replies = await services.relay.from_member(person, envelope_from(message))
+        await answer(update, context, replies)
         return
     replies = await services.intake.handle(person, incoming_from(message))
-    await answer(update, context, replies or [not_understood()])
+    if replies is None:
+        replies = await services.relay.from_resident(person, envelope_from(message))
+    await answer(update, context, replies if replies is not None else [not_understood()])
+
+
+async def on_edit(update: Update, context: BotContext) -> None:
+    message = update.edited_message
+    assert message is not None
+    await context.services.relay.edited(context.person, part_of(message))
 
 
 def team_welcome(name: str) -> Outgoing:
@@ -48,4 +66,10 @@ def not_understood() -> Outgoing:
 
 def message_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     # Commands nobody handles are "not understood" too, through the same path.
-    return [MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, on_message)]
+    private = filters.ChatType.PRIVATE
+    return [
+        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, on_edit),
+        MessageHandler(
+            private & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, on_message
+        ),
+    ]

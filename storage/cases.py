@@ -13,7 +13,7 @@ from storage.db import Database
 from storage.timefmt import from_db, to_db
 
 OfferState = Literal["open", "accepted", "declined", "expired"]
-OPEN_STATES = ("new", "offered", "accepted")
+OPEN_STATES = ("new", "unassigned", "offered", "accepted")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,14 @@ class CaseRecord:
     state: str
     mediator_id: int | None
     created_at: datetime
+    outcome_text: str | None = None
+    closed_at: datetime | None = None
+    unreachable: str | None = None  # 'resident' or 'mediator': blocked the bot
+    adviser_id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,57 @@ class CaseRepository:
         )
         return [_case(row) for row in rows]
 
+    async def open_of_resident(self, resident_id: int) -> list[CaseRecord]:
+        rows = await self._db.fetch_all(
+            f"""SELECT * FROM cases WHERE resident_id = ? AND state IN {OPEN_STATES}
+                ORDER BY id""",
+            (resident_id,),
+        )
+        return [_case(row) for row in rows]
+
+    async def of_mediator(self, mediator_id: int) -> list[CaseRecord]:
+        """Cases assigned to a mediator, open ones first, newest first."""
+        rows = await self._db.fetch_all(
+            f"""SELECT * FROM cases WHERE mediator_id = ?
+                ORDER BY state NOT IN {OPEN_STATES}, id DESC""",
+            (mediator_id,),
+        )
+        return [_case(row) for row in rows]
+
+    async def close(
+        self, case_id: int, state: str, outcome_text: str | None, now: datetime
+    ) -> None:
+        await self._db.execute(
+            """UPDATE cases SET state = ?, outcome_text = ?, closed_at = ?, updated_at = ?
+               WHERE id = ?""",
+            (state, outcome_text, to_db(now), to_db(now), case_id),
+        )
+
+    async def reopen(self, case_id: int, now: datetime) -> None:
+        await self._db.execute(
+            """UPDATE cases SET state = 'accepted', closed_at = NULL, updated_at = ?
+               WHERE id = ?""",
+            (to_db(now), case_id),
+        )
+
+    async def set_unreachable(self, case_id: int, side: str | None, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE cases SET unreachable = ?, updated_at = ? WHERE id = ?",
+            (side, to_db(now), case_id),
+        )
+
+    async def set_adviser(self, case_id: int, adviser_id: int) -> None:
+        await self._db.execute(
+            "UPDATE cases SET adviser_id = ? WHERE id = ?", (adviser_id, case_id)
+        )
+
+    async def update_message_text(self, chat_id: int, message_id: int, text: str) -> None:
+        """An edit on either side: the registration book keeps the latest wording."""
+        await self._db.execute(
+            "UPDATE case_messages SET text = ? WHERE chat_id = ? AND message_id = ?",
+            (text, chat_id, message_id),
+        )
+
     async def set_state(
         self, case_id: int, state: str, mediator_id: int | None, now: datetime
     ) -> None:
@@ -196,6 +255,26 @@ class CaseRepository:
                 file_id=row["file_id"],
                 chat_id=row["chat_id"],
                 message_id=row["message_id"],
+            )
+            for row in rows
+        ]
+
+    async def conversation(self, case_id: int) -> list[tuple[str, MessagePart, datetime]]:
+        """The case's messages with their author ('resident', 'mediator', 'adviser') and time."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM case_messages WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [
+            (
+                row["author"],
+                MessagePart(
+                    kind=row["kind"],
+                    text=row["text"],
+                    file_id=row["file_id"],
+                    chat_id=row["chat_id"],
+                    message_id=row["message_id"],
+                ),
+                from_db(row["at"]),
             )
             for row in rows
         ]
@@ -285,6 +364,10 @@ def _case(row: aiosqlite.Row) -> CaseRecord:
         state=row["state"],
         mediator_id=row["mediator_id"],
         created_at=from_db(row["created_at"]),
+        outcome_text=row["outcome_text"],
+        closed_at=from_db(row["closed_at"]) if row["closed_at"] else None,
+        unreachable=row["unreachable"],
+        adviser_id=row["adviser_id"],
     )
 
 

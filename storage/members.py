@@ -26,6 +26,7 @@ class MemberRecord:
     active: bool
     language: str | None  # the user's own choice, see bot.i18n.negotiate
     telegram_language: str | None
+    current_case_id: int | None = None  # chosen with /case
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,11 @@ class MemberRepository:
         rows = await self._db.fetch_all(sql + " ORDER BY m.user_id", params)
         return [_member(row) for row in rows]
 
+    async def display_names(self) -> dict[int, str]:
+        """Every team member ever, active or not: the registration book names them."""
+        rows = await self._db.fetch_all("SELECT user_id, display_name FROM members")
+        return {int(row[0]): str(row[1]) for row in rows}
+
     async def save(
         self, user_id: int, role: Role, area_id: str | None, now: datetime
     ) -> MemberRecord:
@@ -82,6 +88,11 @@ class MemberRepository:
     async def set_duty_mode(self, user_id: int, mode: DutyMode) -> None:
         await self._db.execute(
             "UPDATE members SET duty_mode = ? WHERE user_id = ?", (mode, user_id)
+        )
+
+    async def set_current_case(self, user_id: int, case_id: int | None) -> None:
+        await self._db.execute(
+            "UPDATE members SET current_case_id = ? WHERE user_id = ?", (case_id, user_id)
         )
 
     async def add_invite(self, invite: InviteRecord, now: datetime) -> None:
@@ -121,6 +132,7 @@ def _member(row: aiosqlite.Row) -> MemberRecord:
         active=bool(row["active"]),
         language=row["language"],
         telegram_language=row["telegram_language"],
+        current_case_id=row["current_case_id"],
     )
 
 

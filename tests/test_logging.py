@@ -6,6 +6,7 @@ import io
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import pytest
@@ -13,7 +14,16 @@ import pytest
 from bot.logs import KeyValueFormatter, RedactFilter, setup_logging
 from tests.harness import BotUnderTest, Person, make_config
 
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 TOKEN = "123456789:AAH-SecretTokenForTheLogTest_xyz"
+
+
+def _exc_info(error: BaseException) -> ExcInfo:
+    """The exc_info of `error`, raised and caught."""
+    try:
+        raise error
+    except BaseException as caught:
+        return type(caught), caught, caught.__traceback__
 
 
 def _record(msg: str, *args: Any, **extra: Any) -> logging.LogRecord:
@@ -67,14 +77,18 @@ def test_formatter_quotes_values_with_spaces_and_empty_values() -> None:
     assert " x " in line
 
 
+def test_formatter_keeps_one_event_on_one_line() -> None:
+    line = KeyValueFormatter().format(_record("two\nlines", reason='say "hi"\nthen=go'))
+    assert "\n" not in line
+    assert '"two\\nlines"' in line
+    assert 'reason="say \\"hi\\"\\nthen=go"' in line
+
+
 def test_formatter_appends_the_traceback() -> None:
-    try:
-        raise ValueError("boom")
-    except ValueError:
-        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, True)
-        record.exc_info = __import__("sys").exc_info()
+    record = _record("it failed")
+    record.exc_info = _exc_info(ValueError("boom"))
     line = KeyValueFormatter().format(record)
-    assert line.splitlines()[0].endswith('"failed"')
+    assert line.splitlines()[0].endswith('"it failed"')
     assert "ValueError: boom" in line
 
 
@@ -98,12 +112,25 @@ def test_redact_filter_without_a_secret_changes_nothing() -> None:
     assert record.args == ("world",)
 
 
+def test_redact_filter_replaces_the_token_in_extra_fields_and_tracebacks() -> None:
+    record = _record("call failed", url=f"https://x/bot{TOKEN}/getMe")
+    record.exc_info = _exc_info(RuntimeError(f"The token `{TOKEN}` was rejected by the server."))
+    assert RedactFilter(TOKEN).filter(record)
+    line = KeyValueFormatter().format(record)
+    assert TOKEN not in line
+    assert "url=https://x/bot<token>/getMe" in line
+    assert "The token `<token>` was rejected" in line
+
+
 def test_setup_logging_writes_key_value_lines_and_quietens_httpx(captured: io.StringIO) -> None:
     logging.getLogger("httpx").info("HTTP Request: POST https://x/bot%s/getMe", TOKEN)
     logging.getLogger("bot.test").info("bot running", extra={"mode": "playground"})
     logging.getLogger("bot.test").warning("secret %s", TOKEN)
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
     assert logging.getLogger("httpcore").getEffectiveLevel() >= logging.WARNING
+    assert logging.getLogger("telegram.ext.ExtBot").getEffectiveLevel() == logging.INFO
+    assert logging.getLogger("aiosqlite").getEffectiveLevel() == logging.INFO
+    assert logging.getLogger("bot.test").getEffectiveLevel() == logging.DEBUG
     lines = captured.getvalue().splitlines()
     assert len(lines) == 2, lines
     assert lines[0].endswith('bot.test "bot running" mode=playground')

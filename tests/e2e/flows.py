@@ -47,3 +47,16 @@ async def open_case(
     await resident.press(category)
     await resident.expect("请用您自己的话")
     return await describe_and_confirm(resident, text=text)
+
+
+async def accepted_case(
+    resident: Person, mediator: Person, *, area: str = "东升社区", text: str = "家里的矛盾"
+) -> str:
+    """A case opened by `resident` and accepted by `mediator` (who must get the offer)."""
+    number = await open_case(resident, area=area, text=text)
+    await mediator.expect(f"新案件 {number}")
+    await mediator.press("接受")
+    await mediator.expect_edit(f"您已接受案件 {number}")
+    await mediator.expect_many(f"📨 {number}", text)
+    await resident.expect(f"已经接手您的案件 {number}")
+    return number

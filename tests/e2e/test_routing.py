@@ -23,6 +23,7 @@ async def test_offer_accept_tells_the_resident_and_copies_the_description(
     assert "请在 3月2日周一 10:00 前答复" in card.content  # 30 minutes of duty time
     await wang.press("接受")
     await wang.expect_edit(f"您已接受案件 {number}")
+    await wang.expect(f"📨 {number} · 居民 R-")
     copied = await wang.expect("楼上的水管漏到我家")
     assert copied.copied_from is not None and copied.forward_origin is None
     await resident.expect(f"王大姐已经接手您的案件 {number}")
@@ -37,7 +38,7 @@ async def test_load_balancing_then_round_robin(bot: BotUnderTest, team: dict[str
     await team["li"].expect(second)  # 王大姐 has an open offer now
     for name in ("wang", "li"):
         await team[name].press("接受")
-        await team[name].expect("邻居家装修")  # the description, copied on acceptance
+        await team[name].expect_many("📨", "邻居家装修")  # the description, copied on acceptance
     third = await open_case(bot.person(1104))
     await team["wang"].expect(third)  # equal load again: the one offered longest ago
 

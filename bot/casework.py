@@ -1,0 +1,480 @@
+"""A mediator's case tools: list and pick cases, notes, transfer, consult, close, reopen.
+
+Every action re-checks on the server that this person may act on this case now; a button
+only says which case was on screen. Commands that need a text (a note, an agreement, a
+handover note, a question for the adviser) wait for the next message in `pending_inputs`,
+so a restart in between loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.book import BookPage, render
+from bot.clock import Clock
+from bot.config import Config
+from bot.errors import DomainError, NotAllowedError, StaleActionError
+from bot.i18n import Catalogs, _
+from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.people import PeopleService, Person
+from bot.relay import NoCaseChosenError, RelayService
+from bot.terms import (
+    area_name,
+    category_label,
+    contact_label,
+    mediator_label,
+    pseudonym_label,
+    state_label,
+)
+from storage.cases import CaseRecord, CaseRepository
+from storage.db import Database
+from storage.members import MemberRepository
+from storage.relay import PendingInput, RelayRepository
+
+SELECT_PREFIX = "cs:"
+CLOSE_PREFIX = "cl:"
+TRANSFER_PREFIX = "tr:"
+WITHDRAW_PREFIX = "wd:"
+OUTCOMES = ("settled", "not_settled", "withdrawn")
+MAX_TEXT = 2000
+
+
+class NothingToWithdrawError(DomainError):
+    def user_message(self) -> str:
+        return _("You have no open case to withdraw.")
+
+
+class CaseworkService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        cases: CaseRepository,
+        relay_repo: RelayRepository,
+        members: MemberRepository,
+        relay: RelayService,
+        people: PeopleService,
+        messenger: Messenger,
+        catalogs: Catalogs,
+        clock: Clock,
+        config: Config,
+    ) -> None:
+        self._db = db
+        self._cases = cases
+        self._store = relay_repo
+        self._members = members
+        self._relay = relay
+        self._people = people
+        self._messenger = messenger
+        self._catalogs = catalogs
+        self._clock = clock
+        self._config = config
+
+    # ------------------------------------------------------------------ choosing a case
+
+    async def my_cases(self, person: Person) -> Outgoing:
+        """/cases: the mediator's cases with their state; buttons pick the current one."""
+        if not person.is_mediator:
+            raise NotAllowedError
+        cases = await self._cases.of_mediator(person.id)
+        if not cases:
+            return Outgoing(_("You have no cases yet."))
+        current = person.member.current_case_id if person.member else None
+        lines = [_("Your cases (the current one is marked ▶):")]
+        buttons = []
+        for case in cases:
+            mark = "▶ " if case.id == current else ""
+            lines.append(
+                f"{mark}{case.number} · {category_label(case.category)} · {state_label(case.state)}"
+            )
+            if case.is_open:
+                buttons.append(Button(case.number, f"{SELECT_PREFIX}{case.id}"))
+        return Outgoing("\n".join(lines), rows(*buttons, per_row=2))
+
+    async def select(self, person: Person, case_ref: str) -> Outgoing:
+        """/case QJS-2026-0007 (or its button): messages without a reply now go there."""
+        case = await self._find(case_ref)
+        case = await self._relay.case_for_mediator(person, case.id)
+        await self._members.set_current_case(person.id, case.id)
+        return Outgoing(
+            _(
+                "Now talking in case {number} ({area}). Messages you write without "
+                "replying go to its resident."
+            ).format(number=case.number, area=area_name(self._config, case.area_id))
+        )
+
+    async def target(self, person: Person, reply_to: int | None) -> CaseRecord:
+        """The case a command is about: the one replied to, else the current one."""
+        if reply_to is not None:
+            mapped = await self._store.find(person.id, reply_to)
+            if mapped is not None:
+                return await self._relay.case_for_mediator(person, mapped.case_id)
+        current = person.member.current_case_id if person.member else None
+        if current is None:
+            if not person.is_mediator:
+                raise NotAllowedError
+            raise NoCaseChosenError
+        return await self._relay.case_for_mediator(person, current)
+
+    # ------------------------------------------------------------------ commands with text
+
+    async def ask(self, person: Person, kind: str, case: CaseRecord, prompt: str) -> Outgoing:
+        await self._store.set_pending(PendingInput(person.id, kind, case.id, {}), self._clock.now())
+        return Outgoing(prompt + "\n" + _("(Send /cancel to stop.)"))
+
+    async def note(self, person: Person, reply_to: int | None, text: str) -> Outgoing:
+        case = await self.target(person, reply_to)
+        if not text:
+            return await self.ask(
+                person,
+                "note",
+                case,
+                _(
+                    "Write your note for case {number}. Notes are private: the "
+                    "resident never sees them."
+                ).format(number=case.number),
+            )
+        return await self._save_note(person, case, text)
+
+    async def _save_note(self, person: Person, case: CaseRecord, text: str) -> Outgoing:
+        await self._store.add_note(case.id, person.id, text[:MAX_TEXT], self._clock.now())
+        await self._cases.add_event(case.id, "note", self._clock.now(), actor_id=person.id)
+        return Outgoing(
+            _("Note saved to case {number}. It is not sent to the resident.").format(
+                number=case.number
+            )
+        )
+
+    async def pending_text(self, person: Person, text: str) -> list[Outgoing] | None:
+        """The text a command was waiting for; None when nothing was waiting."""
+        pending = await self._store.pending(person.id)
+        if pending is None:
+            return None
+        await self._store.clear_pending(person.id)
+        case = await self._relay.case_for_mediator(person, pending.case_id)
+        text = text.strip()[:MAX_TEXT]
+        if pending.kind == "note":
+            return [await self._save_note(person, case, text)]
+        if pending.kind in ("settled", "not_settled"):
+            return [await self._close(person, case, pending.kind, text)]
+        if pending.kind == "handover":
+            return [await self._transfer(person, case, int(pending.data["to"]), text)]
+        if pending.kind == "consult":
+            return [await self._consult(person, case, text)]
+        raise StaleActionError
+
+    async def cancel_pending(self, person: Person) -> bool:
+        had = await self._store.pending(person.id) is not None
+        await self._store.clear_pending(person.id)
+        return had
+
+    # ------------------------------------------------------------------ closing
+
+    async def close_menu(self, person: Person, reply_to: int | None) -> Outgoing:
+        case = await self.target(person, reply_to)
+        labels = {
+            "settled": _("Settled (an agreement)"),
+            "not_settled": _("Not settled (referred on)"),
+            "withdrawn": _("Withdrawn by the resident"),
+        }
+        buttons = [Button(labels[o], f"{CLOSE_PREFIX}{case.id}:{o}") for o in OUTCOMES]
+        return Outgoing(_("How did case {number} end?").format(number=case.number), rows(*buttons))
+
+    async def choose_outcome(self, person: Person, case_id: int, outcome: str) -> Outgoing:
+        case = await self._relay.case_for_mediator(person, case_id)
+        if outcome == "settled":
+            return await self.ask(
+                person, "settled", case, _("Write down the agreement the parties reached.")
+            )
+        if outcome == "not_settled":
+            return await self.ask(
+                person,
+                "not_settled",
+                case,
+                _("Where was it referred (for example the court, the police, the labour bureau)?"),
+            )
+        if outcome == "withdrawn":
+            return await self._close(person, case, "withdrawn", None)
+        raise StaleActionError
+
+    async def _close(
+        self, person: Person, case: CaseRecord, outcome: str, text: str | None
+    ) -> Outgoing:
+        now = self._clock.now()
+        async with self._db.transaction():
+            await self._cases.close(case.id, outcome, text, now)
+            await self._cases.add_event(case.id, "closed", now, actor_id=person.id, outcome=outcome)
+            await self._members.set_current_case(person.id, None)
+        await self._tell_resident(case, _closed_notice, outcome, text)
+        return Outgoing(
+            _("Case {number} is closed: {outcome}.").format(
+                number=case.number, outcome=state_label(outcome)
+            )
+        )
+
+    async def reopen(self, person: Person, number: str) -> Outgoing:
+        case = await self._find(number)
+        if not person.is_mediator or (case.mediator_id != person.id and not person.is_head):
+            raise NotAllowedError
+        if case.is_open:
+            return Outgoing(_("Case {number} is still open.").format(number=case.number))
+        now = self._clock.now()
+        async with self._db.transaction():
+            await self._cases.reopen(case.id, now)
+            await self._cases.add_event(case.id, "reopened", now, actor_id=person.id)
+            await self._members.set_current_case(person.id, case.id)
+        await self._tell_resident(case, _reopened_notice)
+        return Outgoing(
+            _("Case {number} is open again, and it is your current case.").format(
+                number=case.number
+            )
+        )
+
+    # ------------------------------------------------------------------ transfer, consult
+
+    async def transfer_menu(self, person: Person, reply_to: int | None) -> Outgoing:
+        case = await self.target(person, reply_to)
+        others = [
+            m
+            for m in await self._members.active()
+            if m.role in ("mediator", "head") and m.user_id != case.mediator_id and m.display_name
+        ]
+        if not others:
+            return Outgoing(_("There is nobody to hand this case over to."))
+        buttons = [
+            Button(m.display_name, f"{TRANSFER_PREFIX}{case.id}:{m.user_id}") for m in others
+        ]
+        return Outgoing(
+            _("Hand case {number} over to whom?").format(number=case.number),
+            rows(*buttons, per_row=2),
+        )
+
+    async def choose_transfer(self, person: Person, case_id: int, to_id: int) -> Outgoing:
+        case = await self._relay.case_for_mediator(person, case_id)
+        target = await self._members.get(to_id)
+        if target is None or not target.active or target.role not in ("mediator", "head"):
+            raise StaleActionError
+        await self._store.set_pending(
+            PendingInput(person.id, "handover", case.id, {"to": to_id}), self._clock.now()
+        )
+        return Outgoing(
+            _(
+                "Write a short handover note for {name}: what happened so far, what "
+                "is agreed, what to watch out for."
+            ).format(name=target.display_name)
+        )
+
+    async def _transfer(self, person: Person, case: CaseRecord, to_id: int, note: str) -> Outgoing:
+        target = await self._members.get(to_id)
+        if target is None or not target.active:
+            raise StaleActionError
+        now = self._clock.now()
+        async with self._db.transaction():
+            await self._cases.set_state(case.id, "accepted", to_id, now)
+            await self._cases.add_event(
+                case.id,
+                "transferred",
+                now,
+                actor_id=person.id,
+                to=to_id,
+                by_head=person.is_head and case.mediator_id != person.id,
+            )
+            await self._store.add_note(case.id, person.id, note, now)
+            await self._members.set_current_case(person.id, None)
+            await self._members.set_current_case(to_id, case.id)
+        with self._catalogs.using(await self._people.locale_of(to_id)):
+            text = _(
+                "Case {number} ({area}) has been handed over to you.\nHandover note: {note}\n"
+                "It is now your current case: write here to talk to the resident."
+            ).format(number=case.number, area=area_name(self._config, case.area_id), note=note)
+        await self._messenger.send(to_id, Outgoing(text))
+        await self._tell_resident(case, _transferred_notice, target.display_name)
+        return Outgoing(
+            _("Case {number} is now with {name}.").format(
+                number=case.number, name=target.display_name
+            )
+        )
+
+    async def consult(self, person: Person, reply_to: int | None) -> Outgoing:
+        case = await self.target(person, reply_to)
+        if not await self._members.active("adviser"):
+            return Outgoing(_("No legal adviser has joined yet."))
+        return await self.ask(
+            person,
+            "consult",
+            case,
+            _(
+                "Write your question for the legal adviser. They will see the "
+                "case's topic and area, never who the resident is."
+            ),
+        )
+
+    async def _consult(self, person: Person, case: CaseRecord, question: str) -> Outgoing:
+        adviser = (await self._members.active("adviser"))[0]
+        now = self._clock.now()
+        await self._cases.set_adviser(case.id, adviser.user_id)
+        await self._cases.add_event(
+            case.id, "consulted", now, actor_id=person.id, adviser=adviser.user_id
+        )
+        with self._catalogs.using(await self._people.locale_of(adviser.user_id)):
+            text = _(
+                "⚖️ A question about case {number} ({category}, {area}) from {name}:\n\n"
+                "{question}\n\nReply to this message to answer the mediator."
+            ).format(
+                number=case.number,
+                category=category_label(case.category),
+                area=area_name(self._config, case.area_id),
+                name=mediator_label(person.member.display_name if person.member else None),
+                question=question,
+            )
+        sent = await self._messenger.send(adviser.user_id, Outgoing(text))
+        if sent is not None:
+            await self._store.map_pair(
+                case.id, "adviser", (adviser.user_id, sent), None, now, outgoing=True
+            )
+        return Outgoing(
+            _("Your question has been sent to the legal adviser. Their answer will come here.")
+        )
+
+    # ------------------------------------------------------------------ the resident's side
+
+    async def withdraw_menu(self, person: Person) -> Outgoing:
+        cases = await self._cases.open_of_resident(person.id)
+        if not cases:
+            raise NothingToWithdrawError
+        buttons = [
+            Button(f"{c.number} · {category_label(c.category)}", f"{WITHDRAW_PREFIX}{c.id}")
+            for c in cases
+        ]
+        return Outgoing(
+            _("Which case do you want to withdraw? The mediator will be told."), rows(*buttons)
+        )
+
+    async def withdraw(self, person: Person, case_id: int) -> Outgoing:
+        case = await self._cases.get(case_id)
+        if case is None or case.resident_id != person.id:
+            raise NotAllowedError
+        if not case.is_open:
+            raise StaleActionError
+        now = self._clock.now()
+        async with self._db.transaction():
+            offer = await self._cases.open_offer(case.id)
+            if offer is not None:
+                await self._cases.end_offer(offer.id, "declined", now, "withdrawn")
+            await self._cases.close(case.id, "withdrawn", None, now)
+            await self._cases.add_event(case.id, "withdrawn", now, by="resident")
+        for mediator_id in {case.mediator_id, offer.mediator_id if offer else None} - {None}:
+            assert mediator_id is not None
+            with self._catalogs.using(await self._people.locale_of(mediator_id)):
+                text = _("The resident has withdrawn case {number}.").format(number=case.number)
+            await self._messenger.send(mediator_id, Outgoing(text))
+        return Outgoing(
+            _("Case {number} is withdrawn. Write 找大阿嫂 any time to start again.").format(
+                number=case.number
+            ),
+            reply_keyboard="main",
+        )
+
+    # ------------------------------------------------------------------ registration book
+
+    async def book(
+        self, person: Person, reply_to: int | None, number: str | None
+    ) -> tuple[str, bytes, str]:
+        """The case's page of the registration book: (file name, HTML, caption)."""
+        case = await self._viewable(person, reply_to, number)
+        names = await self._members.display_names()
+        adviser = _("Legal adviser")
+        labels = {"resident": pseudonym_label(case.pseudonym)}
+        page = BookPage(
+            case=case,
+            area=area_name(self._config, case.area_id),
+            category=category_label(case.category),
+            contact=contact_label(case.contact),
+            state=state_label(case.state),
+            events=await self._cases.events(case.id),
+            messages=[
+                (
+                    labels.get(author)
+                    or (adviser if author == "adviser" else names.get(part.chat_id, "?")),
+                    part,
+                    at,
+                )
+                for author, part, at in await self._cases.conversation(case.id)
+            ],
+            notes=[(names.get(n.author_id, "?"), n) for n in await self._store.notes(case.id)],
+            names=names,
+        )
+        caption = _("Registration book of case {number}. Confidential.").format(number=case.number)
+        return f"{case.number}.html", render(page, self._config.locale.zone), caption
+
+    async def _viewable(
+        self, person: Person, reply_to: int | None, number: str | None
+    ) -> CaseRecord:
+        """Its mediator (open or closed) or the head may read a case's page; nobody else."""
+        if not person.is_mediator:
+            raise NotAllowedError
+        if number:
+            case = await self._find(number)
+        elif reply_to is not None and (mapped := await self._store.find(person.id, reply_to)):
+            case = await self._find(str(mapped.case_id))
+        elif person.member and person.member.current_case_id:
+            case = await self._find(str(person.member.current_case_id))
+        else:
+            raise NoCaseChosenError
+        if not person.is_head and (not person.is_mediator or case.mediator_id != person.id):
+            raise NotAllowedError
+        return case
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _find(self, case_ref: str) -> CaseRecord:
+        ref = case_ref.strip().upper()
+        case = (
+            await self._cases.get(int(ref))
+            if ref.isdigit()
+            else await self._cases.get_by_number(ref)
+        )
+        if case is None:
+            raise CaseNotFoundError
+        return case
+
+    async def _tell_resident(
+        self, case: CaseRecord, notice: Callable[..., str], *args: str | None
+    ) -> None:
+        """A short notice to the resident, written in their language."""
+        if case.resident_id is None:
+            return
+        with self._catalogs.using(await self._people.locale_of(case.resident_id)):
+            text = notice(case, *args)
+        await self._messenger.send(case.resident_id, Outgoing(text))
+
+
+class CaseNotFoundError(DomainError):
+    def user_message(self) -> str:
+        return _("There is no case with that number.")
+
+
+def _closed_notice(case: CaseRecord, outcome: str, text: str | None) -> str:
+    lines = [
+        _("Your case {number} has been closed: {outcome}.").format(
+            number=case.number, outcome=state_label(outcome)
+        )
+    ]
+    if outcome == "settled" and text:
+        lines.append(_("The agreement: {text}").format(text=text))
+    if outcome == "not_settled" and text:
+        lines.append(_("Where to go next: {text}").format(text=text))
+    lines.append(_("Thank you for trusting Da'asao. Write 找大阿嫂 if you need us again."))
+    return "\n".join(lines)
+
+
+def _reopened_notice(case: CaseRecord) -> str:
+    return _("Your case {number} has been reopened; your mediator will write to you here.").format(
+        number=case.number
+    )
+
+
+def _transferred_notice(case: CaseRecord, name: str | None) -> str:
+    return _(
+        "Your case {number} is now looked after by {name}, who will write to you here."
+    ).format(number=case.number, name=mediator_label(name))

@@ -1,0 +1,321 @@
+"""The relay: a resident and their mediator talk through the bot, neither seeing the other.
+
+Every message is copied (never forwarded: no "forwarded from" header) to the other side,
+under a short header whenever the conversation in that chat switches to another case.
+Every pair lands in the message map, so a reply on either side threads to the right case
+and message, and an edit follows its copy. The consultation with the legal adviser uses
+the same machinery on its own channel: the adviser only ever talks to the mediator.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.errors import DomainError, NotAllowedError, StaleActionError
+from bot.i18n import Catalogs, _
+from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.people import PeopleService, Person
+from bot.terms import area_name, category_label, mediator_label, pseudonym_label
+from storage.cases import CaseRecord, CaseRepository, MessagePart
+from storage.db import Database
+from storage.members import MemberRepository
+from storage.relay import Channel, RelayRepository
+
+log = logging.getLogger(__name__)
+
+PICK_PREFIX = "rl:"  # rl:<message_id>:<case_id> — which case a resident's message is for
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A message someone sent us, without Telegram: where it is and what it replies to."""
+
+    part: MessagePart
+    reply_to: int | None = None
+
+
+class NoCaseChosenError(DomainError):
+    def user_message(self) -> str:
+        return _(
+            "Which case is this for? Reply to a message of the case, or choose one with /case."
+        )
+
+
+class CaseNotYoursError(NotAllowedError):
+    def user_message(self) -> str:
+        return _("This case is not assigned to you.")
+
+
+class CaseClosedError(DomainError):
+    def user_message(self) -> str:
+        return _("This case is closed. Reopen it with /reopen if you need to continue.")
+
+
+class RelayService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        cases: CaseRepository,
+        relay: RelayRepository,
+        members: MemberRepository,
+        people: PeopleService,
+        messenger: Messenger,
+        catalogs: Catalogs,
+        clock: Clock,
+        config: Config,
+    ) -> None:
+        self._db = db
+        self._cases = cases
+        self._relay = relay
+        self._members = members
+        self._people = people
+        self._messenger = messenger
+        self._catalogs = catalogs
+        self._clock = clock
+        self._config = config
+
+    # ------------------------------------------------------------------ resident → mediator
+
+    async def from_resident(self, person: Person, envelope: Envelope) -> list[Outgoing] | None:
+        """Pass a resident's message on; None when they have no open case at all."""
+        open_cases = await self._cases.open_of_resident(person.id)
+        if not open_cases:
+            return None
+        case = await self._replied_case(person, envelope, open_cases)
+        if case is None and len(open_cases) == 1:
+            case = open_cases[0]
+        if case is None:
+            await self._relay.hold(person.id, asdict(envelope.part), self._clock.now())
+            return [self._ask_which_case(envelope, open_cases)]
+        return await self._resident_to_case(case, envelope)
+
+    async def resident_picked(
+        self, person: Person, message_id: int, case_id: int
+    ) -> list[Outgoing]:
+        """The answer to "which case is this for?": the held message goes to that case."""
+        case = await self._cases.get(case_id)
+        if case is None or case.resident_id != person.id or not case.is_open:
+            raise NotAllowedError
+        held = await self._relay.release(person.id, message_id)
+        if held is None:
+            raise StaleActionError
+        replies = await self._resident_to_case(case, Envelope(MessagePart(**held)))
+        return replies or [Outgoing(_("Sent to case {number}.").format(number=case.number))]
+
+    async def _replied_case(
+        self, person: Person, envelope: Envelope, open_cases: list[CaseRecord]
+    ) -> CaseRecord | None:
+        if envelope.reply_to is None:
+            return None
+        mapped = await self._relay.find(person.id, envelope.reply_to)
+        return next((c for c in open_cases if mapped and c.id == mapped.case_id), None)
+
+    def _ask_which_case(self, envelope: Envelope, open_cases: list[CaseRecord]) -> Outgoing:
+        buttons = [
+            Button(
+                f"{case.number} · {category_label(case.category)}",
+                f"{PICK_PREFIX}{envelope.part.message_id}:{case.id}",
+            )
+            for case in open_cases
+        ]
+        return Outgoing(
+            _("You have several open cases. Which one is this message for?"), rows(*buttons)
+        )
+
+    async def _resident_to_case(self, case: CaseRecord, envelope: Envelope) -> list[Outgoing]:
+        now = self._clock.now()
+        await self._cases.add_message(case.id, "resident", envelope.part, now)
+        if case.state != "accepted" or case.mediator_id is None:
+            await self._relay.map_pair(case.id, "resident", _origin(envelope), None, now)
+            text = _(
+                "Saved with your case {number}. It will be passed on as soon as a "
+                "mediator takes the case."
+            ).format(number=case.number)
+            return [Outgoing(text)]
+        header = await self._resident_header(case, case.mediator_id)
+        delivered = await self._deliver(case, "resident", envelope, case.mediator_id, header)
+        if not delivered:
+            return [await self._mediator_unreachable(case)]
+        return []
+
+    async def deliver_backlog(self, case: CaseRecord) -> None:
+        """On acceptance: what the resident wrote so far, copied to their new mediator."""
+        assert case.mediator_id is not None
+        header = await self._resident_header(case, case.mediator_id)
+        for author, part, _at in await self._cases.conversation(case.id):
+            if author == "resident" and not await self._deliver(
+                case, "resident", Envelope(part), case.mediator_id, header
+            ):
+                return
+
+    # ------------------------------------------------------------------ team → other side
+
+    async def from_member(self, person: Person, envelope: Envelope) -> list[Outgoing]:
+        """A mediator (or the head, or the adviser) writes in a case's conversation."""
+        mapped = await self._relay.find(person.id, envelope.reply_to) if envelope.reply_to else None
+        if mapped is not None and mapped.channel == "adviser":
+            return await self._adviser_exchange(person, mapped.case_id, envelope)
+        case_id = (
+            mapped.case_id if mapped else (person.member.current_case_id if person.member else None)
+        )
+        if case_id is None:
+            raise NoCaseChosenError
+        case = await self.case_for_mediator(person, case_id)
+        if case.resident_id is None:
+            raise CaseClosedError
+        await self._cases.add_message(case.id, "mediator", envelope.part, self._clock.now())
+        name = person.member.display_name if person.member else None
+        header = await self._mediator_header(case, name)
+        if not await self._deliver(case, "resident", envelope, case.resident_id, header):
+            return [await self._resident_unreachable(case)]
+        return []
+
+    async def case_for_mediator(self, person: Person, case_id: int) -> CaseRecord:
+        """The case, if this person may act on it now: its mediator, or the head."""
+        case = await self._cases.get(case_id)
+        if case is None or not person.is_mediator:
+            raise NotAllowedError
+        if case.mediator_id != person.id and not person.is_head:
+            raise CaseNotYoursError
+        if case.state != "accepted":
+            raise CaseClosedError
+        return case
+
+    async def _adviser_exchange(
+        self, person: Person, case_id: int, envelope: Envelope
+    ) -> list[Outgoing]:
+        """Adviser ↔ mediator, about a case, never reaching the resident."""
+        case = await self._cases.get(case_id)
+        if case is None or case.mediator_id is None:
+            raise NotAllowedError
+        if person.role == "adviser" and case.adviser_id == person.id:
+            await self._cases.add_message(case.id, "adviser", envelope.part, self._clock.now())
+            with self._catalogs.using(await self._people.locale_of(case.mediator_id)):
+                header = _("⚖️ The legal adviser answers about case {number}:").format(
+                    number=case.number
+                )
+            await self._deliver(case, "adviser", envelope, case.mediator_id, header)
+            return []
+        if person.id == case.mediator_id and case.adviser_id is not None:
+            with self._catalogs.using(await self._people.locale_of(case.adviser_id)):
+                header = _("⚖️ The mediator of case {number} writes:").format(number=case.number)
+            await self._deliver(case, "adviser", envelope, case.adviser_id, header)
+            return []
+        raise NotAllowedError
+
+    # ------------------------------------------------------------------ delivery
+
+    async def _deliver(
+        self, case: CaseRecord, channel: Channel, envelope: Envelope, to_chat: int, header: str
+    ) -> bool:
+        """Header if the conversation there switches case, then the copy; map the pair."""
+        now = self._clock.now()
+        last = await self._relay.last_sent_to(to_chat)
+        if last is None or last.case_id != case.id or last.channel != channel:
+            header_id = await self._messenger.send(to_chat, Outgoing(header))
+            if header_id is None:
+                return await self._blocked(case, to_chat)
+            await self._relay.map_pair(
+                case.id, channel, (to_chat, header_id), None, now, outgoing=True
+            )
+        copied = await self._messenger.copy(
+            envelope.part.chat_id,
+            envelope.part.message_id,
+            to_chat,
+            reply_to=await self._peer_of(envelope),
+        )
+        if copied is None:
+            return await self._blocked(case, to_chat)
+        await self._relay.map_pair(case.id, channel, _origin(envelope), (to_chat, copied), now)
+        if case.unreachable:
+            await self._cases.set_unreachable(case.id, None, now)
+        return True
+
+    async def _peer_of(self, envelope: Envelope) -> int | None:
+        """Thread the copy: the other side's copy of the message this one replies to."""
+        if envelope.reply_to is None:
+            return None
+        mapped = await self._relay.find(envelope.part.chat_id, envelope.reply_to)
+        return mapped.peer_message if mapped else None
+
+    async def _blocked(self, case: CaseRecord, chat_id: int) -> bool:
+        side = "resident" if chat_id == case.resident_id else "mediator"
+        if case.unreachable != side:
+            now = self._clock.now()
+            await self._cases.set_unreachable(case.id, side, now)
+            await self._cases.add_event(case.id, "unreachable", now, side=side)
+        log.info("case participant unreachable", extra={"case": case.number, "side": side})
+        return False
+
+    async def _mediator_unreachable(self, case: CaseRecord) -> Outgoing:
+        await self._alert_head(case)
+        return Outgoing(
+            _(
+                "Your mediator cannot be reached in Telegram right now. Your message "
+                "is kept with case {number}, and the head of the society has been "
+                "told."
+            ).format(number=case.number)
+        )
+
+    async def _resident_unreachable(self, case: CaseRecord) -> Outgoing:
+        return Outgoing(
+            _(
+                "The resident of case {number} has blocked the bot, so your message "
+                "could not be delivered. The case is marked; please try the phone if "
+                "they shared a number."
+            ).format(number=case.number)
+        )
+
+    async def _alert_head(self, case: CaseRecord) -> None:
+        for head in await self._members.active("head"):
+            if head.user_id == case.mediator_id:
+                continue
+            with self._catalogs.using(await self._people.locale_of(head.user_id)):
+                text = _(
+                    "The mediator of case {number} cannot be reached in Telegram (the bot "
+                    "is blocked). Please consider reassigning it."
+                ).format(number=case.number)
+            await self._messenger.send(head.user_id, Outgoing(text))
+
+    # ------------------------------------------------------------------ edits
+
+    async def edited(self, person: Person, part: MessagePart) -> None:
+        """Someone edited a message: follow with the copy on the other side."""
+        mapped = await self._relay.find(part.chat_id, part.message_id)
+        if mapped is None or mapped.peer_chat is None or mapped.peer_message is None:
+            return
+        await self._cases.update_message_text(part.chat_id, part.message_id, part.text or "")
+        is_text = part.kind == "text"
+        await self._messenger.edit_copy(
+            mapped.peer_chat,
+            mapped.peer_message,
+            text=part.text if is_text else None,
+            caption=None if is_text else (part.text or ""),
+        )
+
+    # ------------------------------------------------------------------ headers
+
+    async def _resident_header(self, case: CaseRecord, mediator_id: int) -> str:
+        """What the mediator sees above a resident's messages: never who they are."""
+        with self._catalogs.using(await self._people.locale_of(mediator_id)):
+            parts = (
+                case.number,
+                pseudonym_label(case.pseudonym),
+                area_name(self._config, case.area_id),
+            )
+        return "📨 " + " · ".join(parts)
+
+    async def _mediator_header(self, case: CaseRecord, name: str | None) -> str:
+        assert case.resident_id is not None
+        with self._catalogs.using(await self._people.locale_of(case.resident_id)):
+            return _("💬 {name} · case {number}").format(
+                name=mediator_label(name), number=case.number
+            )
+
+
+def _origin(envelope: Envelope) -> tuple[int, int]:
+    return envelope.part.chat_id, envelope.part.message_id

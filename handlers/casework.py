@@ -1,0 +1,129 @@
+"""Case tools in the chat: /cases, /case, /note, /close, /reopen, /transfer, /reassign,
+/consult, /book for the team; /withdraw for residents; and their buttons."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.casework import CLOSE_PREFIX, SELECT_PREFIX, TRANSFER_PREFIX, WITHDRAW_PREFIX
+from bot.errors import NotAllowedError, UsageError
+from bot.messaging import Outgoing
+from bot.relay import PICK_PREFIX
+from handlers.context import BotContext
+from handlers.replies import answer
+
+
+def _reply_to(update: Update) -> int | None:
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    return replied.message_id if replied else None
+
+
+def _arg(context: BotContext) -> str:
+    return " ".join(context.args or []).strip()
+
+
+async def cases(update: Update, context: BotContext) -> None:
+    work = context.services.casework
+    await answer(update, context, [await work.my_cases(context.person)])
+
+
+async def case(update: Update, context: BotContext) -> None:
+    work, person = context.services.casework, context.person
+    reply = (
+        await work.select(person, _arg(context)) if _arg(context) else await work.my_cases(person)
+    )
+    await answer(update, context, [reply])
+
+
+async def note(update: Update, context: BotContext) -> None:
+    reply = await context.services.casework.note(context.person, _reply_to(update), _arg(context))
+    await answer(update, context, [reply])
+
+
+async def close(update: Update, context: BotContext) -> None:
+    reply = await context.services.casework.close_menu(context.person, _reply_to(update))
+    await answer(update, context, [reply])
+
+
+async def reopen(update: Update, context: BotContext) -> None:
+    if not context.person.is_mediator:
+        raise NotAllowedError
+    if not _arg(context):
+        raise UsageError("/reopen QJS-2026-0001")
+    reply = await context.services.casework.reopen(context.person, _arg(context))
+    await answer(update, context, [reply])
+
+
+async def transfer(update: Update, context: BotContext) -> None:
+    reply = await context.services.casework.transfer_menu(context.person, _reply_to(update))
+    await answer(update, context, [reply])
+
+
+async def consult(update: Update, context: BotContext) -> None:
+    reply = await context.services.casework.consult(context.person, _reply_to(update))
+    await answer(update, context, [reply])
+
+
+async def book(update: Update, context: BotContext) -> None:
+    work = context.services.casework
+    name, data, caption = await work.book(context.person, _reply_to(update), _arg(context) or None)
+    chat = update.effective_chat
+    assert chat is not None
+    await context.services.messenger.send_document(chat.id, name, data, caption)
+
+
+async def withdraw(update: Update, context: BotContext) -> None:
+    await answer(update, context, [await context.services.casework.withdraw_menu(context.person)])
+
+
+BUTTON = re.compile(r"^(cs|cl|tr|wd|rl):(\d+)(?::(\w+))?$")
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """Every case-tool button; the service re-checks who may press it."""
+    query = update.callback_query
+    assert query and query.data
+    match = BUTTON.match(query.data)
+    if match is None:
+        raise NotAllowedError
+    kind, number, extra = match.group(1) + ":", int(match.group(2)), match.group(3) or ""
+    work, relay, person = context.services.casework, context.services.relay, context.person
+    replies: list[Outgoing]
+    if kind == SELECT_PREFIX:
+        replies = [await work.select(person, str(number))]
+    elif kind == CLOSE_PREFIX:
+        replies = [await work.choose_outcome(person, number, extra)]
+    elif kind == TRANSFER_PREFIX and extra.isdigit():
+        replies = [await work.choose_transfer(person, number, int(extra))]
+    elif kind == WITHDRAW_PREFIX:
+        replies = [await work.withdraw(person, number)]
+    elif kind == PICK_PREFIX and extra.isdigit():
+        replies = await relay.resident_picked(person, number, int(extra))
+    else:
+        raise NotAllowedError
+    await query.answer()
+    await answer(update, context, replies)
+
+
+def casework_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    private = filters.ChatType.PRIVATE
+    commands = {
+        "cases": cases,
+        "case": case,
+        "note": note,
+        "close": close,
+        "reopen": reopen,
+        "transfer": transfer,
+        "reassign": transfer,
+        "consult": consult,
+        "book": book,
+        "withdraw": withdraw,
+    }
+    return [
+        *(CommandHandler(name, callback, filters=private) for name, callback in commands.items()),
+        CallbackQueryHandler(on_button, pattern=BUTTON),
+    ]
