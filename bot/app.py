@@ -15,6 +15,7 @@ from bot.services import Services
 from handlers.casework import casework_handlers
 from handlers.common import identify_handlers, on_error
 from handlers.context import BotContext, BotData
+from handlers.followup import followup_handlers
 from handlers.intake import intake_handlers
 from handlers.language import language_handlers
 from handlers.members import member_handlers
@@ -45,9 +46,10 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
 
     async def post_init(app: DaasaoApp) -> None:
         messenger = TelegramMessenger(app.bot)
-        app.bot_data.attach(await Services.start(config, clock, catalogs, messenger))
+        services = await Services.start(config, clock, catalogs, messenger)
+        app.bot_data.attach(services)
         await _publish_commands(app, catalogs)
-        _schedule_timers(app, config)
+        await services.run_timers()  # the scheduler starts here and stops in post_shutdown
 
     async def post_shutdown(app: DaasaoApp) -> None:
         services = app.bot_data.detach()
@@ -60,6 +62,7 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_file_url)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .job_queue(None)  # one timer mechanism: bot.timers, on APScheduler
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -78,28 +81,13 @@ def _add_handlers(app: DaasaoApp) -> None:
         *intake_handlers(),
         *offer_handlers(),
         *casework_handlers(),
+        *followup_handlers(),
         *status_handlers(),
         *language_handlers(),
         *message_handlers(),
     ]
     app.add_handlers(main, group=GROUP_MAIN)
     app.add_error_handler(on_error)
-
-
-def _schedule_timers(app: DaasaoApp, config: Config) -> None:
-    """Periodic checks; the database decides what is due, so a restart loses nothing."""
-    assert app.job_queue is not None
-    app.job_queue.run_repeating(
-        _check_offer_timeouts,
-        interval=config.routing.timeout_check_seconds,
-        first=config.routing.timeout_check_seconds,
-        name="routing:timeouts",
-        job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-    )
-
-
-async def _check_offer_timeouts(context: BotContext) -> None:
-    await context.services.routing.check_timeouts()
 
 
 async def _publish_commands(app: DaasaoApp, catalogs: Catalogs) -> None:

@@ -18,6 +18,7 @@ from bot.i18n import Catalogs, _
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.people import PeopleService, Person
 from bot.relay import NoCaseChosenError, RelayService
+from bot.revisits import RevisitService
 from bot.terms import (
     area_name,
     category_label,
@@ -26,16 +27,20 @@ from bot.terms import (
     pseudonym_label,
     state_label,
 )
+from bot.timers import Timers
 from storage.cases import CaseRecord, CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.relay import PendingInput, RelayRepository
 
+PENDING_KINDS = ("note", "settled", "not_settled", "handover", "consult")
 SELECT_PREFIX = "cs:"
 CLOSE_PREFIX = "cl:"
 TRANSFER_PREFIX = "tr:"
 WITHDRAW_PREFIX = "wd:"
 OUTCOMES = ("settled", "not_settled", "withdrawn")
+# A settled case still has revisits ahead: it can change hands too.
+TRANSFERABLE = ("accepted", "settled")
 MAX_TEXT = 2000
 
 
@@ -53,6 +58,8 @@ class CaseworkService:
         relay_repo: RelayRepository,
         members: MemberRepository,
         relay: RelayService,
+        revisits: RevisitService,
+        timers: Timers,
         people: PeopleService,
         messenger: Messenger,
         catalogs: Catalogs,
@@ -64,6 +71,8 @@ class CaseworkService:
         self._store = relay_repo
         self._members = members
         self._relay = relay
+        self._revisits = revisits
+        self._timers = timers
         self._people = people
         self._messenger = messenger
         self._catalogs = catalogs
@@ -148,10 +157,11 @@ class CaseworkService:
     async def pending_text(self, person: Person, text: str) -> list[Outgoing] | None:
         """The text a command was waiting for; None when nothing was waiting."""
         pending = await self._store.pending(person.id)
-        if pending is None:
+        if pending is None or pending.kind not in PENDING_KINDS:
             return None
         await self._store.clear_pending(person.id)
-        case = await self._relay.case_for_mediator(person, pending.case_id)
+        states = TRANSFERABLE if pending.kind == "handover" else ("accepted",)
+        case = await self._relay.case_for_mediator(person, pending.case_id, states)
         text = text.strip()[:MAX_TEXT]
         if pending.kind == "note":
             return [await self._save_note(person, case, text)]
@@ -205,6 +215,7 @@ class CaseworkService:
             await self._cases.close(case.id, outcome, text, now)
             await self._cases.add_event(case.id, "closed", now, actor_id=person.id, outcome=outcome)
             await self._members.set_current_case(person.id, None)
+            await self._revisits.case_closed(case, outcome)
         await self._tell_resident(case, _closed_notice, outcome, text)
         return Outgoing(
             _("Case {number} is closed: {outcome}.").format(
@@ -222,6 +233,7 @@ class CaseworkService:
         async with self._db.transaction():
             await self._cases.reopen(case.id, now)
             await self._cases.add_event(case.id, "reopened", now, actor_id=person.id)
+            await self._timers.cancel_case(case.id)  # no revisits of a case that is open
             await self._members.set_current_case(person.id, case.id)
         await self._tell_resident(case, _reopened_notice)
         return Outgoing(
@@ -232,8 +244,15 @@ class CaseworkService:
 
     # ------------------------------------------------------------------ transfer, consult
 
-    async def transfer_menu(self, person: Person, reply_to: int | None) -> Outgoing:
-        case = await self.target(person, reply_to)
+    async def transfer_menu(
+        self, person: Person, reply_to: int | None, number: str | None = None
+    ) -> Outgoing:
+        """/transfer (or the head's /reassign), for the current case or a numbered one."""
+        if number:
+            found = await self._find(number)
+            case = await self._relay.case_for_mediator(person, found.id, TRANSFERABLE)
+        else:
+            case = await self.target(person, reply_to)
         others = [
             m
             for m in await self._members.active()
@@ -250,7 +269,7 @@ class CaseworkService:
         )
 
     async def choose_transfer(self, person: Person, case_id: int, to_id: int) -> Outgoing:
-        case = await self._relay.case_for_mediator(person, case_id)
+        case = await self._relay.case_for_mediator(person, case_id, TRANSFERABLE)
         target = await self._members.get(to_id)
         if target is None or not target.active or target.role not in ("mediator", "head"):
             raise StaleActionError
@@ -270,7 +289,7 @@ class CaseworkService:
             raise StaleActionError
         now = self._clock.now()
         async with self._db.transaction():
-            await self._cases.set_state(case.id, "accepted", to_id, now)
+            await self._cases.set_state(case.id, case.state, to_id, now)
             await self._cases.add_event(
                 case.id,
                 "transferred",
@@ -363,6 +382,7 @@ class CaseworkService:
                 await self._cases.end_offer(offer.id, "declined", now, "withdrawn")
             await self._cases.close(case.id, "withdrawn", None, now)
             await self._cases.add_event(case.id, "withdrawn", now, by="resident")
+            await self._timers.cancel_case(case.id)
         for mediator_id in {case.mediator_id, offer.mediator_id if offer else None} - {None}:
             assert mediator_id is not None
             with self._catalogs.using(await self._people.locale_of(mediator_id)):

@@ -335,7 +335,7 @@ class RoutingConfig:
         default="QJS", metadata=checks(pattern(r"[A-Z]{2,8}", "2-8 capital letters A-Z"))
     )
     accept_timeout_minutes: int = field(default=30, metadata=checks(int_range(1, 1440)))
-    timeout_check_seconds: float = field(default=30.0, metadata=checks(float_range(0.05, 3600)))
+    unassigned_retry_minutes: int = field(default=10, metadata=checks(int_range(1, 1440)))
 
 
 @dataclass(frozen=True)

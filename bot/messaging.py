@@ -13,6 +13,14 @@ from typing import Literal, Protocol
 ReplyKeyboard = Literal["main", "share_phone", "remove"]
 
 
+class TransientDeliveryError(Exception):
+    """Telegram could not take the message now (flood limit, network): try again later."""
+
+    def __init__(self, retry_after: float = 0) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class Button:
     label: str

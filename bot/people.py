@@ -124,6 +124,10 @@ class PeopleService:
         await self._members.save(user_id, invite.role, invite.area_id, now)
         return Joined(await self._person(user_id, await self.locale_of(user_id)), invite.area_id)
 
+    async def blocked(self, user_id: int, blocked: bool) -> None:
+        """They blocked the bot (no surveys, no notices) or came back."""
+        await self._users.mark_blocked(user_id, self._clock.now() if blocked else None)
+
     async def set_display_name(self, person: Person, name: str) -> Person:
         name = " ".join(name.split())
         if person.member is None:

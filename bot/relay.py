@@ -174,14 +174,16 @@ class RelayService:
             return [await self._resident_unreachable(case)]
         return []
 
-    async def case_for_mediator(self, person: Person, case_id: int) -> CaseRecord:
+    async def case_for_mediator(
+        self, person: Person, case_id: int, states: tuple[str, ...] = ("accepted",)
+    ) -> CaseRecord:
         """The case, if this person may act on it now: its mediator, or the head."""
         case = await self._cases.get(case_id)
         if case is None or not person.is_mediator:
             raise NotAllowedError
         if case.mediator_id != person.id and not person.is_head:
             raise CaseNotYoursError
-        if case.state != "accepted":
+        if case.state not in states:
             raise CaseClosedError
         return case
 

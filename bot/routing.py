@@ -27,9 +27,11 @@ from bot.terms import (
     mediator_label,
     pseudonym_label,
 )
+from bot.timers import Timers
 from storage.cases import CaseRecord, CaseRepository, OfferRecord
 from storage.db import Database
 from storage.members import MemberRecord, MemberRepository
+from storage.reminders import Reminder
 from storage.roster import RosterRepository
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,7 @@ class RoutingService:
         roster_repo: RosterRepository,
         people: PeopleService,
         relay: RelayService,
+        timers: Timers,
         messenger: Messenger,
         catalogs: Catalogs,
         clock: Clock,
@@ -74,6 +77,9 @@ class RoutingService:
         self._cases = cases
         self._members = members
         self._relay = relay
+        self._timers = timers
+        timers.register("offer", self._offer_timed_out)
+        timers.register("route", self._retry_route)
         self._roster = roster_repo
         self._people = people
         self._messenger = messenger
@@ -156,12 +162,17 @@ class RoutingService:
             mediator=plan.mediator.user_id,
             deadline=plan.deadline.isoformat() if plan.deadline else None,
         )
+        if plan.deadline is not None:  # the head's offers do not time out
+            await self._timers.at(f"offer:{offer.id}", "offer", plan.deadline, case.id, offer.id)
         return offer
 
     async def _mark_unassigned(self, case: CaseRecord) -> None:
-        if case.state == "unassigned":
-            return  # already on the timeline; the periodic check keeps trying quietly
+        """Nobody at all can take it now: say so once on the timeline, and try again later."""
         now = self._clock.now()
+        retry = now + timedelta(minutes=self._config.routing.unassigned_retry_minutes)
+        await self._timers.at(f"route:{case.id}", "route", retry, case.id)
+        if case.state == "unassigned":
+            return
         await self._cases.set_state(case.id, "unassigned", None, now)
         await self._cases.add_event(case.id, "unassigned", now)
         log.warning("no mediator available", extra={"case": case.number})
@@ -174,24 +185,27 @@ class RoutingService:
         await self._messenger.send(mediator.user_id, card)
 
     async def _offer_card(self, case: CaseRecord, offer: OfferRecord) -> Outgoing:
-        summary = excerpt(await self._cases.messages(case.id), EXCERPT_CHARS)
-        lines = [
-            _("🔴 URGENT") if case.urgent else "",
+        head = [_("🔴 URGENT")] if case.urgent else []
+        head += [
             _("New case {number}").format(number=case.number),
             f"{pseudonym_label(case.pseudonym)} · {area_name(self._config, case.area_id)}",
             _("Category: {category}").format(category=category_label(case.category)),
             _("Contact: {contact}").format(contact=contact_label(case.contact)),
-            "",
-            summary,
         ]
+        parent = await self._cases.get(case.parent_id) if case.parent_id else None
+        if parent is not None:
+            head.append(_("The dispute of case {number} came back.").format(number=parent.number))
+        paragraphs = ["\n".join(head), excerpt(await self._cases.messages(case.id), EXCERPT_CHARS)]
         if offer.deadline:
-            lines += ["", _("Please answer by {time}.").format(time=self._local(offer.deadline))]
+            paragraphs.append(
+                _("Please answer by {time}.").format(time=self._local(offer.deadline))
+            )
         buttons = rows(
             Button(_("Accept"), f"{OFFER_PREFIX}{offer.id}:accept"),
             Button(_("Decline"), f"{OFFER_PREFIX}{offer.id}:decline"),
             per_row=2,
         )
-        return Outgoing("\n".join(line for line in lines if line is not None).strip(), buttons)
+        return Outgoing("\n\n".join(p for p in paragraphs if p), buttons)
 
     # ------------------------------------------------------------------ answers to an offer
 
@@ -220,6 +234,7 @@ class RoutingService:
             now = self._clock.now()
             if not await self._cases.end_offer(offer.id, "accepted", now):
                 raise StaleActionError
+            await self._timers.cancel(f"offer:{offer.id}")
             await self._cases.set_state(offer.case_id, "accepted", person.id, now)
             await self._cases.add_event(offer.case_id, "accepted", now, actor_id=person.id)
             case = await self._cases.get(offer.case_id)
@@ -237,6 +252,7 @@ class RoutingService:
             now = self._clock.now()
             if not await self._cases.end_offer(offer.id, "declined", now, reason):
                 raise StaleActionError
+            await self._timers.cancel(f"offer:{offer.id}")
             await self._cases.set_state(offer.case_id, "new", None, now)
             await self._cases.add_event(
                 offer.case_id, "declined", now, actor_id=person.id, reason=reason
@@ -266,15 +282,22 @@ class RoutingService:
 
     # ------------------------------------------------------------------ timers
 
-    async def check_timeouts(self) -> int:
-        """Move on every offer whose deadline passed, and retry cases nobody could take."""
-        moved = 0
-        for offer in await self._cases.due_offers(self._clock.now()):
-            if await self._expire(offer):
-                moved += 1
-        for case in await self._cases.waiting_for_mediator():
+    async def resume(self) -> int:
+        """At start: route cases a crash left registered but never offered."""
+        waiting = [c for c in await self._cases.waiting_for_mediator() if c.state == "new"]
+        for case in waiting:
             await self.route(case.id)
-        return moved
+        return len(waiting)
+
+    async def _offer_timed_out(self, reminder: Reminder) -> None:
+        offer = await self._cases.get_offer(reminder.ref) if reminder.ref else None
+        if offer is not None and offer.state == "open":
+            await self._expire(offer)
+
+    async def _retry_route(self, reminder: Reminder) -> None:
+        case = await self._cases.get(reminder.case_id) if reminder.case_id else None
+        if case is not None and case.state in ("new", "unassigned"):
+            await self.route(case.id)
 
     async def _expire(self, offer: OfferRecord) -> bool:
         async with self._db.transaction():

@@ -14,13 +14,17 @@ from bot.intake import IntakeService
 from bot.messaging import Messenger
 from bot.people import PeopleService
 from bot.relay import RelayService
+from bot.revisits import RevisitService
 from bot.roster import Slot
 from bot.routing import RoutingService
+from bot.timers import Timers
 from storage.cases import CaseRepository
 from storage.db import Database
 from storage.drafts import DraftRepository
+from storage.followup import FollowUpRepository
 from storage.members import MemberRepository
 from storage.relay import RelayRepository
+from storage.reminders import ReminderRepository
 from storage.roster import RosterRepository
 from storage.users import UserRepository
 
@@ -40,6 +44,8 @@ class Services:
     cases: CaseService
     relay: RelayService
     casework: CaseworkService
+    revisits: RevisitService
+    timers: Timers
 
     @classmethod
     async def start(
@@ -48,6 +54,8 @@ class Services:
         db = await Database.open(config.storage.path)
         users, members = UserRepository(db), MemberRepository(db)
         cases, roster = CaseRepository(db), RosterRepository(db)
+        reminders = ReminderRepository(db)
+        timers = Timers(reminders, clock)
         await _seed_roster(roster, config)
         people = PeopleService(users, members, clock, config)
         relay_repo = RelayRepository(db)
@@ -62,18 +70,6 @@ class Services:
             clock=clock,
             config=config,
         )
-        casework = CaseworkService(
-            db=db,
-            cases=cases,
-            relay_repo=relay_repo,
-            members=members,
-            relay=relay,
-            people=people,
-            messenger=messenger,
-            catalogs=catalogs,
-            clock=clock,
-            config=config,
-        )
         routing = RoutingService(
             db=db,
             cases=cases,
@@ -81,6 +77,36 @@ class Services:
             roster_repo=roster,
             people=people,
             relay=relay,
+            timers=timers,
+            messenger=messenger,
+            catalogs=catalogs,
+            clock=clock,
+            config=config,
+        )
+        revisits = RevisitService(
+            db=db,
+            cases=cases,
+            followup=FollowUpRepository(db),
+            reminders=reminders,
+            members=members,
+            users=users,
+            routing=routing,
+            people=people,
+            timers=timers,
+            messenger=messenger,
+            catalogs=catalogs,
+            clock=clock,
+            config=config,
+        )
+        casework = CaseworkService(
+            db=db,
+            cases=cases,
+            relay_repo=relay_repo,
+            members=members,
+            relay=relay,
+            revisits=revisits,
+            timers=timers,
+            people=people,
             messenger=messenger,
             catalogs=catalogs,
             clock=clock,
@@ -107,9 +133,18 @@ class Services:
             cases=CaseService(cases, clock, config),
             relay=relay,
             casework=casework,
+            revisits=revisits,
+            timers=timers,
         )
 
+    async def run_timers(self) -> None:
+        """Start the one timer mechanism, then catch up on what a crash interrupted."""
+        await self.revisits.ensure_digest()
+        await self.timers.start()
+        await self.routing.resume()
+
     async def close(self) -> None:
+        await self.timers.stop()
         await self.db.close()
 
 

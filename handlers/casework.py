@@ -59,7 +59,9 @@ async def reopen(update: Update, context: BotContext) -> None:
 
 
 async def transfer(update: Update, context: BotContext) -> None:
-    reply = await context.services.casework.transfer_menu(context.person, _reply_to(update))
+    reply = await context.services.casework.transfer_menu(
+        context.person, _reply_to(update), _arg(context) or None
+    )
     await answer(update, context, [reply])
 
 

@@ -37,6 +37,9 @@ async def on_message(update: Update, context: BotContext) -> None:
         await answer(update, context, replies)
         return
     replies = await services.intake.handle(person, incoming_from(message))
+    if replies is None and message.text:
+        comment = await services.revisits.survey_comment(person, message.text)
+        replies = [comment] if comment else None
     if replies is None:
         replies = await services.relay.from_resident(person, envelope_from(message))
     await answer(update, context, replies if replies is not None else [not_understood()])

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from telegram import (
     Bot,
@@ -14,10 +17,10 @@ from telegram import (
     ReplyKeyboardRemove,
     ReplyParameters,
 )
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.i18n import _
-from bot.messaging import Outgoing
+from bot.messaging import Outgoing, TransientDeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ def markup(message: Outgoing) -> Markup | None:
 
 
 class TelegramMessenger:
+    """Bot API calls for the services: blocked → None, passing trouble → retry later."""
+
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
 
@@ -59,14 +64,15 @@ class TelegramMessenger:
         self, chat_id: int, message: Outgoing, *, reply_to: int | None = None
     ) -> int | None:
         try:
-            sent = await self._bot.send_message(
-                chat_id,
-                message.text,
-                reply_markup=markup(message),
-                reply_parameters=_reply(reply_to),
-            )
+            async with _transient():
+                sent = await self._bot.send_message(
+                    chat_id,
+                    message.text,
+                    reply_markup=markup(message),
+                    reply_parameters=_reply(reply_to),
+                )
         except Forbidden:
-            log.info("recipient has blocked the bot")
+            _blocked()
             return None
         return sent.message_id
 
@@ -74,36 +80,34 @@ class TelegramMessenger:
         self, chat_id: int, file_name: str, data: bytes, caption: str
     ) -> int | None:
         try:
-            sent = await self._bot.send_document(
-                chat_id, InputFile(data, filename=file_name), caption=caption
-            )
+            async with _transient():
+                document = InputFile(data, filename=file_name)
+                sent = await self._bot.send_document(chat_id, document, caption=caption)
         except Forbidden:
-            log.info("recipient has blocked the bot")
+            _blocked()
             return None
         return sent.message_id
 
     async def edit(self, chat_id: int, message_id: int, message: Outgoing) -> None:
         inline = markup(message)
-        try:
+        async with _transient(), _unless_unchanged():
             await self._bot.edit_message_text(
                 message.text,
                 chat_id=chat_id,
                 message_id=message_id,
                 reply_markup=inline if isinstance(inline, InlineKeyboardMarkup) else None,
             )
-        except BadRequest as error:
-            if "not modified" not in error.message:
-                raise
 
     async def copy(
         self, from_chat_id: int, message_id: int, to_chat_id: int, *, reply_to: int | None = None
     ) -> int | None:
         try:
-            copied = await self._bot.copy_message(
-                to_chat_id, from_chat_id, message_id, reply_parameters=_reply(reply_to)
-            )
+            async with _transient():
+                copied = await self._bot.copy_message(
+                    to_chat_id, from_chat_id, message_id, reply_parameters=_reply(reply_to)
+                )
         except Forbidden:
-            log.info("recipient has blocked the bot")
+            _blocked()
             return None
         return copied.message_id
 
@@ -111,17 +115,50 @@ class TelegramMessenger:
         self, chat_id: int, message_id: int, *, text: str | None, caption: str | None
     ) -> None:
         try:
-            if text is not None:
-                await self._bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
-            elif caption is not None:
-                await self._bot.edit_message_caption(
-                    chat_id=chat_id, message_id=message_id, caption=caption
-                )
+            async with _transient(), _unless_unchanged():
+                await self._edit_copy(chat_id, message_id, text, caption)
         except Forbidden:
-            log.info("recipient has blocked the bot")
-        except BadRequest as error:
-            if "not modified" not in error.message:
-                raise
+            _blocked()
+
+    async def _edit_copy(
+        self, chat_id: int, message_id: int, text: str | None, caption: str | None
+    ) -> None:
+        if text is not None:
+            await self._bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        elif caption is not None:
+            await self._bot.edit_message_caption(
+                chat_id=chat_id, message_id=message_id, caption=caption
+            )
+
+
+def _blocked() -> None:
+    """A 403: the caller gets None and flags the recipient; nothing is retried."""
+    log.info("recipient has blocked the bot")
+
+
+@asynccontextmanager
+async def _transient() -> AsyncIterator[None]:
+    """Flood limits and network trouble become the services' TransientDeliveryError."""
+    try:
+        yield
+    except BadRequest:
+        raise  # a NetworkError subclass in PTB, but retrying never helps
+    except RetryAfter as error:
+        wait = error.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        raise TransientDeliveryError(seconds) from error
+    except NetworkError as error:
+        raise TransientDeliveryError(5) from error
+
+
+@asynccontextmanager
+async def _unless_unchanged() -> AsyncIterator[None]:
+    """Editing to the same content is not an error for us."""
+    try:
+        yield
+    except BadRequest as error:
+        if "not modified" not in error.message:
+            raise
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:

@@ -18,7 +18,7 @@ OPEN_STATES = ("new", "unassigned", "offered", "accepted")
 
 @dataclass(frozen=True)
 class NewCase:
-    resident_id: int
+    resident_id: int | None  # None only for a recurrence of an erased resident's case
     pseudonym: str
     area_id: str | None
     category: str
@@ -45,6 +45,7 @@ class CaseRecord:
     closed_at: datetime | None = None
     unreachable: str | None = None  # 'resident' or 'mediator': blocked the bot
     adviser_id: int | None = None
+    parent_id: int | None = None  # the case this one recurred from
 
     @property
     def is_open(self) -> bool:
@@ -85,7 +86,14 @@ class CaseRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(self, case: NewCase, prefix: str, year: int, now: datetime) -> CaseRecord:
+    async def create(
+        self,
+        case: NewCase,
+        prefix: str,
+        year: int,
+        now: datetime,
+        parent_id: int | None = None,
+    ) -> CaseRecord:
         """Register a case under the next number of `year` (the local calendar year).
 
         Call inside `Database.transaction()`: the counter and the case commit together,
@@ -103,8 +111,9 @@ class CaseRepository:
         stamp = to_db(now)
         await self._db.execute(
             """INSERT INTO cases (number, year, seq, resident_id, pseudonym, area_id, category,
-                                  urgent, contact, phone, state, created_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)""",
+                                  urgent, contact, phone, state, created_at, updated_at,
+                                  parent_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)""",
             (
                 number,
                 year,
@@ -118,6 +127,7 @@ class CaseRepository:
                 case.phone,
                 stamp,
                 stamp,
+                parent_id,
             ),
         )
         created = await self.get_by_number(number)
@@ -368,6 +378,7 @@ def _case(row: aiosqlite.Row) -> CaseRecord:
         closed_at=from_db(row["closed_at"]) if row["closed_at"] else None,
         unreachable=row["unreachable"],
         adviser_id=row["adviser_id"],
+        parent_id=row["parent_id"],
     )
 
 

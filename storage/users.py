@@ -19,6 +19,7 @@ class UserRecord:
     created_at: datetime
     consented_at: datetime | None
     area_id: str | None  # remembered for the resident's next case
+    blocked_at: datetime | None = None  # they blocked the bot
 
 
 class UserRepository:
@@ -65,6 +66,13 @@ class UserRepository:
             (area_id, to_db(now), user_id),
         )
 
+    async def mark_blocked(self, user_id: int, now: datetime | None) -> None:
+        """They blocked the bot (`now`), or unblocked it (None)."""
+        await self._db.execute(
+            "UPDATE users SET blocked_at = ? WHERE id = ?",
+            (to_db(now) if now else None, user_id),
+        )
+
 
 def _record(row: aiosqlite.Row) -> UserRecord:
     return UserRecord(
@@ -74,4 +82,5 @@ def _record(row: aiosqlite.Row) -> UserRecord:
         created_at=from_db(row["created_at"]),
         consented_at=from_db(row["consented_at"]) if row["consented_at"] else None,
         area_id=row["area_id"],
+        blocked_at=from_db(row["blocked_at"]) if row["blocked_at"] else None,
     )

@@ -134,6 +134,11 @@ class Person:
         self.api = api
         self.id = user_id
         self._read = 0  # how many of the bot's messages in this chat we have looked at
+        self._ignored: tuple[str, ...] = ()
+
+    def ignore(self, *prefixes: str) -> None:
+        """Skip bot messages starting with these (e.g. a weekly digest) in `expect`."""
+        self._ignored = prefixes
 
     async def send(self, text: str, *, reply_to: int | None = None) -> dict[str, Any]:
         return await self.api.send_text(self.id, text, reply_to=reply_to)
@@ -152,6 +157,8 @@ class Person:
         """The next message the bot sends here; fails if it does not contain `contains`."""
         message = await self.api.wait_for_message(self.id, after=self._read, timeout=timeout)
         self._read += 1
+        if self._ignored and message.content.startswith(self._ignored):
+            return await self.expect(contains, timeout=timeout)
         if contains is not None:
             assert contains in message.content, f"expected {contains!r} in {message.content!r}"
         return message
@@ -194,8 +201,12 @@ class Person:
 
     async def expect_silence(self, within: float = 0.3) -> None:
         await asyncio.sleep(within)
-        extra = self.api.messages_to(self.id)[self._read :]
-        assert not extra, f"unexpected messages: {[m.content for m in extra]}"
+        extra = [
+            m.content
+            for m in self.api.messages_to(self.id)[self._read :]
+            if not (self._ignored and m.content.startswith(self._ignored))
+        ]
+        assert not extra, f"unexpected messages: {extra}"
 
     def transcript(self) -> list[str]:
         return [m.content for m in self.api.messages_to(self.id)]

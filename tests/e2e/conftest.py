@@ -23,7 +23,7 @@ ROSTER: list[dict[str, Any]] = [
 
 @pytest.fixture
 def config_overrides() -> dict[str, Any]:
-    return {"roster": ROSTER, "routing": {"timeout_check_seconds": 0.05}}
+    return {"roster": ROSTER}
 
 
 @pytest.fixture

@@ -1,0 +1,185 @@
+"""The one timer mechanism: reminder rows in the database, woken up by APScheduler.
+
+* The database is the source of truth. Each reminder is a row; at start every open row
+  is scheduled; one that fell due while the bot was down is sent at once, marked late.
+* A job re-reads and claims its row before sending and marks it done after, so a restart,
+  a misfire or a double fire never sends twice. A crash between claim and done leaves the
+  row claimed: it is sent again at the next start (at most the one message in flight).
+* Job ids are predictable (`revisit:{case}:{n}`, `offer:{id}`): the same id re-arms the
+  same reminder instead of adding a second one.
+* Time comes from the injected clock. APScheduler runs on real time, so a job's run time is
+  "now + (due − clock.now())"; when a test or the playground moves a fake clock, every job
+  is re-timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock
+from bot.messaging import TransientDeliveryError
+from storage.reminders import Reminder, ReminderRepository
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Reminder], Awaitable[None]]
+MAX_ATTEMPTS = 8
+STOP_GRACE_SECONDS = 10
+JOB_DEFAULTS = {
+    "coalesce": True,  # several missed runs of one job are one run
+    "misfire_grace_time": None,  # late is better than never: the row decides
+    # The row's claim, not APScheduler, prevents double sends; a re-armed job (the weekly
+    # digest) may start again while its previous run is still finishing.
+    "max_instances": 5,
+}
+
+
+class Timers:
+    def __init__(
+        self,
+        reminders: ReminderRepository,
+        clock: Clock,
+        real_now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._reminders = reminders
+        self._clock = clock
+        self._real_now = real_now
+        self._handlers: dict[str, Handler] = {}
+        self._due: dict[str, datetime] = {}  # job id → due, in clock time
+        self._running: set[asyncio.Task[None]] = set()
+        self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
+
+    def register(self, kind: str, handler: Handler) -> None:
+        """What to do when a reminder of this kind falls due."""
+        self._handlers[kind] = handler
+
+    async def start(self) -> int:
+        """Schedule every open reminder and start the scheduler; returns how many."""
+        open_rows = await self._reminders.open()
+        now = self._clock.now()
+        overdue = [r.job_id for r in open_rows if r.due_at <= now]
+        await self._reminders.mark_late(overdue)
+        for reminder in open_rows:
+            self._schedule(reminder.job_id, reminder.due_at)
+        self._scheduler.start()
+        self._clock.subscribe(self._clock_moved)
+        log.info("timers started", extra={"pending": len(open_rows), "late": len(overdue)})
+        return len(open_rows)
+
+    async def stop(self) -> None:
+        """Stop firing, and let a reminder that is being sent finish (its row stays true)."""
+        self._clock.unsubscribe(self._clock_moved)
+        if not self._scheduler.running:
+            return
+        self._scheduler.pause()  # nothing new starts…
+        if self._running:  # …and what runs may finish: shutdown() would cancel it mid-send
+            await asyncio.wait(self._running, timeout=STOP_GRACE_SECONDS)
+        self._scheduler.shutdown(wait=False)
+
+    async def at(
+        self,
+        job_id: str,
+        kind: str,
+        due: datetime,
+        case_id: int | None = None,
+        ref: int | None = None,
+    ) -> None:
+        """Do `kind` at `due` (clock time). The row commits with the caller's transaction."""
+        await self._reminders.add(job_id, kind, due, self._clock.now(), case_id=case_id, ref=ref)
+        self._schedule(job_id, due)
+
+    async def cancel(self, job_id: str) -> None:
+        await self._reminders.cancel(job_id, self._clock.now())
+        self._unschedule(job_id)
+
+    async def cancel_case(self, case_id: int, kinds: tuple[str, ...] | None = None) -> int:
+        """Cancel a case's open reminders (all, or of these kinds)."""
+        cancelled = 0
+        for reminder in await self._reminders.open_of_case(case_id):
+            if kinds is None or reminder.kind in kinds:
+                await self.cancel(reminder.job_id)
+                cancelled += 1
+        return cancelled
+
+    # ------------------------------------------------------------------ firing
+
+    async def _fire(self, job_id: str) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            await self._fire_once(job_id)
+        finally:
+            self._running.discard(task)
+
+    async def _fire_once(self, job_id: str) -> None:
+        self._due.pop(job_id, None)
+        reminder = await self._reminders.claim(job_id, self._clock.now())
+        if reminder is None:
+            return  # done, cancelled, re-armed for later, or claimed by a double fire
+        handler = self._handlers.get(reminder.kind)
+        if handler is None:
+            log.error("no handler for reminder", extra={"job": job_id})
+            return
+        try:
+            await handler(reminder)
+        except TransientDeliveryError as error:
+            await self._retry(reminder, timedelta(seconds=max(error.retry_after, 30)))
+            return
+        except Exception:  # a bug must not stop the other reminders; retried a few times
+            log.exception("reminder failed", extra={"job": job_id})
+            await self._retry(reminder, timedelta(minutes=2**reminder.attempts))
+            return
+        await self._reminders.finish(reminder, self._clock.now())
+
+    async def _retry(self, reminder: Reminder, delay: timedelta) -> None:
+        if reminder.attempts >= MAX_ATTEMPTS:
+            log.error("reminder given up", extra={"job": reminder.job_id})
+            await self._reminders.cancel(reminder.job_id, self._clock.now())
+            return
+        due = self._clock.now() + delay
+        await self._reminders.release(reminder.job_id, due)
+        self._schedule(reminder.job_id, due)
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _schedule(self, job_id: str, due: datetime) -> None:
+        self._due[job_id] = due
+        self._scheduler.add_job(
+            self._fire,
+            "date",
+            run_date=self._real_time(due),
+            id=job_id,
+            args=[job_id],
+            replace_existing=True,
+        )
+
+    def _unschedule(self, job_id: str) -> None:
+        self._due.pop(job_id, None)
+        with suppress(JobLookupError):  # already fired, or never scheduled in this run
+            self._scheduler.remove_job(job_id)
+
+    def _real_time(self, due: datetime) -> datetime:
+        wait = max(due - self._clock.now(), timedelta(0))
+        return self._real_now() + wait
+
+    def _clock_moved(self) -> None:
+        """A fake clock jumped: re-time every job against the new 'now'."""
+        for job_id, due in list(self._due.items()):
+            try:
+                self._scheduler.reschedule_job(
+                    job_id, trigger="date", run_date=self._real_time(due)
+                )
+            except JobLookupError:
+                self._due.pop(job_id, None)
+
+    @property
+    def scheduled(self) -> int:
+        return len(self._scheduler.get_jobs())

@@ -1,0 +1,131 @@
+"""Reminders: one row per thing the bot must do at a time; the database is the truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, cast
+
+import aiosqlite
+
+from storage.db import Database
+from storage.timefmt import from_db, to_db
+
+ReminderState = Literal["pending", "claimed", "done", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Reminder:
+    id: int
+    job_id: str
+    kind: str
+    case_id: int | None
+    ref: int | None
+    due_at: datetime
+    state: ReminderState
+    late: bool
+    attempts: int
+
+
+class ReminderRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        job_id: str,
+        kind: str,
+        due_at: datetime,
+        now: datetime,
+        *,
+        case_id: int | None = None,
+        ref: int | None = None,
+    ) -> Reminder:
+        """Create (or re-arm, if it exists) the reminder with this job id."""
+        await self._db.execute(
+            """INSERT INTO reminders (job_id, kind, case_id, ref, due_at, created_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (job_id) DO UPDATE SET due_at = excluded.due_at,
+                   state = 'pending', late = 0, attempts = 0, done_at = NULL""",
+            (job_id, kind, case_id, ref, to_db(due_at), to_db(now)),
+        )
+        reminder = await self.get(job_id)
+        assert reminder is not None
+        return reminder
+
+    async def get(self, job_id: str) -> Reminder | None:
+        row = await self._db.fetch_one("SELECT * FROM reminders WHERE job_id = ?", (job_id,))
+        return _reminder(row) if row else None
+
+    async def open(self) -> list[Reminder]:
+        """Everything still to do: pending, and claimed by a run that died mid-send."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM reminders WHERE state IN ('pending', 'claimed') ORDER BY due_at"
+        )
+        return [_reminder(row) for row in rows]
+
+    async def mark_late(self, job_ids: list[str]) -> None:
+        """These fell due while the bot was down."""
+        async with self._db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE reminders SET late = 1 WHERE job_id = ?", [(j,) for j in job_ids]
+            )
+
+    async def claim(self, job_id: str, now: datetime) -> Reminder | None:
+        """Take the reminder for sending; None if it is not due, already done or cancelled.
+
+        A row left 'claimed' by a crashed run may be claimed again: that message was in
+        flight, and sending it once more is the price of never losing one.
+        """
+        async with self._db.transaction():
+            changed = await self._db.execute(
+                """UPDATE reminders SET state = 'claimed', attempts = attempts + 1
+                   WHERE job_id = ? AND state IN ('pending', 'claimed') AND due_at <= ?""",
+                (job_id, to_db(now)),
+            )
+            return await self.get(job_id) if changed else None
+
+    async def finish(self, claimed: Reminder, now: datetime) -> None:
+        """Done — unless it was re-armed for another time meanwhile (the weekly digest)."""
+        await self._db.execute(
+            """UPDATE reminders SET state = 'done', done_at = ?
+               WHERE job_id = ? AND state = 'claimed' AND due_at = ?""",
+            (to_db(now), claimed.job_id, to_db(claimed.due_at)),
+        )
+
+    async def release(self, job_id: str, due_at: datetime) -> None:
+        """A send failed for a passing reason: try again at `due_at`."""
+        await self._db.execute(
+            "UPDATE reminders SET state = 'pending', due_at = ? WHERE job_id = ?",
+            (to_db(due_at), job_id),
+        )
+
+    async def cancel(self, job_id: str, now: datetime) -> bool:
+        changed = await self._db.execute(
+            """UPDATE reminders SET state = 'cancelled', done_at = ?
+               WHERE job_id = ? AND state IN ('pending', 'claimed')""",
+            (to_db(now), job_id),
+        )
+        return changed == 1
+
+    async def open_of_case(self, case_id: int) -> list[Reminder]:
+        rows = await self._db.fetch_all(
+            """SELECT * FROM reminders WHERE case_id = ? AND state IN ('pending', 'claimed')
+               ORDER BY due_at""",
+            (case_id,),
+        )
+        return [_reminder(row) for row in rows]
+
+
+def _reminder(row: aiosqlite.Row) -> Reminder:
+    return Reminder(
+        id=row["id"],
+        job_id=row["job_id"],
+        kind=row["kind"],
+        case_id=row["case_id"],
+        ref=row["ref"],
+        due_at=from_db(row["due_at"]),
+        state=cast(ReminderState, row["state"]),
+        late=bool(row["late"]),
+        attempts=row["attempts"],
+    )

@@ -1,0 +1,189 @@
+"""Revisits, the survey and the weekly digest, on the real scheduler with a moved clock.
+
+The harness starts on Monday 2026-03-02 09:30 Shanghai time; revisits default to +7 and
++30 days at 10:00 local, the survey to +3 days, the digest to Mondays 09:00.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.e2e.flows import accepted_case
+from tests.harness import BotUnderTest, Person
+
+DAY = timedelta(days=1)
+
+
+async def settle(resident: Person, mediator: Person, agreement: str = "每晚十点后停止装修") -> str:
+    """A case accepted by `mediator` and closed as settled; weekly digests are ignored."""
+    number = await accepted_case(resident, mediator)
+    mediator.ignore("📋")
+    await mediator.send("/close")
+    await mediator.expect("结果是")
+    await mediator.press("调解成功（达成协议）")
+    await mediator.expect("请写下双方达成的协议")
+    await mediator.send(agreement)
+    await mediator.expect(f"案件 {number} 已结案")
+    await resident.expect(f"您的案件 {number} 已结案")
+    return number
+
+
+async def test_revisits_at_seven_and_thirty_days_at_the_local_hour(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1401), team["wang"]
+    number = await settle(resident, wang)
+    bot.clock.advance(7 * DAY + timedelta(minutes=29))  # Monday 09:59 local: not yet
+    await wang.expect_silence(0.3)
+    bot.clock.advance(timedelta(minutes=1))  # 10:00 local
+    card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
+    assert "协议内容：每晚十点后停止装修" in card.content
+    assert "晚到了" not in card.content
+    await wang.press("✓ 协议执行良好")
+    await wang.expect(f"案件 {number} 的第 1 次回访已记录：协议执行良好")
+    bot.clock.advance(23 * DAY)
+    await wang.expect(f"🔁 案件 {number} 第 2 次回访")
+    events = [(e.kind, e.detail.get("answer")) for e in await bot.timeline(number)]
+    assert ("revisited", "holding") in events
+
+
+async def test_remind_me_tomorrow_and_could_not_reach(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1402), team["wang"]
+    number = await settle(resident, wang)
+    bot.clock.advance(7 * DAY + timedelta(minutes=30))
+    await wang.expect("第 1 次回访")
+    await wang.press("明天再提醒我")
+    await wang.expect("好的，明天再提醒您")
+    bot.clock.advance(DAY)
+    await wang.expect("第 1 次回访")
+    await wang.press("联系不上")
+    await wang.expect(f"案件 {number} 的第 1 次回访没能联系上当事人")
+
+
+async def test_a_recurred_dispute_opens_a_linked_case_and_routes_it(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1403), team["wang"]
+    number = await settle(resident, wang)
+    # Shanghai Monday 10:00 a week later: 王大姐 and 李阿姨 are on duty.
+    bot.clock.advance(7 * DAY + timedelta(minutes=30))
+    await wang.expect("第 1 次回访")
+    team["li"].ignore("📋")
+    await wang.press("⚠ 纠纷又出现了")
+    recorded = await wang.expect("已重新登记为案件 QJS-2026-0002")
+    assert f"与 {number} 关联" in recorded.content
+    await team["li"].expect("新案件 QJS-2026-0002")  # 王大姐 had the old case: least load
+    await team["li"].press("接受")
+    await team["li"].expect_edit("您已接受案件 QJS-2026-0002")
+    bot.clock.advance(30 * DAY)
+    await wang.expect_silence(0.3)  # the old case's second revisit was cancelled
+
+
+async def test_an_unanswered_revisit_is_reported_to_the_head_after_two_days(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1404), team["wang"]
+    number = await settle(resident, wang)
+    team["head"].ignore("📋")
+    bot.clock.advance(7 * DAY + timedelta(minutes=30))
+    await wang.expect("第 1 次回访")
+    bot.clock.advance(2 * DAY)
+    report = await team["head"].expect(f"案件 {number} 的第 1 次回访已经两天没有答复")
+    assert "王大姐" in report.content
+
+
+async def test_survey_after_three_days(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    resident, wang = bot.person(1405), team["wang"]
+    number = await settle(resident, wang)
+    bot.clock.advance(3 * DAY + timedelta(minutes=30))  # Thursday 10:00 local
+    await resident.expect(f"您的案件 {number} 已经结案。您对大阿嫂的帮助满意吗")
+    await resident.press("★★★★")
+    await resident.expect("问题解决了吗")
+    await resident.press("解决了")
+    await resident.expect("还有什么想告诉我们的吗")
+    await resident.send("王大姐人很好")
+    await resident.expect("谢谢您的回答")
+    assert bot.app is not None
+    followup = bot.app.bot_data.services.revisits._followup
+    case = await bot.app.bot_data.services.db.fetch_one(
+        "SELECT id FROM cases WHERE number = ?", (number,)
+    )
+    assert await followup.survey(case[0]) == (4, True, "王大姐人很好")  # type: ignore[index]
+    await resident.send("还有一句")
+    await resident.expect("我没看懂")  # the comment was taken once; nothing else is waiting
+
+
+async def test_no_survey_for_a_resident_who_blocked_the_bot(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1406), team["wang"]
+    await settle(resident, wang)
+    await bot.api.block_bot(resident.id)
+    await bot.api.wait_for(lambda: not bot.api.pending_updates, what="block seen")
+    sends = bot.api.calls("sendMessage")
+    bot.clock.advance(3 * DAY + timedelta(minutes=30))
+    await wang.expect_silence(0.3)
+    assert bot.api.calls("sendMessage") == sends  # not even tried
+
+
+async def test_reopened_case_has_no_revisits(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    resident, wang = bot.person(1407), team["wang"]
+    number = await settle(resident, wang)
+    await wang.send(f"/reopen {number}")
+    await wang.expect("已重新打开")
+    bot.clock.advance(31 * DAY)
+    await wang.expect_silence(0.3)
+    await resident.expect("已重新打开")
+    await resident.expect_silence(0.1)  # no survey either
+
+
+async def test_revisits_of_a_reassigned_case_go_to_the_new_mediator(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang, li, head = bot.person(1408), team["wang"], team["li"], team["head"]
+    number = await settle(resident, wang)
+    await head.send(f"/reassign {number}")
+    await head.expect(f"把案件 {number} 转给谁")
+    await head.press("李阿姨")
+    await head.expect("交接说明")
+    await head.send("王大姐搬走了，回访由李阿姨做")
+    await head.expect(f"案件 {number} 现在由李阿姨负责")
+    li.skip_all()
+    li.ignore("📋")
+    bot.clock.advance(7 * DAY + timedelta(minutes=30))
+    await li.expect(f"🔁 案件 {number} 第 1 次回访")
+    await wang.expect_silence(0.2)
+
+
+async def test_weekly_digest_on_monday_morning(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    resident, wang = bot.person(1409), team["wang"]
+    open_number = await accepted_case(resident, wang)
+    for member in team.values():
+        member.skip_all()
+    bot.clock.advance(7 * DAY - timedelta(minutes=30))  # next Monday 09:00 local
+    digest = await wang.expect("📋 您的每周汇总")
+    assert "未结案件：1" in digest.content and open_number in digest.content
+    society = await team["head"].expect("📋 调解社每周汇总")
+    assert "未结案件：1" in society.content
+    quiet = await team["li"].expect("📋 您的每周汇总")
+    assert "未结案件：0" in quiet.content
+    bot.clock.advance(7 * DAY)
+    await wang.expect("📋 您的每周汇总")  # and again the week after
+
+
+async def test_a_revisit_due_while_the_bot_was_down_is_sent_once_marked_late(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1410), team["wang"]
+    number = await settle(resident, wang)
+    await bot.stop()
+    bot.clock.advance(8 * DAY)
+    await bot.start()
+    card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
+    assert "这条提醒晚到了" in card.content
+    await bot.restart()
+    await wang.expect_silence(0.5)  # sent once: a restart does not send it again
+    cards = [m for m in bot.api.messages_to(wang.id) if "第 1 次回访" in m.content]
+    assert len(cards) == 1
