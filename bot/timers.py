@@ -62,6 +62,7 @@ class Timers:
 
     async def start(self) -> int:
         """Schedule every open reminder and start the scheduler; returns how many."""
+        await self._reminders.recover_claimed()
         open_rows = await self._reminders.open()
         now = self._clock.now()
         overdue = [r.job_id for r in open_rows if r.due_at <= now]

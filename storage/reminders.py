@@ -72,18 +72,21 @@ class ReminderRepository:
             )
 
     async def claim(self, job_id: str, now: datetime) -> Reminder | None:
-        """Take the reminder for sending; None if it is not due, already done or cancelled.
-
-        A row left 'claimed' by a crashed run may be claimed again: that message was in
-        flight, and sending it once more is the price of never losing one.
-        """
+        """Take the reminder for sending; None if it is not due, taken, done or cancelled."""
         async with self._db.transaction():
             changed = await self._db.execute(
                 """UPDATE reminders SET state = 'claimed', attempts = attempts + 1
-                   WHERE job_id = ? AND state IN ('pending', 'claimed') AND due_at <= ?""",
+                   WHERE job_id = ? AND state = 'pending' AND due_at <= ?""",
                 (job_id, to_db(now)),
             )
             return await self.get(job_id) if changed else None
+
+    async def recover_claimed(self) -> int:
+        """At start: rows a crashed run had claimed were in flight; they are sent again
+        (at most that one message twice — the price of never losing one)."""
+        return await self._db.execute(
+            "UPDATE reminders SET state = 'pending' WHERE state = 'claimed'"
+        )
 
     async def finish(self, claimed: Reminder, now: datetime) -> None:
         """Done — unless it was re-armed for another time meanwhile (the weekly digest)."""
