@@ -6,12 +6,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.i18n import SUPPORTED_LOCALES, Catalogs, gettext
 from bot.services import Services
+from handlers.announcements import announcement_handlers
 from handlers.casework import casework_handlers
 from handlers.common import identify_handlers, on_error
 from handlers.context import BotContext, BotData
@@ -35,6 +36,7 @@ COMMANDS: list[tuple[str, Callable[[], str]]] = [
     ("start", lambda: gettext("Talk to Da'asao")),
     ("status", lambda: gettext("My cases")),
     ("withdraw", lambda: gettext("Withdraw a case")),
+    ("subscribe", lambda: gettext("Event notices")),
     ("cancel", lambda: gettext("Stop what I am doing")),
     ("language", lambda: gettext("Choose your language")),
     ("help", lambda: gettext("What I can do")),
@@ -63,6 +65,9 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
         .base_file_url(config.telegram.base_file_url)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .job_queue(None)  # one timer mechanism: bot.timers, on APScheduler
+        # Obey Telegram's 429 retry_after on every call; broadcasts pace themselves
+        # (bot.broadcast), so no extra throttling here.
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=2))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -82,6 +87,7 @@ def _add_handlers(app: DaasaoApp) -> None:
         *offer_handlers(),
         *casework_handlers(),
         *followup_handlers(),
+        *announcement_handlers(),
         *status_handlers(),
         *language_handlers(),
         *message_handlers(),

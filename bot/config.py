@@ -417,8 +417,8 @@ class AnnouncementsConfig:
     """Broadcast pacing and the topics residents can subscribe to."""
 
     rate_per_second: float = field(default=25.0, metadata=checks(float_range(0, 30, lo_open=True)))
-    per_chat_interval_seconds: float = field(default=1.0, metadata=checks(float_range(0, 3600)))
     max_retries: int = field(default=3, metadata=checks(int_range(0, 10)))
+    reminder_hours_before: int = field(default=24, metadata=checks(int_range(1, 168)))
     topics: tuple[Topic, ...] = field(
         default=DEFAULT_TOPICS, metadata=checks(unique("topic id", "id"))
     )

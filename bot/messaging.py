@@ -32,6 +32,7 @@ class Outgoing:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     reply_keyboard: ReplyKeyboard | None = None  # only when there are no inline buttons
+    photo: str | None = None  # a Telegram file id: sent as a photo with `text` as caption
 
 
 def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.announcements import AnnouncementService
+from bot.broadcast import Broadcaster
 from bot.cases import CaseService
 from bot.casework import CaseworkService
 from bot.clock import Clock
@@ -17,7 +19,9 @@ from bot.relay import RelayService
 from bot.revisits import RevisitService
 from bot.roster import Slot
 from bot.routing import RoutingService
+from bot.subscriptions import SubscriptionService
 from bot.timers import Timers
+from storage.announcements import AnnouncementRepository, SubscriptionRepository
 from storage.cases import CaseRepository
 from storage.db import Database
 from storage.drafts import DraftRepository
@@ -46,6 +50,8 @@ class Services:
     casework: CaseworkService
     revisits: RevisitService
     timers: Timers
+    subscriptions: SubscriptionService
+    announcements: AnnouncementService
 
     @classmethod
     async def start(
@@ -112,6 +118,29 @@ class Services:
             clock=clock,
             config=config,
         )
+        announcement_repo, subscription_repo = (
+            AnnouncementRepository(db),
+            SubscriptionRepository(db),
+        )
+        broadcaster = Broadcaster(
+            announcements=announcement_repo,
+            users=users,
+            messenger=messenger,
+            clock=clock,
+            config=config.announcements,
+        )
+        announcements = AnnouncementService(
+            db=db,
+            announcements=announcement_repo,
+            subscriptions=subscription_repo,
+            users=users,
+            broadcaster=broadcaster,
+            timers=timers,
+            messenger=messenger,
+            catalogs=catalogs,
+            clock=clock,
+            config=config,
+        )
         intake = IntakeService(
             db=db,
             drafts=DraftRepository(db),
@@ -135,6 +164,8 @@ class Services:
             casework=casework,
             revisits=revisits,
             timers=timers,
+            subscriptions=SubscriptionService(subscription_repo, clock, config),
+            announcements=announcements,
         )
 
     async def run_timers(self) -> None:
@@ -144,6 +175,7 @@ class Services:
         await self.routing.resume()
 
     async def close(self) -> None:
+        self.announcements.stop()  # a broadcast in the middle resumes at the next start
         await self.timers.stop()
         await self.db.close()
 

@@ -30,6 +30,13 @@ from storage.reminders import Reminder, ReminderRepository
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Reminder], Awaitable[None]]
+
+
+class Interrupted(Exception):
+    """A handler stopped halfway because the bot is shutting down: its row stays claimed,
+    and the next start carries on where it stopped."""
+
+
 MAX_ATTEMPTS = 8
 STOP_GRACE_SECONDS = 10
 JOB_DEFAULTS = {
@@ -131,6 +138,9 @@ class Timers:
             return
         try:
             await handler(reminder)
+        except Interrupted:
+            log.info("reminder interrupted by shutdown", extra={"job": job_id})
+            return
         except TransientDeliveryError as error:
             await self._retry(reminder, timedelta(seconds=max(error.retry_after, 30)))
             return

@@ -17,7 +17,10 @@ async def begin(update: Update, context: BotContext) -> None:
 
 
 async def cancel(update: Update, context: BotContext) -> None:
-    if await context.services.casework.cancel_pending(context.person):
+    services, person = context.services, context.person
+    if await services.casework.cancel_pending(person) or await services.announcements.cancel(
+        person
+    ):
         await answer(update, context, [Outgoing(_("Cancelled."))])
         return
     await answer(update, context, await context.services.intake.cancel(context.person))

@@ -36,6 +36,11 @@ async def on_message(update: Update, context: BotContext) -> None:
             replies = await services.relay.from_member(person, envelope_from(message))
         await answer(update, context, replies)
         return
+    if await services.announcements.composing(person):
+        text = message.caption if message.photo else message.text
+        photo = message.photo[-1].file_id if message.photo else None
+        await answer(update, context, await services.announcements.typed(person, text or "", photo))
+        return
     replies = await services.intake.handle(person, incoming_from(message))
     if replies is None and message.text:
         comment = await services.revisits.survey_comment(person, message.text)

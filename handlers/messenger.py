@@ -13,6 +13,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     ReplyParameters,
@@ -65,16 +66,27 @@ class TelegramMessenger:
     ) -> int | None:
         try:
             async with _transient():
-                sent = await self._bot.send_message(
-                    chat_id,
-                    message.text,
-                    reply_markup=markup(message),
-                    reply_parameters=_reply(reply_to),
-                )
+                sent = await self._send(chat_id, message, reply_to)
         except Forbidden:
             _blocked()
             return None
         return sent.message_id
+
+    async def _send(self, chat_id: int, message: Outgoing, reply_to: int | None) -> Message:
+        if message.photo is not None:
+            return await self._bot.send_photo(
+                chat_id,
+                message.photo,
+                caption=message.text,
+                reply_markup=markup(message),
+                reply_parameters=_reply(reply_to),
+            )
+        return await self._bot.send_message(
+            chat_id,
+            message.text,
+            reply_markup=markup(message),
+            reply_parameters=_reply(reply_to),
+        )
 
     async def send_document(
         self, chat_id: int, file_name: str, data: bytes, caption: str
@@ -148,7 +160,7 @@ async def _transient() -> AsyncIterator[None]:
         seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
         raise TransientDeliveryError(seconds) from error
     except NetworkError as error:
-        raise TransientDeliveryError(5) from error
+        raise TransientDeliveryError(1) from error
 
 
 @asynccontextmanager

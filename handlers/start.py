@@ -9,12 +9,15 @@ from bot.i18n import _
 from bot.people import Person
 from handlers.context import BotContext
 from handlers.intake import begin
-from handlers.replies import answer_text
+from handlers.replies import answer, answer_text
 
 
 async def start(update: Update, context: BotContext) -> None:
     if context.person.role == "resident":
         await begin(update, context)
+        offer = await context.services.subscriptions.offer_once(context.person)
+        if offer is not None:
+            await answer(update, context, [offer])
         return
     await answer_text(update, context, help_text(context.person))
 

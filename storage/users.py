@@ -30,6 +30,19 @@ class UserRepository:
         row = await self._db.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,))
         return _record(row) if row else None
 
+    async def many(self, user_ids: list[int]) -> list[UserRecord]:
+        """Several users at once (a broadcast's recipients), in chunks SQLite accepts."""
+        found: list[UserRecord] = []
+        for start in range(0, len(user_ids), 500):
+            chunk = user_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetch_all(
+                f"SELECT * FROM users WHERE id IN ({marks})",  # noqa: S608 - only placeholders
+                chunk,
+            )
+            found += [_record(row) for row in rows]
+        return found
+
     async def upsert_seen(
         self, user_id: int, telegram_language: str | None, now: datetime
     ) -> UserRecord:

@@ -181,6 +181,20 @@ class Person:
         assert found is not None
         return found
 
+    async def expect_button(self, label: str, *, timeout: float = DEFAULT_WAIT) -> BotMessage:
+        """Wait until a message here shows a button with this label (menus edit in place)."""
+
+        def showing() -> BotMessage | None:
+            return next(
+                (m for m in reversed(self.api.messages_to(self.id)) if _button_data(m, label)),
+                None,
+            )
+
+        await self.api.wait_for(lambda: showing() is not None, timeout=timeout, what=label)
+        found = showing()
+        assert found is not None
+        return found
+
     async def press_and_expect_answer(self, label: str) -> str:
         """Press a button and return the text of the bot's answer to the press (alert/toast)."""
         query_id = await self.press(label)

@@ -565,9 +565,9 @@ def test_minimal_config_has_the_defaults() -> None:
     [
         ("[announcements]\nrate_per_second = 10\n", "announcements.rate_per_second", 10.0),
         (
-            "[announcements]\nper_chat_interval_seconds = 0\n",
-            "announcements.per_chat_interval_seconds",
-            0.0,
+            "[announcements]\nreminder_hours_before = 2\n",
+            "announcements.reminder_hours_before",
+            2,
         ),
         ("[announcements]\nrate_per_second = 30\n", "announcements.rate_per_second", 30.0),
         ("[revisits]\noffsets_days = [3]\n", "revisits.offsets_days", (3,)),

@@ -103,7 +103,7 @@ async def test_bad_input_gets_an_explanation_and_the_same_step(
 ) -> None:
     resident = bot.person(1004)
     await resident.send("/start")
-    await resident.expect("您同意吗")
+    await resident.expect_many("您同意吗", "顺便说一下")  # /start offers notices, once
     await bot.api.send_sticker(1004, b"webp")
     await resident.expect_many("这一步用不上这个", "您同意吗")
     await resident.press("我同意")

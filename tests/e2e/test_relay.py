@@ -227,7 +227,7 @@ async def test_close_not_settled_with_a_referral(
 
 async def open_case_en(resident: Person) -> str:
     await resident.send("/start")
-    await resident.expect("Do you agree")
+    await resident.expect_many("Do you agree", "By the way")
     await resident.press("I agree")
     await resident.expect("Which village")
     await resident.press("Dongsheng Community")

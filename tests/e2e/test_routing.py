@@ -105,7 +105,7 @@ async def test_english_resident_is_told_the_next_duty_time_in_english(
 ) -> None:
     resident = bot.person(1109, "Ann", language_code="en")
     await resident.send("/start")
-    await resident.expect("Do you agree")
+    await resident.expect_many("Do you agree", "By the way")
     await resident.press("I agree")
     await resident.expect("Which village")
     await resident.press("Lianhe Village")
@@ -166,7 +166,7 @@ async def test_danger_word_anywhere_in_intake_takes_the_danger_path(
 ) -> None:
     resident = bot.person(1113, "Lin", language_code="en")
     await resident.send("/start")
-    await resident.expect("Do you agree?")
+    await resident.expect_many("Do you agree?", "By the way")
     await resident.send("I am in danger, he is coming back")
     numbers = await resident.expect("If you are in danger now, call at once")
     assert "☎ 110 — Police" in numbers.content

@@ -70,4 +70,8 @@ async def test_commands_menu_is_published_in_both_languages(bot: BotUnderTest) -
     en = {c["command"]: c["description"] for c in bot.api.commands(PRIVATE, "en")}
     assert zh["start"] == "找大阿嫂"
     assert en["start"] == "Talk to Da'asao"
-    assert set(zh) == set(en) == {"start", "status", "withdraw", "cancel", "language", "help"}
+    assert (
+        set(zh)
+        == set(en)
+        == {"start", "status", "withdraw", "subscribe", "cancel", "language", "help"}
+    )

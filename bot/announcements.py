@@ -1,0 +1,507 @@
+"""Event announcements: staff compose, the bot sends on time (once or repeating), residents
+answer "I'll come" / "Can't come", and those who come are reminded before the event.
+
+Composing is a short dialogue kept in the database (the draft survives restarts):
+text (and optionally a photo) → audience (areas, topics) → time (now, or a local date and
+time, optionally repeating) → RSVP → reminder → preview exactly as residents will see it →
+confirm. Each sending is a run on `bot.timers`; `bot.broadcast` delivers it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.broadcast import Broadcaster
+from bot.clock import Clock
+from bot.config import Config
+from bot.errors import DomainError, NotAllowedError, StaleActionError
+from bot.i18n import SUPPORTED_LOCALES, Catalogs, _, current_locale, format_when, negotiate
+from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.people import Person
+from bot.subscriptions import UNSUBSCRIBE
+from bot.timers import Timers
+from bot.when import REPEATS, next_occurrence, parse_local
+from storage.announcements import Announcement, AnnouncementRepository, Run, SubscriptionRepository
+from storage.db import Database
+from storage.reminders import Reminder
+from storage.users import UserRepository
+
+log = logging.getLogger(__name__)
+
+ANN_PREFIX = "an:"  # composer buttons: an:<step>:<value>
+RSVP_PREFIX = "rsvp:"  # rsvp:<run>:<yes|no>
+MANAGE_PREFIX = "am:"  # am:<report|cancel>:<announcement>
+PREVIEW = "preview"
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
+
+
+class ComposeError(DomainError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def user_message(self) -> str:
+        return self.message
+
+
+class AnnouncementService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        announcements: AnnouncementRepository,
+        subscriptions: SubscriptionRepository,
+        users: UserRepository,
+        broadcaster: Broadcaster,
+        timers: Timers,
+        messenger: Messenger,
+        catalogs: Catalogs,
+        clock: Clock,
+        config: Config,
+    ) -> None:
+        self._db = db
+        self._repo = announcements
+        self._subs = subscriptions
+        self._users = users
+        self._broadcaster = broadcaster
+        self._timers = timers
+        self._messenger = messenger
+        self._catalogs = catalogs
+        self._clock = clock
+        self._config = config
+        timers.register("announce", self._send_run)
+        timers.register("announce_reminder", self._send_event_reminder)
+
+    def stop(self) -> None:
+        self._broadcaster.stop()
+
+    # ------------------------------------------------------------------ composing
+
+    async def start(self, person: Person) -> Outgoing:
+        """/announce: a fresh draft (an older unfinished one is dropped)."""
+        _require_staff(person)
+        await self._repo.create_draft(person.id, "text", self._clock.now())
+        return Outgoing(
+            _(
+                "Send the text of the announcement. You may send a photo with the "
+                "text as its caption instead. (/cancel stops.)"
+            )
+        )
+
+    async def composing(self, person: Person) -> bool:
+        return person.is_staff and await self._repo.draft_of(person.id) is not None
+
+    async def cancel(self, person: Person) -> bool:
+        draft = await self._repo.draft_of(person.id) if person.is_staff else None
+        if draft is not None:
+            await self._repo.update(draft.id, state="cancelled")
+        return draft is not None
+
+    async def typed(self, person: Person, text: str, photo: str | None = None) -> list[Outgoing]:
+        """A message while composing: the text at the first step, a date at the time steps."""
+        draft = await self._draft(person)
+        if draft.step == "text":
+            return [await self._take_text(draft, text, photo)]
+        if draft.step in ("later", "event"):
+            return await self._take_date(draft, text)
+        raise ComposeError(_("Please use the buttons above, or /cancel."))
+
+    async def pressed(self, person: Person, step: str, value: str) -> list[Outgoing]:
+        draft = await self._draft(person)
+        if step != draft.step:
+            raise StaleActionError
+        if step == "audience":
+            return [await self._audience_choice(draft, value)]
+        if step == "time":
+            return [await self._time_choice(draft, value)]
+        if step == "repeat" and value in (*REPEATS, "once"):
+            repeat = None if value == "once" else value
+            await self._repo.update(draft.id, repeat=repeat, step="rsvp")
+            return [self._rsvp_screen()]
+        if step == "rsvp" and value in ("yes", "no"):
+            return await self._rsvp_choice(draft, value == "yes")
+        if step == "event" and value == "skip":
+            await self._repo.update(draft.id, event_offset=None, step="confirm")
+            return await self._summary(await self._draft(person))
+        if step == "confirm" and value == "yes":
+            return [await self._confirm(await self._draft(person))]
+        raise StaleActionError
+
+    async def _take_text(self, draft: Announcement, text: str, photo: str | None) -> Outgoing:
+        limit = CAPTION_LIMIT if photo else TEXT_LIMIT
+        if not text.strip():
+            raise ComposeError(_("The announcement needs some text."))
+        if len(text) > limit:
+            raise ComposeError(
+                _("That is too long: at most {limit} characters here.").format(limit=limit)
+            )
+        await self._repo.update(draft.id, text=text, photo_file_id=photo, step="audience")
+        return self._audience_screen((), ())
+
+    async def _audience_choice(self, draft: Announcement, value: str) -> Outgoing:
+        areas, topics = set(draft.areas), set(draft.topics)
+        kind, _sep, item = value.partition("-")
+        if kind == "a" and self._config.area(item):
+            areas ^= {item}
+        elif kind == "t" and item in {t.id for t in self._config.announcements.topics}:
+            topics ^= {item}
+        elif kind == "all":
+            areas, topics = set(), set()
+        elif kind == "next":
+            await self._repo.update(draft.id, step="time")
+            return self._time_screen()
+        else:
+            raise StaleActionError
+        await self._repo.update(draft.id, areas=areas, topics=topics)
+        return self._audience_screen(tuple(areas), tuple(topics))
+
+    async def _time_choice(self, draft: Announcement, value: str) -> Outgoing:
+        if value == "now":
+            await self._repo.update(draft.id, first_at=self._clock.now(), repeat=None, step="rsvp")
+            return self._rsvp_screen()
+        if value == "later":
+            await self._repo.update(draft.id, step="later")
+            return Outgoing(
+                _(
+                    "When should it go out? Type a local date and time, for example "
+                    "2027-03-01 09:00 or 3月8日 9:00."
+                )
+            )
+        raise StaleActionError
+
+    async def _take_date(self, draft: Announcement, text: str) -> list[Outgoing]:
+        now = self._clock.now()
+        moment = parse_local(text, self._config.locale.zone, now)
+        if moment is None:
+            raise ComposeError(
+                _("I could not read that date. Please write it like 2027-03-01 09:00.")
+            )
+        if moment <= now:
+            raise ComposeError(_("That time has already passed. Please give a time ahead."))
+        if draft.step == "later":
+            await self._repo.update(draft.id, first_at=moment, step="repeat")
+            return [self._repeat_screen()]
+        assert draft.first_at is not None
+        offset = int((moment - draft.first_at).total_seconds() // 60)
+        if offset < 0:
+            raise ComposeError(_("The event must be after the announcement goes out."))
+        await self._repo.update(draft.id, event_offset=offset, step="confirm")
+        return await self._summary(await self._repo.get(draft.id) or draft)
+
+    async def _rsvp_choice(self, draft: Announcement, rsvp: bool) -> list[Outgoing]:
+        if not rsvp:
+            await self._repo.update(draft.id, rsvp=False, event_offset=None, step="confirm")
+            return await self._summary(await self._repo.get(draft.id) or draft)
+        await self._repo.update(draft.id, rsvp=True, step="event")
+        hours = self._config.announcements.reminder_hours_before
+        question = _(
+            "When is the event? Type its local date and time, and everyone who said they "
+            "will come gets a reminder {hours} hours before. Or press No reminder."
+        ).format(hours=hours)
+        return [Outgoing(question, rows(Button(_("No reminder"), f"{ANN_PREFIX}event:skip")))]
+
+    async def _summary(self, draft: Announcement) -> list[Outgoing]:
+        """The preview exactly as residents will see it (buttons do nothing here), then what
+        will happen, with the button that makes it happen."""
+        audience = await self._subs.audience(draft.areas, draft.topics)
+        when = (
+            format_when(draft.first_at, self._config.locale.zone)
+            if draft.first_at and draft.first_at > self._clock.now()
+            else _("now")
+        )
+        lines = [
+            _(
+                "Please check the announcement above. It goes to {count} subscribers, {when}."
+            ).format(count=len(audience), when=when),
+        ]
+        if draft.repeat:
+            lines.append(_("It repeats: {rule}.").format(rule=_repeat_label(draft.repeat)))
+        if draft.event_offset is not None and draft.first_at:
+            event = draft.first_at + timedelta(minutes=draft.event_offset)
+            lines.append(
+                _("Event: {when}; those who come get a reminder.").format(
+                    when=format_when(event, self._config.locale.zone)
+                )
+            )
+        buttons = rows(Button(_("✓ Send it"), f"{ANN_PREFIX}confirm:yes"), per_row=1)
+        preview = self._resident_view(draft, run_id=None)
+        return [preview, Outgoing("\n".join(lines), buttons)]
+
+    async def _confirm(self, draft: Announcement) -> Outgoing:
+        now = self._clock.now()
+        first = draft.first_at if draft.first_at and draft.first_at > now else now
+        async with self._db.transaction():
+            await self._repo.update(draft.id, state="scheduled", step=None, first_at=first)
+            run = await self._repo.add_run(draft.id, 1, first)
+            await self._timers.at(f"announce:{run.id}", "announce", first, ref=run.id)
+        return Outgoing(
+            _(
+                "Announcement #{id} is scheduled. /announcements shows it and its delivery report."
+            ).format(id=draft.id)
+        )
+
+    # ------------------------------------------------------------------ screens
+
+    def _audience_screen(self, areas: tuple[str, ...], topics: tuple[str, ...]) -> Outgoing:
+        locale = current_locale()
+        buttons = [
+            Button(
+                ("✓ " if not areas and not topics else "") + _("Everyone"),
+                f"{ANN_PREFIX}audience:all",
+            )
+        ]
+        buttons += [
+            Button(
+                ("✓ " if a.id in areas else "") + a.name.text(locale),
+                f"{ANN_PREFIX}audience:a-{a.id}",
+            )
+            for a in self._config.areas
+        ]
+        buttons += [
+            Button(
+                ("✓ " if t.id in topics else "") + t.name.text(locale),
+                f"{ANN_PREFIX}audience:t-{t.id}",
+            )
+            for t in self._config.announcements.topics
+        ]
+        buttons.append(Button(_("Next ›"), f"{ANN_PREFIX}audience:next"))
+        return Outgoing(
+            _("Who should get it? Tick areas and/or topics, or keep Everyone."),
+            rows(*buttons, per_row=2),
+        )
+
+    def _time_screen(self) -> Outgoing:
+        return Outgoing(
+            _("When should it go out?"),
+            rows(
+                Button(_("Now"), f"{ANN_PREFIX}time:now"),
+                Button(_("At a date and time…"), f"{ANN_PREFIX}time:later"),
+                per_row=2,
+            ),
+        )
+
+    def _repeat_screen(self) -> Outgoing:
+        buttons = [Button(_("Only once"), f"{ANN_PREFIX}repeat:once")]
+        buttons += [Button(_repeat_label(r), f"{ANN_PREFIX}repeat:{r}") for r in REPEATS]
+        return Outgoing(_("Does it repeat?"), rows(*buttons, per_row=2))
+
+    def _rsvp_screen(self) -> Outgoing:
+        return Outgoing(
+            _("Add “I'll come” / “Can't come” buttons?"),
+            rows(
+                Button(_("Yes, with RSVP"), f"{ANN_PREFIX}rsvp:yes"),
+                Button(_("No RSVP"), f"{ANN_PREFIX}rsvp:no"),
+                per_row=2,
+            ),
+        )
+
+    def _resident_view(self, announcement: Announcement, run_id: int | None) -> Outgoing:
+        """The announcement as a resident gets it, in the current locale."""
+        target = str(run_id) if run_id is not None else PREVIEW
+        buttons = []
+        if announcement.rsvp:
+            buttons += [
+                Button(_("🙋 I'll come"), f"{RSVP_PREFIX}{target}:yes"),
+                Button(_("Can't come"), f"{RSVP_PREFIX}{target}:no"),
+            ]
+        buttons.append(
+            Button(
+                _("Unsubscribe"),
+                UNSUBSCRIBE if run_id is not None else f"{RSVP_PREFIX}{PREVIEW}:unsub",
+            )
+        )
+        text = announcement.text + "\n\n" + _("— Women's federation of the sub-district")
+        return Outgoing(text, rows(*buttons, per_row=2), photo=announcement.photo_file_id)
+
+    # ------------------------------------------------------------------ sending
+
+    async def _send_run(self, reminder: Reminder) -> None:
+        run = await self._repo.run(reminder.ref or 0)
+        if run is None or run.state in ("sent", "cancelled"):
+            return
+        announcement = await self._repo.get(run.announcement_id)
+        if announcement is None or announcement.state == "cancelled":
+            return
+        if run.state == "scheduled":
+            await self._start_run(announcement, run)
+        recipients = await self._repo.pending_recipients(run.id)
+        views = self._views(announcement, run.id)
+        locales = await self._locales(recipients)
+        tally = await self._broadcaster.deliver(
+            run.id, recipients, lambda uid: views[locales.get(uid, "zh_CN")]
+        )
+        await self._finish_run(announcement, run)
+        log.info(
+            "announcement run sent",
+            extra={
+                "run": run.id,
+                "sent": tally.sent,
+                "blocked": tally.blocked,
+                "failed": tally.failed,
+            },
+        )
+
+    async def _start_run(self, announcement: Announcement, run: Run) -> None:
+        """Fix the audience once, and line up what follows (the next run, the reminder)."""
+        audience = await self._subs.audience(announcement.areas, announcement.topics)
+        await self._repo.add_recipients(run.id, audience)
+        await self._repo.set_run_state(run.id, "sending", self._clock.now())
+        if announcement.repeat:
+            send_at = next_occurrence(run.send_at, announcement.repeat, self._config.locale.zone)
+            following = await self._repo.add_run(announcement.id, run.n + 1, send_at)
+            await self._timers.at(f"announce:{following.id}", "announce", send_at, ref=following.id)
+        if announcement.rsvp and announcement.event_offset is not None:
+            event = run.send_at + timedelta(minutes=announcement.event_offset)
+            hours = self._config.announcements.reminder_hours_before
+            due = max(event - timedelta(hours=hours), run.send_at + timedelta(minutes=1))
+            await self._timers.at(
+                f"announce_reminder:{run.id}", "announce_reminder", due, ref=run.id
+            )
+
+    async def _finish_run(self, announcement: Announcement, run: Run) -> None:
+        now = self._clock.now()
+        await self._repo.set_run_state(run.id, "sent", now)
+        if not announcement.repeat:
+            await self._repo.update(announcement.id, state="done")
+        with self._catalogs.using(await self._locale(announcement.author_id)):
+            report = await self._report_text(announcement)
+        await self._messenger.send(
+            announcement.author_id, Outgoing(report, self._manage_buttons(announcement))
+        )
+
+    def _views(self, announcement: Announcement, run_id: int) -> dict[str, Outgoing]:
+        views = {}
+        for locale in SUPPORTED_LOCALES:
+            with self._catalogs.using(locale):
+                views[locale] = self._resident_view(announcement, run_id)
+        return views
+
+    async def _locales(self, user_ids: list[int]) -> dict[int, str]:
+        default = self._config.locale.default
+        return {
+            user.id: negotiate(user.language, user.telegram_language, default)
+            for user in await self._users.many(user_ids)
+        }
+
+    async def _locale(self, user_id: int) -> str:
+        return (await self._locales([user_id])).get(user_id, self._config.locale.default)
+
+    async def _send_event_reminder(self, reminder: Reminder) -> None:
+        run = await self._repo.run(reminder.ref or 0)
+        announcement = await self._repo.get(run.announcement_id) if run else None
+        if run is None or announcement is None or announcement.state == "cancelled":
+            return
+        assert announcement.event_offset is not None
+        event = run.send_at + timedelta(minutes=announcement.event_offset)
+        coming = await self._repo.coming(run.id)
+        locales = await self._locales(coming)
+        for user_id in coming:
+            with self._catalogs.using(locales.get(user_id, self._config.locale.default)):
+                text = _("⏰ Reminder: you said you will come — {when}.\n\n{text}").format(
+                    when=format_when(event, self._config.locale.zone), text=announcement.text
+                )
+            await self._messenger.send(user_id, Outgoing(text))
+
+    # ------------------------------------------------------------------ residents' answers
+
+    async def rsvp(self, person: Person, target: str, answer: str) -> str:
+        """ "I'll come" / "Can't come" (changeable); returns the short confirmation."""
+        if target == PREVIEW:
+            return _("This is a preview: the buttons work for residents.")
+        run = await self._repo.run(int(target)) if target.isdigit() else None
+        if run is None or answer not in ("yes", "no"):
+            raise StaleActionError
+        if not await self._repo.was_delivered(run.id, person.id):
+            raise NotAllowedError
+        await self._repo.rsvp(run.id, person.id, answer, self._clock.now())
+        return _("See you there!") if answer == "yes" else _("Thank you for letting us know.")
+
+    # ------------------------------------------------------------------ staff: list, report
+
+    async def listing(self, person: Person) -> Outgoing:
+        """/announcements: scheduled ones first, then past ones, with their numbers."""
+        _require_staff(person)
+        items = await self._repo.listed()
+        if not items:
+            return Outgoing(_("No announcements yet. /announce writes one."))
+        lines, buttons = [_("Announcements:")], []
+        for item in items:
+            lines.append(await self._line(item))
+            buttons.append(
+                Button(_("Report #{id}").format(id=item.id), f"{MANAGE_PREFIX}report:{item.id}")
+            )
+            if item.state == "scheduled":
+                buttons.append(
+                    Button(_("Cancel #{id}").format(id=item.id), f"{MANAGE_PREFIX}cancel:{item.id}")
+                )
+        return Outgoing("\n".join(lines), rows(*buttons, per_row=2))
+
+    async def manage(self, person: Person, action: str, announcement_id: int) -> Outgoing:
+        _require_staff(person)
+        announcement = await self._repo.get(announcement_id)
+        if announcement is None or announcement.state == "draft":
+            raise StaleActionError
+        if action == "cancel" and announcement.state == "scheduled":
+            await self._cancel(announcement)
+            return Outgoing(_("Announcement #{id} is cancelled.").format(id=announcement.id))
+        if action == "report":
+            report = await self._report_text(announcement)
+            return Outgoing(report, self._manage_buttons(announcement))
+        raise StaleActionError
+
+    async def _cancel(self, announcement: Announcement) -> None:
+        now = self._clock.now()
+        await self._repo.update(announcement.id, state="cancelled")
+        for run in await self._repo.runs_of(announcement.id):
+            if run.state == "scheduled":
+                await self._repo.set_run_state(run.id, "cancelled", now)
+                await self._timers.cancel(f"announce:{run.id}")
+
+    async def _line(self, item: Announcement) -> str:
+        first = item.text.splitlines()[0][:40] if item.text else ""
+        when = format_when(item.first_at, self._config.locale.zone) if item.first_at else "—"
+        state = {"scheduled": _("scheduled"), "done": _("sent"), "cancelled": _("cancelled")}
+        line = f"#{item.id} · {state.get(item.state, item.state)} · {when} · {first}"
+        if item.repeat:
+            line += f" · {_repeat_label(item.repeat)}"
+        return line
+
+    async def _report_text(self, announcement: Announcement) -> str:
+        runs = await self._repo.runs_of(announcement.id)
+        report = await self._repo.report([r.id for r in runs if r.state != "scheduled"])
+        text = _(
+            "Announcement #{id}: sent {sent}, failed {failed}, blocked {blocked}, "
+            "still to send {pending}."
+        ).format(
+            id=announcement.id,
+            sent=report.sent,
+            failed=report.failed,
+            blocked=report.blocked,
+            pending=report.pending,
+        )
+        if announcement.rsvp:
+            text += "\n" + _("RSVP: {yes} will come, {no} cannot.").format(
+                yes=report.rsvp_yes, no=report.rsvp_no
+            )
+        return text
+
+    def _manage_buttons(self, announcement: Announcement) -> tuple[tuple[Button, ...], ...]:
+        return rows(Button(_("Update report"), f"{MANAGE_PREFIX}report:{announcement.id}"))
+
+    async def _draft(self, person: Person) -> Announcement:
+        _require_staff(person)
+        draft = await self._repo.draft_of(person.id)
+        if draft is None:
+            raise StaleActionError
+        return draft
+
+
+def _require_staff(person: Person) -> None:
+    if not person.is_staff:
+        raise NotAllowedError
+
+
+def _repeat_label(repeat: str) -> str:
+    labels = {"weekly": _("every week"), "monthly": _("every month"), "yearly": _("every year")}
+    return labels.get(repeat, repeat)

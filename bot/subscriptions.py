@@ -1,0 +1,106 @@
+"""Residents choose which event notices they get: areas and topics, and stop any time."""
+
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.i18n import _, current_locale
+from bot.messaging import Button, Outgoing, rows
+from bot.people import Person
+from storage.announcements import Subscription, SubscriptionRepository
+
+SUB_PREFIX = "sub:"  # sub:a:<area> | sub:t:<topic> | sub:all | sub:done | sub:offer:<yes|no>
+UNSUBSCRIBE = "unsub"
+
+
+class SubscriptionService:
+    def __init__(self, subs: SubscriptionRepository, clock: Clock, config: Config) -> None:
+        self._subs = subs
+        self._clock = clock
+        self._config = config
+
+    async def menu(self, person: Person) -> Outgoing:
+        """/subscribe: tick areas and topics; nothing ticked means all of them."""
+        current = await self._subs.get(person.id)
+        if current is None or not current.active:
+            current = await self._activate(person)
+        return self._menu(current)
+
+    async def toggle(self, person: Person, kind: str, value: str) -> Outgoing:
+        current = await self._subs.get(person.id) or await self._activate(person)
+        areas, topics = set(current.areas), set(current.topics)
+        if kind == "a" and self._config.area(value):
+            areas ^= {value}
+        elif kind == "t" and value in {t.id for t in self._config.announcements.topics}:
+            topics ^= {value}
+        elif kind == "all":
+            areas, topics = set(), set()
+        updated = Subscription(person.id, True, frozenset(areas), frozenset(topics))
+        await self._subs.save(updated, self._clock.now())
+        return self._menu(updated)
+
+    async def unsubscribe(self, person: Person) -> Outgoing:
+        """Stops everything at once; /subscribe starts again."""
+        current = await self._subs.get(person.id)
+        if current is not None and current.active:
+            stopped = Subscription(person.id, False, current.areas, current.topics)
+            await self._subs.save(stopped, self._clock.now())
+        return Outgoing(_("You will get no more event notices. Send /subscribe to start again."))
+
+    async def offer_once(self, person: Person) -> Outgoing | None:
+        """Asked once, at /start; never again, whatever the answer."""
+        if person.role != "resident" or await self._subs.offered(person.id):
+            return None
+        await self._subs.mark_offered(person.id, self._clock.now())
+        buttons = rows(
+            Button(_("Yes, choose topics"), f"{SUB_PREFIX}offer:yes"),
+            Button(_("No, thanks"), f"{SUB_PREFIX}offer:no"),
+            per_row=2,
+        )
+        return Outgoing(
+            _(
+                "By the way: the women's federation organises events, health checks and legal "
+                "lectures. Would you like to hear about them here?"
+            ),
+            buttons,
+        )
+
+    async def _activate(self, person: Person) -> Subscription:
+        """(Re)subscribe, keeping earlier choices; a first subscription gets everything."""
+        previous = await self._subs.get(person.id)
+        areas = previous.areas if previous else frozenset()
+        topics = previous.topics if previous else frozenset()
+        subscription = Subscription(person.id, True, areas, topics)
+        await self._subs.save(subscription, self._clock.now())
+        return subscription
+
+    def _menu(self, current: Subscription) -> Outgoing:
+        locale = current_locale()
+
+        def mark(on: bool) -> str:
+            return "✓ " if on else "· "
+
+        buttons = [
+            Button(
+                mark(area.id in current.areas) + area.name.text(locale), f"{SUB_PREFIX}a:{area.id}"
+            )
+            for area in self._config.areas
+        ]
+        buttons += [
+            Button(
+                mark(topic.id in current.topics) + topic.name.text(locale),
+                f"{SUB_PREFIX}t:{topic.id}",
+            )
+            for topic in self._config.announcements.topics
+        ]
+        buttons.append(Button(_("Everything"), f"{SUB_PREFIX}all"))
+        buttons.append(Button(_("Done ✓"), f"{SUB_PREFIX}done"))
+        text = _(
+            "You will get the federation's event notices here. Tick the areas and topics you "
+            "care about; with nothing ticked you get all of them. /unsubscribe stops them."
+        )
+        return Outgoing(text, rows(*buttons, per_row=2))
+
+    @staticmethod
+    def done() -> Outgoing:
+        return Outgoing(_("Saved. Thank you!"))

@@ -1,0 +1,115 @@
+"""Subscriptions (/subscribe, /unsubscribe, the one-tap button), RSVPs, and the staff's
+/announce composer and /announcements list."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.announcements import ANN_PREFIX, MANAGE_PREFIX, RSVP_PREFIX
+from bot.errors import StaleActionError
+from bot.subscriptions import SUB_PREFIX, UNSUBSCRIBE
+from handlers.context import BotContext
+from handlers.replies import answer
+
+COMPOSER = re.compile(rf"^{ANN_PREFIX}(\w+):([\w-]+)$")
+MANAGE = re.compile(rf"^{MANAGE_PREFIX}(report|cancel):(\d+)$")
+RSVP = re.compile(rf"^{RSVP_PREFIX}(\w+):(yes|no)$")
+SUBSCRIBE = re.compile(rf"^{SUB_PREFIX}(a|t|all|done|offer)(?::([\w-]+))?$")
+
+
+async def subscribe(update: Update, context: BotContext) -> None:
+    await answer(update, context, [await context.services.subscriptions.menu(context.person)])
+
+
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    reply = await context.services.subscriptions.unsubscribe(context.person)
+    await answer(update, context, [reply])
+
+
+async def on_subscribe_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query and query.data and query.message
+    match = SUBSCRIBE.match(query.data)
+    assert match
+    kind, value = match.group(1), match.group(2) or ""
+    subscriptions, messenger = context.services.subscriptions, context.services.messenger
+    await query.answer()
+    chat, message_id = query.message.chat.id, query.message.message_id
+    if kind == "done" or (kind == "offer" and value == "no"):
+        await messenger.edit(chat, message_id, subscriptions.done())
+        return
+    if kind == "offer":
+        await messenger.edit(chat, message_id, await subscriptions.menu(context.person))
+        return
+    await messenger.edit(chat, message_id, await subscriptions.toggle(context.person, kind, value))
+
+
+async def on_unsubscribe_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query
+    reply = await context.services.subscriptions.unsubscribe(context.person)
+    await query.answer(reply.text, show_alert=True)
+
+
+async def on_rsvp(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query and query.data
+    match = RSVP.match(query.data)
+    assert match
+    text = await context.services.announcements.rsvp(context.person, match.group(1), match.group(2))
+    await query.answer(text)
+
+
+async def announce(update: Update, context: BotContext) -> None:
+    await answer(update, context, [await context.services.announcements.start(context.person)])
+
+
+async def announcements(update: Update, context: BotContext) -> None:
+    reply = await context.services.announcements.listing(context.person)
+    await answer(update, context, [reply])
+
+
+async def on_composer_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query and query.data and query.message
+    match = COMPOSER.match(query.data)
+    if match is None:
+        raise StaleActionError
+    step, value = match.group(1), match.group(2)
+    replies = await context.services.announcements.pressed(context.person, step, value)
+    await query.answer()
+    if step == "audience" and value != "next":  # ticking: the same menu, updated in place
+        chat, message_id = query.message.chat.id, query.message.message_id
+        await context.services.messenger.edit(chat, message_id, replies[0])
+        return
+    await answer(update, context, replies)
+
+
+async def on_manage_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query and query.data
+    match = MANAGE.match(query.data)
+    assert match
+    reply = await context.services.announcements.manage(
+        context.person, match.group(1), int(match.group(2))
+    )
+    await query.answer()
+    await answer(update, context, [reply])
+
+
+def announcement_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("subscribe", subscribe, filters=private),
+        CommandHandler("unsubscribe", unsubscribe, filters=private),
+        CommandHandler("announce", announce, filters=private),
+        CommandHandler("announcements", announcements, filters=private),
+        CallbackQueryHandler(on_subscribe_button, pattern=SUBSCRIBE),
+        CallbackQueryHandler(on_unsubscribe_button, pattern=f"^{UNSUBSCRIBE}$"),
+        CallbackQueryHandler(on_rsvp, pattern=RSVP),
+        CallbackQueryHandler(on_composer_button, pattern=f"^{ANN_PREFIX}"),
+        CallbackQueryHandler(on_manage_button, pattern=MANAGE),
+    ]

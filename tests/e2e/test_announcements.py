@@ -1,0 +1,266 @@
+"""Event announcements: subscriptions, composing, delivery exactly once, RSVP, recurrence."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from storage.announcements import Subscription, SubscriptionRepository
+from storage.users import UserRepository
+from tests.harness import BotUnderTest, Person
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, object]:
+    return {"announcements": {"rate_per_second": 30, "max_retries": 3}}
+
+
+async def compose(
+    staff: Person,
+    text: str,
+    *,
+    areas: tuple[str, ...] = (),
+    later: str | None = None,
+    repeat: str = "只发一次",
+    rsvp: bool = False,
+    event: str | None = None,
+) -> str:
+    """Walk the /announce dialogue as staff; returns the confirmation text."""
+    await staff.send("/announce")
+    await staff.expect("请发送通知的文字")
+    await staff.send(text)
+    await staff.expect("发给谁")
+    for area in areas:
+        await staff.press(area)
+        await staff.expect_button(f"✓ {area}")
+    await staff.press("下一步 ›")
+    await staff.expect("什么时候发送")
+    if later is None:
+        await staff.press("现在发送")
+    else:
+        await staff.press("指定日期和时间…")
+        await staff.expect("请输入当地日期和时间")
+        await staff.send(later)
+        await staff.expect("要重复发送吗")
+        await staff.press(repeat)
+    await staff.expect("要加上“我参加”")
+    await staff.press("要，加上报名按钮" if rsvp else "不用")
+    if rsvp:
+        await staff.expect("活动什么时候开始")
+        if event is None:
+            await staff.press("不用提醒")
+        else:
+            await staff.send(event)
+    preview = await staff.expect(text)
+    assert "—— 街道妇联" in preview.content
+    await staff.expect("请检查上面的通知")
+    await staff.press("✓ 确认发送")
+    return (await staff.expect("已安排发送")).content
+
+
+async def seed_subscribers(
+    bot: BotUnderTest,
+    ids: range,
+    areas: frozenset[str] = frozenset(),
+    topics: frozenset[str] = frozenset(),
+    language: str = "zh-hans",
+) -> None:
+    """Residents who subscribed earlier (set up through the repositories, not the chat)."""
+    assert bot.app is not None
+    db = bot.app.bot_data.services.db
+    users, subs = UserRepository(db), SubscriptionRepository(db)
+    now = bot.clock.now()
+    for user_id in ids:
+        bot.api.add_user(user_id, f"居民{user_id}", language_code=language, started=True)
+        await users.upsert_seen(user_id, language, now)
+        await subs.save(Subscription(user_id, True, areas, topics), now)
+
+
+def received(bot: BotUnderTest, user_id: int, text: str) -> int:
+    return sum(1 for m in bot.api.messages_to(user_id) if text in m.content)
+
+
+async def test_subscribe_choose_and_unsubscribe(bot: BotUnderTest) -> None:
+    resident = bot.person(1601)
+    await resident.send("/subscribe")
+    await resident.expect("您会在这里收到妇联的活动通知")
+    await resident.press("· 东升社区")
+    await resident.expect_button("✓ 东升社区")
+    await resident.press("· 健康")
+    await resident.expect_button("✓ 健康")
+    await resident.press("说完了 ✓")
+    await resident.expect_edit("已保存，谢谢")
+    await resident.send("/unsubscribe")
+    await resident.expect("您不会再收到活动通知了")
+
+
+async def test_start_offers_notices_once(bot: BotUnderTest) -> None:
+    resident = bot.person(1602)
+    await resident.send("/start")
+    await resident.expect_many("您同意吗", "顺便说一下")
+    await resident.press("好的，选择主题")
+    await resident.expect_edit("勾选您关心的村/社区和主题")
+    await resident.send("/cancel")
+    await resident.expect("已取消")
+    await resident.send("/start")
+    await resident.expect("您同意吗")
+    await resident.expect_silence(0.3)  # never asked again
+
+
+async def test_a_resident_cannot_announce(bot: BotUnderTest) -> None:
+    resident = bot.person(1603)
+    await resident.send("/announce")
+    await resident.expect("只对调解社工作人员开放")
+    await resident.send("/announcements")
+    await resident.expect("只对调解社工作人员开放")
+
+
+async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
+    bot: BotUnderTest, staff: Person
+) -> None:
+    await seed_subscribers(bot, range(3001, 3004), areas=frozenset({"dongsheng"}))
+    await seed_subscribers(bot, range(3101, 3103), areas=frozenset({"lianhe"}))
+    await seed_subscribers(bot, range(3201, 3202))  # everything
+    done = await compose(
+        staff,
+        "三八妇女节联欢会，3月8日晚上七点，社区礼堂",
+        areas=("东升社区",),
+        rsvp=True,
+        event="3月8日 19:00",
+    )
+    assert "通知 #1" in done
+    report = await staff.expect("通知 #1：已送达 4，失败 0，已屏蔽 0，待发送 0")
+    assert "报名：0 人参加" in report.content
+    for user_id in (3001, 3002, 3003, 3201):
+        assert received(bot, user_id, "三八妇女节联欢会") == 1
+    for user_id in (3101, 3102):
+        assert received(bot, user_id, "三八妇女节联欢会") == 0
+    coming, not_coming = Person(bot.api, 3001), Person(bot.api, 3002)
+    for person in (coming, not_coming):
+        person.skip_all()
+    assert await coming.press_and_expect_answer("🙋 我参加") == "到时见！"
+    assert await not_coming.press_and_expect_answer("不能参加") == "谢谢您告诉我们。"
+    assert await not_coming.press_and_expect_answer("🙋 我参加") == "到时见！"  # changeable
+    await staff.press("刷新发送情况")
+    await staff.expect("报名：2 人参加，0 人不能参加")
+    bot.clock.advance(timedelta(days=6, hours=7, minutes=30))  # 3月7日 19:00: 24 h before
+    reminder = await coming.expect("⏰ 提醒：您报名参加的活动时间是 3月8日周日 19:00")
+    assert "三八妇女节联欢会" in reminder.content
+    await not_coming.expect("⏰ 提醒")
+    assert received(bot, 3003, "⏰ 提醒") == 0  # did not answer: no reminder
+
+
+async def test_unsubscribe_button_on_every_announcement(bot: BotUnderTest, staff: Person) -> None:
+    await seed_subscribers(bot, range(3301, 3303))
+    await compose(staff, "健康讲座")
+    await staff.expect("通知 #1：已送达 2")
+    resident = Person(bot.api, 3301)
+    resident.skip_all()
+    assert "不会再收到活动通知" in await resident.press_and_expect_answer("退订")
+    await compose(staff, "第二场健康讲座")
+    await staff.expect("通知 #2：已送达 1")
+    assert received(bot, 3301, "第二场健康讲座") == 0
+
+
+async def test_scheduled_yearly_announcement_fires_on_its_dates(
+    bot: BotUnderTest, staff: Person
+) -> None:
+    await seed_subscribers(bot, range(3401, 3403))
+    await compose(staff, "妇女节快乐", later="3月8日 9:00", repeat="每年")
+    await staff.send("/announcements")
+    listing = await staff.expect("通知列表")
+    assert "#1 · 待发送 · 3月8日周日 09:00 · 妇女节快乐 · 每年" in listing.content
+    bot.clock.advance(timedelta(days=5, hours=23))  # 3月8日 08:30
+    await staff.expect_silence(0.3)
+    bot.clock.advance(timedelta(minutes=30))
+    await staff.expect("通知 #1：已送达 2")
+    bot.clock.advance(timedelta(days=365))  # 2027年3月8日 09:00
+    await staff.expect("通知 #1：已送达 4")  # the report counts every sending
+    assert received(bot, 3401, "妇女节快乐") == 2
+
+
+async def test_a_cancelled_announcement_is_not_sent(bot: BotUnderTest, staff: Person) -> None:
+    await seed_subscribers(bot, range(3501, 3502))
+    await compose(staff, "取消的活动", later="3月9日 9:00")
+    await staff.send("/announcements")
+    await staff.expect("通知列表")
+    await staff.press("取消 #1")
+    await staff.expect("通知 #1 已取消")
+    bot.clock.advance(timedelta(days=8))
+    await staff.expect_silence(0.3)
+    assert received(bot, 3501, "取消的活动") == 0
+
+
+async def test_composer_refuses_bad_input_politely(bot: BotUnderTest, staff: Person) -> None:
+    await staff.send("/announce")
+    await staff.expect("请发送通知的文字")
+    await staff.send("长" * 5000)
+    await staff.expect("太长了：这里最多 4096 个字")
+    await staff.send("讲座")
+    await staff.expect("发给谁")
+    await staff.send("随便写点")
+    await staff.expect("请使用上面的按钮")
+    await staff.press("下一步 ›")
+    await staff.expect("什么时候发送")
+    await staff.press("指定日期和时间…")
+    await staff.expect("请输入当地日期和时间")
+    await staff.send("下周三")
+    await staff.expect("我没看懂这个日期")
+    await staff.send("2026-01-01 09:00")
+    await staff.expect("这个时间已经过去了")
+    await staff.send("/cancel")
+    await staff.expect("已取消")
+
+
+@pytest.mark.slow
+async def test_broadcast_to_300_with_faults_and_a_restart_reaches_everyone_once(
+    bot: BotUnderTest, staff: Person
+) -> None:
+    await seed_subscribers(bot, range(5000, 5100), areas=frozenset({"dongsheng"}))
+    await seed_subscribers(bot, range(5100, 5200), topics=frozenset({"health"}))
+    await seed_subscribers(
+        bot, range(5200, 5300), areas=frozenset({"lianhe"}), topics=frozenset({"legal"})
+    )
+    blocked = [5003, 5150]
+    for user_id in blocked:  # blocked the bot without us hearing of it
+        bot.api.inject_fault("sendMessage", kind="403", chat_id=user_id, times=10)
+    bot.api.inject_fault("sendMessage", kind="429", retry_after=1, times=2, chat_id=5010)
+    bot.api.inject_fault("sendMessage", kind="500", times=3, chat_id=5020)
+    bot.api.inject_fault("sendMessage", kind="500", times=9, chat_id=5030)  # gives up
+    # Everyone in 东升社区, plus anyone subscribed to health: 5000–5199 match, 5200+ do not.
+    await staff.send("/announce")
+    await staff.expect("请发送通知的文字")
+    await staff.send("免费两癌筛查")
+    await staff.expect("发给谁")
+    await staff.press("东升社区")
+    await staff.expect_button("✓ 东升社区")
+    await staff.press("健康")
+    await staff.expect_button("✓ 健康")
+    await staff.press("下一步 ›")
+    await staff.expect("什么时候发送")
+    await staff.press("现在发送")
+    await staff.expect("要加上")
+    await staff.press("不用")
+    await staff.expect_many("免费两癌筛查", "请检查上面的通知。它将发给 200 位订阅者")
+    await staff.press("✓ 确认发送")
+    await staff.expect("已安排发送")
+
+    def delivered() -> int:
+        return sum(received(bot, uid, "免费两癌筛查") for uid in range(5000, 5300))
+
+    await bot.api.wait_for(lambda: delivered() >= 80, timeout=20, what="80 deliveries")
+    await bot.restart()  # in the middle of the broadcast
+    await bot.api.wait_for(lambda: delivered() >= 197, timeout=40, what="all deliveries")
+    report = await staff.expect("通知 #1：", timeout=20)
+    assert "已送达 197，失败 1，已屏蔽 2，待发送 0" in report.content
+    for user_id in range(5000, 5200):
+        expected = 0 if user_id in (*blocked, 5030) else 1
+        assert received(bot, user_id, "免费两癌筛查") == expected, user_id
+    for user_id in range(5200, 5300):
+        assert received(bot, user_id, "免费两癌筛查") == 0
+    assert bot.app is not None
+    users = UserRepository(bot.app.bot_data.services.db)
+    for user_id in blocked:
+        record = await users.get(user_id)
+        assert record is not None and record.blocked_at is not None
