@@ -180,7 +180,7 @@ class AnnouncementRepository:
         values = [_column(value) for value in fields.values()]
         assignments = ", ".join(f"{name} = ?" for name in fields)
         await self._db.execute(
-            f"UPDATE announcements SET {assignments} WHERE id = ?",  # noqa: S608 - names are fixed
+            f"UPDATE announcements SET {assignments} WHERE id = ?",
             (*values, announcement_id),
         )
 
@@ -236,7 +236,8 @@ class AnnouncementRepository:
 
     async def pending_recipients(self, run_id: int) -> list[int]:
         rows = await self._db.fetch_all(
-            "SELECT user_id FROM deliveries WHERE run_id = ? AND state = 'pending' ORDER BY user_id",
+            """SELECT user_id FROM deliveries WHERE run_id = ? AND state = 'pending'
+               ORDER BY user_id""",
             (run_id,),
         )
         return [int(row[0]) for row in rows]
@@ -267,14 +268,14 @@ class AnnouncementRepository:
         counts = {
             row[0]: int(row[1])
             for row in await self._db.fetch_all(
-                f"SELECT state, count(*) FROM deliveries WHERE run_id IN ({marks}) GROUP BY state",  # noqa: S608
+                f"SELECT state, count(*) FROM deliveries WHERE run_id IN ({marks}) GROUP BY state",
                 tuple(run_ids),
             )
         }
         answers = {
             row[0]: int(row[1])
             for row in await self._db.fetch_all(
-                f"SELECT answer, count(*) FROM rsvps WHERE run_id IN ({marks}) GROUP BY answer",  # noqa: S608
+                f"SELECT answer, count(*) FROM rsvps WHERE run_id IN ({marks}) GROUP BY answer",
                 tuple(run_ids),
             )
         }

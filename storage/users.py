@@ -37,7 +37,7 @@ class UserRepository:
             chunk = user_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = await self._db.fetch_all(
-                f"SELECT * FROM users WHERE id IN ({marks})",  # noqa: S608 - only placeholders
+                f"SELECT * FROM users WHERE id IN ({marks})",
                 chunk,
             )
             found += [_record(row) for row in rows]
