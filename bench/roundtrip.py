@@ -19,11 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
-import math
-import resource
-import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -31,34 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.ext import ContextTypes, MessageHandler, filters
 
-from bot.app import DaasaoApp, build_application, start_app, stop_app
-from bot.clock import SystemClock
-from bot.config import Config, parse_config
-from bot.i18n import Catalogs
+from bench.common import Figures, bare_bot, daasao_app, figures_of, ratios, table, write_json
 from bot.localapi.server import LocalBotApi
 
 BotRunner = Callable[[LocalBotApi], AbstractAsyncContextManager[None]]
-
-BENCH_AREA = {
-    "id": "dongsheng",
-    "name": {"zh_CN": "东升社区", "en": "Dongsheng Community"},
-    "office_hours": {"zh_CN": "周二 9:00–11:30", "en": "Tue 9:00–11:30"},
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Figures:
-    """What one bot achieved."""
-
-    name: str
-    messages: int
-    seconds: float
-    throughput: float  # messages per second
-    p50_ms: float
-    p99_ms: float
-    peak_rss_mb: float
 
 
 # -- the two bots -----------------------------------------------------------------------------
@@ -69,76 +42,21 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text(update.effective_message.text)
 
 
-async def _start_polling(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Poll like the e2e harness: no pause between polls, short long-polls."""
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
-
-
 @asynccontextmanager
 async def baseline_bot(api: LocalBotApi) -> AsyncIterator[None]:
     """A bare PTB echo bot polling the local server."""
-    app = (
-        ApplicationBuilder()
-        .token(api.token)
-        .base_url(api.base_url)
-        .base_file_url(api.base_file_url)
-        .build()
-    )
-    app.add_handler(MessageHandler(filters.TEXT, _echo))
-    await app.initialize()
-    try:
-        await _start_polling(app)
-        await app.start()
+    async with bare_bot(api, [MessageHandler(filters.TEXT, _echo)]):
         yield
-    finally:
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
-
-
-def _daasao_config(api: LocalBotApi, folder: Path) -> Config:
-    """A minimal valid config: one area, a database in `folder`, pointed at the local server."""
-    config = parse_config(
-        {"storage": {"path": str(folder / "bench.sqlite3")}, "areas": [BENCH_AREA]}
-    )
-    telegram = dataclasses.replace(
-        config.telegram, token=api.token, base_url=api.base_url, base_file_url=api.base_file_url
-    )
-    return dataclasses.replace(config, telegram=telegram)
 
 
 @asynccontextmanager
 async def daasao_bot(api: LocalBotApi) -> AsyncIterator[None]:
     """The real Da'asao application, started as tests/harness.py does, on a temp database."""
-    with tempfile.TemporaryDirectory(prefix="daasao-bench-") as folder:
-        config = _daasao_config(api, Path(folder))
-        app: DaasaoApp = build_application(
-            config, SystemClock(), Catalogs(default=config.locale.default)
-        )
-        try:
-            await start_app(app, _start_polling)
-            yield
-        finally:
-            await stop_app(app)
+    async with daasao_app(api):
+        yield
 
 
 # -- measuring --------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], percent: float) -> float:
-    """Nearest-rank percentile of a non-empty sample."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(percent / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 async def _round_trip(api: LocalBotApi, user_id: int, text: str, index: int, wait: float) -> float:
@@ -189,15 +107,7 @@ async def measure(
     results = await asyncio.gather(*(_one_user(api, u, texts, load.wait) for u in user_ids))
     seconds = time.perf_counter() - started
     latencies = [latency for user in results for latency in user]
-    return Figures(
-        name=contender.name,
-        messages=len(latencies),
-        seconds=seconds,
-        throughput=len(latencies) / seconds,
-        p50_ms=percentile(latencies, 50) * 1000,
-        p99_ms=percentile(latencies, 99) * 1000,
-        peak_rss_mb=peak_rss_mb(),
-    )
+    return figures_of(contender.name, latencies, seconds)
 
 
 async def bench_one(api: LocalBotApi, contender: Contender, load: Load) -> Figures:
@@ -223,26 +133,12 @@ async def run_bench(load: Load) -> list[Figures]:
 # -- reporting --------------------------------------------------------------------------------
 
 
-def table(figures: Sequence[Figures]) -> str:
-    """A small fixed-width table."""
-    header = f"{'bot':<10}{'msgs':>6}{'secs':>8}{'msg/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'RSS MB':>9}"
-    rows = [
-        f"{f.name:<10}{f.messages:>6}{f.seconds:>8.2f}{f.throughput:>9.1f}"
-        f"{f.p50_ms:>9.1f}{f.p99_ms:>9.1f}{f.peak_rss_mb:>9.1f}"
-        for f in figures
-    ]
-    return "\n".join([header, *rows])
-
-
 def summary(baseline: Figures, daasao: Figures) -> dict[str, dict[str, float]]:
     """The figures as plain data, with the daasao/baseline ratios."""
     return {
         "baseline": dataclasses.asdict(baseline),
         "daasao": dataclasses.asdict(daasao),
-        "ratio": {
-            "throughput": daasao.throughput / baseline.throughput,
-            "p50": daasao.p50_ms / baseline.p50_ms,
-        },
+        "ratio": ratios(daasao, baseline),
     }
 
 
@@ -267,8 +163,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ratio = result["ratio"]
     print(f"daasao/baseline: throughput x{ratio['throughput']:.2f}, p50 x{ratio['p50']:.2f}")
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, result)
     return result
 
 

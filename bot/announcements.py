@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import SUPPORTED_LOCALES, Catalogs, _, current_locale, format_when, negotiate
-from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
 from bot.people import Person
 from bot.subscriptions import UNSUBSCRIBE
 from bot.timers import Timers
@@ -70,7 +70,9 @@ class AnnouncementService:
         self._catalogs = catalogs
         self._clock = clock
         self._config = config
-        timers.register("announce", self._send_run)
+        # A broadcast keeps a row per recipient and may take minutes: other reminders
+        # must not wait behind it.
+        timers.register("announce", self._send_run, exclusive=False)
         timers.register("announce_reminder", self._send_event_reminder)
 
     def stop(self) -> None:
@@ -409,7 +411,8 @@ class AnnouncementService:
         """ "I'll come" / "Can't come" (changeable); returns the short confirmation."""
         if target == PREVIEW:
             return _("This is a preview: the buttons work for residents.")
-        run = await self._repo.run(int(target)) if target.isdigit() else None
+        run_id = parse_id(target)
+        run = await self._repo.run(run_id) if run_id is not None else None
         if run is None or answer not in ("yes", "no"):
             raise StaleActionError
         if not await self._repo.was_delivered(run.id, person.id):

@@ -23,13 +23,17 @@ from handlers.members import member_handlers
 from handlers.messages import message_handlers
 from handlers.messenger import TelegramMessenger
 from handlers.offers import offer_handlers
+from handlers.ordering import PerChatUpdateProcessor
+from handlers.privacy import guard_handlers, privacy_handlers
+from handlers.staff import staff_handlers
 from handlers.start import start_handlers
 from handlers.status import status_handlers
 
 DaasaoApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 # Handler groups run in this order for every update; within a group the first match wins.
-GROUP_IDENTIFY = -1  # who is writing and in which language: before anything answers
+GROUP_IDENTIFY = -2  # who is writing and in which language: before anything answers
+GROUP_GUARD = -1  # blocked users and floods stop here (ApplicationHandlerStop)
 GROUP_MAIN = 0  # commands, buttons and flows; the fallback comes last in it
 
 COMMANDS: list[tuple[str, Callable[[], str]]] = [
@@ -37,6 +41,7 @@ COMMANDS: list[tuple[str, Callable[[], str]]] = [
     ("status", lambda: gettext("My cases")),
     ("withdraw", lambda: gettext("Withdraw a case")),
     ("subscribe", lambda: gettext("Event notices")),
+    ("privacy", lambda: gettext("Privacy and my data")),
     ("cancel", lambda: gettext("Stop what I am doing")),
     ("language", lambda: gettext("Choose your language")),
     ("help", lambda: gettext("What I can do")),
@@ -65,6 +70,7 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
         .base_file_url(config.telegram.base_file_url)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .job_queue(None)  # one timer mechanism: bot.timers, on APScheduler
+        .concurrent_updates(PerChatUpdateProcessor())
         # Obey Telegram's 429 retry_after on every call; broadcasts pace themselves
         # (bot.broadcast), so no extra throttling here.
         .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=2))
@@ -78,6 +84,7 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
 
 def _add_handlers(app: DaasaoApp) -> None:
     app.add_handlers(identify_handlers(), group=GROUP_IDENTIFY)
+    app.add_handlers(guard_handlers(), group=GROUP_GUARD)
     # Order matters inside a group: the first handler that matches takes the update.
     # /start join-… (members) must come before the plain /start; free messages come last.
     main = [
@@ -90,6 +97,8 @@ def _add_handlers(app: DaasaoApp) -> None:
         *announcement_handlers(),
         *status_handlers(),
         *language_handlers(),
+        *privacy_handlers(),
+        *staff_handlers(),  # before the fallback: staff's roster files are not messages
         *message_handlers(),
     ]
     app.add_handlers(main, group=GROUP_MAIN)

@@ -53,7 +53,9 @@ class Broadcaster:
         self._messenger = messenger
         self._clock = clock
         self._config = config
-        self._limiter = AsyncLimiter(config.rate_per_second, 1)
+        # One token at a time: a steady pace with no burst at the start (a full bucket of
+        # 25 on top of the steady rate is exactly what earns a 429 from Telegram).
+        self._limiter = AsyncLimiter(1, 1 / config.rate_per_second)
         self._resume_at = 0.0  # loop time before which nobody sends (after a 429)
         self._stopping = asyncio.Event()
 

@@ -14,8 +14,8 @@ from bot.book import BookPage, render
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
-from bot.i18n import Catalogs, _
-from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.i18n import _
+from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
 from bot.people import PeopleService, Person
 from bot.relay import NoCaseChosenError, RelayService
 from bot.revisits import RevisitService
@@ -62,7 +62,6 @@ class CaseworkService:
         timers: Timers,
         people: PeopleService,
         messenger: Messenger,
-        catalogs: Catalogs,
         clock: Clock,
         config: Config,
     ) -> None:
@@ -75,7 +74,6 @@ class CaseworkService:
         self._timers = timers
         self._people = people
         self._messenger = messenger
-        self._catalogs = catalogs
         self._clock = clock
         self._config = config
 
@@ -301,7 +299,7 @@ class CaseworkService:
             await self._store.add_note(case.id, person.id, note, now)
             await self._members.set_current_case(person.id, None)
             await self._members.set_current_case(to_id, case.id)
-        with self._catalogs.using(await self._people.locale_of(to_id)):
+        async with self._people.speaking_to(to_id):
             text = _(
                 "Case {number} ({area}) has been handed over to you.\nHandover note: {note}\n"
                 "It is now your current case: write here to talk to the resident."
@@ -335,7 +333,7 @@ class CaseworkService:
         await self._cases.add_event(
             case.id, "consulted", now, actor_id=person.id, adviser=adviser.user_id
         )
-        with self._catalogs.using(await self._people.locale_of(adviser.user_id)):
+        async with self._people.speaking_to(adviser.user_id):
             text = _(
                 "⚖️ A question about case {number} ({category}, {area}) from {name}:\n\n"
                 "{question}\n\nReply to this message to answer the mediator."
@@ -385,7 +383,7 @@ class CaseworkService:
             await self._timers.cancel_case(case.id)
         for mediator_id in {case.mediator_id, offer.mediator_id if offer else None} - {None}:
             assert mediator_id is not None
-            with self._catalogs.using(await self._people.locale_of(mediator_id)):
+            async with self._people.speaking_to(mediator_id):
                 text = _("The resident has withdrawn case {number}.").format(number=case.number)
             await self._messenger.send(mediator_id, Outgoing(text))
         return Outgoing(
@@ -449,9 +447,10 @@ class CaseworkService:
 
     async def _find(self, case_ref: str) -> CaseRecord:
         ref = case_ref.strip().upper()
+        case_id = parse_id(ref)
         case = (
-            await self._cases.get(int(ref))
-            if ref.isdigit()
+            await self._cases.get(case_id)
+            if case_id is not None
             else await self._cases.get_by_number(ref)
         )
         if case is None:
@@ -464,7 +463,7 @@ class CaseworkService:
         """A short notice to the resident, written in their language."""
         if case.resident_id is None:
             return
-        with self._catalogs.using(await self._people.locale_of(case.resident_id)):
+        async with self._people.speaking_to(case.resident_id):
             text = notice(case, *args)
         await self._messenger.send(case.resident_id, Outgoing(text))
 

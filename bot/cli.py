@@ -1,4 +1,5 @@
-"""`daasao` / `python -m bot`: run the bot, check a config file, migrate the database."""
+"""`daasao` / `python -m bot`: run the bot, check a config file, migrate the database, remove
+the playground's demo data."""
 
 from __future__ import annotations
 
@@ -41,12 +42,18 @@ def _parser() -> argparse.ArgumentParser:
         else:
             sub.add_argument("--config", default="config.toml", help="config file")
         sub.set_defaults(command=handler)
+    demo = commands.add_parser("demo", help="the playground's demo data")
+    actions = demo.add_subparsers(required=True, metavar="ACTION")
+    remove = actions.add_parser("remove", help="delete exactly the demo data and exit")
+    remove.add_argument("--config", default="config.toml", help="config file")
+    remove.set_defaults(command=_demo_remove)
     return parser
 
 
 def _run(config: Config) -> int:
     from telegram.error import InvalidToken
 
+    from bot.playground import PlaygroundError
     from bot.runner import serve
     from storage.db import SchemaTooNewError
 
@@ -54,6 +61,9 @@ def _run(config: Config) -> int:
         asyncio.run(serve(config))
     except SchemaTooNewError as error:
         print(f"database error: {error}", file=sys.stderr)
+        return 1
+    except PlaygroundError as error:
+        print(f"playground error: {error}", file=sys.stderr)
         return 1
     except InvalidToken:
         # PTB's message quotes the token: say what to check instead.
@@ -85,3 +95,29 @@ def _migrate(config: Config) -> int:
         return 0
 
     return asyncio.run(migrate())
+
+
+def _demo_remove(config: Config) -> int:
+    from bot.playground.demo import remove
+    from storage.db import Database, SchemaTooNewError
+
+    async def remove_demo() -> int:
+        try:
+            db = await Database.open(config.storage.path)
+        except SchemaTooNewError as error:
+            print(f"database error: {error}", file=sys.stderr)
+            return 1
+        try:
+            removed = await remove(db)
+        finally:
+            await db.close()
+        if not removed.people:
+            print(f"no demo data in {config.storage.path}")
+        else:
+            print(
+                f"demo data removed from {config.storage.path}: {removed.people} people, "
+                f"{removed.cases} cases and everything that belonged to them"
+            )
+        return 0
+
+    return asyncio.run(remove_demo())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -47,11 +48,15 @@ class FakeClock:
     def advance(self, delta: timedelta) -> datetime:
         if delta < timedelta(0):
             raise ValueError("time only moves forward")
-        self.set(self._now + delta)
-        return self._now
+        self._jump(delta)
+        return self.now()
 
     def set(self, moment: datetime) -> None:
-        self._now = moment.astimezone(UTC)
+        self._jump(moment.astimezone(UTC) - self.now())
+
+    def _jump(self, delta: timedelta) -> None:
+        """Move by `delta`, then tell every subscriber (the timers re-time their jobs)."""
+        self._now += delta
         for listener in list(self._listeners):
             listener()
 
@@ -61,3 +66,30 @@ class FakeClock:
     def unsubscribe(self, listener: Listener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+
+class MovableClock(FakeClock):
+    """Real time that can also jump forward (the playground's "+1 day" button).
+
+    `now()` is the start plus the real time elapsed since plus every jump so far; a jump tells
+    the subscribers, exactly as `FakeClock` does, so timers re-time their jobs.
+    """
+
+    def __init__(
+        self,
+        start: datetime | None = None,
+        *,
+        elapsed: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(start or datetime.now(UTC))
+        self._start = self._now
+        self._elapsed = elapsed
+        self._origin = elapsed()
+
+    def now(self) -> datetime:
+        return self._now + timedelta(seconds=self._elapsed() - self._origin)
+
+    @property
+    def offset(self) -> timedelta:
+        """How far the jumps have moved this clock ahead of (or behind) real time."""
+        return self._now - self._start

@@ -443,6 +443,7 @@ class PrivacyConfig:
     """How long closed cases are kept, and the emergency numbers."""
 
     retention_days: int = field(default=365, metadata=checks(int_range(30, 3650)))
+    max_messages_per_minute: int = field(default=20, metadata=checks(int_range(5, 600)))
     emergency_numbers: tuple[EmergencyNumber, ...] = field(
         default=DEFAULT_EMERGENCY_NUMBERS,
         metadata=checks(non_empty("at least one [[privacy.emergency_numbers]] table")),

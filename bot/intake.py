@@ -22,6 +22,7 @@ from bot.config import Config
 from bot.i18n import _, current_locale, format_when
 from bot.messaging import Button, Outgoing, rows
 from bot.people import Person
+from bot.privacy import offer_discreet
 from bot.routing import Assignment, RoutingService
 from bot.terms import (
     CATEGORIES,
@@ -88,10 +89,12 @@ class Draft:
         return [MessagePart(**part) for part in self.parts or []]
 
 
+TRIGGER = re.compile(r"^(我要|我想|请)?(找|联系)?大阿嫂(帮忙)?$|^(find|contact)?daasao$")
+
+
 def is_trigger(text: str) -> bool:
-    """找大阿嫂, 我要找大阿嫂, Find Da'asao, find daasao…"""
-    squeezed = _squeeze(text)
-    return "大阿嫂" in squeezed or "daasao" in squeezed
+    """找大阿嫂, 我要找大阿嫂, Find Da'asao, find daasao… — but not "谢谢大阿嫂" to a mediator."""
+    return TRIGGER.match(_squeeze(text)) is not None
 
 
 def mentions_danger(text: str) -> bool:
@@ -272,7 +275,7 @@ class IntakeService:
         ).format(number=case.number)
         if assignment.mediator_id is not None:
             follow_up += "\n" + self._who_and_when(assignment)
-        return [emergency, Outgoing(follow_up, reply_keyboard="main")]
+        return [emergency, Outgoing(follow_up, reply_keyboard="main"), offer_discreet()]
 
     def _emergency_text(self) -> str:
         locale = current_locale()

@@ -24,6 +24,7 @@ LIBRARY_CEILINGS: dict[str, int] = {
     "httpcore": logging.WARNING,
     "aiohttp.access": logging.WARNING,
     "apscheduler.executors.default": logging.WARNING,  # "job executed" every few seconds
+    "apscheduler.scheduler": logging.WARNING,  # "added job" for each of thousands at start
     "telegram": logging.INFO,  # DEBUG: full updates and Bot API parameters/results
     "aiosqlite": logging.INFO,  # DEBUG: every statement with its parameters
 }

@@ -40,6 +40,18 @@ def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
 
 
+MAX_ID_DIGITS = 18  # a larger number does not fit SQLite's 64-bit INTEGER
+ID_PATTERN = rf"[0-9]{{1,{MAX_ID_DIGITS}}}"  # an id inside callback data
+
+
+def parse_id(text: str) -> int | None:
+    """An id from callback data or a command, or None: ASCII digits only (`int()` also takes
+    "٣" and chokes on "²"), and small enough for the database."""
+    if text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS:
+        return int(text)
+    return None
+
+
 class Messenger(Protocol):
     async def send(
         self, chat_id: int, message: Outgoing, *, reply_to: int | None = None
@@ -56,9 +68,20 @@ class Messenger(Protocol):
         ...
 
     async def copy(
-        self, from_chat_id: int, message_id: int, to_chat_id: int, *, reply_to: int | None = None
+        self,
+        from_chat_id: int,
+        message_id: int,
+        to_chat_id: int,
+        *,
+        reply_to: int | None = None,
+        caption: str | None = None,
     ) -> int | None:
-        """Copy a message without any "forwarded from" header; None when blocked."""
+        """Copy a message without any "forwarded from" header (a media message's caption
+        replaced by `caption` if given); None when the recipient blocked the bot."""
+        ...
+
+    async def delete(self, chat_id: int, message_id: int) -> bool:
+        """Delete one of the bot's messages; False when Telegram no longer allows it."""
         ...
 
     async def edit_copy(

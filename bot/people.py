@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -10,7 +12,7 @@ from typing import Literal
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import DomainError, InviteError, NotAllowedError
-from bot.i18n import SUPPORTED_LOCALES, _, negotiate
+from bot.i18n import SUPPORTED_LOCALES, Catalogs, _, negotiate
 from bot.roster import DutyMode
 from storage.members import InviteRecord, InviteRole, MemberRecord, MemberRepository
 from storage.users import UserRepository
@@ -64,12 +66,18 @@ class Joined:
 
 class PeopleService:
     def __init__(
-        self, users: UserRepository, members: MemberRepository, clock: Clock, config: Config
+        self,
+        users: UserRepository,
+        members: MemberRepository,
+        clock: Clock,
+        config: Config,
+        catalogs: Catalogs,
     ) -> None:
         self._users = users
         self._members = members
         self._clock = clock
         self._config = config
+        self._catalogs = catalogs
 
     async def seen(self, user_id: int, telegram_language: str | None) -> Person:
         """The person behind an update, with their role and the locale to answer them in."""
@@ -82,6 +90,13 @@ class PeopleService:
         if record is None:
             return self._config.locale.default
         return negotiate(record.language, record.telegram_language, self._config.locale.default)
+
+    @asynccontextmanager
+    async def speaking_to(self, user_id: int) -> AsyncIterator[None]:
+        """Write to someone else in their language: a mediator is addressed in hers, whatever
+        the language of the resident whose message set things off."""
+        with self._catalogs.using(await self.locale_of(user_id)):
+            yield
 
     async def choose_language(self, user_id: int, locale: str) -> Person:
         if locale not in SUPPORTED_LOCALES:

@@ -15,13 +15,14 @@ from dataclasses import asdict, dataclass
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
-from bot.i18n import Catalogs, _
+from bot.i18n import _
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.people import PeopleService, Person
 from bot.terms import area_name, category_label, mediator_label, pseudonym_label
 from storage.cases import CaseRecord, CaseRepository, MessagePart
 from storage.db import Database
 from storage.members import MemberRepository
+from storage.privacy import PrivacyRepository
 from storage.relay import Channel, RelayRepository
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,9 @@ class RelayService:
         cases: CaseRepository,
         relay: RelayRepository,
         members: MemberRepository,
+        privacy: PrivacyRepository,
         people: PeopleService,
         messenger: Messenger,
-        catalogs: Catalogs,
         clock: Clock,
         config: Config,
     ) -> None:
@@ -72,9 +73,9 @@ class RelayService:
         self._cases = cases
         self._relay = relay
         self._members = members
+        self._privacy = privacy
         self._people = people
         self._messenger = messenger
-        self._catalogs = catalogs
         self._clock = clock
         self._config = config
 
@@ -92,6 +93,14 @@ class RelayService:
             await self._relay.hold(person.id, asdict(envelope.part), self._clock.now())
             return [self._ask_which_case(envelope, open_cases)]
         return await self._resident_to_case(case, envelope)
+
+    async def keep_only(self, person: Person, envelope: Envelope) -> None:
+        """Too many messages at once: keep this one with the case, without passing it on."""
+        open_cases = await self._cases.open_of_resident(person.id)
+        if len(open_cases) == 1:
+            await self._cases.add_message(
+                open_cases[0].id, "resident", envelope.part, self._clock.now()
+            )
 
     async def resident_picked(
         self, person: Person, message_id: int, case_id: int
@@ -196,14 +205,14 @@ class RelayService:
             raise NotAllowedError
         if person.role == "adviser" and case.adviser_id == person.id:
             await self._cases.add_message(case.id, "adviser", envelope.part, self._clock.now())
-            with self._catalogs.using(await self._people.locale_of(case.mediator_id)):
+            async with self._people.speaking_to(case.mediator_id):
                 header = _("⚖️ The legal adviser answers about case {number}:").format(
                     number=case.number
                 )
             await self._deliver(case, "adviser", envelope, case.mediator_id, header)
             return []
         if person.id == case.mediator_id and case.adviser_id is not None:
-            with self._catalogs.using(await self._people.locale_of(case.adviser_id)):
+            async with self._people.speaking_to(case.adviser_id):
                 header = _("⚖️ The mediator of case {number} writes:").format(number=case.number)
             await self._deliver(case, "adviser", envelope, case.adviser_id, header)
             return []
@@ -224,18 +233,25 @@ class RelayService:
             await self._relay.map_pair(
                 case.id, channel, (to_chat, header_id), None, now, outgoing=True
             )
-        copied = await self._messenger.copy(
-            envelope.part.chat_id,
-            envelope.part.message_id,
-            to_chat,
-            reply_to=await self._peer_of(envelope),
-        )
+        copied = await self._pass_on(envelope, to_chat)
         if copied is None:
             return await self._blocked(case, to_chat)
         await self._relay.map_pair(case.id, channel, _origin(envelope), (to_chat, copied), now)
         if case.unreachable:
             await self._cases.set_unreachable(case.id, None, now)
         return True
+
+    async def _pass_on(self, envelope: Envelope, to_chat: int) -> int | None:
+        """Copy the message across (never forward: no "forwarded from" header)."""
+        part, reply_to = envelope.part, await self._peer_of(envelope)
+        if part.kind == "text" and await self._privacy.is_discreet(to_chat):
+            # A copy would put the words in the phone's notification: send them as text, so
+            # the messenger can put its neutral first line above them.
+            return await self._messenger.send(to_chat, Outgoing(part.text or ""), reply_to=reply_to)
+        caption = None if part.kind == "text" else (part.text or "")
+        return await self._messenger.copy(
+            part.chat_id, part.message_id, to_chat, reply_to=reply_to, caption=caption
+        )
 
     async def _peer_of(self, envelope: Envelope) -> int | None:
         """Thread the copy: the other side's copy of the message this one replies to."""
@@ -276,7 +292,7 @@ class RelayService:
         for head in await self._members.active("head"):
             if head.user_id == case.mediator_id:
                 continue
-            with self._catalogs.using(await self._people.locale_of(head.user_id)):
+            async with self._people.speaking_to(head.user_id):
                 text = _(
                     "The mediator of case {number} cannot be reached in Telegram (the bot "
                     "is blocked). Please consider reassigning it."
@@ -303,7 +319,7 @@ class RelayService:
 
     async def _resident_header(self, case: CaseRecord, mediator_id: int) -> str:
         """What the mediator sees above a resident's messages: never who they are."""
-        with self._catalogs.using(await self._people.locale_of(mediator_id)):
+        async with self._people.speaking_to(mediator_id):
             parts = (
                 case.number,
                 pseudonym_label(case.pseudonym),
@@ -313,7 +329,7 @@ class RelayService:
 
     async def _mediator_header(self, case: CaseRecord, name: str | None) -> str:
         assert case.resident_id is not None
-        with self._catalogs.using(await self._people.locale_of(case.resident_id)):
+        async with self._people.speaking_to(case.resident_id):
             return _("💬 {name} · case {number}").format(
                 name=mediator_label(name), number=case.number
             )

@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import NotAllowedError, StaleActionError
-from bot.i18n import Catalogs, _, format_skeleton
+from bot.i18n import _, format_skeleton
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.people import PeopleService, Person
 from bot.routing import RoutingService
@@ -24,7 +24,7 @@ from storage.cases import CaseRecord, CaseRepository, NewCase
 from storage.db import Database
 from storage.followup import FollowUpRepository
 from storage.members import MemberRepository
-from storage.reminders import Reminder, ReminderRepository
+from storage.reminders import Reminder
 from storage.users import UserRepository
 
 REVISIT_PREFIX = "rv:"  # rv:<case>:<n>:<answer>
@@ -41,28 +41,24 @@ class RevisitService:
         db: Database,
         cases: CaseRepository,
         followup: FollowUpRepository,
-        reminders: ReminderRepository,
         members: MemberRepository,
         users: UserRepository,
         routing: RoutingService,
         people: PeopleService,
         timers: Timers,
         messenger: Messenger,
-        catalogs: Catalogs,
         clock: Clock,
         config: Config,
     ) -> None:
         self._db = db
         self._cases = cases
         self._followup = followup
-        self._reminders = reminders
         self._members = members
         self._users = users
         self._routing = routing
         self._people = people
         self._timers = timers
         self._messenger = messenger
-        self._catalogs = catalogs
         self._clock = clock
         self._config = config
         timers.register("revisit", self._send_revisit)
@@ -90,7 +86,7 @@ class RevisitService:
 
     async def ensure_digest(self) -> None:
         """The weekly digest is one reminder that re-arms itself; create it once."""
-        existing = await self._reminders.get(DIGEST_JOB)
+        existing = await self._timers.row(DIGEST_JOB)
         if existing is None or existing.state in ("done", "cancelled"):
             await self._timers.at(DIGEST_JOB, "digest", self._next_digest(self._clock.now()))
 
@@ -119,7 +115,7 @@ class RevisitService:
         if case is None or case.state != "settled" or case.mediator_id is None:
             return  # reopened, withdrawn or erased meanwhile: nothing to revisit
         now = self._clock.now()
-        with self._catalogs.using(await self._people.locale_of(case.mediator_id)):
+        async with self._people.speaking_to(case.mediator_id):
             card = self._revisit_card(case, n, late=reminder.late)
         await self._messenger.send(case.mediator_id, card)
         await self._followup.revisit_sent(case.id, n, now)
@@ -224,7 +220,7 @@ class RevisitService:
             return
         names = await self._members.display_names()
         for head in await self._members.active("head"):
-            with self._catalogs.using(await self._people.locale_of(head.user_id)):
+            async with self._people.speaking_to(head.user_id):
                 text = _(
                     "Revisit {n} of case {number} has not been answered for two days "
                     "(mediator: {name})."
@@ -240,7 +236,7 @@ class RevisitService:
         user = await self._users.get(case.resident_id)
         if user is None or user.blocked_at is not None:
             return
-        with self._catalogs.using(await self._people.locale_of(case.resident_id)):
+        async with self._people.speaking_to(case.resident_id):
             text = _(
                 "A few days ago your case {number} was closed. How satisfied are you with "
                 "Da'asao's help? (1 = not at all, 5 = very)"
@@ -254,6 +250,9 @@ class RevisitService:
         case = await self._cases.get(case_id)
         if case is None or case.resident_id != person.id:
             raise NotAllowedError
+        survey = await self._timers.row(f"survey:{case_id}")
+        if survey is None or survey.state not in ("claimed", "done"):
+            raise StaleActionError  # never asked: a forged answer must not count
         now = self._clock.now()
         if step == "rate" and value in {"1", "2", "3", "4", "5"}:
             await self._followup.survey_rating(case_id, int(value), now)
@@ -293,7 +292,7 @@ class RevisitService:
         for member in await self._members.active():
             if member.role not in ("mediator", "head"):
                 continue
-            with self._catalogs.using(await self._people.locale_of(member.user_id)):
+            async with self._people.speaking_to(member.user_id):
                 text = await self._digest(member.user_id, member.role == "head", now, week_end)
             await self._messenger.send(member.user_id, Outgoing(text))
 

@@ -15,7 +15,7 @@ from bot import roster
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import NotAllowedError, StaleActionError
-from bot.i18n import Catalogs, _, format_when
+from bot.i18n import _, format_when
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.people import PeopleService, Person
 from bot.relay import RelayService
@@ -69,7 +69,6 @@ class RoutingService:
         relay: RelayService,
         timers: Timers,
         messenger: Messenger,
-        catalogs: Catalogs,
         clock: Clock,
         config: Config,
     ) -> None:
@@ -83,7 +82,6 @@ class RoutingService:
         self._roster = roster_repo
         self._people = people
         self._messenger = messenger
-        self._catalogs = catalogs
         self._clock = clock
         self._config = config
 
@@ -180,7 +178,7 @@ class RoutingService:
     async def _send_offer_card(
         self, case: CaseRecord, offer: OfferRecord, mediator: MemberRecord
     ) -> None:
-        with self._catalogs.using(await self._people.locale_of(mediator.user_id)):
+        async with self._people.speaking_to(mediator.user_id):
             card = await self._offer_card(case, offer)
         await self._messenger.send(mediator.user_id, card)
 
@@ -274,7 +272,7 @@ class RoutingService:
         if case.resident_id is None:
             return
         name = mediator.member.display_name if mediator.member else None
-        with self._catalogs.using(await self._people.locale_of(case.resident_id)):
+        async with self._people.speaking_to(case.resident_id):
             text = _("{name} has taken your case {number} and will write to you here soon.").format(
                 name=mediator_label(name), number=case.number
             )
@@ -315,7 +313,7 @@ class RoutingService:
     async def _tell_mediator_expired(self, offer: OfferRecord) -> None:
         case = await self._cases.get(offer.case_id)
         assert case is not None
-        with self._catalogs.using(await self._people.locale_of(offer.mediator_id)):
+        async with self._people.speaking_to(offer.mediator_id):
             text = _("Case {number} was not accepted in time and has been offered to someone else.")
             await self._messenger.send(offer.mediator_id, Outgoing(text.format(number=case.number)))
 
@@ -335,7 +333,7 @@ class RoutingService:
         ]
         recipients += [m.user_id for m in members.values() if m.role == "head"]
         for user_id in dict.fromkeys(recipients):
-            with self._catalogs.using(await self._people.locale_of(user_id)):
+            async with self._people.speaking_to(user_id):
                 text = _(
                     "🔴 URGENT: a resident says they are in danger now. Case {number}, {area}. "
                     "They have been shown the emergency numbers. Please check your offers and "

@@ -15,10 +15,14 @@ from bot.i18n import Catalogs
 from bot.intake import IntakeService
 from bot.messaging import Messenger
 from bot.people import PeopleService
+from bot.privacy import DiscreetMessenger, PrivacyService
 from bot.relay import RelayService
 from bot.revisits import RevisitService
 from bot.roster import Slot
 from bot.routing import RoutingService
+from bot.staff import StaffService
+from bot.staffroster import StaffRosterService
+from bot.stats import StatsService
 from bot.subscriptions import SubscriptionService
 from bot.timers import Timers
 from storage.announcements import AnnouncementRepository, SubscriptionRepository
@@ -27,9 +31,12 @@ from storage.db import Database
 from storage.drafts import DraftRepository
 from storage.followup import FollowUpRepository
 from storage.members import MemberRepository
+from storage.privacy import PrivacyRepository
 from storage.relay import RelayRepository
 from storage.reminders import ReminderRepository
 from storage.roster import RosterRepository
+from storage.staff import StaffRepository
+from storage.stats import StatsRepository
 from storage.users import UserRepository
 
 log = logging.getLogger(__name__)
@@ -50,8 +57,12 @@ class Services:
     casework: CaseworkService
     revisits: RevisitService
     timers: Timers
+    staff: StaffService
+    staff_roster: StaffRosterService
+    stats: StatsService
     subscriptions: SubscriptionService
     announcements: AnnouncementService
+    privacy: PrivacyService
 
     @classmethod
     async def start(
@@ -63,16 +74,20 @@ class Services:
         reminders = ReminderRepository(db)
         timers = Timers(reminders, clock)
         await _seed_roster(roster, config)
-        people = PeopleService(users, members, clock, config)
+        people = PeopleService(users, members, clock, config, catalogs)
+        privacy_repo = PrivacyRepository(db)
+        # Every service writes to people through this: residents in discreet mode get a
+        # neutral first line on everything the bot sends them.
+        messenger = DiscreetMessenger(messenger, privacy_repo, people, clock)
         relay_repo = RelayRepository(db)
         relay = RelayService(
             db=db,
             cases=cases,
             relay=relay_repo,
             members=members,
+            privacy=privacy_repo,
             people=people,
             messenger=messenger,
-            catalogs=catalogs,
             clock=clock,
             config=config,
         )
@@ -85,7 +100,6 @@ class Services:
             relay=relay,
             timers=timers,
             messenger=messenger,
-            catalogs=catalogs,
             clock=clock,
             config=config,
         )
@@ -93,14 +107,12 @@ class Services:
             db=db,
             cases=cases,
             followup=FollowUpRepository(db),
-            reminders=reminders,
             members=members,
             users=users,
             routing=routing,
             people=people,
             timers=timers,
             messenger=messenger,
-            catalogs=catalogs,
             clock=clock,
             config=config,
         )
@@ -114,7 +126,6 @@ class Services:
             timers=timers,
             people=people,
             messenger=messenger,
-            catalogs=catalogs,
             clock=clock,
             config=config,
         )
@@ -150,6 +161,19 @@ class Services:
             clock=clock,
             config=config,
         )
+        staff = StaffService(
+            db=db,
+            cases=cases,
+            members=members,
+            roster_repo=roster,
+            staff_repo=StaffRepository(db),
+            routing=routing,
+            timers=timers,
+            people=people,
+            messenger=messenger,
+            clock=clock,
+            config=config,
+        )
         return cls(
             config=config,
             clock=clock,
@@ -166,11 +190,27 @@ class Services:
             timers=timers,
             subscriptions=SubscriptionService(subscription_repo, clock, config),
             announcements=announcements,
+            staff=staff,
+            staff_roster=StaffRosterService(
+                db=db, roster_repo=roster, members=members, clock=clock, config=config
+            ),
+            stats=StatsService(stats_repo=StatsRepository(db), clock=clock, config=config),
+            privacy=PrivacyService(
+                db=db,
+                privacy=privacy_repo,
+                cases=cases,
+                people=people,
+                timers=timers,
+                messenger=messenger,
+                clock=clock,
+                config=config,
+            ),
         )
 
     async def run_timers(self) -> None:
         """Start the one timer mechanism, then catch up on what a crash interrupted."""
         await self.revisits.ensure_digest()
+        await self.privacy.start()
         await self.timers.start()
         await self.routing.resume()
 

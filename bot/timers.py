@@ -4,7 +4,9 @@
   is scheduled; one that fell due while the bot was down is sent at once, marked late.
 * A job re-reads and claims its row before sending and marks it done after, so a restart,
   a misfire or a double fire never sends twice. A crash between claim and done leaves the
-  row claimed: it is sent again at the next start (at most the one message in flight).
+  row claimed: it is sent again at the next start. Reminders go one at a time, so that is
+  at most the one message in flight (a kill test checks it). Kinds that keep their own
+  per-recipient rows (a broadcast) are registered `exclusive=False` and run alongside.
 * Job ids are predictable (`revisit:{case}:{n}`, `offer:{id}`): the same id re-arms the
   same reminder instead of adding a second one.
 * Time comes from the injected clock. APScheduler runs on real time, so a job's run time is
@@ -59,13 +61,22 @@ class Timers:
         self._clock = clock
         self._real_now = real_now
         self._handlers: dict[str, Handler] = {}
+        self._shared: set[str] = set()  # kinds that need not wait for the one-at-a-time lock
+        self._in_flight = asyncio.Lock()
+        self._stopping = False
         self._due: dict[str, datetime] = {}  # job id → due, in clock time
         self._running: set[asyncio.Task[None]] = set()
         self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
 
-    def register(self, kind: str, handler: Handler) -> None:
-        """What to do when a reminder of this kind falls due."""
+    def register(self, kind: str, handler: Handler, *, exclusive: bool = True) -> None:
+        """What to do when a reminder of this kind falls due.
+
+        Exclusive kinds run one at a time (at most one message in flight at a crash); a
+        kind that tracks each recipient itself, like a broadcast, may run alongside.
+        """
         self._handlers[kind] = handler
+        if not exclusive:
+            self._shared.add(kind)
 
     async def start(self) -> int:
         """Schedule every open reminder and start the scheduler; returns how many."""
@@ -83,6 +94,7 @@ class Timers:
 
     async def stop(self) -> None:
         """Stop firing, and let a reminder that is being sent finish (its row stays true)."""
+        self._stopping = True  # those queued for the lock stay pending for the next start
         self._clock.unsubscribe(self._clock_moved)
         if not self._scheduler.running:
             return
@@ -102,6 +114,10 @@ class Timers:
         """Do `kind` at `due` (clock time). The row commits with the caller's transaction."""
         await self._reminders.add(job_id, kind, due, self._clock.now(), case_id=case_id, ref=ref)
         self._schedule(job_id, due)
+
+    async def row(self, job_id: str) -> Reminder | None:
+        """The stored reminder with this job id (self-re-arming jobs check they exist)."""
+        return await self._reminders.get(job_id)
 
     async def cancel(self, job_id: str) -> None:
         await self._reminders.cancel(job_id, self._clock.now())
@@ -129,6 +145,15 @@ class Timers:
 
     async def _fire_once(self, job_id: str) -> None:
         self._due.pop(job_id, None)
+        stored = await self._reminders.get(job_id)
+        if stored is not None and stored.kind in self._shared:
+            await self._claim_and_run(job_id)
+            return
+        async with self._in_flight:
+            if not self._stopping:
+                await self._claim_and_run(job_id)
+
+    async def _claim_and_run(self, job_id: str) -> None:
         reminder = await self._reminders.claim(job_id, self._clock.now())
         if reminder is None:
             return  # done, cancelled, re-armed for later, or claimed by a double fire

@@ -10,12 +10,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.announcements import ANN_PREFIX, MANAGE_PREFIX, RSVP_PREFIX
 from bot.errors import StaleActionError
+from bot.messaging import ID_PATTERN
 from bot.subscriptions import SUB_PREFIX, UNSUBSCRIBE
 from handlers.context import BotContext
 from handlers.replies import answer
 
 COMPOSER = re.compile(rf"^{ANN_PREFIX}(\w+):([\w-]+)$")
-MANAGE = re.compile(rf"^{MANAGE_PREFIX}(report|cancel):(\d+)$")
+MANAGE = re.compile(rf"^{MANAGE_PREFIX}(report|cancel):({ID_PATTERN})$")
 RSVP = re.compile(rf"^{RSVP_PREFIX}(\w+):(yes|no)$")
 SUBSCRIBE = re.compile(rf"^{SUB_PREFIX}(a|t|all|done|offer)(?::([\w-]+))?$")
 

@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.casework import CLOSE_PREFIX, SELECT_PREFIX, TRANSFER_PREFIX, WITHDRAW_PREFIX
 from bot.errors import NotAllowedError, UsageError
-from bot.messaging import Outgoing
+from bot.messaging import ID_PATTERN, Outgoing, parse_id
 from bot.relay import PICK_PREFIX
 from handlers.context import BotContext
 from handlers.replies import answer
@@ -82,7 +82,7 @@ async def withdraw(update: Update, context: BotContext) -> None:
     await answer(update, context, [await context.services.casework.withdraw_menu(context.person)])
 
 
-BUTTON = re.compile(r"^(cs|cl|tr|wd|rl):(\d+)(?::(\w+))?$")
+BUTTON = re.compile(rf"^(cs|cl|tr|wd|rl):({ID_PATTERN})(?::(\w+))?$")
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -93,18 +93,19 @@ async def on_button(update: Update, context: BotContext) -> None:
     if match is None:
         raise NotAllowedError
     kind, number, extra = match.group(1) + ":", int(match.group(2)), match.group(3) or ""
+    other = parse_id(extra)  # the mediator to hand over to, or the held message
     work, relay, person = context.services.casework, context.services.relay, context.person
     replies: list[Outgoing]
     if kind == SELECT_PREFIX:
         replies = [await work.select(person, str(number))]
     elif kind == CLOSE_PREFIX:
         replies = [await work.choose_outcome(person, number, extra)]
-    elif kind == TRANSFER_PREFIX and extra.isdigit():
-        replies = [await work.choose_transfer(person, number, int(extra))]
+    elif kind == TRANSFER_PREFIX and other is not None:
+        replies = [await work.choose_transfer(person, number, other)]
     elif kind == WITHDRAW_PREFIX:
         replies = [await work.withdraw(person, number)]
-    elif kind == PICK_PREFIX and extra.isdigit():
-        replies = await relay.resident_picked(person, number, int(extra))
+    elif kind == PICK_PREFIX and other is not None:
+        replies = await relay.resident_picked(person, number, other)
     else:
         raise NotAllowedError
     await query.answer()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 
-from telegram import ChatMember, Update
+from telegram import CallbackQuery, ChatMember, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler
 
+from bot.messaging import ID_PATTERN
 from bot.revisits import REVISIT_PREFIX, SURVEY_PREFIX
 from handlers.context import BotContext
 from handlers.replies import answer
 
-REVISIT = re.compile(rf"^{REVISIT_PREFIX}(\d+):(\d+):(\w+)$")
-SURVEY = re.compile(rf"^{SURVEY_PREFIX}(\d+):(\w+):(\w+)$")
+REVISIT = re.compile(rf"^{REVISIT_PREFIX}({ID_PATTERN}):({ID_PATTERN}):(\w+)$")
+SURVEY = re.compile(rf"^{SURVEY_PREFIX}({ID_PATTERN}):(\w+):(\w+)$")
 
 
 async def on_revisit(update: Update, context: BotContext) -> None:
@@ -23,7 +24,7 @@ async def on_revisit(update: Update, context: BotContext) -> None:
     case_id, n, choice = int(match.group(1)), int(match.group(2)), match.group(3)
     reply = await context.services.revisits.answer_revisit(context.person, case_id, n, choice)
     await query.answer()
-    await query.edit_message_reply_markup(None)  # one answer per card
+    await _close_card(query)
     await answer(update, context, [reply])
 
 
@@ -35,8 +36,19 @@ async def on_survey(update: Update, context: BotContext) -> None:
     case_id, step, value = int(match.group(1)), match.group(2), match.group(3)
     reply = await context.services.revisits.answer_survey(context.person, case_id, step, value)
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    await _close_card(query)
     await answer(update, context, [reply])
+
+
+async def _close_card(query: CallbackQuery) -> None:
+    """One answer per card: its buttons go. Data the pressed message does not show (a forged
+    press) leaves that message alone: removing nothing is an error at Telegram, and the
+    answer would be lost with it."""
+    pressed = query.message
+    markup = pressed.reply_markup if isinstance(pressed, Message) else None
+    rows = markup.inline_keyboard if markup is not None else ()
+    if any(button.callback_data == query.data for row in rows for button in row):
+        await query.edit_message_reply_markup(None)
 
 
 async def on_block_change(update: Update, context: BotContext) -> None:

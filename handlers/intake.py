@@ -9,10 +9,14 @@ from bot.i18n import _
 from bot.intake import INTAKE_PREFIX, Incoming, is_trigger
 from bot.messaging import Outgoing
 from handlers.context import BotContext
+from handlers.messages import on_message
 from handlers.replies import answer
 
 
 async def begin(update: Update, context: BotContext) -> None:
+    if context.person.role != "resident":  # "大阿嫂" from the team is a message, not a request
+        await on_message(update, context)
+        return
     await answer(update, context, await context.services.intake.begin(context.person))
 
 

@@ -111,17 +111,34 @@ class TelegramMessenger:
             )
 
     async def copy(
-        self, from_chat_id: int, message_id: int, to_chat_id: int, *, reply_to: int | None = None
+        self,
+        from_chat_id: int,
+        message_id: int,
+        to_chat_id: int,
+        *,
+        reply_to: int | None = None,
+        caption: str | None = None,
     ) -> int | None:
         try:
             async with _transient():
                 copied = await self._bot.copy_message(
-                    to_chat_id, from_chat_id, message_id, reply_parameters=_reply(reply_to)
+                    to_chat_id,
+                    from_chat_id,
+                    message_id,
+                    caption=caption,
+                    reply_parameters=_reply(reply_to),
                 )
         except Forbidden:
             _blocked()
             return None
         return copied.message_id
+
+    async def delete(self, chat_id: int, message_id: int) -> bool:
+        try:
+            async with _transient():
+                return await self._bot.delete_message(chat_id, message_id)
+        except (BadRequest, Forbidden):
+            return False  # older than 48 hours, already gone, or the bot is blocked
 
     async def edit_copy(
         self, chat_id: int, message_id: int, *, text: str | None, caption: str | None

@@ -8,11 +8,11 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.i18n import _
-from bot.messaging import Outgoing
+from bot.messaging import ID_PATTERN, Outgoing
 from bot.routing import OFFER_PREFIX
 from handlers.context import BotContext
 
-PATTERN = re.compile(rf"^{OFFER_PREFIX}(\d+):(accept|decline|back|no-\w+)$")
+PATTERN = re.compile(rf"^{OFFER_PREFIX}({ID_PATTERN}):(accept|decline|back|no-\w+)$")
 
 
 async def on_offer_button(update: Update, context: BotContext) -> None:

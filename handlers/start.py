@@ -37,6 +37,11 @@ def help_text(person: Person) -> str:
         lines.append(_("/duty – go on or off duty"))
     if person.is_staff:
         lines.append(_("/invite – invite a mediator, the head or the adviser"))
+        lines.append(_("/mediators – the mediators: deactivate, make head"))
+    if person.is_staff or person.is_head:
+        lines.append(_("/roster – the duty roster; /roster export to edit it in Excel"))
+        lines.append(_("/overview – open cases, waiting offers, overdue revisits"))
+        lines.append(_("/stats – statistics, e.g. /stats last-month or /stats 2025"))
     return "\n".join(lines)
 
 

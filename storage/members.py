@@ -90,6 +90,16 @@ class MemberRepository:
             "UPDATE members SET duty_mode = ? WHERE user_id = ?", (mode, user_id)
         )
 
+    async def set_active(self, user_id: int, active: bool) -> None:
+        """Deactivated members keep their row (the registration book names them)."""
+        await self._db.execute(
+            "UPDATE members SET active = ?, current_case_id = NULL WHERE user_id = ?",
+            (int(active), user_id),
+        )
+
+    async def set_role(self, user_id: int, role: Role) -> None:
+        await self._db.execute("UPDATE members SET role = ? WHERE user_id = ?", (role, user_id))
+
     async def set_current_case(self, user_id: int, case_id: int | None) -> None:
         await self._db.execute(
             "UPDATE members SET current_case_id = ? WHERE user_id = ?", (case_id, user_id)

@@ -41,6 +41,29 @@ class RosterRepository:
                 ],
             )
 
+    async def replace_slots(self, slots: Iterable[Slot]) -> None:
+        """The whole weekly roster at once (a confirmed import): all of it or nothing."""
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM roster_slots")
+            await self.add_slots(slots)
+
+    async def remove_mediator(self, mediator_id: int, first_day: date) -> tuple[int, int]:
+        """Drop a mediator's weekly slots and their overrides from `first_day` on.
+
+        Returns how many slots and overrides were removed.
+        """
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "DELETE FROM roster_slots WHERE mediator_id = ?", (mediator_id,)
+            ) as cursor:
+                slots = cursor.rowcount
+            async with conn.execute(
+                "DELETE FROM roster_overrides WHERE mediator_id = ? AND day >= ?",
+                (mediator_id, first_day.isoformat()),
+            ) as cursor:
+                overrides = cursor.rowcount
+        return slots, overrides
+
     async def add_override(self, override: Override) -> None:
         await self._db.execute(
             """INSERT INTO roster_overrides

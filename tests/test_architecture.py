@@ -35,6 +35,13 @@ def test_services_and_storage_do_not_import_telegram(relative: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "relative", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bot/playground").glob("*.py"))
+)
+def test_the_playground_speaks_http_not_telegram(relative: str) -> None:
+    assert not {"telegram", "handlers"} & _imports(ROOT / relative)
+
+
+@pytest.mark.parametrize(
     "relative", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "storage").glob("*.py"))
 )
 def test_storage_does_not_import_handlers(relative: str) -> None:

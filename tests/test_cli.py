@@ -171,7 +171,9 @@ async def test_run_serves_the_playground_and_stops_cleanly_on_sigterm(tmp_path: 
         async with aiohttp.ClientSession(timeout=timeout) as session:
             await _wait_until_up(session, control, process, err)
             chinese = {"id": 1001, "first_name": "Mei", "language_code": "zh-hans"}
-            english = {"id": 1002, "first_name": "Mary", "language_code": "en"}
+            # 1001 is the playground's demo resident who is new to the bot; 1099 is not a demo
+            # person at all: both are greeted with the privacy notice.
+            english = {"id": 1099, "first_name": "Mary", "language_code": "en"}
             await _greeting(session, control, chinese, "开始之前，先说说您的隐私")
             await _greeting(session, control, english, "Before we start, about your privacy")
         process.send_signal(signal.SIGTERM)

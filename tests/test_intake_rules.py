@@ -23,7 +23,10 @@ def test_triggers(text: str) -> None:
     assert is_trigger(text)
 
 
-@pytest.mark.parametrize("text", ["你好", "find", "help", "阿嫂", ""])
+@pytest.mark.parametrize(
+    "text",
+    ["你好", "find", "help", "阿嫂", "", "谢谢大阿嫂", "我是大阿嫂，您好", "daasao is great"],
+)
 def test_not_triggers(text: str) -> None:
     assert not is_trigger(text)
 

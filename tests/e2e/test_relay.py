@@ -366,3 +366,14 @@ async def _invite(staff: Person) -> str:
     from tests.e2e.conftest import invite_link
 
     return await invite_link(staff, "调解员 · 联合村")
+
+
+async def test_thanking_da_asao_is_a_message_not_a_new_request(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1297), team["wang"]
+    await accepted_case(resident, wang)
+    await resident.send("谢谢大阿嫂")
+    await wang.expect("谢谢大阿嫂")
+    await wang.send("大阿嫂")  # a mediator saying the word is talking, not asking for help
+    await resident.expect_many("💬 王大姐", "大阿嫂")

@@ -73,5 +73,5 @@ async def test_commands_menu_is_published_in_both_languages(bot: BotUnderTest) -
     assert (
         set(zh)
         == set(en)
-        == {"start", "status", "withdraw", "subscribe", "cancel", "language", "help"}
+        == {"start", "status", "withdraw", "subscribe", "privacy", "cancel", "language", "help"}
     )

@@ -1,0 +1,82 @@
+"""Seed a database with settled cases and their pending revisit reminders.
+
+Shared by the reminders benchmark (``bench.reminders``) and the kill test
+(``tests/test_reminder_kill.py``). Rows are written with the storage repositories, exactly as
+the bot would leave them after a mediator closed each case as settled: a mediator (a user row
+and a member), one settled case per reminder with ``mediator_id`` set, and a ``revisit`` row
+``revisit:{case}:1`` due at the given time. Everything is one transaction per chunk, so
+10,000 reminders take seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.cases import CaseRepository, NewCase
+from storage.db import Database
+from storage.members import MemberRepository
+from storage.reminders import ReminderRepository
+from storage.users import UserRepository
+
+AREA = "dongsheng"
+PREFIX = "QJS"
+RESIDENT = 1001
+CHUNK = 500  # reminders per transaction
+
+
+@dataclass(frozen=True)
+class SeededRevisit:
+    """One settled case and its revisit reminder."""
+
+    case_id: int
+    number: str  # QJS-2026-0001
+    job_id: str  # revisit:{case_id}:1
+    due: datetime
+
+
+async def seed_people(db: Database, mediator_id: int, language: str, now: datetime) -> None:
+    """A resident (1001) and a mediator of the area who reads `language` ('en' or 'zh-hans')."""
+    users, members = UserRepository(db), MemberRepository(db)
+    await users.upsert_seen(RESIDENT, "zh-hans", now)
+    await users.upsert_seen(mediator_id, language, now)
+    await members.save(mediator_id, "mediator", AREA, now)
+    await members.set_display_name(mediator_id, f"王大姐 {mediator_id}")
+
+
+async def seed_revisits(
+    db: Database, mediator_id: int, dues: Sequence[datetime], now: datetime
+) -> list[SeededRevisit]:
+    """One settled case of `mediator_id` per due time, each with a pending revisit reminder."""
+    seeded: list[SeededRevisit] = []
+    for start in range(0, len(dues), CHUNK):
+        async with db.transaction():
+            for due in dues[start : start + CHUNK]:
+                seeded.append(await _settled_case_with_revisit(db, mediator_id, due, now))
+    return seeded
+
+
+async def _settled_case_with_revisit(
+    db: Database, mediator_id: int, due: datetime, now: datetime
+) -> SeededRevisit:
+    """Register a case, settle it with `mediator_id`, and add its first revisit reminder."""
+    cases, reminders = CaseRepository(db), ReminderRepository(db)
+    case = await cases.create(_new_case(), PREFIX, now.year, now)
+    await cases.close(case.id, "settled", "双方同意轮流使用楼道 (agreement)", now)
+    await cases.set_state(case.id, "settled", mediator_id, now)
+    job_id = f"revisit:{case.id}:1"
+    await reminders.add(job_id, "revisit", due, now, case_id=case.id, ref=1)
+    return SeededRevisit(case.id, case.number, job_id, due)
+
+
+def _new_case() -> NewCase:
+    return NewCase(
+        resident_id=RESIDENT,
+        pseudonym="R-0001",
+        area_id=AREA,
+        category="neighbours",
+        urgent=False,
+        contact="chat",
+        phone=None,
+    )

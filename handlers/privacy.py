@@ -1,0 +1,139 @@
+"""/privacy, /mydata, /forget and their buttons; /block and /unblock for staff and the head;
+and the guard that keeps blocked users out and floods at bay (it runs before everything)."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import Update
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.errors import StaleActionError, UsageError
+from bot.i18n import _
+from bot.messaging import Outgoing
+from bot.privacy import PRIVACY_PREFIX
+from handlers.context import BotContext
+from handlers.incoming import envelope_from
+from handlers.replies import answer, answer_text
+
+BUTTON = re.compile(
+    rf"^{PRIVACY_PREFIX}(mydata|forget|forget-yes|keep|discreet-on|discreet-off|clear)$"
+)
+
+
+async def guard(update: Update, context: BotContext) -> None:
+    """Blocked users get a neutral notice; a flood is kept but not passed on."""
+    user, message = update.effective_user, update.message
+    if user is None or message is None or update.effective_chat is None:
+        return
+    privacy = context.services.privacy
+    if privacy.is_blocked(user.id):
+        if privacy.should_warn(user.id):
+            await answer_text(update, context, _("Sorry, your messages cannot be received now."))
+        raise ApplicationHandlerStop
+    if not privacy.allow(user.id):
+        await context.services.relay.keep_only(context.person, envelope_from(message))
+        if privacy.should_warn(user.id):
+            await answer_text(
+                update,
+                context,
+                _(
+                    "You are writing very fast. Please slow down a "
+                    "little: your messages are saved, and your "
+                    "mediator will read them."
+                ),
+            )
+        raise ApplicationHandlerStop
+
+
+async def privacy(update: Update, context: BotContext) -> None:
+    await answer(update, context, [await context.services.privacy.notice(context.person)])
+
+
+async def mydata(update: Update, context: BotContext) -> None:
+    export = await context.services.privacy.my_data(context.person)
+    chat = update.effective_chat
+    assert chat is not None
+    messenger = context.services.messenger
+    caption = _("Everything the bot keeps about you.")
+    await messenger.send_document(chat.id, "my-data.html", export.html, caption)
+    await messenger.send_document(chat.id, "my-data.json", export.json, caption)
+
+
+async def forget(update: Update, context: BotContext) -> None:
+    await answer(update, context, [context.services.privacy.ask_forget()])
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query and query.data
+    match = BUTTON.match(query.data)
+    if match is None:
+        raise StaleActionError
+    action, service, person = match.group(1), context.services.privacy, context.person
+    if action == "mydata":
+        await query.answer()
+        await mydata(update, context)
+        return
+    replies: list[Outgoing]
+    if action == "forget":
+        replies = [service.ask_forget()]
+    elif action == "forget-yes":
+        replies = [await service.forget(person)]
+    elif action == "keep":
+        replies = [Outgoing(_("Nothing was erased."))]
+    elif action in ("discreet-on", "discreet-off"):
+        replies = [await service.set_discreet(person, action == "discreet-on")]
+    else:
+        replies = [await _clear(update, context)]
+    await query.answer()  # after the service, so that a refusal is the alert on the button
+    await answer(update, context, replies)
+
+
+async def _clear(update: Update, context: BotContext) -> Outgoing:
+    """Delete what Telegram still lets the bot delete, and say honestly what is left."""
+    service, messenger = context.services.privacy, context.services.messenger
+    chat = update.effective_chat
+    assert chat is not None
+    deletable, too_old = await service.deletable(context.person)
+    deleted = [await messenger.delete(chat.id, message_id) for message_id in deletable]
+    failed = too_old + deleted.count(False)
+    return await service.cleared(context.person, deleted.count(True), failed)
+
+
+async def block(update: Update, context: BotContext) -> None:
+    args = context.args or []
+    if not args:
+        raise UsageError(_("/block QJS-2026-0001 reason"))
+    reply = await context.services.privacy.block(context.person, args[0], " ".join(args[1:]))
+    await answer(update, context, [reply])
+
+
+async def unblock(update: Update, context: BotContext) -> None:
+    args = context.args or []
+    if not args:
+        raise UsageError(_("/unblock QJS-2026-0001"))
+    await answer(update, context, [await context.services.privacy.unblock(context.person, args[0])])
+
+
+def guard_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [TypeHandler(Update, guard)]
+
+
+def privacy_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("privacy", privacy, filters=private),
+        CommandHandler("mydata", mydata, filters=private),
+        CommandHandler("forget", forget, filters=private),
+        CommandHandler("block", block, filters=private),
+        CommandHandler("unblock", unblock, filters=private),
+        CallbackQueryHandler(on_button, pattern=BUTTON),
+    ]

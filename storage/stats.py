@@ -1,0 +1,150 @@
+"""The facts statistics are counted from: cases registered in a period and their follow-up.
+
+Anonymous by construction: no resident, no pseudonym, no message text is read here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database
+from storage.timefmt import from_db, to_db
+
+_IN_PERIOD = "SELECT id FROM cases WHERE created_at >= ? AND created_at < ?"
+
+
+@dataclass(frozen=True)
+class CaseFact:
+    id: int
+    created_at: datetime
+    area_id: str | None
+    category: str
+    state: str
+    first_reply_at: datetime | None  # the mediator's first message in the case
+
+
+@dataclass(frozen=True)
+class RevisitFact:
+    """One revisit of a case: sent or only scheduled, answered or not."""
+
+    case_id: int
+    n: int
+    sent_at: datetime | None
+    answer: str | None
+    scheduled: bool  # a reminder for it is still to fire (first time, or "remind me tomorrow")
+
+
+@dataclass(frozen=True)
+class SurveyFact:
+    case_id: int
+    rating: int | None
+    resolved: bool | None
+
+
+@dataclass(frozen=True)
+class OutreachFacts:
+    """Active subscribers now (no area or topic ticked = all of them), and the period's
+    announcements sent and "I'll come" answers."""
+
+    by_area: dict[str, int]  # area id, or "*" for everyone subscribed to all areas
+    by_topic: dict[str, int]  # topic id, or "*"
+    sent: int
+    rsvps: int
+
+
+class StatsRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def outreach(self, start: datetime, end: datetime) -> OutreachFacts:
+        active = (
+            "SELECT s.user_id FROM subscribers s JOIN users u ON u.id = s.user_id "
+            "WHERE s.active = 1 AND u.blocked_at IS NULL"
+        )
+        by_area = await self._db.fetch_all(
+            f"""SELECT coalesce(a.area_id, '*'), count(*) FROM ({active}) s
+                LEFT JOIN subscriber_areas a ON a.user_id = s.user_id GROUP BY 1"""
+        )
+        by_topic = await self._db.fetch_all(
+            f"""SELECT coalesce(t.topic_id, '*'), count(*) FROM ({active}) s
+                LEFT JOIN subscriber_topics t ON t.user_id = s.user_id GROUP BY 1"""
+        )
+        runs = await self._db.fetch_all(
+            """SELECT id FROM announcement_runs
+               WHERE state = 'sent' AND finished_at >= ? AND finished_at < ?""",
+            (to_db(start), to_db(end)),
+        )
+        run_ids = [int(r[0]) for r in runs]
+        marks = ",".join("?" * len(run_ids)) or "NULL"
+        rsvps = await self._db.fetch_one(
+            f"SELECT count(*) FROM rsvps WHERE answer = 'yes' AND run_id IN ({marks})",
+            run_ids,
+        )
+        return OutreachFacts(
+            by_area={str(r[0]): int(r[1]) for r in by_area},
+            by_topic={str(r[0]): int(r[1]) for r in by_topic},
+            sent=len(run_ids),
+            rsvps=int(rsvps[0]) if rsvps else 0,
+        )
+
+    async def cases(self, start: datetime, end: datetime) -> list[CaseFact]:
+        """Cases registered in [start, end), with the time of the mediator's first reply."""
+        rows = await self._db.fetch_all(
+            """SELECT c.id, c.created_at, c.area_id, c.category, c.state,
+                      (SELECT min(m.at) FROM case_messages m
+                       WHERE m.case_id = c.id AND m.author = 'mediator') AS first_reply
+               FROM cases c WHERE c.created_at >= ? AND c.created_at < ? ORDER BY c.id""",
+            (to_db(start), to_db(end)),
+        )
+        return [
+            CaseFact(
+                id=int(row[0]),
+                created_at=from_db(row[1]),
+                area_id=row[2],
+                category=str(row[3]),
+                state=str(row[4]),
+                first_reply_at=from_db(row[5]) if row[5] else None,
+            )
+            for row in rows
+        ]
+
+    async def revisits(self, start: datetime, end: datetime) -> list[RevisitFact]:
+        """Every revisit of the period's cases: those sent, and those still scheduled."""
+        period = (to_db(start), to_db(end))
+        rows = await self._db.fetch_all(
+            f"""SELECT case_id, n, max(sent_at), max(answer), max(scheduled) FROM (
+                    SELECT case_id, n, sent_at, answer, 0 AS scheduled FROM revisits
+                    WHERE case_id IN ({_IN_PERIOD})
+                    UNION ALL
+                    SELECT case_id, ref, NULL, NULL, 1 FROM reminders
+                    WHERE kind = 'revisit' AND state IN ('pending', 'claimed')
+                      AND case_id IN ({_IN_PERIOD})
+                ) GROUP BY case_id, n ORDER BY case_id, n""",
+            period + period,
+        )
+        return [
+            RevisitFact(
+                case_id=int(row[0]),
+                n=int(row[1]),
+                sent_at=from_db(row[2]) if row[2] else None,
+                answer=row[3],
+                scheduled=bool(row[4]),
+            )
+            for row in rows
+        ]
+
+    async def surveys(self, start: datetime, end: datetime) -> list[SurveyFact]:
+        rows = await self._db.fetch_all(
+            f"""SELECT case_id, rating, resolved FROM surveys
+                WHERE case_id IN ({_IN_PERIOD}) ORDER BY case_id""",
+            (to_db(start), to_db(end)),
+        )
+        return [
+            SurveyFact(
+                case_id=int(row[0]),
+                rating=int(row[1]) if row[1] is not None else None,
+                resolved=None if row[2] is None else bool(row[2]),
+            )
+            for row in rows
+        ]

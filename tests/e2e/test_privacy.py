@@ -1,0 +1,194 @@
+"""Data rights, retention, discreet mode and abuse protection, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+from tests.e2e.flows import accepted_case
+from tests.harness import BotUnderTest, Person
+
+DAY = timedelta(days=1)
+
+
+async def test_privacy_explains_and_offers_the_rights(bot: BotUnderTest) -> None:
+    resident = bot.person(1701, language_code="en")
+    await resident.send("/privacy")
+    notice = await resident.expect("What we keep, and who sees it")
+    assert "deleted 365 days after a case is closed" in notice.content
+    assert notice.button_data("📄 My data") and notice.button_data("🗑 Erase my data")
+
+
+async def test_mydata_sends_everything_readable_and_as_json(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1702, "秀英", username="xiuying")
+    number = await accepted_case(resident, team["wang"], text="婆婆总是挑剔我")
+    await resident.send("/mydata")
+    readable = await resident.expect("机器人保存的关于您的全部内容")  # caption
+    exported = await resident.expect()
+    assert readable.kind == exported.kind == "document"
+    data = json.loads(exported.data.decode("utf-8"))  # type: ignore[union-attr]
+    assert data["profile"]["language"] is None and data["profile"]["id"] == 1702
+    assert data["cases"][0]["number"] == number
+    assert data["cases"][0]["your_messages"][0]["text"] == "婆婆总是挑剔我"
+    assert number in readable.data.decode("utf-8")  # type: ignore[union-attr]
+
+
+async def test_forget_erases_the_resident_and_withdraws_open_cases(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1703, "秀英"), team["wang"]
+    number = await accepted_case(resident, wang, text="隐私内容ABC")
+    await resident.send("/forget")
+    await resident.expect("这会删除您的资料")
+    await resident.press("不，保留")
+    await resident.expect("没有删除任何内容")
+    await resident.send("/forget")
+    await resident.expect("这会删除您的资料")
+    await resident.press("是的，全部删除")
+    await resident.expect("您的所有资料都已删除")
+    await wang.expect(f"居民撤回了案件 {number}")
+    assert bot.app is not None
+    db = bot.app.bot_data.services.db
+    assert await db.fetch_one("SELECT 1 FROM users WHERE id = 1703") is None
+    case = await db.fetch_one(
+        "SELECT resident_id, state, category FROM cases WHERE number = ?", (number,)
+    )
+    assert case is not None and tuple(case) == (None, "withdrawn", "neighbours")  # still counted
+    assert await db.fetch_one("SELECT 1 FROM case_messages WHERE text LIKE '%ABC%'") is None
+    assert await db.fetch_one("SELECT 1 FROM relay_map WHERE chat_id = 1703") is None
+    events = [e.kind for e in await bot.timeline(number)]
+    assert events[-2:] == ["withdrawn", "erased"]
+    await wang.send(f"/book {number}")
+    page = (await wang.expect(number)).data.decode("utf-8")  # type: ignore[union-attr]
+    assert "隐私内容ABC" not in page
+
+
+async def test_contents_of_old_closed_cases_are_purged_daily(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1704), team["wang"]
+    wang.ignore("📋", "🔁")
+    resident.ignore("几天前")
+    number = await accepted_case(resident, wang, text="很久以前的事")
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("未调解成功（已转介）")
+    await wang.expect("转介到了哪里")
+    await wang.send("法院")
+    await wang.expect("已结案")
+    await resident.expect("已结案")
+    assert bot.app is not None
+    db = bot.app.bot_data.services.db
+    bot.clock.advance(364 * DAY)
+    await wang.expect_silence(0.3)
+    row = await db.fetch_one(
+        "SELECT count(*) FROM case_messages c JOIN cases k ON k.id = c.case_id WHERE k.number = ?",
+        (number,),
+    )
+    assert row is not None and row[0] == 1  # not yet
+    bot.clock.advance(2 * DAY)  # the next 03:00 purge finds it past the retention period
+
+    async def purged() -> bool:
+        found = await db.fetch_one("SELECT purged_at FROM cases WHERE number = ?", (number,))
+        return found is not None and found[0] is not None
+
+    for _ in range(100):
+        if await purged():
+            break
+        await asyncio.sleep(0.05)
+    assert await purged()
+    count = await db.fetch_one(
+        "SELECT count(*) FROM case_messages c JOIN cases k ON k.id = c.case_id WHERE k.number = ?",
+        (number,),
+    )
+    assert count is not None and count[0] == 0
+    case = await db.fetch_one("SELECT state FROM cases WHERE number = ?", (number,))
+    assert case is not None and case[0] == "not_settled"  # the record stays
+    assert "purged" in [e.kind for e in await bot.timeline(number)]
+
+
+async def test_discreet_mode_neutral_first_line_and_clear_chat(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1705), team["wang"]
+    await accepted_case(resident, wang)
+    await resident.send("/privacy")
+    await resident.expect("我们保存什么")
+    await resident.press("低调模式：开")
+    await resident.expect("📩 新消息")  # even the confirmation starts neutrally
+    await wang.send("您好，今天方便说话吗？")
+    header = await resident.expect("📩 新消息")
+    assert header.content.startswith("📩 新消息\n\n💬 王大姐")
+    text = await resident.expect("今天方便说话吗")
+    assert text.content.startswith("📩 新消息\n\n")
+    await bot.api.send_photo(wang.id, b"jpeg", caption="照片")
+    photo = await resident.expect("照片")
+    assert photo.kind == "photo" and photo.content.startswith("📩 新消息")
+    before = [m.message_id for m in bot.api.messages_to(resident.id)]
+    bot.clock.advance(timedelta(hours=49))  # the four so far can no longer be deleted
+    await wang.send("还在吗")
+    await resident.expect("还在吗")
+    await resident.send("/privacy")
+    await resident.expect("我们保存什么")
+    await resident.press("🧹 清除这个对话")
+    report = await resident.expect("已删除我的 2 条消息")
+    assert "4 条较早的消息无法删除" in report.content
+    deleted = {m.message_id for m in bot.api.messages_to(resident.id) if m.deleted}
+    assert len(deleted) == 2 and not deleted & set(before)
+
+
+async def test_danger_path_offers_discreet_mode(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    resident = bot.person(1706)
+    await resident.send("找大阿嫂")
+    await resident.expect("您同意吗")
+    await resident.send("救命")
+    await resident.expect_many("如果您现在有危险", "已按紧急情况登记")
+    offer = await resident.expect("低调模式")
+    assert offer.button_data("低调模式：开")
+
+
+async def test_a_flood_is_slowed_down_kept_and_not_relayed_twice(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1707), team["wang"]
+    await accepted_case(resident, wang)
+    for n in range(25):
+        await resident.send(f"第{n}条")
+    await resident.expect("您写得太快了")
+    assert bot.app is not None
+    db = bot.app.bot_data.services.db
+
+    async def stored() -> int:
+        row = await db.fetch_one("SELECT count(*) FROM case_messages WHERE text LIKE '第%'")
+        return int(row[0]) if row else 0
+
+    for _ in range(100):  # the updates are fetched; give the bot a moment to handle them
+        if await stored() == 25:
+            break
+        await asyncio.sleep(0.05)
+    assert await stored() == 25  # nothing lost
+    relayed = [m.content for m in bot.api.messages_to(wang.id) if m.content.startswith("第")]
+    assert len(relayed) == len(set(relayed)) < 25  # nothing twice, the flood not passed on
+
+
+async def test_staff_can_block_and_unblock_with_a_reason(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    resident, wang = bot.person(1708), team["wang"]
+    number = await accepted_case(resident, wang)
+    await resident.send("/block " + number)
+    await resident.expect("这个功能只对")
+    await staff.send(f"/block {number} 辱骂调解员")
+    await staff.expect(f"案件 {number} 的居民已被屏蔽")
+    await resident.send("你们都是骗子")
+    await resident.expect("抱歉，现在无法接收您的消息")
+    await wang.expect_silence(0.2)
+    events = await bot.timeline(number)
+    assert events[-1].kind == "blocked" and events[-1].detail == {"reason": "辱骂调解员"}
+    await team["head"].send(f"/unblock {number}")
+    await team["head"].expect(f"案件 {number} 的居民可以重新发消息了")
+    await resident.send("对不起")
+    await wang.expect("对不起")

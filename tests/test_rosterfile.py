@@ -1,0 +1,260 @@
+"""The roster as a spreadsheet (bot.rosterfile): export, read back, validate, compare."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import time
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from bot.config import AreaConfig, Localized
+from bot.i18n import Catalogs
+from bot.roster import Slot
+from bot.rosterfile import (
+    MAX_ROWS,
+    MediatorRef,
+    RosterBook,
+    RosterFileError,
+    compare,
+    export_rows,
+    fingerprint,
+    parse,
+    parse_clock,
+    read_table,
+    to_csv,
+    to_xlsx,
+)
+
+AREAS = (
+    AreaConfig("dongsheng", Localized("东升社区", "Dongsheng Community"), Localized("周二")),
+    AreaConfig("lianhe", Localized("联合村", "Lianhe Village"), Localized("周三")),
+)
+BOOK = RosterBook(
+    AREAS,
+    (
+        MediatorRef(2001, "王大姐", "dongsheng", True),
+        MediatorRef(2002, "李阿姨", "dongsheng", True),
+        MediatorRef(2003, "赵嫂子", "lianhe", True),
+        MediatorRef(2004, "李阿姨", "lianhe", True),  # a second 李阿姨, in another area
+        MediatorRef(2100, "陈社长", None, False),  # the head: no duty slots
+        MediatorRef(2200, "孙大姐", "dongsheng", False),  # deactivated
+    ),
+)
+SLOTS = [
+    Slot("dongsheng", 0, time(9), time(12), 2001),
+    Slot("dongsheng", 0, time(9), time(12), 2002),
+    Slot("dongsheng", 3, time(14), time.max, 2001),
+    Slot("lianhe", 1, time(9), time(11, 30), 2003),
+]
+
+
+@pytest.fixture(params=["en", "zh_CN"])
+def locale(request: pytest.FixtureRequest) -> Iterator[str]:
+    with Catalogs().using(request.param):
+        yield str(request.param)
+
+
+def _xlsx(rows: list[list[object]]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Area", "Weekday", "Start", "End", "Mediator", "Mediator ID"])
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _parse_rows(rows: list[list[object]]) -> tuple[list[Slot], list[str]]:
+    parsed = parse(read_table("roster.xlsx", _xlsx(rows)), BOOK)
+    return list(parsed.slots), list(parsed.problems)
+
+
+# ----------------------------------------------------------------------------- round trips
+
+
+def test_xlsx_export_reads_back_to_the_same_slots(locale: str) -> None:
+    data = to_xlsx(export_rows(SLOTS, BOOK), BOOK)
+    parsed = parse(read_table("roster.xlsx", data), BOOK)
+    assert parsed.problems == ()
+    assert sorted(parsed.slots, key=repr) == sorted(SLOTS, key=repr)
+
+
+def test_csv_export_reads_back_and_opens_in_excel_as_utf8(locale: str) -> None:
+    data = to_csv(export_rows(SLOTS, BOOK))
+    assert data.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to show Chinese
+    parsed = parse(read_table("roster.csv", data), BOOK)
+    assert parsed.problems == ()
+    assert sorted(parsed.slots, key=repr) == sorted(SLOTS, key=repr)
+
+
+def test_export_is_in_the_readers_language_with_a_sheet_of_valid_values() -> None:
+    with Catalogs().using("zh_CN"):
+        data = to_xlsx(export_rows(SLOTS, BOOK), BOOK)
+    workbook = load_workbook(io.BytesIO(data))
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    assert rows[1] == ("东升社区", "星期一", "09:00", "12:00", "王大姐", 2001)
+    assert ("东升社区", "星期四", "14:00", "24:00", "王大姐", 2001) in rows
+    reference = [r for r in workbook.worksheets[1].iter_rows(values_only=True)]
+    assert ("赵嫂子", 2003, "联合村") in reference
+    assert all("陈社长" not in r for r in reference)  # only those who may hold slots
+
+
+def test_chinese_excel_csv_in_gb18030_is_read() -> None:
+    text = "区域,星期,开始,结束,调解员,编号\r\n联合村,周二,9:00,11:30,赵嫂子,\r\n"
+    parsed = parse(read_table("排班.csv", text.encode("gb18030")), BOOK)
+    assert parsed.problems == ()
+    assert parsed.slots == (Slot("lianhe", 1, time(9), time(11, 30), 2003),)
+
+
+def test_what_excel_stores_for_times_and_numbers_is_understood() -> None:
+    slots, problems = _parse_rows(
+        [
+            ["dongsheng", 1, time(9, 0), 0.5, None, 2001.0],  # a time cell, a fraction of a day
+            ["Lianhe Village", "tue", "9：30", "24:00", "赵嫂子", "2003"],  # full-width colon
+            [" 东升社区 ", "Sunday", "08:00", "10:00", "李阿姨", 2002],
+        ]
+    )
+    assert problems == []
+    assert slots == [
+        Slot("dongsheng", 0, time(9), time(12), 2001),
+        Slot("lianhe", 1, time(9, 30), time.max, 2003),
+        Slot("dongsheng", 6, time(8), time(10), 2002),
+    ]
+
+
+def test_blank_rows_are_skipped_and_an_empty_file_means_no_slots() -> None:
+    slots, problems = _parse_rows([[None] * 6, ["", "", "", "", "", ""]])
+    assert (slots, problems) == ([], [])
+
+
+# ----------------------------------------------------------------------------- problems
+
+
+def test_every_row_problem_is_reported_with_its_row_number() -> None:
+    _slots, problems = _parse_rows(
+        [
+            ["西湖村", "周一", "09:00", "12:00", "王大姐", 2001],  # row 2
+            ["东升社区", "Funday", "09:00", "12:00", "王大姐", 2001],  # row 3
+            ["东升社区", "周一", "25:00", "9 am", "王大姐", 2001],  # row 4
+            ["东升社区", "周二", "12:00", "09:00", "王大姐", 2001],  # row 5
+            ["东升社区", "周二", "09:00", "12:00", "张三", None],  # row 6
+            ["东升社区", "周二", "09:00", "12:00", "王大姐", 2002],  # row 7
+            ["东升社区", "周二", "09:00", "12:00", "李阿姨", None],  # row 8
+            ["东升社区", "周二", "09:00", "12:00", "赵嫂子", 2003],  # row 9
+            ["东升社区", "周二", "09:00", "12:00", None, 2100],  # row 10
+            ["东升社区", "周二", "09:00", "12:00", "孙大姐", None],  # row 11
+            [None, "周二", None, "12:00", "王大姐", 2001],  # row 12
+            ["东升社区", "周三", "09:00", "12:00", "王大姐", 2001],  # row 13
+            ["东升社区", "周三", "11:00", "13:00", "王大姐", 2001],  # row 14
+        ]
+    )
+    expected = [
+        "Row 2: unknown area “西湖村”.",
+        "Row 3: unknown weekday “Funday”.",
+        "Row 4: the start “25:00” is not a time like 09:00.",
+        "Row 4: the end “9 am” is not a time like 09:00.",
+        "Row 5: the end 09:00 must be later than the start 12:00.",
+        "Row 6: no active mediator is called “张三”.",
+        "Row 7: the name “王大姐” and the ID 2002 belong to different people",
+        "Row 8: several mediators are called “李阿姨”; please give the ID.",
+        "Row 9: 赵嫂子 is a mediator of Lianhe Village, not of Dongsheng Community.",
+        "Row 10: no active mediator has the ID 2100.",
+        "Row 11: no active mediator is called “孙大姐”.",
+        "Row 12: the area is missing.",
+        "Row 12: the start is missing.",
+        "Row 14: 王大姐 is already on duty at that time in row 13.",
+    ]
+    assert len(problems) == len(expected), problems
+    for problem, wanted in zip(problems, expected, strict=True):
+        assert problem.startswith(wanted), (problem, wanted)
+
+
+def test_problems_are_written_in_the_readers_language() -> None:
+    catalogs = Catalogs()
+    with catalogs.using("zh_CN"):
+        translated = catalogs.get("zh_CN").ugettext("Row {row}: unknown area “{value}”.")
+        _slots, problems = _parse_rows([["西湖村", "周一", "09:00", "12:00", "王大姐", 2001]])
+    assert problems == [translated.format(row=2, value="西湖村")]
+
+
+def test_touching_slots_do_not_overlap() -> None:
+    slots, problems = _parse_rows(
+        [
+            ["东升社区", "周一", "09:00", "12:00", "王大姐", 2001],
+            ["东升社区", "周一", "12:00", "14:00", "王大姐", 2001],
+        ]
+    )
+    assert problems == [] and len(slots) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("roster.xlsx", b"not a spreadsheet at all", "unreadable"),
+        ("roster.pdf", b"%PDF-1.4", "unreadable"),
+        ("roster.csv", b"\xff\xfe\x00\xd8" * 10, "unreadable"),
+        ("roster.xlsx", b"x" * 1_000_001, "too_big"),
+    ],
+)
+def test_files_that_are_no_roster_are_refused_as_a_whole(
+    name: str, data: bytes, reason: str
+) -> None:
+    with pytest.raises(RosterFileError) as caught:
+        read_table(name, data)
+    assert caught.value.reason == reason
+    assert caught.value.user_message()
+
+
+def test_too_many_rows_are_refused() -> None:
+    rows: list[list[object]] = [["东升社区", "周一", "09:00", "10:00", "王大姐", 2001]] * (
+        MAX_ROWS + 1
+    )
+    with pytest.raises(RosterFileError, match="too_many_rows"):
+        read_table("roster.xlsx", _xlsx(rows))
+
+
+@pytest.mark.parametrize(
+    ("value", "end", "expected"),
+    [
+        ("09:00", False, time(9)),
+        ("9:05", False, time(9, 5)),
+        ("09:00:00", False, time(9)),
+        ("24:00", True, time.max),
+        ("24:00", False, None),
+        ("23:60", False, None),
+        ("noon", False, None),
+        (0.75, False, time(18)),
+        (1.5, False, None),
+    ],
+)
+def test_clock_values(value: object, end: bool, expected: time | None) -> None:
+    assert parse_clock(value, allow_end_of_day=end) == expected
+
+
+# ----------------------------------------------------------------------------- comparing
+
+
+def test_compare_tells_added_removed_and_changed_apart() -> None:
+    wanted = [
+        Slot("dongsheng", 0, time(8, 30), time(12), 2001),  # changed times
+        Slot("dongsheng", 0, time(9), time(12), 2002),  # kept
+        Slot("lianhe", 1, time(9), time(11, 30), 2003),  # kept
+        Slot("lianhe", 4, time(9), time(11), 2003),  # added
+    ]  # Thursday of 2001: removed
+    diff = compare(SLOTS, wanted)
+    assert diff.added == (Slot("lianhe", 4, time(9), time(11), 2003),)
+    assert diff.removed == (Slot("dongsheng", 3, time(14), time.max, 2001),)
+    assert [(c.old.start, c.new.start) for c in diff.changed] == [(time(9), time(8, 30))]
+    assert compare(SLOTS, list(reversed(SLOTS))).empty
+
+
+def test_fingerprint_follows_both_rosters_but_not_their_order() -> None:
+    base = fingerprint(SLOTS, SLOTS[:2])
+    assert base == fingerprint(list(reversed(SLOTS)), list(reversed(SLOTS[:2])))
+    assert base != fingerprint(SLOTS, SLOTS[:3])
+    assert base != fingerprint(SLOTS[:3], SLOTS[:2])
+    assert len(base) == 16
