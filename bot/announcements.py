@@ -33,7 +33,8 @@ ANN_PREFIX = "an:"  # composer buttons: an:<step>:<value>
 RSVP_PREFIX = "rsvp:"  # rsvp:<run>:<yes|no>
 MANAGE_PREFIX = "am:"  # am:<report|cancel>:<announcement>
 PREVIEW = "preview"
-TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024  # Telegram's
+FRAME_ROOM = 100  # what the bot puts around the text: the footer, or a reminder's first line
 
 
 class ComposeError(DomainError):
@@ -131,7 +132,7 @@ class AnnouncementService:
         raise StaleActionError
 
     async def _take_text(self, draft: Announcement, text: str, photo: str | None) -> Outgoing:
-        limit = CAPTION_LIMIT if photo else TEXT_LIMIT
+        limit = (CAPTION_LIMIT if photo else TEXT_LIMIT) - FRAME_ROOM
         if not text.strip():
             raise ComposeError(_("The announcement needs some text."))
         if len(text) > limit:

@@ -39,6 +39,7 @@ class Person:
     role: Role
     member: MemberRecord | None = None
     admin: bool = False  # listed in the config's staff.admins
+    busy: str | None = None  # in the middle of: 'draft', 'announce', or a waiting command
 
     @property
     def is_staff(self) -> bool:
@@ -80,10 +81,17 @@ class PeopleService:
         self._catalogs = catalogs
 
     async def seen(self, user_id: int, telegram_language: str | None) -> Person:
-        """The person behind an update, with their role and the locale to answer them in."""
-        record = await self._users.upsert_seen(user_id, telegram_language, self._clock.now())
-        locale = negotiate(record.language, record.telegram_language, self._config.locale.default)
-        return await self._person(user_id, locale)
+        """The person behind an update: role, locale to answer in, what they are doing.
+
+        One read on every update; a write only for a newcomer or a changed language.
+        """
+        seen = await self._members.seen(user_id)
+        if seen is None or seen.telegram_language != telegram_language:
+            await self._users.upsert_seen(user_id, telegram_language, self._clock.now())
+            seen = await self._members.seen(user_id)
+            assert seen is not None
+        locale = negotiate(seen.language, seen.telegram_language, self._config.locale.default)
+        return self._as_person(user_id, locale, seen.member, seen.busy)
 
     async def locale_of(self, user_id: int) -> str:
         record = await self._users.get(user_id)
@@ -159,9 +167,13 @@ class PeopleService:
         return await self._person(person.id, person.locale)
 
     async def _person(self, user_id: int, locale: str) -> Person:
-        member = await self._members.get(user_id)
+        return self._as_person(user_id, locale, await self._members.get(user_id), None)
+
+    def _as_person(
+        self, user_id: int, locale: str, member: MemberRecord | None, busy: str | None
+    ) -> Person:
         admin = user_id in self._config.staff.admins
         role: Role = member.role if member and member.active else "resident"
         if admin and role == "resident":
             role = "staff"
-        return Person(id=user_id, locale=locale, role=role, member=member, admin=admin)
+        return Person(id=user_id, locale=locale, role=role, member=member, admin=admin, busy=busy)

@@ -9,8 +9,11 @@ the same machinery on its own channel: the adviser only ever talks to the mediat
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import defaultdict
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from bot.clock import Clock
 from bot.config import Config
@@ -74,6 +77,11 @@ class RelayService:
         self._relay = relay
         self._members = members
         self._privacy = privacy
+        self._chat_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Which case a chat last showed, and each case's header in it: asked for every
+        # message, written only here, so kept in memory (the database after a restart).
+        self._showing: dict[int, tuple[int, Channel]] = {}
+        self._headers: dict[tuple[int, int, Channel], int] = {}
         self._people = people
         self._messenger = messenger
         self._clock = clock
@@ -145,8 +153,7 @@ class RelayService:
                 "mediator takes the case."
             ).format(number=case.number)
             return [Outgoing(text)]
-        header = await self._resident_header(case, case.mediator_id)
-        delivered = await self._deliver(case, "resident", envelope, case.mediator_id, header)
+        delivered = await self._deliver(case, "resident", envelope, case.mediator_id)
         if not delivered:
             return [await self._mediator_unreachable(case)]
         return []
@@ -154,10 +161,9 @@ class RelayService:
     async def deliver_backlog(self, case: CaseRecord) -> None:
         """On acceptance: what the resident wrote so far, copied to their new mediator."""
         assert case.mediator_id is not None
-        header = await self._resident_header(case, case.mediator_id)
         for author, part, _at in await self._cases.conversation(case.id):
             if author == "resident" and not await self._deliver(
-                case, "resident", Envelope(part), case.mediator_id, header
+                case, "resident", Envelope(part), case.mediator_id
             ):
                 return
 
@@ -178,8 +184,7 @@ class RelayService:
             raise CaseClosedError
         await self._cases.add_message(case.id, "mediator", envelope.part, self._clock.now())
         name = person.member.display_name if person.member else None
-        header = await self._mediator_header(case, name)
-        if not await self._deliver(case, "resident", envelope, case.resident_id, header):
+        if not await self._deliver(case, "resident", envelope, case.resident_id, name):
             return [await self._resident_unreachable(case)]
         return []
 
@@ -205,45 +210,89 @@ class RelayService:
             raise NotAllowedError
         if person.role == "adviser" and case.adviser_id == person.id:
             await self._cases.add_message(case.id, "adviser", envelope.part, self._clock.now())
-            async with self._people.speaking_to(case.mediator_id):
-                header = _("⚖️ The legal adviser answers about case {number}:").format(
-                    number=case.number
-                )
-            await self._deliver(case, "adviser", envelope, case.mediator_id, header)
+            await self._deliver(case, "adviser", envelope, case.mediator_id)
             return []
         if person.id == case.mediator_id and case.adviser_id is not None:
-            async with self._people.speaking_to(case.adviser_id):
-                header = _("⚖️ The mediator of case {number} writes:").format(number=case.number)
-            await self._deliver(case, "adviser", envelope, case.adviser_id, header)
+            await self._deliver(case, "adviser", envelope, case.adviser_id)
             return []
         raise NotAllowedError
 
     # ------------------------------------------------------------------ delivery
 
     async def _deliver(
-        self, case: CaseRecord, channel: Channel, envelope: Envelope, to_chat: int, header: str
+        self,
+        case: CaseRecord,
+        channel: Channel,
+        envelope: Envelope,
+        to_chat: int,
+        sender: str | None = None,
     ) -> bool:
-        """Header if the conversation there switches case, then the copy; map the pair."""
-        now = self._clock.now()
-        last = await self._relay.last_sent_to(to_chat)
-        if last is None or last.case_id != case.id or last.channel != channel:
-            header_id = await self._messenger.send(to_chat, Outgoing(header))
-            if header_id is None:
+        """Copy a message across under its case's header; map the pair.
+
+        The header is sent once per case and chat. When the conversation in that chat
+        switches between cases, the copy quotes its case's header (a Telegram reply) rather
+        than repeating it: one message per message, and it is always clear which case it
+        belongs to. A reply to an earlier message threads to that message's copy instead.
+        One delivery into a chat at a time, so nothing lands between a header and its copy.
+        """
+        async with self._chat_locks[to_chat]:
+            now = self._clock.now()
+            reply_to = await self._peer_of(envelope)
+            if await self._showing_in(to_chat) != (case.id, channel):
+                header_id = await self._header_in(to_chat, case.id, channel)
+                if header_id is None:  # the first message of this case here: introduce it
+                    if not await self._send_header(case, channel, to_chat, sender, now):
+                        return await self._blocked(case, to_chat)
+                elif reply_to is None:
+                    reply_to = header_id
+            copied = await self._pass_on(envelope, to_chat, reply_to)
+            if copied is None:
                 return await self._blocked(case, to_chat)
-            await self._relay.map_pair(
-                case.id, channel, (to_chat, header_id), None, now, outgoing=True
-            )
-        copied = await self._pass_on(envelope, to_chat)
-        if copied is None:
-            return await self._blocked(case, to_chat)
-        await self._relay.map_pair(case.id, channel, _origin(envelope), (to_chat, copied), now)
+            await self._relay.map_pair(case.id, channel, _origin(envelope), (to_chat, copied), now)
+            self._showing[to_chat] = (case.id, channel)
         if case.unreachable:
             await self._cases.set_unreachable(case.id, None, now)
         return True
 
-    async def _pass_on(self, envelope: Envelope, to_chat: int) -> int | None:
+    async def _send_header(
+        self,
+        case: CaseRecord,
+        channel: Channel,
+        to_chat: int,
+        sender: str | None,
+        now: datetime,
+    ) -> bool:
+        header = await self._header(case, channel, to_chat, sender)
+        header_id = await self._messenger.send(to_chat, Outgoing(header))
+        if header_id is None:
+            return False
+        await self._relay.map_pair(case.id, channel, (to_chat, header_id), None, now, outgoing=True)
+        self._headers[to_chat, case.id, channel] = header_id
+        self._showing[to_chat] = (case.id, channel)
+        return True
+
+    async def _showing_in(self, chat_id: int) -> tuple[int, Channel] | None:
+        """The case (and channel) whose messages this chat showed last."""
+        if chat_id not in self._showing:
+            last = await self._relay.last_sent_to(chat_id)
+            if last is None:
+                return None
+            self._showing[chat_id] = (last.case_id, last.channel)
+        return self._showing[chat_id]
+
+    async def _header_in(self, chat_id: int, case_id: int, channel: Channel) -> int | None:
+        """The message that introduced this case in this chat, if any."""
+        key = (chat_id, case_id, channel)
+        if key not in self._headers:
+            header_id = await self._relay.header_in(chat_id, case_id, channel)
+            if header_id is None:
+                return None
+            self._headers[key] = header_id
+        return self._headers[key]
+
+    async def _pass_on(self, envelope: Envelope, to_chat: int, reply_to: int | None) -> int | None:
         """Copy the message across (never forward: no "forwarded from" header)."""
-        part, reply_to = envelope.part, await self._peer_of(envelope)
+        part = envelope.part
         if part.kind == "text" and await self._privacy.is_discreet(to_chat):
             # A copy would put the words in the phone's notification: send them as text, so
             # the messenger can put its neutral first line above them.
@@ -317,22 +366,31 @@ class RelayService:
 
     # ------------------------------------------------------------------ headers
 
-    async def _resident_header(self, case: CaseRecord, mediator_id: int) -> str:
-        """What the mediator sees above a resident's messages: never who they are."""
-        async with self._people.speaking_to(mediator_id):
+    async def _header(
+        self, case: CaseRecord, channel: Channel, to_chat: int, sender: str | None
+    ) -> str:
+        """What stands above a case's messages in `to_chat`, in the reader's language.
+
+        A mediator sees the case and the resident's pseudonym, never who they are; a
+        resident sees the mediator's display name.
+        """
+        async with self._people.speaking_to(to_chat):
+            if channel == "adviser" and to_chat == case.mediator_id:
+                return _("⚖️ The legal adviser answers about case {number}:").format(
+                    number=case.number
+                )
+            if channel == "adviser":
+                return _("⚖️ The mediator of case {number} writes:").format(number=case.number)
+            if to_chat == case.resident_id:
+                return _("💬 {name} · case {number}").format(
+                    name=mediator_label(sender), number=case.number
+                )
             parts = (
                 case.number,
                 pseudonym_label(case.pseudonym),
                 area_name(self._config, case.area_id),
             )
-        return "📨 " + " · ".join(parts)
-
-    async def _mediator_header(self, case: CaseRecord, name: str | None) -> str:
-        assert case.resident_id is not None
-        async with self._people.speaking_to(case.resident_id):
-            return _("💬 {name} · case {number}").format(
-                name=mediator_label(name), number=case.number
-            )
+            return "📨 " + " · ".join(parts)
 
 
 def _origin(envelope: Envelope) -> tuple[int, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from telegram import CallbackQuery, ChatMember, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler
 
 from bot.messaging import ID_PATTERN
@@ -55,6 +56,8 @@ async def on_block_change(update: Update, context: BotContext) -> None:
     """Telegram tells us when a user blocks (kicked) or unblocks the bot."""
     change = update.my_chat_member
     assert change is not None
+    if change.chat.type != ChatType.PRIVATE:
+        return  # removed from (or added to) a group: not about our private chat with them
     blocked = change.new_chat_member.status == ChatMember.BANNED
     await context.services.people.blocked(context.person.id, blocked)
 

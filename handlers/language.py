@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import SUPPORTED_LOCALES, _, language_name
 from bot.people import UnsupportedLanguageError
@@ -44,6 +44,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
 
 def language_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
-        CommandHandler("language", ask_language),
+        # Like every command: the bot speaks in private chats only, never in a group.
+        CommandHandler("language", ask_language, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(choose_language, pattern=f"^{CALLBACK_PREFIX}"),
     ]

@@ -12,12 +12,14 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
+from bot.casework import PENDING_KINDS
 from bot.errors import StaleActionError
 from bot.i18n import _
 from bot.messaging import Outgoing
 from handlers.context import BotContext
 from handlers.incoming import envelope_from, incoming_from, part_of
 from handlers.replies import answer
+from storage.followup import SURVEY_COMMENT
 
 
 async def on_message(update: Update, context: BotContext) -> None:
@@ -29,28 +31,41 @@ async def on_message(update: Update, context: BotContext) -> None:
         name = person.member.display_name if person.member else ""
         await answer(update, context, [team_welcome(name)])
         return
-    if person.member is not None and person.role != "staff":
-        replies = (
-            await services.casework.pending_text(person, message.text or "")
-            if (message.text)
-            else None
-        )
-        if replies is None:
-            replies = await services.relay.from_member(person, envelope_from(message))
-        await answer(update, context, replies)
-        return
-    if await services.announcements.composing(person):
+    if person.busy == "announce":
         text = message.caption if message.photo else message.text
         photo = message.photo[-1].file_id if message.photo else None
         await answer(update, context, await services.announcements.typed(person, text or "", photo))
         return
-    replies = await services.intake.handle(person, incoming_from(message))
-    if replies is None and message.text:
+    if person.member is not None and person.role != "staff":
+        await answer(update, context, await _from_team_member(update, context))
+        return
+    await answer(update, context, await _from_resident(update, context))
+
+
+async def _from_team_member(update: Update, context: BotContext) -> list[Outgoing]:
+    """A command's awaited text (a note, an agreement…), else a message to a case."""
+    message, services, person = update.effective_message, context.services, context.person
+    assert message is not None
+    if message.text and person.busy in PENDING_KINDS:
+        replies = await services.casework.pending_text(person, message.text)
+        if replies is not None:
+            return replies
+    return await services.relay.from_member(person, envelope_from(message))
+
+
+async def _from_resident(update: Update, context: BotContext) -> list[Outgoing]:
+    """The intake in progress, a survey comment, else a message to their case."""
+    message, services, person = update.effective_message, context.services, context.person
+    assert message is not None
+    replies: list[Outgoing] | None = None
+    if person.busy == "draft":
+        replies = await services.intake.handle(person, incoming_from(message))
+    elif person.busy == SURVEY_COMMENT and message.text:
         comment = await services.revisits.survey_comment(person, message.text)
         replies = [comment] if comment else None
     if replies is None:
         replies = await services.relay.from_resident(person, envelope_from(message))
-    await answer(update, context, replies if replies is not None else [not_understood()])
+    return replies if replies is not None else [not_understood()]
 
 
 async def on_edit(update: Update, context: BotContext) -> None:

@@ -138,18 +138,32 @@ class Database:
             await self._conn.commit()
 
     async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            row: aiosqlite.Row | None = await cursor.fetchone()
-            return row
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        async with self._turn():
+            return list(await self._conn.execute_fetchall(sql, params))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement in its own transaction; returns the row count it changed."""
-        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
+        """Run one statement; returns the row count it changed.
+
+        On its own it is atomic (the connection is in autocommit mode); inside this task's
+        `transaction()` it commits with the rest.
+        """
+        async with self._turn():
+            cursor = await self._conn.execute(sql, params)
             return cursor.rowcount
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """One statement at a time, never inside another task's open transaction: a read
+        sees only committed data, and a write never lands in someone else's use case."""
+        if self._lock.held_by_current_task():
+            yield
+            return
+        async with self._lock:
+            yield
 
 
 class _TransactionLock:

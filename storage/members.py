@@ -30,6 +30,14 @@ class MemberRecord:
 
 
 @dataclass(frozen=True)
+class Seen:
+    language: str | None
+    telegram_language: str | None
+    member: MemberRecord | None
+    busy: str | None  # 'draft', 'announce', or a pending input's kind
+
+
+@dataclass(frozen=True)
 class InviteRecord:
     token: str
     role: InviteRole
@@ -47,6 +55,39 @@ _MEMBER_SELECT = """
 class MemberRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def seen(self, user_id: int) -> Seen | None:
+        """Who is writing, in one read: their profile, their membership, and what they are
+        in the middle of (an intake, a command waiting for text, an announcement draft)."""
+        row = await self._db.fetch_one(
+            """SELECT u.language AS u_language, u.telegram_language AS u_telegram_language,
+                      m.*,
+                      CASE WHEN EXISTS (SELECT 1 FROM drafts d WHERE d.user_id = u.id)
+                           THEN 'draft'
+                           WHEN EXISTS (SELECT 1 FROM announcements a
+                                        WHERE a.author_id = u.id AND a.state = 'draft')
+                           THEN 'announce'
+                           ELSE (SELECT p.kind FROM pending_inputs p WHERE p.user_id = u.id)
+                      END AS busy
+               FROM users u LEFT JOIN members m ON m.user_id = u.id WHERE u.id = ?""",
+            (user_id,),
+        )
+        if row is None:
+            return None
+        member = None
+        if row["user_id"] is not None:
+            member = MemberRecord(
+                user_id=row["user_id"],
+                role=cast(Role, row["role"]),
+                area_id=row["area_id"],
+                display_name=row["display_name"],
+                duty_mode=cast(DutyMode, row["duty_mode"]),
+                active=bool(row["active"]),
+                language=row["u_language"],
+                telegram_language=row["u_telegram_language"],
+                current_case_id=row["current_case_id"],
+            )
+        return Seen(row["u_language"], row["u_telegram_language"], member, row["busy"])
 
     async def get(self, user_id: int) -> MemberRecord | None:
         row = await self._db.fetch_one(_MEMBER_SELECT + " WHERE m.user_id = ?", (user_id,))

@@ -20,6 +20,9 @@ class Block:
 class PrivacyRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Asked before every message the bot sends: kept in memory (this process is the
+        # only writer), loaded at the first question.
+        self._discreet: set[int] | None = None
 
     async def export(self, user_id: int) -> dict[str, Any]:
         """Everything stored about one resident, as plain data."""
@@ -98,6 +101,7 @@ class PrivacyRepository:
         ]
         for sql, params in statements:
             await self._db.execute(sql, params)
+        (await self._discreet_ids()).discard(user_id)
 
     async def purge_closed_before(self, before: datetime, now: datetime) -> list[int]:
         """Message contents and notes of cases closed before `before`; returns their ids."""
@@ -120,10 +124,20 @@ class PrivacyRepository:
 
     async def set_discreet(self, user_id: int, on: bool) -> None:
         await self._db.execute("UPDATE users SET discreet = ? WHERE id = ?", (int(on), user_id))
+        discreet = await self._discreet_ids()
+        if on:
+            discreet.add(user_id)
+        else:
+            discreet.discard(user_id)
 
     async def is_discreet(self, user_id: int) -> bool:
-        row = await self._db.fetch_one("SELECT discreet FROM users WHERE id = ?", (user_id,))
-        return bool(row and row[0])
+        return user_id in await self._discreet_ids()
+
+    async def _discreet_ids(self) -> set[int]:
+        if self._discreet is None:
+            rows = await self._db.fetch_all("SELECT id FROM users WHERE discreet = 1")
+            self._discreet = {int(row[0]) for row in rows}
+        return self._discreet
 
     async def remember_sent(self, user_id: int, message_id: int, now: datetime) -> None:
         await self._db.execute(

@@ -59,15 +59,16 @@ class RelayRepository:
         Without a copy, `source` is a lone message of the case: the bot's own (a header,
         `outgoing=True`) or a person's that is not passed on yet.
         """
-        sql = """INSERT INTO relay_map (case_id, channel, chat_id, message_id, peer_chat,
-                                        peer_message, outgoing, at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                sql, (case_id, channel, *source, *(copy or (None, None)), outgoing, to_db(now))
-            )
-            if copy is not None:
-                await conn.execute(sql, (case_id, channel, *copy, *source, True, to_db(now)))
+        rows = [(case_id, channel, *source, *(copy or (None, None)), outgoing, to_db(now))]
+        if copy is not None:
+            rows.append((case_id, channel, *copy, *source, True, to_db(now)))
+        # One statement (atomic on its own), so the pair costs one round trip.
+        marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+        await self._db.execute(
+            f"""INSERT INTO relay_map (case_id, channel, chat_id, message_id, peer_chat,
+                                      peer_message, outgoing, at) VALUES {marks}""",
+            [value for row in rows for value in row],
+        )
 
     async def find(self, chat_id: int, message_id: int) -> MappedMessage | None:
         row = await self._db.fetch_one(
@@ -75,6 +76,17 @@ class RelayRepository:
             (chat_id, message_id),
         )
         return _mapped(row) if row else None
+
+    async def header_in(self, chat_id: int, case_id: int, channel: Channel) -> int | None:
+        """The latest header the bot put in this chat for this case (a lone outgoing row)."""
+        row = await self._db.fetch_one(
+            """SELECT message_id FROM relay_map
+               WHERE chat_id = ? AND case_id = ? AND channel = ? AND outgoing = 1
+                 AND peer_chat IS NULL
+               ORDER BY id DESC LIMIT 1""",
+            (chat_id, case_id, channel),
+        )
+        return int(row[0]) if row else None
 
     async def last_sent_to(self, chat_id: int) -> MappedMessage | None:
         """The latest case message the bot put into this chat (a copy or a header)."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import pytest
 
+from bot.localapi.state import BotMessage
 from bot.logs import KeyValueFormatter, RedactFilter, setup_logging
+from tests.e2e.driving import arrives, buttons, choose, count, messages, say
 from tests.harness import BotUnderTest, Person, make_config
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -202,5 +205,78 @@ async def test_a_whole_intake_at_debug_logs_no_personal_data(
         for secret in (DESCRIPTION, "丈夫喝酒", "秀英", "zhangxy_secret", str(RESIDENT_ID), TOKEN)
         if secret in log
     ]
+    offending = [line for line in log.splitlines() if any(s in line for s in leaks)]
+    assert not leaks, f"the log leaks {leaks}:\n" + "\n".join(offending[:5])
+
+
+# -- privacy: a whole case, from intake to erasure, at DEBUG ---------------------------------
+
+FIRST, LAST, USERNAME = "秀英", "欧阳", "ouyang_xiuying_secret"
+PHONE = "13987654321"
+SAID = {
+    "description": "SECRET-DESCRIPTION-婆婆天天骂我",
+    "to the mediator": "SECRET-RELAY-他昨天又喝醉了",
+    "to the resident": "SECRET-ANSWER-我们周四上门",
+    "agreement": "SECRET-AGREEMENT-每周回娘家一次",
+    "survey comment": "SECRET-COMMENT-王大姐很耐心",
+}
+
+
+def _with_button(prefix: str) -> Callable[[BotMessage], bool]:
+    return lambda message: any(data.startswith(prefix) for data in buttons(message))
+
+
+async def _whole_case(bot: BotUnderTest, resident: Person, mediator: Person) -> None:
+    """Intake with a shared phone number, acceptance, both ways of the relay, a settlement,
+    the revisit and the survey a day later (the clock moved), /mydata and /forget."""
+    await say(resident, "找大阿嫂")
+    for data in ("in:consent:yes", "in:area:dongsheng", "in:category:family"):
+        await choose(resident, data)
+    await say(resident, SAID["description"])
+    await choose(resident, "in:describe:done")
+    await choose(resident, "in:contact:phone")
+    await bot.api.send_contact(resident.id, PHONE, FIRST, last_name=LAST)
+    await choose(resident, "in:summary:confirm")
+    card = await arrives(mediator, _with_button("of:"), 0, what="the offer")
+    await choose(mediator, buttons(card)[0])  # accept
+    book = await say(mediator, "/book")  # the registration book shows the shared number
+    assert any(m.data and PHONE.encode() in m.data for m in book)
+    await say(resident, SAID["to the mediator"])
+    await arrives(mediator, lambda m: SAID["to the mediator"] in m.content, 0, what="relay")
+    await say(mediator, SAID["to the resident"])
+    await arrives(resident, lambda m: SAID["to the resident"] in m.content, 0, what="relay")
+    close = next(d for m in await say(mediator, "/close") for d in buttons(m))
+    await choose(mediator, close.rsplit(":", 1)[0] + ":settled")
+    await say(mediator, SAID["agreement"])
+    since = {mediator.id: count(mediator), resident.id: count(resident)}
+    bot.clock.advance(timedelta(days=1, minutes=30))
+    card = await arrives(mediator, _with_button("rv:"), since[mediator.id], what="the revisit")
+    await choose(mediator, buttons(card)[0])  # holding
+    survey = await arrives(resident, _with_button("sv:"), since[resident.id], what="the survey")
+    await choose(resident, buttons(survey)[3])  # four stars
+    await choose(resident, next(d for d in buttons(messages(resident)[-1]) if d.endswith("yes")))
+    await say(resident, SAID["survey comment"])
+    exported = await say(resident, "/mydata")
+    assert any(m.data and SAID["description"].encode() in m.data for m in exported)
+    await say(resident, "/forget")
+    await choose(resident, "pv:forget-yes")
+
+
+async def test_a_whole_case_at_debug_logs_no_personal_data(
+    tmp_path: Path, captured: io.StringIO
+) -> None:
+    overrides = {"roster": ROSTER, "revisits": {"offsets_days": [1], "survey_after_days": 1}}
+    bot = BotUnderTest(make_config(tmp_path, overrides))
+    bot.api.token = TOKEN
+    async with bot:
+        mediator = await _join_as_mediator(bot)
+        resident = bot.person(
+            RESIDENT_ID, FIRST, last_name=LAST, username=USERNAME, language_code="zh-hans"
+        )
+        await _whole_case(bot, resident, mediator)
+    log = captured.getvalue()
+    assert " DEBUG " in log and "migration applied" in log, "the capture would prove nothing"
+    secrets = [*SAID.values(), FIRST, LAST, USERNAME, PHONE, str(RESIDENT_ID), "真名2001", TOKEN]
+    leaks = [secret for secret in secrets if secret in log]
     offending = [line for line in log.splitlines() if any(s in line for s in leaks)]
     assert not leaks, f"the log leaks {leaks}:\n" + "\n".join(offending[:5])

@@ -32,6 +32,29 @@ async def test_new_database_is_private_wal_with_foreign_keys(tmp_path: Path) -> 
         await db.close()
 
 
+async def test_database_files_stay_private_whatever_the_umask(tmp_path: Path) -> None:
+    """With a umask that would let everyone read: the folder made for the database is 0700,
+    the database and SQLite's -wal and -shm files beside it are 0600, and a database file
+    someone made readable is tightened again at the next start."""
+    path = tmp_path / "data" / "state" / "bot.sqlite3"
+    previous = os.umask(0)
+    try:
+        db = await Database.open(path)
+        try:
+            await db.execute("CREATE TABLE written (x)")
+            files = [path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")]
+            modes = {f.name: stat.S_IMODE(f.stat().st_mode) for f in files}
+            assert modes == dict.fromkeys(modes, 0o600)
+            assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        finally:
+            await db.close()
+        path.chmod(0o644)
+        await (await Database.open(path)).close()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)
+
+
 async def test_reopening_applies_nothing(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     await (await Database.open(path)).close()

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.localapi.formatting import EntityParseError, FormattedText, format_text
 from bot.localapi.state import (
@@ -44,6 +45,12 @@ POLL_CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
     "is running"
 )
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+    "delete the webhook first"
+)
+WEBHOOK_PORTS = (80, 88, 443, 8443)
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 CHAT_ACTIONS = frozenset(
     {
         "typing",
@@ -291,6 +298,7 @@ class BotApiMethods:
             "getme": self.get_me,
             "logout": self.ok,
             "close": self.ok,
+            "setwebhook": self.set_webhook,
             "deletewebhook": self.delete_webhook,
             "getwebhookinfo": self.get_webhook_info,
             "getupdates": self.get_updates,
@@ -404,19 +412,64 @@ class BotApiMethods:
             "has_main_web_app": False,
         }
 
+    async def set_webhook(self, params: Params) -> bool:
+        """setWebhook, validated as Telegram does and recorded (``world.webhook``, and
+        getWebhookInfo) — this server never calls the URL; an empty URL removes the webhook.
+        While one is set, getUpdates is refused, as at Telegram."""
+        url = params.text("url") or ""
+        if not url:
+            return await self.delete_webhook(params)
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        try:
+            port = parts.port or 443
+        except ValueError:
+            port = 0
+        if port not in WEBHOOK_PORTS:
+            raise bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
+        secret = params.text("secret_token")
+        if secret is not None and not _SECRET_TOKEN.fullmatch(secret):
+            raise bad_request("secret token contains unallowed characters")
+        allowed = params.structured("allowed_updates", "allowed_updates")
+        if allowed is not None and (
+            not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed)
+        ):
+            raise bad_request("can't parse allowed_updates JSON object")
+        if params.flag("drop_pending_updates"):
+            self.world.updates.clear()
+        if allowed is not None:
+            self.world.allowed_updates = list(allowed)
+        self.world.webhook = {
+            "url": url,
+            "secret_token": secret,
+            "max_connections": params.integer("max_connections") or 40,
+            "allowed_updates": allowed,
+        }
+        return True
+
     async def delete_webhook(self, params: Params) -> bool:
         """deleteWebhook; ``drop_pending_updates`` empties the update queue."""
         if params.flag("drop_pending_updates"):
             self.world.updates.clear()
+        self.world.webhook = None
         return True
 
     async def get_webhook_info(self, params: Params) -> JSONDict:
-        """getWebhookInfo: no webhook, only the pending update count."""
-        return {
-            "url": "",
+        """getWebhookInfo: the URL set (never the secret) and the pending update count."""
+        hook = self.world.webhook
+        info: JSONDict = {
+            "url": hook["url"] if hook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self.world.updates),
         }
+        if hook:
+            info["max_connections"] = hook["max_connections"]
+            if hook["allowed_updates"] is not None:
+                info["allowed_updates"] = hook["allowed_updates"]
+        return info
 
     async def get_chat(self, params: Params) -> JSONDict:
         """getChat for a private chat."""
@@ -435,6 +488,8 @@ class BotApiMethods:
 
     async def get_updates(self, params: Params) -> list[JSONDict]:
         """getUpdates with offset confirmation, limit, long-poll timeout and allowed_updates."""
+        if self.world.webhook is not None:
+            raise ApiError(409, WEBHOOK_CONFLICT)
         offset = params.integer("offset") or 0
         limit = min(max(params.integer("limit") or 100, 1), 100)
         timeout = max(params.integer("timeout") or 0, 0)

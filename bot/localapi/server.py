@@ -12,11 +12,12 @@ the bot uses, so the unmodified python-telegram-bot works against it::
     await api.stop()
 
 Bot API (``/bot<token>/<method>``, method names case-insensitive; query string, url-encoded,
-JSON and multipart bodies): getMe, logOut, close, deleteWebhook, getWebhookInfo, getUpdates,
-sendMessage, copyMessage, forwardMessage, editMessageText, editMessageCaption,
-editMessageReplyMarkup, deleteMessage, answerCallbackQuery, sendPhoto, sendDocument, sendVoice,
-sendVideo, sendAudio, sendSticker, sendLocation, sendContact, sendChatAction, getFile,
-setMyCommands, getMyCommands, deleteMyCommands, setChatMenuButton, getChatMenuButton, getChat.
+JSON and multipart bodies): getMe, logOut, close, setWebhook (recorded, never called),
+deleteWebhook, getWebhookInfo, getUpdates, sendMessage, copyMessage, forwardMessage,
+editMessageText, editMessageCaption, editMessageReplyMarkup, deleteMessage,
+answerCallbackQuery, sendPhoto, sendDocument, sendVoice, sendVideo, sendAudio, sendSticker,
+sendLocation, sendContact, sendChatAction, getFile, setMyCommands, getMyCommands,
+deleteMyCommands, setChatMenuButton, getChatMenuButton, getChat.
 Files download from ``/file/bot<token>/<file_path>``.  A wrong token answers 401 Unauthorized
 (404 Not Found if it is not even shaped like a token); an unknown method 404 Not Found.
 

@@ -428,6 +428,7 @@ class World:
     commands: dict[tuple[str, str], list[JSONDict]] = field(default_factory=dict)
     default_menu_button: JSONDict = field(default_factory=lambda: {"type": "commands"})
     signal: Signal = field(default_factory=Signal)
+    webhook: JSONDict | None = None  # what setWebhook was given; this server never calls it
 
     def timestamp(self) -> int:
         """Current Unix time of the world clock."""

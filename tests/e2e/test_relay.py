@@ -64,11 +64,22 @@ async def test_replies_thread_to_the_right_case_with_three_cases_open(
     for n, resident in enumerate(residents):
         numbers.append(await accepted_case(resident, wang, text=f"第{n}户的事"))
         wang.skip_all()
-    # Each resident writes; the mediator replies to each copy: the answer reaches its writer.
+    headers = {
+        number: next(
+            m.message_id
+            for m in bot.api.messages_to(wang.id)
+            if m.content.startswith(f"📨 {number}")
+        )
+        for number in numbers
+    }
+    # Each resident writes: the conversation switches case every time, so each copy quotes
+    # its case's header instead of repeating it. The mediator replies to each copy, and the
+    # answer reaches its writer.
     copies = []
     for n, resident in enumerate(residents):
         sent = await resident.send(f"来自第{n}户的消息")
-        _header, copy = await wang.expect_many(f"📨 {numbers[n]}", f"来自第{n}户的消息")
+        copy = await wang.expect(f"来自第{n}户的消息")
+        assert copy.reply_to_message_id == headers[numbers[n]]
         copies.append((sent, copy))
     for n, (original, copy) in reversed(list(enumerate(copies))):
         await wang.send(f"回复第{n}户", reply_to=copy.message_id)

@@ -257,6 +257,47 @@ async def test_a_second_poller_terminates_the_first(api: LocalBotApi, bot: Bot) 
         await first
 
 
+async def test_set_webhook_is_validated_recorded_and_blocks_polling(
+    api: LocalBotApi, bot: Bot, mei: int
+) -> None:
+    """setWebhook is recorded, never called: the bot's webhook mode can start against us."""
+    await api.send_text(mei, "pending")
+    for url, error in [  # PTB capitalizes Telegram's descriptions
+        ("http://bot.example.org/hook", r"(?i)an https url must be provided"),
+        ("https://bot.example.org:8080/hook", r"(?i)only on ports 80, 88, 443 or 8443"),
+    ]:
+        with pytest.raises(BadRequest, match=error):
+            await bot.set_webhook(url)
+    with pytest.raises(BadRequest, match=r"(?i)secret token contains unallowed characters"):
+        await bot.set_webhook("https://bot.example.org/hook", secret_token="no:colons")
+    assert api.world.webhook is None
+    assert await bot.set_webhook(
+        "https://bot.example.org:8443/hook",
+        secret_token="s3cret_Token-1",
+        allowed_updates=["message"],
+        max_connections=5,
+    )
+    assert api.world.webhook == {
+        "url": "https://bot.example.org:8443/hook",
+        "secret_token": "s3cret_Token-1",
+        "max_connections": 5,
+        "allowed_updates": ["message"],
+    }
+    info = await bot.get_webhook_info()
+    assert (info.url, info.pending_update_count, info.max_connections) == (
+        "https://bot.example.org:8443/hook",
+        1,
+        5,
+    )
+    assert tuple(info.allowed_updates or ()) == ("message",)
+    with pytest.raises(Conflict, match="webhook is active"):
+        await bot.get_updates(timeout=0)
+    assert await bot.delete_webhook(drop_pending_updates=True)
+    assert api.world.webhook is None
+    assert (await bot.get_webhook_info()).url == ""
+    assert await bot.get_updates(timeout=0) == ()  # polling works again; "pending" was dropped
+
+
 # -- sending and validation ------------------------------------------------------------------
 
 
