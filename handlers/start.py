@@ -29,13 +29,26 @@ async def help_command(update: Update, context: BotContext) -> None:
 def help_text(person: Person) -> str:
     lines = [
         _("Write 找大阿嫂 (or press the button) to talk to a Da'asao mediator in private."),
-        _("/status – your cases"),
+        _("/status – your cases · /withdraw – withdraw one"),
+        _("/subscribe – event notices · /privacy – your data, discreet mode"),
         _("/cancel – stop what you are doing"),
         _("/language – choose your language"),
     ]
     if person.is_mediator:
-        lines.append(_("/duty – go on or off duty"))
+        lines += [
+            _("/duty – go on or off duty"),
+            _("/cases – your cases · /case QJS-… – talk in that case"),
+            _("Reply to a message of a case to answer in it."),
+            _("/note – a private note · /book – the case's registration book"),
+            _("/transfer – hand over · /consult – ask the legal adviser"),
+            _("/close – close with the outcome · /reopen QJS-… – open again"),
+        ]
+    if person.is_head:
+        lines.append(_("/reassign – give any case to another mediator"))
+    if person.is_staff or person.is_head:
+        lines.append(_("/block QJS-… reason – stop an abusive resident · /unblock QJS-…"))
     if person.is_staff:
+        lines.append(_("/announce – an event notice · /announcements – sent and planned"))
         lines.append(_("/invite – invite a mediator, the head or the adviser"))
         lines.append(_("/mediators – the mediators: deactivate, make head"))
     if person.is_staff or person.is_head:

@@ -388,3 +388,17 @@ async def test_thanking_da_asao_is_a_message_not_a_new_request(
     await wang.expect("谢谢大阿嫂")
     await wang.send("大阿嫂")  # a mediator saying the word is talking, not asking for help
     await resident.expect_many("💬 王大姐", "大阿嫂")
+
+
+async def test_help_lists_what_each_role_can_do(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    resident = bot.person(1298)
+    await resident.send("/help")
+    for_resident = await resident.expect("/privacy")
+    assert "/note" not in for_resident.content
+    await team["wang"].send("/help")
+    for_mediator = await team["wang"].expect("/note")
+    assert (
+        "回复案件里的某条消息" in for_mediator.content and "/reassign" not in for_mediator.content
+    )
+    await team["head"].send("/help")
+    assert "/reassign" in (await team["head"].expect("/note")).content
