@@ -9,6 +9,7 @@ so a restart in between loses nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from bot.book import BookPage, render
 from bot.clock import Clock
@@ -16,6 +17,7 @@ from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
+from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.relay import NoCaseChosenError, RelayService
 from bot.revisits import RevisitService
@@ -74,6 +76,7 @@ class CaseworkService:
         self._timers = timers
         self._people = people
         self._messenger = messenger
+        self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
 
@@ -299,12 +302,13 @@ class CaseworkService:
             await self._store.add_note(case.id, person.id, note, now)
             await self._members.set_current_case(person.id, None)
             await self._members.set_current_case(to_id, case.id)
-        async with self._people.speaking_to(to_id):
-            text = _(
+        await self._tell(
+            to_id,
+            lambda: _(
                 "Case {number} ({area}) has been handed over to you.\nHandover note: {note}\n"
                 "It is now your current case: write here to talk to the resident."
-            ).format(number=case.number, area=area_name(self._config, case.area_id), note=note)
-        await self._messenger.send(to_id, Outgoing(text))
+            ).format(number=case.number, area=area_name(self._config, case.area_id), note=note),
+        )
         await self._tell_resident(case, _transferred_notice, target.display_name)
         return Outgoing(
             _("Case {number} is now with {name}.").format(
@@ -383,9 +387,7 @@ class CaseworkService:
             await self._timers.cancel_case(case.id)
         for mediator_id in {case.mediator_id, offer.mediator_id if offer else None} - {None}:
             assert mediator_id is not None
-            async with self._people.speaking_to(mediator_id):
-                text = _("The resident has withdrawn case {number}.").format(number=case.number)
-            await self._messenger.send(mediator_id, Outgoing(text))
+            await self._tell(mediator_id, partial(withdrawn_notice, case.number))
         return Outgoing(
             _("Case {number} is withdrawn. Write 找大阿嫂 any time to start again.").format(
                 number=case.number
@@ -463,9 +465,7 @@ class CaseworkService:
         """A short notice to the resident, written in their language."""
         if case.resident_id is None:
             return
-        async with self._people.speaking_to(case.resident_id):
-            text = notice(case, *args)
-        await self._messenger.send(case.resident_id, Outgoing(text))
+        await self._tell(case.resident_id, lambda: notice(case, *args))
 
 
 class CaseNotFoundError(DomainError):
@@ -485,6 +485,11 @@ def _closed_notice(case: CaseRecord, outcome: str, text: str | None) -> str:
         lines.append(_("Where to go next: {text}").format(text=text))
     lines.append(_("Thank you for trusting Da'asao. Write 找大阿嫂 if you need us again."))
     return "\n".join(lines)
+
+
+def withdrawn_notice(number: str) -> str:
+    """What a case's mediator is told when the resident withdraws it (or is erased)."""
+    return _("The resident has withdrawn case {number}.").format(number=number)
 
 
 def _reopened_notice(case: CaseRecord) -> str:

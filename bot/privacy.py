@@ -20,14 +20,17 @@ import logging
 from collections import defaultdict, deque
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
+from functools import partial
 from html import escape
 from typing import Any
 
+from bot.casework import withdrawn_notice
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _, current_locale
 from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.timers import Timers
 from storage.cases import CaseRepository
@@ -72,6 +75,7 @@ class PrivacyService:
         self._people = people
         self._timers = timers
         self._messenger = messenger
+        self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
         self._recent: defaultdict[int, deque[datetime]] = defaultdict(deque)
@@ -162,9 +166,7 @@ class PrivacyService:
             for case_id in case_ids:
                 await self._cases.add_event(case_id, "erased", self._clock.now())
         for mediator_id, number in withdrawn:
-            async with self._people.speaking_to(mediator_id):
-                text = _("The resident has withdrawn case {number}.").format(number=number)
-            await self._messenger.send(mediator_id, Outgoing(text))
+            await self._tell(mediator_id, partial(withdrawn_notice, number))
         log.info("resident erased", extra={"cases": len(case_ids)})
         return Outgoing(
             _("Done: everything about you has been erased. If you write again, you start afresh.")

@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.terms import area_name, category_label, mediator_label, pseudonym_label
 from storage.cases import CaseRecord, CaseRepository, MessagePart
@@ -84,6 +85,7 @@ class RelayService:
         self._headers: dict[tuple[int, int, Channel], int] = {}
         self._people = people
         self._messenger = messenger
+        self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
 
@@ -338,15 +340,15 @@ class RelayService:
         )
 
     async def _alert_head(self, case: CaseRecord) -> None:
+        def alert() -> str:
+            return _(
+                "The mediator of case {number} cannot be reached in Telegram (the bot "
+                "is blocked). Please consider reassigning it."
+            ).format(number=case.number)
+
         for head in await self._members.active("head"):
-            if head.user_id == case.mediator_id:
-                continue
-            async with self._people.speaking_to(head.user_id):
-                text = _(
-                    "The mediator of case {number} cannot be reached in Telegram (the bot "
-                    "is blocked). Please consider reassigning it."
-                ).format(number=case.number)
-            await self._messenger.send(head.user_id, Outgoing(text))
+            if head.user_id != case.mediator_id:
+                await self._tell(head.user_id, alert)
 
     # ------------------------------------------------------------------ edits
 

@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.errors import NotAllowedError, StaleActionError
 from bot.i18n import _, format_skeleton
 from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.routing import RoutingService
 from bot.terms import area_name, category_label, state_label
@@ -59,6 +60,7 @@ class RevisitService:
         self._people = people
         self._timers = timers
         self._messenger = messenger
+        self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
         timers.register("revisit", self._send_revisit)
@@ -115,9 +117,7 @@ class RevisitService:
         if case is None or case.state != "settled" or case.mediator_id is None:
             return  # reopened, withdrawn or erased meanwhile: nothing to revisit
         now = self._clock.now()
-        async with self._people.speaking_to(case.mediator_id):
-            card = self._revisit_card(case, n, late=reminder.late)
-        await self._messenger.send(case.mediator_id, card)
+        await self._tell(case.mediator_id, lambda: self._revisit_card(case, n, late=reminder.late))
         await self._followup.revisit_sent(case.id, n, now)
         await self._timers.at(
             f"revisit_overdue:{case.id}:{n}", "revisit_overdue", now + OVERDUE_AFTER, case.id, n
@@ -219,13 +219,15 @@ class RevisitService:
         if case is None or not await self._followup.revisit_open(case.id, n):
             return
         names = await self._members.display_names()
+
+        def report() -> str:
+            return _(
+                "Revisit {n} of case {number} has not been answered for two days "
+                "(mediator: {name})."
+            ).format(n=n, number=case.number, name=names.get(case.mediator_id or 0, "—"))
+
         for head in await self._members.active("head"):
-            async with self._people.speaking_to(head.user_id):
-                text = _(
-                    "Revisit {n} of case {number} has not been answered for two days "
-                    "(mediator: {name})."
-                ).format(n=n, number=case.number, name=names.get(case.mediator_id or 0, "—"))
-            await self._messenger.send(head.user_id, Outgoing(text))
+            await self._tell(head.user_id, report)
 
     # ------------------------------------------------------------------ survey
 

@@ -17,6 +17,7 @@ from bot.config import Config
 from bot.errors import NotAllowedError, StaleActionError
 from bot.i18n import _, format_when
 from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.relay import RelayService
 from bot.terms import (
@@ -82,6 +83,7 @@ class RoutingService:
         self._roster = roster_repo
         self._people = people
         self._messenger = messenger
+        self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
 
@@ -272,11 +274,12 @@ class RoutingService:
         if case.resident_id is None:
             return
         name = mediator.member.display_name if mediator.member else None
-        async with self._people.speaking_to(case.resident_id):
-            text = _("{name} has taken your case {number} and will write to you here soon.").format(
-                name=mediator_label(name), number=case.number
-            )
-        await self._messenger.send(case.resident_id, Outgoing(text))
+        await self._tell(
+            case.resident_id,
+            lambda: _(
+                "{name} has taken your case {number} and will write to you here soon."
+            ).format(name=mediator_label(name), number=case.number),
+        )
 
     # ------------------------------------------------------------------ timers
 
@@ -313,9 +316,12 @@ class RoutingService:
     async def _tell_mediator_expired(self, offer: OfferRecord) -> None:
         case = await self._cases.get(offer.case_id)
         assert case is not None
-        async with self._people.speaking_to(offer.mediator_id):
-            text = _("Case {number} was not accepted in time and has been offered to someone else.")
-            await self._messenger.send(offer.mediator_id, Outgoing(text.format(number=case.number)))
+        await self._tell(
+            offer.mediator_id,
+            lambda: _(
+                "Case {number} was not accepted in time and has been offered to someone else."
+            ).format(number=case.number),
+        )
 
     # ------------------------------------------------------------------ urgent
 
@@ -332,14 +338,16 @@ class RoutingService:
             if roster.is_on_duty(m, now, slots, overrides, zone)
         ]
         recipients += [m.user_id for m in members.values() if m.role == "head"]
+
+        def alert() -> str:
+            return _(
+                "🔴 URGENT: a resident says they are in danger now. Case {number}, {area}. "
+                "They have been shown the emergency numbers. Please check your offers and "
+                "the duty roster; the case's mediator will be asked to accept it at once."
+            ).format(number=case.number, area=area_name(self._config, case.area_id))
+
         for user_id in dict.fromkeys(recipients):
-            async with self._people.speaking_to(user_id):
-                text = _(
-                    "🔴 URGENT: a resident says they are in danger now. Case {number}, {area}. "
-                    "They have been shown the emergency numbers. Please check your offers and "
-                    "the duty roster; the case's mediator will be asked to accept it at once."
-                ).format(number=case.number, area=area_name(self._config, case.area_id))
-            await self._messenger.send(user_id, Outgoing(text))
+            await self._tell(user_id, alert)
         return len(recipients)
 
     def _local(self, moment: datetime) -> str:

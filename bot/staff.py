@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot import roster
@@ -19,6 +20,7 @@ from bot.config import Config
 from bot.errors import NotAllowedError, StaleActionError
 from bot.i18n import _, format_when, lazy_gettext
 from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.revisits import OVERDUE_AFTER
 from bot.routing import RoutingService
@@ -99,6 +101,7 @@ class StaffService:
         self._timers = timers
         self._people = people
         self._messenger = messenger
+        self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
 
@@ -272,18 +275,11 @@ class StaffService:
             case = await self._cases.get(case_id)
             if case is None or case.resident_id is None:
                 continue
-            async with self._people.speaking_to(case.resident_id):
-                text = _(
-                    "Your mediator for case {number} is no longer available. Your case is "
-                    "being passed to another Da'asao mediator, who will write to you here."
-                ).format(number=case.number)
-            await self._messenger.send(case.resident_id, Outgoing(text))
+            await self._tell(case.resident_id, partial(_mediator_gone, case.number))
 
     async def _tell_member(self, user_id: int, notice: Any) -> None:
         """`notice` is a lazy text: it is translated in the member's language here."""
-        async with self._people.speaking_to(user_id):
-            text = str(notice)
-        await self._messenger.send(user_id, Outgoing(text))
+        await self._tell(user_id, lambda: str(notice))
 
     # ------------------------------------------------------------------ heads
 
@@ -435,3 +431,10 @@ def _duty_label(member: MemberRecord, on_duty: bool) -> str:
 
 def _joined(pairs: Iterable[tuple[str, int]]) -> str:
     return " · ".join(f"{label} {count}" for label, count in pairs) or "—"
+
+
+def _mediator_gone(number: str) -> str:
+    return _(
+        "Your mediator for case {number} is no longer available. Your case is "
+        "being passed to another Da'asao mediator, who will write to you here."
+    ).format(number=number)
