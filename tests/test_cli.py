@@ -15,8 +15,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +23,8 @@ import pytest
 
 from storage.db import Database, Migration, bundled_migrations
 from tests.harness import TEST_AREAS
+from tests.processes import REPO, bot_env, bot_process
 
-REPO = Path(__file__).resolve().parent.parent
 LATEST = bundled_migrations()[-1].version
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
@@ -79,43 +77,17 @@ def _write_config(tmp_path: Path, api_port: int | None = None) -> Path:
     return path
 
 
-def _env() -> dict[str, str]:
-    """The test's environment without a token (so the bot runs the playground)."""
-    env = {k: v for k, v in os.environ.items() if k != "DAASAO_TOKEN"}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     """`python -m bot ARGS` to completion (bounded)."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=REPO,
-        env=_env(),
+        env=bot_env(),
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT,
         check=False,
     )
-
-
-@contextmanager
-def _bot_process(config: Path, out: Path, err: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m bot run` in the background, output to files; killed if still alive."""
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--config", str(config)],
-            cwd=REPO,
-            env=_env(),
-            stdout=stdout,
-            stderr=stderr,
-        )
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT)
 
 
 async def _wait_until_up(
@@ -167,7 +139,7 @@ async def test_run_serves_the_playground_and_stops_cleanly_on_sigterm(tmp_path: 
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     control = f"http://127.0.0.1:{api_port}/control"
     timeout = aiohttp.ClientTimeout(total=5)
-    with _bot_process(config, out, err) as process:
+    with bot_process(config, out, err, STOP_TIMEOUT) as process:
         async with aiohttp.ClientSession(timeout=timeout) as session:
             await _wait_until_up(session, control, process, err)
             chinese = {"id": 1001, "first_name": "Mei", "language_code": "zh-hans"}
@@ -237,7 +209,7 @@ def test_the_daasao_console_script_checks_the_example_config() -> None:
     result = subprocess.run(
         [str(script), "check-config", "config.example.toml"],
         cwd=REPO,
-        env=_env(),
+        env=bot_env(),
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT,

@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -40,10 +38,10 @@ import pytest
 from bench.seeding import SeededRevisit, seed_people, seed_revisits
 from bot.localapi.server import LocalBotApi
 from storage.db import Database
+from tests.processes import bot_process
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
 SEED = 20260302
 KILLS = 20
 RUN_SECONDS = (0.2, 1.5)  # how long a run lives (after its first Bot API call) before SIGKILL
@@ -114,35 +112,16 @@ def _write_config(folder: Path, api: LocalBotApi, database: Path) -> Path:
     return path
 
 
-def _env() -> dict[str, str]:
-    """The test's environment without DAASAO_TOKEN (the config's token is the local one)."""
-    env = {k: v for k, v in os.environ.items() if k != "DAASAO_TOKEN"}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 def _stderr_path(logs: Path, run: int) -> Path:
     return logs / f"run{run:02d}.err"
 
 
 @contextmanager
 def _bot_process(config: Path, logs: Path, run: int) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m bot run` in the background, output to files; SIGKILLed if still alive."""
+    """The run-th bot process, its output in `logs`."""
     out, err = logs / f"run{run:02d}.out", _stderr_path(logs, run)
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--config", str(config)],
-            cwd=REPO,
-            env=_env(),
-            stdout=stdout,
-            stderr=stderr,
-        )
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
+    with bot_process(config, out, err, STOP_TIMEOUT) as process:
+        yield process
 
 
 # -- observing --------------------------------------------------------------------------------
