@@ -27,7 +27,7 @@ from storage.cases import CaseRecord, CaseRepository, MessagePart
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.privacy import PrivacyRepository
-from storage.relay import Channel, RelayRepository
+from storage.relay import Author, Channel, RelayEntry, RelayRepository
 
 log = logging.getLogger(__name__)
 
@@ -146,16 +146,21 @@ class RelayService:
         )
 
     async def _resident_to_case(self, case: CaseRecord, envelope: Envelope) -> list[Outgoing]:
-        now = self._clock.now()
-        await self._cases.add_message(case.id, "resident", envelope.part, now)
         if case.state != "accepted" or case.mediator_id is None:
-            await self._relay.map_pair(case.id, "resident", _origin(envelope), None, now)
+            # Booked and mapped alone: passed on when a mediator accepts (deliver_backlog).
+            await self._relay.record(
+                RelayEntry(
+                    case.id, "resident", envelope.part, "resident", None, True, self._clock.now()
+                )
+            )
             text = _(
                 "Saved with your case {number}. It will be passed on as soon as a "
                 "mediator takes the case."
             ).format(number=case.number)
             return [Outgoing(text)]
-        delivered = await self._deliver(case, "resident", envelope, case.mediator_id)
+        delivered = await self._deliver(
+            case, "resident", envelope, case.mediator_id, author="resident"
+        )
         if not delivered:
             return [await self._mediator_unreachable(case)]
         return []
@@ -184,9 +189,10 @@ class RelayService:
         case = await self.case_for_mediator(person, case_id)
         if case.resident_id is None:
             raise CaseClosedError
-        await self._cases.add_message(case.id, "mediator", envelope.part, self._clock.now())
         name = person.member.display_name if person.member else None
-        if not await self._deliver(case, "resident", envelope, case.resident_id, name):
+        if not await self._deliver(
+            case, "resident", envelope, case.resident_id, name, author="mediator"
+        ):
             return [await self._resident_unreachable(case)]
         return []
 
@@ -211,8 +217,7 @@ class RelayService:
         if case is None or case.mediator_id is None:
             raise NotAllowedError
         if person.role == "adviser" and case.adviser_id == person.id:
-            await self._cases.add_message(case.id, "adviser", envelope.part, self._clock.now())
-            await self._deliver(case, "adviser", envelope, case.mediator_id)
+            await self._deliver(case, "adviser", envelope, case.mediator_id, author="adviser")
             return []
         if person.id == case.mediator_id and case.adviser_id is not None:
             await self._deliver(case, "adviser", envelope, case.adviser_id)
@@ -228,33 +233,64 @@ class RelayService:
         envelope: Envelope,
         to_chat: int,
         sender: str | None = None,
+        *,
+        author: Author | None = None,
     ) -> bool:
-        """Copy a message across under its case's header; map the pair.
+        """Copy a message across under its case's header; book it and map the pair.
 
         The header is sent once per case and chat. When the conversation in that chat
         switches between cases, the copy quotes its case's header (a Telegram reply) rather
         than repeating it: one message per message, and it is always clear which case it
         belongs to. A reply to an earlier message threads to that message's copy instead.
         One delivery into a chat at a time, so nothing lands between a header and its copy.
+
+        The case's book (when `author` wrote the message) and the map of the pair are one
+        write after the copy, made also when the copy failed: a message never misses the book.
         """
-        async with self._chat_locks[to_chat]:
-            now = self._clock.now()
-            reply_to = await self._peer_of(envelope)
-            if await self._showing_in(to_chat) != (case.id, channel):
-                header_id = await self._header_in(to_chat, case.id, channel)
-                if header_id is None:  # the first message of this case here: introduce it
-                    if not await self._send_header(case, channel, to_chat, sender, now):
-                        return await self._blocked(case, to_chat)
-                elif reply_to is None:
-                    reply_to = header_id
-            copied = await self._pass_on(envelope, to_chat, reply_to)
-            if copied is None:
-                return await self._blocked(case, to_chat)
-            await self._relay.map_pair(case.id, channel, _origin(envelope), (to_chat, copied), now)
-            self._showing[to_chat] = (case.id, channel)
+        now = self._clock.now()
+        copied: int | None = None
+        try:
+            async with self._chat_locks[to_chat]:
+                copied = await self._copy_into(
+                    case, channel, envelope, to_chat, sender=sender, now=now
+                )
+        finally:
+            if author is not None or copied is not None:
+                copy = None if copied is None else (to_chat, copied)
+                entry = RelayEntry(
+                    case.id, channel, envelope.part, author, copy, copy is not None, now
+                )
+                await self._relay.record(entry)
+        if copied is None:
+            return await self._blocked(case, to_chat)
         if case.unreachable:
             await self._cases.set_unreachable(case.id, None, now)
         return True
+
+    async def _copy_into(
+        self,
+        case: CaseRecord,
+        channel: Channel,
+        envelope: Envelope,
+        to_chat: int,
+        *,
+        sender: str | None,
+        now: datetime,
+    ) -> int | None:
+        """The copy's message id in `to_chat`, after the header if it needs one; None when
+        the recipient has blocked the bot."""
+        reply_to = await self._peer_of(envelope)
+        if await self._showing_in(to_chat) != (case.id, channel):
+            header_id = await self._header_in(to_chat, case.id, channel)
+            if header_id is None:  # the first message of this case here: introduce it
+                if not await self._send_header(case, channel, to_chat, sender, now):
+                    return None
+            elif reply_to is None:
+                reply_to = header_id
+        copied = await self._pass_on(envelope, to_chat, reply_to)
+        if copied is not None:
+            self._showing[to_chat] = (case.id, channel)
+        return copied
 
     async def _send_header(
         self,
@@ -393,7 +429,3 @@ class RelayService:
                 area_name(self._config, case.area_id),
             )
             return "📨 " + " · ".join(parts)
-
-
-def _origin(envelope: Envelope) -> tuple[int, int]:
-    return envelope.part.chat_id, envelope.part.message_id

@@ -9,6 +9,7 @@ from typing import Any, Literal, cast
 
 import aiosqlite
 
+from storage.cache import Watch
 from storage.db import Database
 from storage.timefmt import from_db, to_db
 
@@ -85,6 +86,8 @@ class OfferRecord:
 class CaseRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._by_id = db.cache("case", [Watch("cases", ("id",))])
+        self._open_of_resident = db.cache("open_cases", [Watch("cases", ("resident_id",))])
 
     async def create(
         self,
@@ -135,6 +138,9 @@ class CaseRepository:
         return created
 
     async def get(self, case_id: int) -> CaseRecord | None:
+        return await self._db.read_through(self._by_id, case_id, lambda: self._read(case_id))
+
+    async def _read(self, case_id: int) -> CaseRecord | None:
         row = await self._db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
         return _case(row) if row else None
 
@@ -149,12 +155,19 @@ class CaseRepository:
         return [_case(row) for row in rows]
 
     async def open_of_resident(self, resident_id: int) -> list[CaseRecord]:
+        """Asked for every message a resident writes, so cached until their cases change."""
+        cases = await self._db.read_through(
+            self._open_of_resident, resident_id, lambda: self._read_open_of(resident_id)
+        )
+        return list(cases)
+
+    async def _read_open_of(self, resident_id: int) -> tuple[CaseRecord, ...]:
         rows = await self._db.fetch_all(
             f"""SELECT * FROM cases WHERE resident_id = ? AND state IN {OPEN_STATES}
                 ORDER BY id""",
             (resident_id,),
         )
-        return [_case(row) for row in rows]
+        return tuple(_case(row) for row in rows)
 
     async def of_mediator(self, mediator_id: int) -> list[CaseRecord]:
         """Cases assigned to a mediator, open ones first, newest first."""

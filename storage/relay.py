@@ -9,10 +9,13 @@ from typing import Any, Literal, cast
 
 import aiosqlite
 
+from storage.cache import Watch
+from storage.cases import MessagePart
 from storage.db import Database
 from storage.timefmt import from_db, to_db
 
 Channel = Literal["resident", "adviser"]
+Author = Literal["resident", "mediator", "adviser"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,19 @@ class MappedMessage:
     message_id: int
     peer_chat: int | None
     peer_message: int | None
+
+
+@dataclass(frozen=True)
+class RelayEntry:
+    """A message of a case's conversation after the relay tried to pass it on."""
+
+    case_id: int
+    channel: Channel
+    part: MessagePart
+    author: Author | None  # who wrote it, to book it with the case; None: nothing to book
+    copy: tuple[int, int] | None  # the bot's copy on the other side (chat, message)
+    mapped: bool  # map it (to its copy if any): a reply to it then threads to its case
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,11 @@ class Note:
 class RelayRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Only found messages are kept, so inserts need not be reported: every message
+        # relayed inserts two rows, and the relay's one write per message stays plain SQL.
+        self._mapped = db.cache(
+            "relay_map", [Watch("relay_map", ("chat_id", "message_id"), ("UPDATE", "DELETE"))]
+        )
 
     async def map_pair(
         self,
@@ -70,7 +91,40 @@ class RelayRepository:
             [value for row in rows for value in row],
         )
 
+    async def record(self, entry: RelayEntry) -> None:
+        """Book the message with its case and map it, in one row of the relay_entries view
+        (its trigger fans it out, migration 0008), queued: it is in before any statement
+        asked for later, without the relay waiting for it (`Database.insert_behind`)."""
+        part, (copy_chat, copy_message) = entry.part, entry.copy or (None, None)
+        await self._db.insert_behind(
+            """relay_entries (case_id, channel, author, kind, text, file_id, chat_id,
+                              message_id, copy_chat, copy_message, mapped, at)""",
+            (
+                entry.case_id,
+                entry.channel,
+                entry.author,
+                part.kind,
+                part.text,
+                part.file_id,
+                part.chat_id,
+                part.message_id,
+                copy_chat,
+                copy_message,
+                int(entry.mapped),
+                to_db(entry.at),
+            ),
+        )
+
     async def find(self, chat_id: int, message_id: int) -> MappedMessage | None:
+        """What a message is in the relay; asked whenever someone replies to one, so cached."""
+        return await self._db.read_through(
+            self._mapped,
+            (chat_id, message_id),
+            lambda: self._read(chat_id, message_id),
+            keep=lambda found: found is not None,
+        )
+
+    async def _read(self, chat_id: int, message_id: int) -> MappedMessage | None:
         row = await self._db.fetch_one(
             "SELECT * FROM relay_map WHERE chat_id = ? AND message_id = ? ORDER BY id LIMIT 1",
             (chat_id, message_id),

@@ -99,6 +99,14 @@ class BotUnderTest:
         assert case is not None, number
         return await cases.events(case.id)
 
+    async def book(self, number: str) -> list[tuple[str, str | None]]:
+        """The case's messages in its registration book: (author, text), in order."""
+        assert self.app is not None
+        cases = CaseRepository(self.app.bot_data.services.db)
+        case = await cases.get_by_number(number)
+        assert case is not None, number
+        return [(author, part.text) for author, part, _at in await cases.conversation(case.id)]
+
     async def restart(self) -> None:
         await self.stop()
         await self.start()

@@ -288,6 +288,22 @@ async def test_blocked_bot_on_either_side_is_flagged_and_the_other_side_told(
     await resident.send("还在吗")
     await resident.expect("暂时无法通过 Telegram 联系")
     assert bot.api.calls("copyMessage") == sent_before + 1  # tried once, not retried
+    book = await bot.book(number)  # undelivered, yet in the book
+    assert book[-3:] == [("mediator", "您好？"), ("resident", "我回来了"), ("resident", "还在吗")]
+
+
+async def test_a_message_telegram_fails_to_copy_is_still_in_the_book(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1291), team["wang"]
+    number = await accepted_case(resident, wang)
+    bot.api.inject_fault("copyMessage", kind="500")
+    await resident.send("服务器出错时的消息")
+    await resident.expect("出了点问题")
+    await resident.send("下一条")
+    await wang.expect("下一条")
+    book = await bot.book(number)
+    assert book[-2:] == [("resident", "服务器出错时的消息"), ("resident", "下一条")]
 
 
 async def test_a_mediator_cannot_act_on_someone_elses_case(
