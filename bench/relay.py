@@ -20,7 +20,14 @@ Process CPU per message (server, harness and bot share one event loop) backs the
 when the loop is saturated, throughput follows its inverse. Peak RSS is the process maximum
 so far (``getrusage``), so both bots' figures include the other's.
 
-    python -m bench.relay --residents 10 --mediators 2 --messages 10 --rounds 3
+What this bench taught: the relay's queries are cheap, its round trips to aiosqlite's thread
+are not. Each one leaves the event loop idle, so the server answers getUpdates with one
+update at a time (see "getupdates" per message), and the GIL changes hands twice. Hence the
+hot path reads from caches SQLite keeps current (``storage/cache.py``) and writes one queued
+row per message (``Database.insert_behind``); py-spy (``py-spy record --gil``) shows where
+the rest goes: mostly python-telegram-bot's and httpx's own work per Bot API call.
+
+    python -m bench.relay --residents 10 --mediators 2 --messages 20 --rounds 5   # the defaults
     python -m bench.relay --profile relay.prof    # cProfile of the relay's timed rounds
 """
 
@@ -554,8 +561,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.relay", description=__doc__)
     parser.add_argument("--residents", type=int, default=10, help="residents with a case (N)")
     parser.add_argument("--mediators", type=int, default=2, help="mediators on duty (K)")
-    parser.add_argument("--messages", type=int, default=10, help="messages each way (M)")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds; the best counts")
+    parser.add_argument("--messages", type=int, default=20, help="messages each way (M)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds; the best counts")
     parser.add_argument("--timeout", type=float, default=30.0, help="max wait for one copy")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(

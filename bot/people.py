@@ -83,7 +83,7 @@ class PeopleService:
     async def seen(self, user_id: int, telegram_language: str | None) -> Person:
         """The person behind an update: role, locale to answer in, what they are doing.
 
-        One read on every update; a write only for a newcomer or a changed language.
+        One (cached) read on every update; a write only for a newcomer or a changed language.
         """
         seen = await self._members.seen(user_id)
         if seen is None or seen.telegram_language != telegram_language:

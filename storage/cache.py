@@ -11,7 +11,7 @@ has to remember to invalidate anything.
 
 Temporary triggers live in this connection only: writes by another process are not seen.
 While the bot runs it is the database's only writer; `daasao migrate` and `daasao demo
-remove` are for when it is stopped (README, "Operations").
+remove` are for when it is stopped (README, "Running it").
 """
 
 from __future__ import annotations
