@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from storage.cache import RowCache, Watch, trigger_statements
-from storage.cases import CaseRepository, MessagePart, NewCase
+from storage.cases import CaseRecord, CaseRepository, MessagePart, NewCase
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.relay import RelayEntry, RelayRepository
@@ -29,8 +29,12 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.close()
 
 
-def _new_case(resident_id: int) -> NewCase:
-    return NewCase(resident_id, "R-1", "dongsheng", "neighbours", False, "chat", None)
+async def _resident_with_case(db: Database, resident_id: int) -> CaseRecord:
+    """A resident who wrote to the bot, and a new case of theirs."""
+    await UserRepository(db).upsert_seen(resident_id, None, NOW)
+    new = NewCase(resident_id, "R-1", "dongsheng", "neighbours", False, "chat", None)
+    async with db.transaction():
+        return await CaseRepository(db).create(new, "DS", 2026, NOW)
 
 
 class Loads:
@@ -163,10 +167,8 @@ async def test_any_write_to_a_watched_row_refreshes_the_cache(db: Database) -> N
 
 async def test_cascades_refresh_the_cache_too(db: Database) -> None:
     """Rows changed by a foreign key action fire the triggers as well."""
-    users, cases, relay = UserRepository(db), CaseRepository(db), RelayRepository(db)
-    await users.upsert_seen(8, None, NOW)
-    async with db.transaction():
-        case = await cases.create(_new_case(8), "DS", 2026, NOW)
+    cases, relay = CaseRepository(db), RelayRepository(db)
+    case = await _resident_with_case(db, 8)
     part = MessagePart("text", "你好", None, 8, 1)
     await relay.record(RelayEntry(case.id, "resident", part, "resident", (30, 2), True, NOW))
     assert len(await cases.open_of_resident(8)) == 1
@@ -219,10 +221,8 @@ async def test_other_connections_write_as_before(db: Database, tmp_path: Path) -
 
 
 async def test_the_open_cases_and_the_case_follow_their_rows(db: Database) -> None:
-    users, cases = UserRepository(db), CaseRepository(db)
-    await users.upsert_seen(12, None, NOW)
-    async with db.transaction():
-        case = await cases.create(_new_case(12), "DS", 2026, NOW)
+    cases = CaseRepository(db)
+    case = await _resident_with_case(db, 12)
     assert [c.id for c in await cases.open_of_resident(12)] == [case.id]
     assert (await cases.get(case.id)).state == "new"  # type: ignore[union-attr]
     await db.execute("UPDATE cases SET state = 'withdrawn' WHERE id = ?", (case.id,))
@@ -328,10 +328,8 @@ async def test_cancelled_waiters_do_not_break_the_line(db: Database) -> None:
 
 
 async def test_a_relay_entry_books_and_maps_in_one_statement(db: Database) -> None:
-    users, cases, relay = UserRepository(db), CaseRepository(db), RelayRepository(db)
-    await users.upsert_seen(20, None, NOW)
-    async with db.transaction():
-        case = await cases.create(_new_case(20), "DS", 2026, NOW)
+    cases, relay = CaseRepository(db), RelayRepository(db)
+    case = await _resident_with_case(db, 20)
     part = MessagePart("text", "你好", None, 20, 5)
     await relay.record(RelayEntry(case.id, "resident", part, "resident", (30, 9), True, NOW))
     book = await cases.conversation(case.id)

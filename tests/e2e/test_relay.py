@@ -292,6 +292,23 @@ async def test_blocked_bot_on_either_side_is_flagged_and_the_other_side_told(
     assert book[-3:] == [("mediator", "您好？"), ("resident", "我回来了"), ("resident", "还在吗")]
 
 
+async def test_the_book_keeps_every_message_across_a_restart(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    """The book entry is written behind the copy: stopping right after loses none."""
+    resident, wang = bot.person(1292), team["wang"]
+    number = await accepted_case(resident, wang)
+    for text in ("第一句", "第二句", "第三句"):
+        await resident.send(text)
+    await wang.expect_many("第一句", "第二句", "第三句")
+    await bot.restart()
+    assert (await bot.book(number))[-3:] == [
+        ("resident", "第一句"),
+        ("resident", "第二句"),
+        ("resident", "第三句"),
+    ]
+
+
 async def test_a_message_telegram_fails_to_copy_is_still_in_the_book(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
