@@ -244,25 +244,21 @@ class RelayService:
         belongs to. A reply to an earlier message threads to that message's copy instead.
         One delivery into a chat at a time, so nothing lands between a header and its copy.
 
-        The case's book (when `author` wrote the message) and the map of the pair are one
-        write after the copy, made also when the copy failed: a message never misses the book.
+        The message is booked with its case (when `author` wrote it) as it arrives, before
+        the copy, so the book keeps the order of arrival and has it even if the copy fails;
+        the pair is mapped after. Both are rows queued behind (`RelayRepository.record`):
+        the next message does not wait for the disk.
         """
         now = self._clock.now()
-        copied: int | None = None
-        try:
-            async with self._chat_locks[to_chat]:
-                copied = await self._copy_into(
-                    case, channel, envelope, to_chat, sender=sender, now=now
-                )
-        finally:
-            if author is not None or copied is not None:
-                copy = None if copied is None else (to_chat, copied)
-                entry = RelayEntry(
-                    case.id, channel, envelope.part, author, copy, copy is not None, now
-                )
-                await self._relay.record(entry)
+        if author is not None:
+            book = RelayEntry(case.id, channel, envelope.part, author, None, False, now)
+            await self._relay.record(book)
+        async with self._chat_locks[to_chat]:
+            copied = await self._copy_into(case, channel, envelope, to_chat, sender=sender, now=now)
         if copied is None:
             return await self._blocked(case, to_chat)
+        pair = RelayEntry(case.id, channel, envelope.part, None, (to_chat, copied), True, now)
+        await self._relay.record(pair)
         if case.unreachable:
             await self._cases.set_unreachable(case.id, None, now)
         return True

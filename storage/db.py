@@ -84,6 +84,7 @@ class Database:
         self._watching: set[str] = set()  # caches whose triggers are in place
         self._behind: set[asyncio.Task[None]] = set()  # inserts queued by insert_behind
         self._queued: _QueuedRows | None = None  # the latest of them
+        self._closing = False
 
     @classmethod
     async def open(
@@ -107,7 +108,8 @@ class Database:
 
     async def close(self) -> None:
         """Close, once every row queued with `insert_behind` is in."""
-        if self._behind:
+        self._closing = True
+        while self._behind:  # a queued insert may have queued more behind it
             await asyncio.gather(*self._behind, return_exceptions=True)
         await self._conn.close()
 
@@ -154,13 +156,15 @@ class Database:
             yield self._conn  # already inside this task's transaction: join it
             return
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: cancelled while waiting for BEGIN, the BEGIN still runs in
+                # aiosqlite's thread, and the ROLLBACK queued after it undoes it.
+                await self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
+                await self._conn.commit()
             except BaseException:
                 await self._conn.rollback()
                 raise
-            await self._conn.commit()
 
     def cache(
         self, name: str, watches: Sequence[Watch], max_entries: int = CACHE_ENTRIES
@@ -225,14 +229,20 @@ class Database:
     async def insert_behind(self, into: str, values: Sequence[Any]) -> None:
         """Queue one row for `INSERT INTO {into} VALUES (…)`; return without waiting for it.
 
-        It takes its turn now: every statement asked for afterwards, by any task, runs after
-        it and sees it. Rows queued one after another with nothing else in line between them
-        go in one multi-row statement: one round trip, all or none (and if it fails, row by
-        row, so a bad row loses only itself). For writes that must not hold up what comes
-        next: the relay books each message after passing it on, and the next message need
-        not wait for the disk. A failure is logged; `close()` waits for every queued row.
-        Inside this task's transaction the row is inserted at once, as part of it.
+        It takes its turn now: every statement asked for afterwards runs after it and sees
+        it — except those of a transaction already under way, whose task passes straight
+        through. Rows queued one after another with nothing else in line between them go in
+        one multi-row statement: one round trip, all or none (and if it fails, row by row, so
+        a bad row loses only itself). For writes that must not hold up what comes next: the
+        relay books each message, and the next message need not wait for the disk. A failure
+        is logged; `close()` waits for every queued row. Inside this task's transaction the
+        row is inserted at once, as part of it.
+
+        A cache hit does not wait for queued rows: queue nothing a `RowCache` keeps a missing
+        value for (the relay's rows feed only `relay_map`, whose cache keeps found rows).
         """
+        if self._closing:
+            raise RuntimeError("the database is closing: nothing more can be queued")
         if self._lock.held_by_current_task():
             await self.execute(_insert_sql(into, len(values), 1), values)
             return

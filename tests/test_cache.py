@@ -348,3 +348,37 @@ async def test_a_relay_entry_books_and_maps_in_one_statement(db: Database) -> No
     assert (await relay.find(20, 6)).peer_chat is None  # type: ignore[union-attr]
     assert await relay.find(20, 7) is None
     assert (await relay.find(30, 10)).peer_message == 6  # type: ignore[union-attr]
+
+
+async def test_nothing_can_be_queued_once_closing(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    await db.close()
+    with pytest.raises(RuntimeError, match="closing"):
+        await db.insert_behind("users (id)", (1,))
+
+
+async def test_a_use_case_cancelled_while_it_begins_leaves_no_transaction_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    db = await Database.open(path)
+    await db.execute("CREATE TABLE t (x)")
+
+    async def use_case() -> None:
+        async with db.transaction():
+            await db.execute("INSERT INTO t VALUES ('use case')")
+
+    task = asyncio.create_task(use_case())
+    await asyncio.sleep(0)  # it has its turn and has sent BEGIN to aiosqlite's thread
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await db.execute("INSERT INTO t VALUES ('after')")
+    async with db.transaction():  # would fail inside a transaction nobody owns
+        await db.execute("INSERT INTO t VALUES ('next use case')")
+    await db.close()
+    db = await Database.open(path)
+    try:
+        rows = await db.fetch_all("SELECT x FROM t ORDER BY rowid")
+        assert [r[0] for r in rows] == ["after", "next use case"]
+    finally:
+        await db.close()
