@@ -30,7 +30,7 @@ class MappedMessage:
 
 @dataclass(frozen=True)
 class RelayEntry:
-    """A message of a case's conversation after the relay tried to pass it on."""
+    """A message of a case's conversation for its book, its map, or both (one row)."""
 
     case_id: int
     channel: Channel
@@ -60,7 +60,7 @@ class RelayRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         # Only found messages are kept, so inserts need not be reported: every message
-        # relayed inserts two rows, and the relay's one write per message stays plain SQL.
+        # relayed inserts two rows, and the relay's writes stay plain SQL (see Watch).
         self._mapped = db.cache(
             "relay_map", [Watch("relay_map", ("chat_id", "message_id"), ("UPDATE", "DELETE"))]
         )
