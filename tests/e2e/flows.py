@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.localapi.state import BotMessage
 from tests.harness import Person
 
 CASE_NUMBER = re.compile(r"QJS-2026-\d{4}")
@@ -21,6 +22,52 @@ async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修
     registered = await resident.expect("您的求助已登记")
     match = CASE_NUMBER.search(registered.content)
     assert match
+    return match.group(0)
+
+
+async def register_en(
+    resident: Person,
+    area: str = "Dongsheng Community",
+    category: str = "Neighbours",
+    text: str = "Noise every night",
+    *,
+    via_start: bool = False,
+) -> BotMessage:
+    """A whole intake in English, begun with 找大阿嫂 (or /start and its welcome); returns the
+    bot's "registered as case …" message."""
+    if via_start:
+        await resident.send("/start")
+        await resident.expect_many("Do you agree", "By the way")
+    else:
+        await resident.send("找大阿嫂")
+        await resident.expect("Do you agree")
+    await resident.press("I agree")
+    await resident.expect("Which village")
+    await resident.press(area)
+    await resident.expect("What is it about")
+    await resident.press(category)
+    await resident.expect("Please tell")
+    await resident.send(text)
+    await resident.expect("Got it")
+    await resident.press("Done ✓")
+    await resident.expect("How would you like")
+    await resident.press("Chat here")
+    await resident.expect("Please check")
+    await resident.press("✓ Send to Da'asao")
+    return await resident.expect("registered as case")
+
+
+async def open_case_en(
+    resident: Person,
+    area: str = "Dongsheng Community",
+    text: str = "Noise every night",
+    *,
+    via_start: bool = False,
+) -> str:
+    """A whole intake in English; returns the case number."""
+    registered = await register_en(resident, area, text=text, via_start=via_start)
+    match = CASE_NUMBER.search(registered.content)
+    assert match, registered.content
     return match.group(0)
 
 

@@ -6,7 +6,7 @@ import random
 import string
 
 from tests.e2e.conftest import join_team
-from tests.e2e.flows import accepted_case, open_case
+from tests.e2e.flows import accepted_case, open_case, open_case_en
 from tests.harness import BotUnderTest, Person
 
 
@@ -220,7 +220,7 @@ async def test_close_not_settled_with_a_referral(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident, wang = bot.person(1271, language_code="en"), team["wang"]
-    number = await open_case_en(resident)
+    number = await open_case_en(resident, text="Noise", via_start=True)
     await wang.expect(number)
     await wang.press("接受")
     await wang.expect_edit("您已接受")
@@ -234,26 +234,6 @@ async def test_close_not_settled_with_a_referral(
     await resident.expect("王大姐 has taken your case")
     notice = await resident.expect(f"Your case {number} has been closed: not settled.")
     assert "Where to go next: 区人民法院" in notice.content
-
-
-async def open_case_en(resident: Person) -> str:
-    await resident.send("/start")
-    await resident.expect_many("Do you agree", "By the way")
-    await resident.press("I agree")
-    await resident.expect("Which village")
-    await resident.press("Dongsheng Community")
-    await resident.expect("What is it about")
-    await resident.press("Neighbours")
-    await resident.expect("Please tell")
-    await resident.send("Noise")
-    await resident.expect("Got it")
-    await resident.press("Done ✓")
-    await resident.expect("How would you like")
-    await resident.press("Chat here")
-    await resident.expect("Please check")
-    await resident.press("✓ Send to Da'asao")
-    registered = await resident.expect("registered as case")
-    return registered.content.split("case ")[1].split(".")[0]
 
 
 async def test_the_resident_withdraws_and_the_mediator_is_told(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.e2e.conftest import invite_link
-from tests.e2e.flows import open_case, start_intake
+from tests.e2e.flows import open_case, register_en, start_intake
 from tests.harness import BotUnderTest, Person
 
 
@@ -104,22 +104,10 @@ async def test_english_resident_is_told_the_next_duty_time_in_english(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident = bot.person(1109, "Ann", language_code="en")
-    await resident.send("/start")
-    await resident.expect_many("Do you agree", "By the way")
-    await resident.press("I agree")
-    await resident.expect("Which village")
-    await resident.press("Lianhe Village")
-    await resident.expect("What is it about")
-    await resident.press("Something else")
-    await resident.expect("Please tell")
-    await resident.send("A question about my lease.")
-    await resident.expect("Got it")
-    await resident.press("Done ✓")
-    await resident.expect("How would you like")
-    await resident.press("Chat here")
-    await resident.expect("Please check")
-    await resident.press("✓ Send to Da'asao")
-    registered = await resident.expect("QJS-2026-0001")
+    registered = await register_en(
+        resident, "Lianhe Village", "Something else", "A question about my lease.", via_start=True
+    )
+    assert "QJS-2026-0001" in registered.content
     assert "赵嫂子 is on duty from Tue, Mar 3, 09:00 and will answer you then." in (
         registered.content
     )

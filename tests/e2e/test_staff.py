@@ -26,7 +26,7 @@ from storage.followup import FollowUpRepository
 from storage.reminders import ReminderRepository
 from storage.roster import RosterRepository
 from tests.e2e.conftest import ROSTER, STAFF_ID, join_team
-from tests.e2e.flows import CASE_NUMBER
+from tests.e2e.flows import open_case_en
 from tests.harness import BotUnderTest, Person
 
 DESK_ID = 901  # a second federation staff member, who speaks English
@@ -60,31 +60,6 @@ async def crew(bot: BotUnderTest, staff: Person) -> dict[str, Person]:
     ]:
         joined[key] = await join_team(bot, staff, user_id, button, name, language_code="en")
     return joined
-
-
-async def open_case_en(
-    resident: Person, area: str = "Dongsheng Community", text: str = "Noise every night"
-) -> str:
-    """A whole intake in English; returns the case number."""
-    await resident.send("找大阿嫂")
-    await resident.expect("Do you agree")
-    await resident.press("I agree")
-    await resident.expect("Which village")
-    await resident.press(area)
-    await resident.expect("What is it about")
-    await resident.press("Neighbours")
-    await resident.expect("Please tell")
-    await resident.send(text)
-    await resident.expect("Got it")
-    await resident.press("Done ✓")
-    await resident.expect("How would you like")
-    await resident.press("Chat here")
-    await resident.expect("Please check")
-    await resident.press("✓ Send to Da'asao")
-    registered = await resident.expect("registered as case")
-    match = CASE_NUMBER.search(registered.content)
-    assert match, registered.content
-    return match.group(0)
 
 
 async def take(mediator: Person, number: str, text: str = "Noise every night") -> None:
