@@ -94,10 +94,10 @@ class PeopleService:
         return self._as_person(user_id, locale, seen.member, seen.busy)
 
     async def locale_of(self, user_id: int) -> str:
-        record = await self._users.get(user_id)
-        if record is None:
+        seen = await self._members.seen(user_id)  # cached: asked for every notification
+        if seen is None:
             return self._config.locale.default
-        return negotiate(record.language, record.telegram_language, self._config.locale.default)
+        return negotiate(seen.language, seen.telegram_language, self._config.locale.default)
 
     @asynccontextmanager
     async def speaking_to(self, user_id: int) -> AsyncIterator[None]:

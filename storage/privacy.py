@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from storage.cache import Watch
 from storage.db import Database
 from storage.timefmt import to_db
 
@@ -20,9 +21,8 @@ class Block:
 class PrivacyRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-        # Asked before every message the bot sends: kept in memory (this process is the
-        # only writer), loaded at the first question.
-        self._discreet: set[int] | None = None
+        # Asked before every message the bot sends: cached until the user's row changes.
+        self._discreet = db.cache("discreet", [Watch("users", ("id",))])
 
     async def export(self, user_id: int) -> dict[str, Any]:
         """Everything stored about one resident, as plain data."""
@@ -101,7 +101,6 @@ class PrivacyRepository:
         ]
         for sql, params in statements:
             await self._db.execute(sql, params)
-        (await self._discreet_ids()).discard(user_id)
 
     async def purge_closed_before(self, before: datetime, now: datetime) -> list[int]:
         """Message contents and notes of cases closed before `before`; returns their ids."""
@@ -124,20 +123,15 @@ class PrivacyRepository:
 
     async def set_discreet(self, user_id: int, on: bool) -> None:
         await self._db.execute("UPDATE users SET discreet = ? WHERE id = ?", (int(on), user_id))
-        discreet = await self._discreet_ids()
-        if on:
-            discreet.add(user_id)
-        else:
-            discreet.discard(user_id)
 
     async def is_discreet(self, user_id: int) -> bool:
-        return user_id in await self._discreet_ids()
+        return await self._db.read_through(
+            self._discreet, user_id, lambda: self._read_discreet(user_id)
+        )
 
-    async def _discreet_ids(self) -> set[int]:
-        if self._discreet is None:
-            rows = await self._db.fetch_all("SELECT id FROM users WHERE discreet = 1")
-            self._discreet = {int(row[0]) for row in rows}
-        return self._discreet
+    async def _read_discreet(self, user_id: int) -> bool:
+        row = await self._db.fetch_one("SELECT discreet FROM users WHERE id = ?", (user_id,))
+        return row is not None and bool(row[0])
 
     async def remember_sent(self, user_id: int, message_id: int, now: datetime) -> None:
         await self._db.execute(
