@@ -16,6 +16,7 @@ from handlers.announcements import announcement_handlers
 from handlers.casework import casework_handlers
 from handlers.common import identify_handlers, on_error
 from handlers.context import BotContext, BotData
+from handlers.feed import POLL_TIMEOUT, STORE_ATTEMPTS, UpdateFeed
 from handlers.followup import followup_handlers
 from handlers.intake import intake_handlers
 from handlers.language import language_handlers
@@ -28,6 +29,7 @@ from handlers.privacy import guard_handlers, privacy_handlers
 from handlers.staff import staff_handlers
 from handlers.start import start_handlers
 from handlers.status import status_handlers
+from storage.inbox import InboxRepository
 
 DaasaoApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]
 
@@ -70,6 +72,7 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
         .base_file_url(config.telegram.base_file_url)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .job_queue(None)  # one timer mechanism: bot.timers, on APScheduler
+        .updater(None)  # updates come through the inbox: handlers/feed.py
         .concurrent_updates(PerChatUpdateProcessor())
         # Obey Telegram's 429 retry_after on every call; broadcasts pace themselves
         # (bot.broadcast), so no extra throttling here.
@@ -117,21 +120,40 @@ async def _publish_commands(app: DaasaoApp, catalogs: Catalogs) -> None:
             await app.bot.set_my_commands(commands, scope=scope)
 
 
+def open_feed(
+    app: DaasaoApp, poll_timeout: int = POLL_TIMEOUT, store_attempts: int = STORE_ATTEMPTS
+) -> UpdateFeed:
+    """The inbox feed of a started application; `stop_app` stops it."""
+    services = app.bot_data.services
+    feed = UpdateFeed(
+        app,
+        InboxRepository(services.db),
+        services.clock,
+        services.catalogs,
+        poll_timeout=poll_timeout,
+        store_attempts=store_attempts,
+    )
+    app.bot_data.feed = feed
+    return feed
+
+
 async def start_app(app: DaasaoApp, begin_updates: Callable[[DaasaoApp], Awaitable[None]]) -> None:
     """What `run_polling` does, for a caller that owns the event loop (runner, tests).
 
     PTB calls post_init/post_shutdown only from its own run_* helpers, so we do it here.
+    The application is started before updates flow, so none waits for it.
     """
     await app.initialize()
     if app.post_init:
         await app.post_init(app)
-    await begin_updates(app)
     await app.start()
+    await begin_updates(app)
 
 
 async def stop_app(app: DaasaoApp) -> None:
-    if app.updater and app.updater.running:
-        await app.updater.stop()
+    feed, app.bot_data.feed = app.bot_data.feed, None
+    if feed is not None:
+        await feed.stop()
     if app.running:
         await app.stop()
     if app.post_stop:

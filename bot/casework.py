@@ -350,8 +350,8 @@ class CaseworkService:
             )
         sent = await self._messenger.send(adviser.user_id, Outgoing(text))
         if sent is not None:
-            await self._store.map_pair(
-                case.id, "adviser", (adviser.user_id, sent), None, now, outgoing=True
+            await self._store.map_alone(
+                case.id, "adviser", (adviser.user_id, sent), now, outgoing=True
             )
         return Outgoing(
             _("Your question has been sent to the legal adviser. Their answer will come here.")

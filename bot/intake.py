@@ -303,7 +303,7 @@ class IntakeService:
         async with self._db.transaction():
             case = await self._cases.create(new_case, self._config.routing.case_prefix, year, now)
             for part in draft.messages:
-                await self._cases.add_message(case.id, "resident", part, now)
+                await self._cases.add_message(case.id, "resident", part, now, delivery="pending")
             await self._cases.add_event(case.id, "registered", now, by="resident", urgent=urgent)
             await self._drafts.delete(person.id)
             if draft.area:

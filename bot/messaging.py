@@ -7,8 +7,8 @@ Buttons carry opaque references; whoever receives the press re-checks everything
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
 
 ReplyKeyboard = Literal["main", "share_phone", "remove"]
 
@@ -19,6 +19,18 @@ class TransientDeliveryError(Exception):
     def __init__(self, retry_after: float = 0) -> None:
         super().__init__(f"retry after {retry_after}s")
         self.retry_after = retry_after
+
+
+# Why Telegram refused a message for good: each has its own words for the sender.
+RefusalReason = Literal["blocked", "too_long", "not_allowed", "rejected"]
+
+
+class DeliveryRefused(Exception):
+    """Telegram will never take this message: retrying cannot help."""
+
+    def __init__(self, reason: RefusalReason) -> None:
+        super().__init__(reason)
+        self.reason: RefusalReason = reason
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,20 @@ class Outgoing:
     buttons: tuple[tuple[Button, ...], ...] = ()
     reply_keyboard: ReplyKeyboard | None = None  # only when there are no inline buttons
     photo: str | None = None  # a Telegram file id: sent as a photo with `text` as caption
+
+
+def outgoing_to_json(message: Outgoing) -> dict[str, Any]:
+    return asdict(message)
+
+
+def outgoing_from_json(data: dict[str, Any]) -> Outgoing:
+    buttons = tuple(tuple(Button(**button) for button in row) for row in data["buttons"])
+    return Outgoing(
+        text=data["text"],
+        buttons=buttons,
+        reply_keyboard=data["reply_keyboard"],
+        photo=data["photo"],
+    )
 
 
 def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:

@@ -2,36 +2,40 @@
 
 Every message is copied (never forwarded: no "forwarded from" header) to the other side,
 under a short header whenever the conversation in that chat switches to another case.
-Every pair lands in the message map, so a reply on either side threads to the right case
-and message, and an edit follows its copy. The consultation with the legal adviser uses
-the same machinery on its own channel: the adviser only ever talks to the mediator.
+One transaction books the message with its case and queues its copy in the outbox
+(bot/outbox.py); the sender copies it, maps the pair (a reply on either side then threads
+to the right case and message, an edit follows its copy) and marks the entry delivered —
+or undelivered, telling the writer why. The consultation with the legal adviser uses the
+same machinery on its own channel: the adviser only ever talks to the mediator.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import defaultdict
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
-from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.messaging import Button, DeliveryRefused, Messenger, Outgoing, RefusalReason, rows
 from bot.notify import Notifier
+from bot.outbox import Outbox
 from bot.people import PeopleService, Person
 from bot.terms import area_name, category_label, mediator_label, pseudonym_label
-from storage.cases import CaseRecord, CaseRepository, MessagePart
+from storage.cases import BookEntry, CaseRecord, CaseRepository, MessagePart
 from storage.db import Database
 from storage.members import MemberRepository
+from storage.outbox import OutboxRow
 from storage.privacy import PrivacyRepository
-from storage.relay import Author, Channel, RelayEntry, RelayRepository
+from storage.relay import Author, Channel, RelayRepository
 
 log = logging.getLogger(__name__)
 
 PICK_PREFIX = "rl:"  # rl:<message_id>:<case_id> — which case a resident's message is for
+HELD_PREFIX = "rh:"  # rh:<case_id> — pass on the messages held by the flood limit
+COPY, HEADER, EDIT = "relay", "relay_header", "relay_edit"  # outbox purposes
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,17 @@ class Envelope:
 
     part: MessagePart
     reply_to: int | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a message of a case goes: its channel, the other side, the writer."""
+
+    case: CaseRecord
+    channel: Channel
+    to_chat: int
+    author: Author
+    sender: str | None = None  # the mediator's display name, for the resident's header
 
 
 class NoCaseChosenError(DomainError):
@@ -59,6 +74,25 @@ class CaseClosedError(DomainError):
         return _("This case is closed. Reopen it with /reopen if you need to continue.")
 
 
+class EditRefusedError(DomainError):
+    """An edit that may not change the copy or the book; the original stays as it was."""
+
+    def __init__(self, closed: bool) -> None:
+        super().__init__()
+        self.closed = closed
+
+    def user_message(self) -> str:
+        if self.closed:
+            return _(
+                "This case is closed, so your edit was not passed on. The registration "
+                "book keeps the message as it was."
+            )
+        return _(
+            "You can no longer write in this case, so your edit was not passed on. The "
+            "registration book keeps the message as it was."
+        )
+
+
 class RelayService:
     def __init__(
         self,
@@ -69,7 +103,9 @@ class RelayService:
         members: MemberRepository,
         privacy: PrivacyRepository,
         people: PeopleService,
+        outbox: Outbox,
         messenger: Messenger,
+        transport: Messenger,
         clock: Clock,
         config: Config,
     ) -> None:
@@ -78,21 +114,33 @@ class RelayService:
         self._relay = relay
         self._members = members
         self._privacy = privacy
-        self._chat_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        # Which case a chat last showed, and each case's header in it: asked for every
-        # message, written only here, so kept in memory (the database after a restart).
-        self._showing: dict[int, tuple[int, Channel]] = {}
-        self._headers: dict[tuple[int, int, Channel], int] = {}
         self._people = people
+        self._outbox = outbox
         self._messenger = messenger
+        self._transport = transport  # what the outbox's sender calls: Telegram, discreetly
         self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
+        outbox.register(COPY, _CopyDeliverer(self))
+        outbox.register(HEADER, _HeaderDeliverer(self))
+        outbox.register(EDIT, _EditDeliverer(self))
 
     # ------------------------------------------------------------------ resident → mediator
 
     async def from_resident(self, person: Person, envelope: Envelope) -> list[Outgoing] | None:
         """Pass a resident's message on; None when they have no open case at all."""
+        case = await self._resident_case(person, envelope)
+        if case is None:
+            return None
+        if isinstance(case, Outgoing):
+            return [case]
+        return await self._resident_to_case(case, envelope)
+
+    async def _resident_case(
+        self, person: Person, envelope: Envelope
+    ) -> CaseRecord | Outgoing | None:
+        """The case a resident's message is for, or the question "which one?" (the message
+        waits for the answer), or None when she has no open case."""
         open_cases = await self._cases.open_of_resident(person.id)
         if not open_cases:
             return None
@@ -101,16 +149,8 @@ class RelayService:
             case = open_cases[0]
         if case is None:
             await self._relay.hold(person.id, asdict(envelope.part), self._clock.now())
-            return [self._ask_which_case(envelope, open_cases)]
-        return await self._resident_to_case(case, envelope)
-
-    async def keep_only(self, person: Person, envelope: Envelope) -> None:
-        """Too many messages at once: keep this one with the case, without passing it on."""
-        open_cases = await self._cases.open_of_resident(person.id)
-        if len(open_cases) == 1:
-            await self._cases.add_message(
-                open_cases[0].id, "resident", envelope.part, self._clock.now()
-            )
+            return self._ask_which_case(envelope, open_cases)
+        return case
 
     async def resident_picked(
         self, person: Person, message_id: int, case_id: int
@@ -148,39 +188,40 @@ class RelayService:
     async def _resident_to_case(self, case: CaseRecord, envelope: Envelope) -> list[Outgoing]:
         if case.state != "accepted" or case.mediator_id is None:
             # Booked and mapped alone: passed on when a mediator accepts (deliver_backlog).
-            await self._relay.record(
-                RelayEntry(
-                    case.id, "resident", envelope.part, "resident", None, True, self._clock.now()
-                )
-            )
+            async with self._db.transaction():
+                if await self._already_booked(envelope.part):
+                    return []
+                await self._book(case, "resident", envelope.part, "pending")
             text = _(
                 "Saved with your case {number}. It will be passed on as soon as a "
                 "mediator takes the case."
             ).format(number=case.number)
             return [Outgoing(text)]
-        delivered = await self._deliver(
-            case, "resident", envelope, case.mediator_id, author="resident"
-        )
-        if not delivered:
-            return [await self._mediator_unreachable(case)]
+        route = Route(case, "resident", case.mediator_id, "resident")
+        await self._relay_message(route, envelope)
         return []
 
     async def deliver_backlog(self, case: CaseRecord) -> None:
         """On acceptance: what the resident wrote so far, copied to their new mediator."""
         assert case.mediator_id is not None
-        for author, part, _at in await self._cases.conversation(case.id):
-            if author == "resident" and not await self._deliver(
-                case, "resident", Envelope(part), case.mediator_id
-            ):
-                return
+        route = Route(case, "resident", case.mediator_id, "resident")
+        async with self._db.transaction():
+            for entry in await self._cases.book(case.id):
+                if entry.author == "resident" and entry.edit_of is None:
+                    await self._queue_copy(route, Envelope(entry.part), entry.id)
 
     # ------------------------------------------------------------------ team → other side
 
     async def from_member(self, person: Person, envelope: Envelope) -> list[Outgoing]:
         """A mediator (or the head, or the adviser) writes in a case's conversation."""
+        await self._relay_message(await self._member_route(person, envelope), envelope)
+        return []
+
+    async def _member_route(self, person: Person, envelope: Envelope) -> Route:
+        """Where a team member's message goes: the resident, or the adviser's channel."""
         mapped = await self._relay.find(person.id, envelope.reply_to) if envelope.reply_to else None
         if mapped is not None and mapped.channel == "adviser":
-            return await self._adviser_exchange(person, mapped.case_id, envelope)
+            return await self._adviser_route(person, mapped.case_id)
         case_id = (
             mapped.case_id if mapped else (person.member.current_case_id if person.member else None)
         )
@@ -190,11 +231,7 @@ class RelayService:
         if case.resident_id is None:
             raise CaseClosedError
         name = person.member.display_name if person.member else None
-        if not await self._deliver(
-            case, "resident", envelope, case.resident_id, name, author="mediator"
-        ):
-            return [await self._resident_unreachable(case)]
-        return []
+        return Route(case, "resident", case.resident_id, "mediator", name)
 
     async def case_for_mediator(
         self, person: Person, case_id: int, states: tuple[str, ...] = ("accepted",)
@@ -209,194 +246,317 @@ class RelayService:
             raise CaseClosedError
         return case
 
-    async def _adviser_exchange(
-        self, person: Person, case_id: int, envelope: Envelope
-    ) -> list[Outgoing]:
+    async def _adviser_route(self, person: Person, case_id: int) -> Route:
         """Adviser ↔ mediator, about a case, never reaching the resident."""
         case = await self._cases.get(case_id)
         if case is None or case.mediator_id is None:
             raise NotAllowedError
         if person.role == "adviser" and case.adviser_id == person.id:
-            await self._deliver(case, "adviser", envelope, case.mediator_id, author="adviser")
-            return []
+            return Route(case, "adviser", case.mediator_id, "adviser")
         if person.id == case.mediator_id and case.adviser_id is not None:
-            await self._deliver(case, "adviser", envelope, case.adviser_id)
-            return []
+            return Route(case, "adviser", case.adviser_id, "mediator")
         raise NotAllowedError
 
-    # ------------------------------------------------------------------ delivery
+    # ------------------------------------------------------------------ the flood limit
 
-    async def _deliver(
-        self,
-        case: CaseRecord,
-        channel: Channel,
-        envelope: Envelope,
-        to_chat: int,
-        sender: str | None = None,
-        *,
-        author: Author | None = None,
-    ) -> bool:
-        """Copy a message across under its case's header; book it and map the pair.
-
-        The header is sent once per case and chat. When the conversation in that chat
-        switches between cases, the copy quotes its case's header (a Telegram reply) rather
-        than repeating it: one message per message, and it is always clear which case it
-        belongs to. A reply to an earlier message threads to that message's copy instead.
-        One delivery into a chat at a time, so nothing lands between a header and its copy.
-
-        The message is booked with its case (when `author` wrote it) as it arrives, before
-        the copy, so the book keeps the order of arrival and has it even if the copy fails;
-        the pair is mapped after. Both are rows queued behind (`RelayRepository.record`):
-        the next message does not wait for the disk.
-        """
-        now = self._clock.now()
-        if author is not None:
-            book = RelayEntry(case.id, channel, envelope.part, author, None, False, now)
-            await self._relay.record(book)
-        async with self._chat_locks[to_chat]:
-            copied = await self._copy_into(case, channel, envelope, to_chat, sender=sender, now=now)
-        if copied is None:
-            return await self._blocked(case, to_chat)
-        pair = RelayEntry(case.id, channel, envelope.part, None, (to_chat, copied), True, now)
-        await self._relay.record(pair)
-        if case.unreachable:
-            await self._cases.set_unreachable(case.id, None, now)
-        return True
-
-    async def _copy_into(
-        self,
-        case: CaseRecord,
-        channel: Channel,
-        envelope: Envelope,
-        to_chat: int,
-        *,
-        sender: str | None,
-        now: datetime,
-    ) -> int | None:
-        """The copy's message id in `to_chat`, after the header if it needs one; None when
-        the recipient has blocked the bot."""
-        reply_to = await self._peer_of(envelope)
-        if await self._showing_in(to_chat) != (case.id, channel):
-            header_id = await self._header_in(to_chat, case.id, channel)
-            if header_id is None:  # the first message of this case here: introduce it
-                if not await self._send_header(case, channel, to_chat, sender, now):
-                    return None
-            elif reply_to is None:
-                reply_to = header_id
-        copied = await self._pass_on(envelope, to_chat, reply_to)
-        if copied is not None:
-            self._showing[to_chat] = (case.id, channel)
-        return copied
-
-    async def _send_header(
-        self,
-        case: CaseRecord,
-        channel: Channel,
-        to_chat: int,
-        sender: str | None,
-        now: datetime,
-    ) -> bool:
-        header = await self._header(case, channel, to_chat, sender)
-        header_id = await self._messenger.send(to_chat, Outgoing(header))
-        if header_id is None:
-            return False
-        await self._relay.map_pair(case.id, channel, (to_chat, header_id), None, now, outgoing=True)
-        self._headers[to_chat, case.id, channel] = header_id
-        self._showing[to_chat] = (case.id, channel)
-        return True
-
-    async def _showing_in(self, chat_id: int) -> tuple[int, Channel] | None:
-        """The case (and channel) whose messages this chat showed last."""
-        if chat_id not in self._showing:
-            last = await self._relay.last_sent_to(chat_id)
-            if last is None:
+    async def hold(self, person: Person, envelope: Envelope) -> Outgoing | None:
+        """Over the flood limit: keep the message in the book, held, and tell the other
+        side once that messages are waiting; None when it belongs to no conversation."""
+        route = await self._flood_route(person, envelope)
+        if route is None:
+            return None
+        async with self._db.transaction():
+            if await self._already_booked(envelope.part):
                 return None
-            self._showing[chat_id] = (last.case_id, last.channel)
-        return self._showing[chat_id]
-
-    async def _header_in(self, chat_id: int, case_id: int, channel: Channel) -> int | None:
-        """The message that introduced this case in this chat, if any."""
-        key = (chat_id, case_id, channel)
-        if key not in self._headers:
-            header_id = await self._relay.header_in(chat_id, case_id, channel)
-            if header_id is None:
-                return None
-            self._headers[key] = header_id
-        return self._headers[key]
-
-    async def _pass_on(self, envelope: Envelope, to_chat: int, reply_to: int | None) -> int | None:
-        """Copy the message across (never forward: no "forwarded from" header)."""
-        part = envelope.part
-        if part.kind == "text" and await self._privacy.is_discreet(to_chat):
-            # A copy would put the words in the phone's notification: send them as text, so
-            # the messenger can put its neutral first line above them.
-            return await self._messenger.send(to_chat, Outgoing(part.text or ""), reply_to=reply_to)
-        caption = None if part.kind == "text" else (part.text or "")
-        return await self._messenger.copy(
-            part.chat_id, part.message_id, to_chat, reply_to=reply_to, caption=caption
+            first = not await self._cases.entries_in(route.case.id, "held")
+            await self._book(route.case, route.author, envelope.part, "held")
+            if first:
+                await self._queue_held_notice(route)
+        if route.author == "resident":
+            return Outgoing(
+                _(
+                    "You are writing very fast. Your messages are kept with your case, "
+                    "and your mediator has been told they are waiting for her."
+                )
+            )
+        return Outgoing(
+            _(
+                "You are writing very fast. Your messages are kept in the registration "
+                "book and held for now; the other side has been told and can receive them "
+                "with one tap."
+            )
         )
 
-    async def _peer_of(self, envelope: Envelope) -> int | None:
-        """Thread the copy: the other side's copy of the message this one replies to."""
-        if envelope.reply_to is None:
+    async def _flood_route(self, person: Person, envelope: Envelope) -> Route | None:
+        if person.is_mediator or person.role == "adviser":
+            try:
+                return await self._member_route(person, envelope)
+            except DomainError:
+                return None
+        case = await self._resident_case(person, envelope)
+        if not isinstance(case, CaseRecord) or case.mediator_id is None:
             return None
-        mapped = await self._relay.find(envelope.part.chat_id, envelope.reply_to)
-        return mapped.peer_message if mapped else None
+        return Route(case, "resident", case.mediator_id, "resident")
 
-    async def _blocked(self, case: CaseRecord, chat_id: int) -> bool:
+    async def _queue_held_notice(self, route: Route) -> None:
+        async with self._people.speaking_to(route.to_chat):
+            text = _(
+                "Case {number}: more messages are waiting. They were written very fast, "
+                "so they were held back. Press the button when you are ready for them."
+            ).format(number=route.case.number)
+            button = Button(_("Show the waiting messages"), f"{HELD_PREFIX}{route.case.id}")
+        await self._queue_notice(route.to_chat, Outgoing(text, rows(button)))
+
+    async def release_held(self, person: Person, case_id: int) -> list[Outgoing]:
+        """The other side asks for the held messages: they go now, in order."""
+        case = await self._cases.get(case_id)
+        if case is None or not case.is_open:
+            raise StaleActionError
+        if person.id == case.resident_id:
+            author: Author = "mediator"
+        elif person.id == case.mediator_id or person.is_head:
+            author = "resident"
+        else:
+            raise NotAllowedError
+        held = [e for e in await self._cases.entries_in(case.id, "held") if e.author == author]
+        if not held:
+            raise StaleActionError
+        route = self._route_for(case, author)
+        said = _("Passing on {count} waiting messages.").format(count=len(held))
+        async with self._db.transaction():
+            await self._queue_notice(person.id, Outgoing(said))  # before them, in order
+            for entry in held:
+                await self._cases.set_delivery(entry.id, "pending")
+                await self._queue_copy(route, Envelope(entry.part), entry.id)
+        return []
+
+    def _route_for(self, case: CaseRecord, author: Author) -> Route:
+        if author == "resident":
+            assert case.mediator_id is not None
+            return Route(case, "resident", case.mediator_id, "resident")
+        assert case.resident_id is not None
+        return Route(case, "resident", case.resident_id, "mediator")
+
+    # ------------------------------------------------------------------ queueing
+
+    async def _relay_message(self, route: Route, envelope: Envelope) -> None:
+        """Book the message and queue its copy, together; a message already booked (an
+        update Telegram delivered again after a crash) is not booked or sent twice."""
+        async with self._db.transaction():
+            if await self._already_booked(envelope.part):
+                return
+            entry_id = await self._book(route.case, route.author, envelope.part, "pending")
+            await self._queue_copy(route, envelope, entry_id)
+
+    async def _already_booked(self, part: MessagePart) -> bool:
+        return await self._cases.book_entry(part.chat_id, part.message_id) is not None
+
+    async def _book(
+        self, case: CaseRecord, author: Author, part: MessagePart, delivery: Any
+    ) -> int:
+        now = self._clock.now()
+        channel: Channel = "adviser" if author == "adviser" else "resident"
+        entry_id = await self._cases.add_message(case.id, author, part, now, delivery=delivery)
+        if await self._relay.find(part.chat_id, part.message_id) is None:
+            await self._relay.map_alone(
+                case.id, channel, (part.chat_id, part.message_id), now, outgoing=False
+            )
+        return entry_id
+
+    async def _queue_copy(self, route: Route, envelope: Envelope, entry_id: int | None) -> None:
+        """Queue the copy, after the case's header if this chat has not seen it yet.
+
+        When the conversation in that chat switches between cases, the copy quotes its
+        case's header (a Telegram reply) rather than repeating it: one message per message,
+        and it is always clear which case it belongs to. A reply to an earlier message
+        threads to that message's counterpart instead. Both are worked out when the copy
+        is sent, once the messages before it in that chat have their ids.
+        """
+        case, channel, to_chat = route.case, route.channel, route.to_chat
+        reply: dict[str, Any] | None = None
+        if envelope.reply_to is not None:
+            reply = {"peer_of": [envelope.part.chat_id, envelope.reply_to]}
+        if await self._relay.showing(to_chat) != (case.id, channel):
+            if await self._relay.header_in(to_chat, case.id, channel) is None:
+                await self._queue_header(route)
+            elif reply is None:
+                reply = {"header": True}
+            await self._relay.set_showing(to_chat, case.id, channel)
+        part = envelope.part
+        payload = {
+            "channel": channel,
+            "source": [part.chat_id, part.message_id],
+            "kind": part.kind,
+            "text": part.text,
+            "reply": reply,
+        }
+        await self._outbox.put(to_chat, COPY, payload, case_id=case.id, book_id=entry_id)
+
+    async def _queue_header(self, route: Route) -> None:
+        header = await self._header(route.case, route.channel, route.to_chat, route.sender)
+        payload = {"channel": route.channel, "text": header}
+        await self._outbox.put(route.to_chat, HEADER, payload, case_id=route.case.id)
+
+    async def _queue_notice(self, chat_id: int, message: Outgoing) -> None:
+        """A message to someone, queued with the use case's other rows (not waited for)."""
+        payload = {"op": "send", "message": _outgoing_json(message), "reply_to": None}
+        await self._outbox.put(chat_id, "message", payload)
+
+    # ------------------------------------------------------------------ delivery (sender)
+
+    async def send_copy(self, row: OutboxRow) -> int:
+        """Copy a queued message across; its id in the other chat."""
+        p = row.payload
+        from_chat, message_id = p["source"]
+        reply_to = await self._resolve_reply(row)
+        if p["kind"] == "text" and await self._privacy.is_discreet(row.chat_id):
+            # A copy would put the words in the phone's notification: send them as text, so
+            # the messenger can put its neutral first line above them.
+            copied = await self._transport.send(
+                row.chat_id, Outgoing(p["text"] or ""), reply_to=reply_to
+            )
+        else:
+            caption = None if p["kind"] == "text" else (p["text"] or "")
+            copied = await self._transport.copy(
+                from_chat, message_id, row.chat_id, reply_to=reply_to, caption=caption
+            )
+        if copied is None:
+            raise DeliveryRefused("blocked")
+        return copied
+
+    async def _resolve_reply(self, row: OutboxRow) -> int | None:
+        reply = row.payload["reply"]
+        if reply is None:
+            return None
+        if "peer_of" in reply:
+            chat_id, message_id = reply["peer_of"]
+            return await self._relay.peer_in(chat_id, message_id, row.chat_id)
+        assert row.case_id is not None
+        return await self._relay.header_in(row.chat_id, row.case_id, row.payload["channel"])
+
+    async def copy_delivered(self, row: OutboxRow, copied: int) -> None:
+        assert row.case_id is not None
+        now = self._clock.now()
+        source = tuple(row.payload["source"])
+        await self._relay.map_copy(
+            row.case_id, row.payload["channel"], (source[0], source[1]), (row.chat_id, copied), now
+        )
+        if row.book_id is not None:
+            await self._cases.set_delivery(row.book_id, "delivered")
+        case = await self._cases.get(row.case_id)
+        if case is not None and case.unreachable:
+            await self._cases.set_unreachable(case.id, None, now)
+
+    async def copy_refused(self, row: OutboxRow, reason: RefusalReason) -> None:
+        """Telegram would not take the copy: the book says so, and the writer is told."""
+        if row.book_id is not None:
+            await self._cases.set_delivery(row.book_id, "undelivered", reason)
+        case = await self._cases.get(row.case_id) if row.case_id is not None else None
+        if case is None:
+            return
+        if reason == "blocked":
+            await self._mark_unreachable(case, row.chat_id)
+        writer, message_id = row.payload["source"]
+        async with self._people.speaking_to(writer):
+            text = _not_delivered(reason, case, row.chat_id == case.resident_id)
+        payload = {"op": "send", "message": _outgoing_json(Outgoing(text)), "reply_to": message_id}
+        await self._outbox.put(writer, "message", payload)
+        if reason == "blocked" and row.chat_id == case.mediator_id:
+            await self._alert_head(case)
+
+    async def header_delivered(self, row: OutboxRow, header_id: int) -> None:
+        assert row.case_id is not None
+        await self._relay.map_alone(
+            row.case_id,
+            row.payload["channel"],
+            (row.chat_id, header_id),
+            self._clock.now(),
+            outgoing=True,
+        )
+
+    async def send_header(self, row: OutboxRow) -> int:
+        sent = await self._transport.send(row.chat_id, Outgoing(row.payload["text"]))
+        if sent is None:
+            raise DeliveryRefused("blocked")
+        return sent
+
+    async def _mark_unreachable(self, case: CaseRecord, chat_id: int) -> None:
         side = "resident" if chat_id == case.resident_id else "mediator"
         if case.unreachable != side:
             now = self._clock.now()
             await self._cases.set_unreachable(case.id, side, now)
             await self._cases.add_event(case.id, "unreachable", now, side=side)
         log.info("case participant unreachable", extra={"case": case.number, "side": side})
-        return False
-
-    async def _mediator_unreachable(self, case: CaseRecord) -> Outgoing:
-        await self._alert_head(case)
-        return Outgoing(
-            _(
-                "Your mediator cannot be reached in Telegram right now. Your message "
-                "is kept with case {number}, and the head of the society has been "
-                "told."
-            ).format(number=case.number)
-        )
-
-    async def _resident_unreachable(self, case: CaseRecord) -> Outgoing:
-        return Outgoing(
-            _(
-                "The resident of case {number} has blocked the bot, so your message "
-                "could not be delivered. The case is marked; please try the phone if "
-                "they shared a number."
-            ).format(number=case.number)
-        )
 
     async def _alert_head(self, case: CaseRecord) -> None:
-        def alert() -> str:
-            return _(
-                "The mediator of case {number} cannot be reached in Telegram (the bot "
-                "is blocked). Please consider reassigning it."
-            ).format(number=case.number)
-
         for head in await self._members.active("head"):
-            if head.user_id != case.mediator_id:
-                await self._tell(head.user_id, alert)
+            if head.user_id == case.mediator_id:
+                continue
+            async with self._people.speaking_to(head.user_id):
+                text = _(
+                    "The mediator of case {number} cannot be reached in Telegram (the bot "
+                    "is blocked). Please consider reassigning it."
+                ).format(number=case.number)
+            await self._queue_notice(head.user_id, Outgoing(text))
 
     # ------------------------------------------------------------------ edits
 
     async def edited(self, person: Person, part: MessagePart) -> None:
-        """Someone edited a message: follow with the copy on the other side."""
+        """Someone edited a message of a case: checked like a new message, booked as a new
+        entry (the original stays readable), and the copy follows."""
+        entry = await self._cases.book_entry(part.chat_id, part.message_id)
+        if entry is None:
+            return  # not a message of any case (an intake answer, a command)
+        case = await self._cases.get(entry.case_id)
+        if case is None or not case.is_open:
+            raise EditRefusedError(closed=True)
+        if not self._may_edit(person, case, entry):
+            raise EditRefusedError(closed=False)
         mapped = await self._relay.find(part.chat_id, part.message_id)
-        if mapped is None or mapped.peer_chat is None or mapped.peer_message is None:
-            return
-        await self._cases.update_message_text(part.chat_id, part.message_id, part.text or "")
-        is_text = part.kind == "text"
-        await self._messenger.edit_copy(
-            mapped.peer_chat,
-            mapped.peer_message,
-            text=part.text if is_text else None,
-            caption=None if is_text else (part.text or ""),
+        async with self._db.transaction():
+            delivery: Any = "pending" if mapped and mapped.peer_chat else "kept"
+            edit_id = await self._cases.add_message(
+                case.id,
+                entry.author,
+                part,
+                self._clock.now(),
+                delivery=delivery,
+                edit_of=entry.id,
+            )
+            if mapped is None or mapped.peer_chat is None or mapped.peer_message is None:
+                return  # not passed on yet: the copy, when it goes, carries the new wording
+            is_text = part.kind == "text"
+            payload = {
+                "message_id": mapped.peer_message,
+                "text": part.text if is_text else None,
+                "caption": None if is_text else (part.text or ""),
+                "source": [part.chat_id, part.message_id],
+            }
+            await self._outbox.put(
+                mapped.peer_chat, EDIT, payload, case_id=case.id, book_id=edit_id
+            )
+
+    def _may_edit(self, person: Person, case: CaseRecord, entry: BookEntry) -> bool:
+        """The writer of the message, while still the case's resident or its mediator."""
+        if entry.author == "resident":
+            return case.resident_id == person.id
+        if entry.author == "adviser":
+            return case.adviser_id == person.id and person.role == "adviser"
+        return person.is_mediator and case.mediator_id == person.id
+
+    async def send_edit(self, row: OutboxRow) -> None:
+        p = row.payload
+        await self._transport.edit_copy(
+            row.chat_id, p["message_id"], text=p["text"], caption=p["caption"]
         )
+
+    async def edit_refused(self, row: OutboxRow, reason: RefusalReason) -> None:
+        if row.book_id is not None:
+            await self._cases.set_delivery(row.book_id, "undelivered", reason)
+
+    async def edit_delivered(self, row: OutboxRow) -> None:
+        if row.book_id is not None:
+            await self._cases.set_delivery(row.book_id, "delivered")
 
     # ------------------------------------------------------------------ headers
 
@@ -425,3 +585,74 @@ class RelayService:
                 area_name(self._config, case.area_id),
             )
             return "📨 " + " · ".join(parts)
+
+
+def _outgoing_json(message: Outgoing) -> dict[str, Any]:
+    return asdict(message)
+
+
+def _not_delivered(reason: RefusalReason, case: CaseRecord, to_resident: bool) -> str:
+    """Why a message did not reach the other side of a case, in the writer's language."""
+    if reason == "blocked" and to_resident:
+        return _(
+            "This message did not arrive: the resident of case {number} has blocked the "
+            "bot. The case is marked; please try the phone if they shared a number."
+        ).format(number=case.number)
+    if reason == "blocked":
+        return _(
+            "This message did not arrive: your mediator cannot be reached in Telegram right "
+            "now. It is kept with case {number}, and the head of the society has been told."
+        ).format(number=case.number)
+    if reason == "too_long":
+        return _(
+            "This message did not arrive: it is too long for Telegram. Please send it again "
+            "in shorter parts."
+        )
+    if reason == "not_allowed":
+        return _(
+            "This message did not arrive: Telegram does not allow this kind of message to be "
+            "passed on. Please send it another way, for example as text or a photo."
+        )
+    return _("This message did not arrive: Telegram refused it. Please send it again.")
+
+
+class _CopyDeliverer:
+    def __init__(self, relay: RelayService) -> None:
+        self._relay = relay
+
+    async def deliver(self, row: OutboxRow) -> int:
+        return await self._relay.send_copy(row)
+
+    async def delivered(self, row: OutboxRow, result: Any) -> None:
+        await self._relay.copy_delivered(row, int(result))
+
+    async def refused(self, row: OutboxRow, error: DeliveryRefused) -> None:
+        await self._relay.copy_refused(row, error.reason)
+
+
+class _HeaderDeliverer:
+    def __init__(self, relay: RelayService) -> None:
+        self._relay = relay
+
+    async def deliver(self, row: OutboxRow) -> int:
+        return await self._relay.send_header(row)
+
+    async def delivered(self, row: OutboxRow, result: Any) -> None:
+        await self._relay.header_delivered(row, int(result))
+
+    async def refused(self, row: OutboxRow, error: DeliveryRefused) -> None:
+        """The copy after it meets the same refusal and tells the writer."""
+
+
+class _EditDeliverer:
+    def __init__(self, relay: RelayService) -> None:
+        self._relay = relay
+
+    async def deliver(self, row: OutboxRow) -> None:
+        await self._relay.send_edit(row)
+
+    async def delivered(self, row: OutboxRow, result: Any) -> None:
+        await self._relay.edit_delivered(row)
+
+    async def refused(self, row: OutboxRow, error: DeliveryRefused) -> None:
+        await self._relay.edit_refused(row, error.reason)

@@ -6,9 +6,7 @@ import asyncio
 import logging
 import signal
 
-from telegram import Update
-
-from bot.app import DaasaoApp, build_application, start_app, stop_app
+from bot.app import DaasaoApp, build_application, open_feed, start_app, stop_app
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.i18n import Catalogs
@@ -42,19 +40,11 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
 
 
 async def _start_updates(app: DaasaoApp, config: Config) -> None:
-    assert app.updater is not None
+    feed = open_feed(app)
     if config.telegram.mode == "webhook":
-        hook = config.telegram.webhook
-        await app.updater.start_webhook(
-            listen=hook.listen,
-            port=hook.port,
-            url_path=hook.path,
-            webhook_url=hook.url,
-            secret_token=hook.secret_token,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        await feed.start_webhook(config.telegram.webhook)
     else:
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await feed.start_polling()
 
 
 def _mode(config: Config, playground: Playground | None) -> str:

@@ -14,6 +14,7 @@ from bot.config import Config
 from bot.i18n import Catalogs
 from bot.intake import IntakeService
 from bot.messaging import Messenger
+from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
 from bot.people import PeopleService
 from bot.privacy import DiscreetMessenger, PrivacyService
 from bot.relay import RelayService
@@ -31,6 +32,7 @@ from storage.db import Database
 from storage.drafts import DraftRepository
 from storage.followup import FollowUpRepository
 from storage.members import MemberRepository
+from storage.outbox import BROADCAST, OutboxRepository
 from storage.privacy import PrivacyRepository
 from storage.relay import RelayRepository
 from storage.reminders import ReminderRepository
@@ -47,6 +49,7 @@ class Services:
     config: Config
     clock: Clock
     db: Database
+    outbox: Outbox
     catalogs: Catalogs
     messenger: Messenger
     people: PeopleService
@@ -69,6 +72,7 @@ class Services:
         cls, config: Config, clock: Clock, catalogs: Catalogs, messenger: Messenger
     ) -> Services:
         db = await Database.open(config.storage.path)
+        outbox = Outbox(db, OutboxRepository(db), clock)
         users, members = UserRepository(db), MemberRepository(db)
         cases, roster = CaseRepository(db), RosterRepository(db)
         reminders = ReminderRepository(db)
@@ -76,9 +80,12 @@ class Services:
         await _seed_roster(roster, config)
         people = PeopleService(users, members, clock, config, catalogs)
         privacy_repo = PrivacyRepository(db)
-        # Every service writes to people through this: residents in discreet mode get a
-        # neutral first line on everything the bot sends them.
-        messenger = DiscreetMessenger(messenger, privacy_repo, people, clock)
+        # What the outbox's sender calls: residents in discreet mode get a neutral first
+        # line on everything the bot sends them.
+        transport = DiscreetMessenger(messenger, privacy_repo, people, clock)
+        outbox.register("message", MessageDeliverer(transport))
+        # Every service writes to people through the outbox: recorded first, then sent.
+        messenger = OutboxMessenger(outbox)
         relay_repo = RelayRepository(db)
         relay = RelayService(
             db=db,
@@ -87,7 +94,9 @@ class Services:
             members=members,
             privacy=privacy_repo,
             people=people,
+            outbox=outbox,
             messenger=messenger,
+            transport=transport,
             clock=clock,
             config=config,
         )
@@ -136,7 +145,7 @@ class Services:
         broadcaster = Broadcaster(
             announcements=announcement_repo,
             users=users,
-            messenger=messenger,
+            messenger=messenger.at_priority(BROADCAST),
             clock=clock,
             config=config.announcements,
         )
@@ -178,6 +187,7 @@ class Services:
             config=config,
             clock=clock,
             db=db,
+            outbox=outbox,
             catalogs=catalogs,
             messenger=messenger,
             people=people,
@@ -208,7 +218,9 @@ class Services:
         )
 
     async def run_timers(self) -> None:
-        """Start the one timer mechanism, then catch up on what a crash interrupted."""
+        """Start the sender and the one timer mechanism, then catch up on what a crash
+        interrupted."""
+        await self.outbox.start()
         await self.revisits.ensure_digest()
         await self.privacy.start()
         await self.timers.start()
@@ -217,6 +229,7 @@ class Services:
     async def close(self) -> None:
         self.announcements.stop()  # a broadcast in the middle resumes at the next start
         await self.timers.stop()
+        await self.outbox.stop()
         await self.db.close()
 
 

@@ -11,6 +11,7 @@ from telegram.ext import BaseHandler, TypeHandler
 from bot.errors import DomainError
 from bot.i18n import _
 from handlers.context import BotContext
+from storage.db import StorageFailure
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,13 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(error, DomainError) and isinstance(update, Update):
         await _explain(update, context, error.user_message())
         return
+    if isinstance(error, StorageFailure):
+        log.error(
+            "use case failed: storage", extra={"update_id": update_id, "reason": error.reason}
+        )
+        if isinstance(update, Update):
+            await _explain(update, context, _not_taken())
+        return
     if isinstance(error, Forbidden):
         log.info("recipient unreachable", extra={"update_id": update_id})
         return
@@ -50,8 +58,16 @@ async def on_error(update: object, context: BotContext) -> None:
         )
 
 
+def _not_taken() -> str:
+    return _(
+        "Sorry, your message could not be taken just now: our records are having trouble. "
+        "Nothing was saved. Please send it again in a few minutes."
+    )
+
+
 async def _explain(update: Update, context: BotContext, text: str) -> None:
-    """An alert on the pressed button, or a message in the private chat."""
+    """An alert on the pressed button, or a message in the private chat. Said straight to
+    Telegram, not through the outbox: this is also how a storage failure is told."""
     if update.callback_query:
         try:
             await update.callback_query.answer(text, show_alert=True)

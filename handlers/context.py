@@ -8,6 +8,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.people import Person
 from bot.services import Services
+from handlers.feed import UpdateFeed
 
 
 class BotData:
@@ -15,6 +16,7 @@ class BotData:
 
     def __init__(self) -> None:
         self._services: Services | None = None
+        self.feed: UpdateFeed | None = None  # set when updates start flowing
 
     def attach(self, services: Services) -> None:
         self._services = services

@@ -15,7 +15,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from bot.casework import PENDING_KINDS
 from bot.errors import StaleActionError
 from bot.i18n import _
-from bot.messaging import Outgoing
+from bot.messaging import Outgoing, parse_id
+from bot.relay import HELD_PREFIX
 from handlers.context import BotContext
 from handlers.incoming import envelope_from, incoming_from, part_of
 from handlers.replies import answer
@@ -74,6 +75,18 @@ async def on_edit(update: Update, context: BotContext) -> None:
     await context.services.relay.edited(context.person, part_of(message))
 
 
+async def on_held_button(update: Update, context: BotContext) -> None:
+    """ "Show the waiting messages": what the flood limit held goes now."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    case_id = parse_id(query.data.removeprefix(HELD_PREFIX))
+    if case_id is None:
+        raise StaleActionError
+    replies = await context.services.relay.release_held(context.person, case_id)
+    await query.answer()
+    await answer(update, context, replies)
+
+
 async def on_unknown_button(update: Update, context: BotContext) -> None:
     """Callback data no handler recognised: refused like any stale button (on_error)."""
     raise StaleActionError
@@ -103,5 +116,6 @@ def message_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         MessageHandler(
             private & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, on_message
         ),
+        CallbackQueryHandler(on_held_button, pattern=f"^{HELD_PREFIX}"),
         CallbackQueryHandler(on_unknown_button),  # last: every other button handler first
     ]

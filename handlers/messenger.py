@@ -21,7 +21,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.i18n import _
-from bot.messaging import Outgoing, TransientDeliveryError
+from bot.messaging import DeliveryRefused, Outgoing, RefusalReason, TransientDeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,8 @@ class TelegramMessenger:
         try:
             async with _transient():
                 sent = await self._send(chat_id, message, reply_to)
-        except Forbidden:
-            _blocked()
+        except DeliveryRefused as refusal:
+            _none_if_blocked(refusal)
             return None
         return sent.message_id
 
@@ -95,8 +95,8 @@ class TelegramMessenger:
             async with _transient():
                 document = InputFile(data, filename=file_name)
                 sent = await self._bot.send_document(chat_id, document, caption=caption)
-        except Forbidden:
-            _blocked()
+        except DeliveryRefused as refusal:
+            _none_if_blocked(refusal)
             return None
         return sent.message_id
 
@@ -128,8 +128,8 @@ class TelegramMessenger:
                     caption=caption,
                     reply_parameters=_reply(reply_to),
                 )
-        except Forbidden:
-            _blocked()
+        except DeliveryRefused as refusal:
+            _none_if_blocked(refusal)
             return None
         return copied.message_id
 
@@ -137,7 +137,7 @@ class TelegramMessenger:
         try:
             async with _transient():
                 return await self._bot.delete_message(chat_id, message_id)
-        except (BadRequest, Forbidden):
+        except DeliveryRefused:
             return False  # older than 48 hours, already gone, or the bot is blocked
 
     async def edit_copy(
@@ -146,8 +146,8 @@ class TelegramMessenger:
         try:
             async with _transient(), _unless_unchanged():
                 await self._edit_copy(chat_id, message_id, text, caption)
-        except Forbidden:
-            _blocked()
+        except DeliveryRefused as refusal:
+            _none_if_blocked(refusal)
 
     async def _edit_copy(
         self, chat_id: int, message_id: int, text: str | None, caption: str | None
@@ -160,18 +160,23 @@ class TelegramMessenger:
             )
 
 
-def _blocked() -> None:
-    """A 403: the caller gets None and flags the recipient; nothing is retried."""
+def _none_if_blocked(refusal: DeliveryRefused) -> None:
+    """A 403: the caller gets None and flags the recipient; any other refusal goes on."""
+    if refusal.reason != "blocked":
+        raise refusal
     log.info("recipient has blocked the bot")
 
 
 @asynccontextmanager
 async def _transient() -> AsyncIterator[None]:
-    """Flood limits and network trouble become the services' TransientDeliveryError."""
+    """Flood limits and network trouble become the services' TransientDeliveryError; a
+    refusal (BadRequest: retrying never helps) becomes DeliveryRefused with its reason."""
     try:
         yield
-    except BadRequest:
-        raise  # a NetworkError subclass in PTB, but retrying never helps
+    except BadRequest as error:  # a NetworkError subclass in PTB: caught first
+        raise DeliveryRefused(refusal_reason(error.message)) from error
+    except Forbidden as error:
+        raise DeliveryRefused("blocked") from error
     except RetryAfter as error:
         wait = error.retry_after
         seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
@@ -188,6 +193,16 @@ async def _unless_unchanged() -> AsyncIterator[None]:
     except BadRequest as error:
         if "not modified" not in error.message:
             raise
+
+
+def refusal_reason(message: str) -> RefusalReason:
+    """What a BadRequest means for the person whose message it was."""
+    text = message.lower()
+    if "too long" in text:
+        return "too_long"
+    if any(hint in text for hint in ("can't be copied", "not allowed", "rights", "forbidden")):
+        return "not_allowed"
+    return "rejected"
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:

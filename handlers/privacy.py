@@ -29,8 +29,8 @@ BUTTON = re.compile(
 
 
 async def guard(update: Update, context: BotContext) -> None:
-    """Blocked users get a neutral notice; a flood is kept but not passed on."""
-    user, message = update.effective_user, update.message
+    """Blocked users get a neutral notice; over the flood limit, messages are held."""
+    user, message = update.effective_user, update.message or update.edited_message
     if user is None or message is None or update.effective_chat is None:
         return
     privacy = context.services.privacy
@@ -38,19 +38,24 @@ async def guard(update: Update, context: BotContext) -> None:
         if privacy.should_warn(user.id):
             await answer_text(update, context, _("Sorry, your messages cannot be received now."))
         raise ApplicationHandlerStop
-    if not privacy.allow(user.id):
-        await context.services.relay.keep_only(context.person, envelope_from(message))
-        if privacy.should_warn(user.id):
-            await answer_text(
-                update,
-                context,
-                _(
-                    "You are writing very fast. Please slow down a "
-                    "little: your messages are saved, and your "
-                    "mediator will read them."
-                ),
-            )
-        raise ApplicationHandlerStop
+    person = context.person
+    if person.is_staff or person.busy == "draft" or privacy.allow(user.id):
+        return  # staff are not a flood; an intake keeps every message: nobody reads a draft
+    await answer(update, context, await _over_the_limit(update, context))
+    raise ApplicationHandlerStop
+
+
+async def _over_the_limit(update: Update, context: BotContext) -> list[Outgoing]:
+    """Held in the book (the other side told once), or, outside a case, asked to wait."""
+    message, privacy = update.message, context.services.privacy
+    if message is None:  # an edit
+        return [Outgoing(_("You are writing very fast, so this edit was not passed on."))]
+    held = await context.services.relay.hold(context.person, envelope_from(message))
+    if not privacy.should_warn(context.person.id):
+        return []
+    if held is not None:
+        return [held]
+    return [Outgoing(_("You are writing very fast. Please wait a minute, then send it again."))]
 
 
 async def privacy(update: Update, context: BotContext) -> None:

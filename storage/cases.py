@@ -9,11 +9,12 @@ from typing import Any, Literal, cast
 
 import aiosqlite
 
-from storage.cache import Watch
 from storage.db import Database
 from storage.timefmt import from_db, to_db
 
 OfferState = Literal["open", "accepted", "declined", "expired"]
+# What became of a booked message (migration 0010 says what each means).
+Delivery = Literal["pending", "delivered", "undelivered", "held", "kept"]
 OPEN_STATES = ("new", "unassigned", "offered", "accepted")
 
 
@@ -65,6 +66,21 @@ class MessagePart:
 
 
 @dataclass(frozen=True)
+class BookEntry:
+    """One entry of a case's registration book: a message, what became of it, and the
+    entry it edits if it is an edit."""
+
+    id: int
+    case_id: int
+    author: str
+    part: MessagePart
+    at: datetime
+    delivery: Delivery
+    failure: str | None
+    edit_of: int | None
+
+
+@dataclass(frozen=True)
 class EventRecord:
     case_id: int
     at: datetime
@@ -86,8 +102,6 @@ class OfferRecord:
 class CaseRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._by_id = db.cache("case", [Watch("cases", ("id",))])
-        self._open_of_resident = db.cache("open_cases", [Watch("cases", ("resident_id",))])
 
     async def create(
         self,
@@ -138,9 +152,6 @@ class CaseRepository:
         return created
 
     async def get(self, case_id: int) -> CaseRecord | None:
-        return await self._db.read_through(self._by_id, case_id, lambda: self._read(case_id))
-
-    async def _read(self, case_id: int) -> CaseRecord | None:
         row = await self._db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
         return _case(row) if row else None
 
@@ -155,19 +166,12 @@ class CaseRepository:
         return [_case(row) for row in rows]
 
     async def open_of_resident(self, resident_id: int) -> list[CaseRecord]:
-        """Asked for every message a resident writes, so cached until their cases change."""
-        cases = await self._db.read_through(
-            self._open_of_resident, resident_id, lambda: self._read_open_of(resident_id)
-        )
-        return list(cases)
-
-    async def _read_open_of(self, resident_id: int) -> tuple[CaseRecord, ...]:
         rows = await self._db.fetch_all(
             f"""SELECT * FROM cases WHERE resident_id = ? AND state IN {OPEN_STATES}
                 ORDER BY id""",
             (resident_id,),
         )
-        return tuple(_case(row) for row in rows)
+        return [_case(row) for row in rows]
 
     async def of_mediator(self, mediator_id: int) -> list[CaseRecord]:
         """Cases assigned to a mediator, open ones first, newest first."""
@@ -249,12 +253,20 @@ class CaseRepository:
         ]
 
     async def add_message(
-        self, case_id: int, author: str, part: MessagePart, now: datetime
-    ) -> None:
-        await self._db.execute(
-            """INSERT INTO case_messages
-                   (case_id, at, author, kind, text, file_id, chat_id, message_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        self,
+        case_id: int,
+        author: str,
+        part: MessagePart,
+        now: datetime,
+        *,
+        delivery: Delivery = "kept",
+        edit_of: int | None = None,
+    ) -> int:
+        """Book a message with its case; returns the book entry's id."""
+        return await self._db.insert(
+            """INSERT INTO case_messages (case_id, at, author, kind, text, file_id, chat_id,
+                                          message_id, delivery, edit_of)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 case_id,
                 to_db(now),
@@ -264,8 +276,41 @@ class CaseRepository:
                 part.file_id,
                 part.chat_id,
                 part.message_id,
+                delivery,
+                edit_of,
             ),
         )
+
+    async def book_entry(self, chat_id: int, message_id: int) -> BookEntry | None:
+        """The latest book entry of a message (its last edit, if it was edited)."""
+        row = await self._db.fetch_one(
+            """SELECT * FROM case_messages WHERE chat_id = ? AND message_id = ?
+               ORDER BY id DESC LIMIT 1""",
+            (chat_id, message_id),
+        )
+        return _entry(row) if row else None
+
+    async def set_delivery(
+        self, entry_id: int, delivery: Delivery, failure: str | None = None
+    ) -> None:
+        await self._db.execute(
+            "UPDATE case_messages SET delivery = ?, failure = ? WHERE id = ?",
+            (delivery, failure, entry_id),
+        )
+
+    async def book(self, case_id: int) -> list[BookEntry]:
+        """Every entry of the case's registration book, in the order they came."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM case_messages WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [_entry(row) for row in rows]
+
+    async def entries_in(self, case_id: int, delivery: Delivery) -> list[BookEntry]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM case_messages WHERE case_id = ? AND delivery = ? ORDER BY id",
+            (case_id, delivery),
+        )
+        return [_entry(row) for row in rows]
 
     async def messages(self, case_id: int) -> list[MessagePart]:
         rows = await self._db.fetch_all(
@@ -371,6 +416,25 @@ class CaseRepository:
             (to_db(now),),
         )
         return [_offer(row) for row in rows]
+
+
+def _entry(row: aiosqlite.Row) -> BookEntry:
+    return BookEntry(
+        id=row["id"],
+        case_id=row["case_id"],
+        author=row["author"],
+        part=MessagePart(
+            kind=row["kind"],
+            text=row["text"],
+            file_id=row["file_id"],
+            chat_id=row["chat_id"],
+            message_id=row["message_id"],
+        ),
+        at=from_db(row["at"]),
+        delivery=cast(Delivery, row["delivery"]),
+        failure=row["failure"],
+        edit_of=row["edit_of"],
+    )
 
 
 def _case(row: aiosqlite.Row) -> CaseRecord:

@@ -1,51 +1,72 @@
 """The one owner of the SQLite connection: opening, pragmas, migrations, transactions.
 
-One aiosqlite connection serves the whole process. Writes from different use cases
-are serialised by `transaction()`, which holds an asyncio lock around
-`BEGIN IMMEDIATE … COMMIT`, so a use case sees and leaves a consistent database.
-Hot reads can go through a `RowCache` (`storage.cache`), which SQLite keeps current.
+One aiosqlite connection serves the whole process, and the process is the database's only
+writer while it runs. A use case that writes more than one row runs in `transaction()`,
+which holds a first-come, first-served lock around `BEGIN IMMEDIATE … COMMIT`: it sees and
+leaves a consistent database, and a failure (a full disk, a lock held too long by another
+process) rolls everything back — never half a use case. Single statements outside a
+transaction are atomic on their own.
+
+While an update from Telegram is being handled (`handling()`), the first transaction that
+commits also marks that update handled in the inbox: its effects and the mark land
+together, so a crash can never leave one without the other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import re
 import sqlite3
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Iterable,
-    Mapping,
-    Sequence,
-)
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
-
-from storage.cache import CHANGED_FUNCTION, RowCache, Watch, trigger_statements
 
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | Mapping[str, Any]  # positional (?) or named (:name) parameters
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# Another process (a backup, `sqlite3` in a shell) may hold the write lock for a while; a
+# statement waits this long before its use case fails and the person is told to resend.
 BUSY_TIMEOUT_MS = 5000
-CACHE_ENTRIES = 10_000  # per cache; an entry is one small frozen record or a few
-MAX_ROWS_PER_INSERT = 500  # rows queued by insert_behind that go in one statement
-
-K = TypeVar("K")
-V = TypeVar("V")
+# The WAL is folded back into the database every ~4 MB; erasure truncates it at once
+# (`checkpoint()`), so erased text does not linger in the -wal file.
+WAL_AUTOCHECKPOINT_PAGES = 1000
 
 
 class SchemaTooNewError(RuntimeError):
     """The database was migrated by a newer version of the bot than this one."""
+
+
+class StorageFailure(RuntimeError):
+    """A write (or read) could not be done: the disk is full, the database is locked by
+    another process past the busy timeout, or the file cannot be written. The use case
+    failed as a whole; whoever asked must be told to try again."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # 'full', 'locked' or 'io'
+
+
+@dataclass
+class _Handling:
+    """The update being handled in this task, marked handled by its first commit."""
+
+    update_id: int
+    at: str
+    marked: bool = False
+
+
+_handling: contextvars.ContextVar[_Handling | None] = contextvars.ContextVar(
+    "handling_update", default=None
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -74,17 +95,29 @@ def load_migrations(files: Iterable[tuple[str, str]]) -> list[Migration]:
     return found
 
 
+@contextmanager
+def handling(update_id: int, at: str) -> Iterator[None]:
+    """Mark `update_id` handled in the first transaction committed inside this block."""
+    token = _handling.set(_Handling(update_id, at))
+    try:
+        yield
+    finally:
+        _handling.reset(token)
+
+
+def handled_by_commit() -> bool:
+    """Whether a transaction of the update being handled has already marked it."""
+    current = _handling.get()
+    return current is not None and current.marked
+
+
 class Database:
     """An open database; create it with `await Database.open(path)`."""
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._conn = connection
         self._lock = _TransactionLock()
-        self._caches: dict[str, RowCache[Any, Any]] = {}
-        self._watching: set[str] = set()  # caches whose triggers are in place
-        self._behind: set[asyncio.Task[None]] = set()  # inserts queued by insert_behind
-        self._queued: _QueuedRows | None = None  # the latest of them
-        self._closing = False
+        self._after_commit: list[Callable[[], None]] = []
 
     @classmethod
     async def open(
@@ -99,7 +132,6 @@ class Database:
         try:
             await _configure(connection)
             database = cls(connection)
-            await connection.create_function(CHANGED_FUNCTION, -1, database._row_changed)
             await database.migrate(bundled_migrations() if migrations is None else migrations)
         except BaseException:
             await connection.close()
@@ -107,11 +139,8 @@ class Database:
         return database
 
     async def close(self) -> None:
-        """Close, once every row queued with `insert_behind` is in."""
-        self._closing = True
-        while self._behind:  # a queued insert may have queued more behind it
-            await asyncio.gather(*self._behind, return_exceptions=True)
-        await self._conn.close()
+        async with self._lock:
+            await self._conn.close()
 
     async def schema_version(self) -> int:
         row = await self.fetch_one("PRAGMA user_version")
@@ -157,56 +186,47 @@ class Database:
             return
         async with self._lock:
             try:
-                # Inside the try: cancelled while waiting for BEGIN, the BEGIN still runs in
-                # aiosqlite's thread, and the ROLLBACK queued after it undoes it.
-                await self._conn.execute("BEGIN IMMEDIATE")
+                with _translated():
+                    # Inside the try: cancelled while waiting for BEGIN, the BEGIN still
+                    # runs in aiosqlite's thread, and the ROLLBACK queued after it undoes it.
+                    await self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
-                await self._conn.commit()
+                with _translated():
+                    marking = await self._mark_handled()
+                    await self._conn.commit()
+                if marking is not None:
+                    marking.marked = True
             except BaseException:
-                await self._conn.rollback()
+                self._after_commit.clear()
+                await self._rollback()
                 raise
+            callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
-    def cache(
-        self, name: str, watches: Sequence[Watch], max_entries: int = CACHE_ENTRIES
-    ) -> RowCache[Any, Any]:
-        """The cache called `name`, kept current by changes to the `watches` rows (one
-        per name: repositories sharing this database share it)."""
-        if name not in self._caches:
-            self._caches[name] = RowCache(name, watches, max_entries)
-        cache = self._caches[name]
-        if cache.watches != tuple(watches):
-            raise ValueError(f"cache {name!r} is already watching other rows")
-        return cache
-
-    async def read_through(
-        self,
-        cache: RowCache[K, V],
-        key: K,
-        load: Callable[[], Awaitable[V]],
-        keep: Callable[[V], bool] | None = None,
-    ) -> V:
-        """`load()`'s value for `key`, from `cache` when it has it.
-
-        Inside a transaction nothing is kept: the transaction may see rows it is yet to
-        commit or roll back.
-        """
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this task's transaction has committed (nothing on rollback);
+        outside a transaction, at once."""
         if self._lock.held_by_current_task():
-            return await load()
-        if cache.name not in self._watching:
-            async with self._turn():
-                for statement in trigger_statements(cache):
-                    await self._conn.execute(statement)
-            self._watching.add(cache.name)
-        return await cache.get(key, load, keep)
+            self._after_commit.append(callback)
+        else:
+            callback()
 
-    def _row_changed(self, name: str, *key: object) -> None:
-        """Called by SQLite (in aiosqlite's thread) for each watched row written."""
+    async def _mark_handled(self) -> _Handling | None:
+        current = _handling.get()
+        if current is None or current.marked:
+            return None
+        await self._conn.execute(
+            "UPDATE inbox SET handled_at = ? WHERE update_id = ? AND handled_at IS NULL",
+            (current.at, current.update_id),
+        )
+        return current
+
+    async def _rollback(self) -> None:
         try:
-            self._caches[name].invalidate(key[0] if len(key) == 1 else key)
-        except Exception:  # an error here would fail the write itself
-            log.exception("cache invalidation failed", extra={"cache": name})
-            for cache in self._caches.values():
-                cache.clear()
+            await self._conn.rollback()
+        except sqlite3.Error:  # a full disk can fail the rollback too; SQLite undoes it
+            log.warning("rollback failed", exc_info=True)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         rows = await self.fetch_all(sql, params)
@@ -214,7 +234,8 @@ class Database:
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         async with self._turn():
-            return list(await self._conn.execute_fetchall(sql, params))
+            with _translated():
+                return list(await self._conn.execute_fetchall(sql, params))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the row count it changed.
@@ -223,66 +244,29 @@ class Database:
         `transaction()` it commits with the rest.
         """
         async with self._turn():
-            cursor = await self._conn.execute(sql, params)
-            return cursor.rowcount
+            with _translated():
+                cursor = await self._conn.execute(sql, params)
+                return cursor.rowcount
 
-    async def insert_behind(self, into: str, values: Sequence[Any]) -> None:
-        """Queue one row for `INSERT INTO {into} VALUES (…)`; return without waiting for it.
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run one INSERT; returns the new row's id."""
+        async with self._turn():
+            with _translated():
+                cursor = await self._conn.execute(sql, params)
+                assert cursor.lastrowid is not None
+                return cursor.lastrowid
 
-        It takes its turn now: every statement asked for afterwards runs after it and sees
-        it — except those of a transaction already under way, whose task passes straight
-        through. Rows queued one after another with nothing else in line between them go in
-        one multi-row statement: one round trip, all or none (and if it fails, row by row, so
-        a bad row loses only itself). For writes that must not hold up what comes next: the
-        relay books each message, and the next message need not wait for the disk. A failure
-        is logged; `close()` waits for every queued row. Inside this task's transaction the
-        row is inserted at once, as part of it.
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self._turn():
+            with _translated():
+                await self._conn.executemany(sql, rows)
 
-        A cache hit does not wait for queued rows: queue nothing a `RowCache` keeps a missing
-        value for (the relay's rows feed only `relay_map`, whose cache keeps found rows).
-        """
-        if self._closing:
-            raise RuntimeError("the database is closing: nothing more can be queued")
-        if self._lock.held_by_current_task():
-            await self.execute(_insert_sql(into, len(values), 1), values)
-            return
-        queued = self._queued
-        if (
-            queued is not None
-            and queued.into == into
-            and not queued.started
-            and len(queued.rows) < MAX_ROWS_PER_INSERT
-            and self._lock.is_last(queued.turn_ends)
-        ):
-            queued.rows.append(values)  # next in line anyway: it joins that statement
-            return
-        queued = _QueuedRows(into, [values])
-        task, queued.turn_ends = self._lock.hand_over(self._insert(queued))
-        self._queued = queued
-        self._behind.add(task)
-        task.add_done_callback(self._inserted)
-
-    async def _insert(self, queued: _QueuedRows) -> None:
-        queued.started = True
-        rows, width = queued.rows, len(queued.rows[0])
-        try:
-            sql = _insert_sql(queued.into, width, len(rows))
-            await self._conn.execute(sql, [value for row in rows for value in row])
-        except sqlite3.Error:
-            if len(rows) == 1:
-                raise
-            for row in rows:  # one bad row must not take the others with it
-                try:
-                    await self._conn.execute(_insert_sql(queued.into, width, 1), row)
-                except sqlite3.Error:
-                    log.exception("a queued row could not be inserted")
-
-    def _inserted(self, task: asyncio.Task[None]) -> None:
-        self._behind.discard(task)
-        if task.cancelled():
-            log.error("queued rows were cancelled before they were inserted")
-        elif (error := task.exception()) is not None:
-            log.error("a queued row could not be inserted", exc_info=error)
+    async def checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it: after an erasure, the erased
+        text is gone from the -wal file too."""
+        async with self._turn():
+            with _translated():
+                await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -296,110 +280,44 @@ class Database:
 
 
 class _TransactionLock:
-    """A first-come, first-served lock that knows which task holds it, and whose turns can
-    be taken without waiting: a write queued by `hand_over` keeps its place ahead of
-    everything asked for after it.
-
-    Repositories may be called on their own or inside a service's `Database.transaction()`;
-    the owning task passes straight through.
-    """
+    """An asyncio lock that knows which task holds it, so that repositories called inside a
+    service's `transaction()` pass straight through."""
 
     def __init__(self) -> None:
-        self._last: asyncio.Future[None] | None = None  # done when the last turn in line ends
+        self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
-        self._held: _Turn | None = None
 
     def held_by_current_task(self) -> bool:
         return self._owner is not None and self._owner is asyncio.current_task()
 
-    def _line_up(self) -> _Turn:
-        """A place in line, taken now."""
-        turn = _Turn(self._last, asyncio.get_running_loop().create_future())
-        self._last = turn.done
-        return turn
-
     async def __aenter__(self) -> None:
-        turn = self._line_up()
-        await turn.wait()
-        self._owner, self._held = asyncio.current_task(), turn
+        await self._lock.acquire()
+        self._owner = asyncio.current_task()
 
     async def __aexit__(self, *exc: object) -> None:
-        turn, self._owner, self._held = self._held, None, None
-        assert turn is not None
-        turn.end()
-
-    def is_last(self, turn_ends: asyncio.Future[None] | None) -> bool:
-        """Whether the turn that ends with `turn_ends` is the last one in line."""
-        return self._last is turn_ends
-
-    def hand_over(
-        self, work: Coroutine[Any, Any, None]
-    ) -> tuple[asyncio.Task[None], asyncio.Future[None]]:
-        """Take a place in line now, for a new task that runs `work` in its turn; returns
-        the task and what ends the turn."""
-        turn = self._line_up()
-
-        async def in_turn() -> None:
-            await turn.wait()
-            self._owner = asyncio.current_task()
-            try:
-                await work
-            finally:
-                self._owner = None
-                turn.end()
-
-        def after(_: asyncio.Task[None]) -> None:
-            # Cancelled before it started, `work` never ran: the line must still move on.
-            work.close()
-            turn.give_up()
-
-        task = asyncio.get_running_loop().create_task(in_turn())
-        task.add_done_callback(after)
-        return task, turn.done
+        self._owner = None
+        self._lock.release()
 
 
-@dataclass
-class _QueuedRows:
-    """Rows for one table queued by `insert_behind`, inserted together in their turn."""
-
-    into: str
-    rows: list[Sequence[Any]]
-    turn_ends: asyncio.Future[None] | None = None
-    started: bool = False
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL = 5, 6, 13  # primary result codes
 
 
-def _insert_sql(into: str, width: int, rows: int) -> str:
-    row = "(" + ", ".join("?" * width) + ")"
-    return f"INSERT INTO {into} VALUES " + ", ".join([row] * rows)
+@contextmanager
+def _translated() -> Iterator[None]:
+    """SQLite's operational errors become StorageFailure; programming errors stay as they are."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        raise StorageFailure(_reason(error)) from error
 
 
-@dataclass
-class _Turn:
-    """One place in a `_TransactionLock`'s line: it starts when the one before it ends."""
-
-    before: asyncio.Future[None] | None
-    done: asyncio.Future[None]
-
-    async def wait(self) -> None:
-        if self.before is None or self.before.done():
-            return
-        try:
-            # Shielded: a waiter that is cancelled must not cancel the turn before it.
-            await asyncio.shield(self.before)
-        except asyncio.CancelledError:
-            self.give_up()
-            raise
-
-    def end(self) -> None:
-        if not self.done.done():
-            self.done.set_result(None)
-
-    def give_up(self) -> None:
-        """Leave the line without letting the next one in before the one ahead is done."""
-        if self.before is None or self.before.done():
-            self.end()
-        else:
-            self.before.add_done_callback(lambda _: self.end())
+def _reason(error: sqlite3.OperationalError) -> str:
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code == SQLITE_FULL or "full" in str(error):
+        return "full"
+    if code in (SQLITE_BUSY, SQLITE_LOCKED) or "locked" in str(error):
+        return "locked"
+    return "io"
 
 
 def _create_private_file(path: Path) -> None:
@@ -414,4 +332,8 @@ async def _configure(connection: aiosqlite.Connection) -> None:
     await connection.execute("PRAGMA journal_mode = WAL")
     await connection.execute("PRAGMA foreign_keys = ON")
     await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await connection.execute("PRAGMA synchronous = NORMAL")
+    # FULL: a commit is on disk before we tell Telegram an update was received or tell a
+    # person their message is in the book; the registration book is a legal record.
+    # In WAL mode this costs one fsync per commit (about 2 ms here).
+    await connection.execute("PRAGMA synchronous = FULL")
+    await connection.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")

@@ -9,7 +9,6 @@ from typing import Literal, cast
 import aiosqlite
 
 from bot.roster import DutyMode
-from storage.cache import Watch
 from storage.db import Database
 from storage.timefmt import from_db, to_db
 
@@ -53,30 +52,15 @@ _MEMBER_SELECT = """
 """
 
 
-# What `seen` reads: a change to any of these rows changes who the user is to the bot.
-_SEEN_ROWS = (
-    Watch("users", ("id",)),
-    Watch("members", ("user_id",)),
-    Watch("drafts", ("user_id",)),
-    Watch("announcements", ("author_id",)),
-    Watch("pending_inputs", ("user_id",)),
-)
-
-
 class MemberRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._seen = db.cache("seen", _SEEN_ROWS)
 
     async def seen(self, user_id: int) -> Seen | None:
         """Who is writing: their profile, their membership, and what they are in the
         middle of (an intake, a command waiting for text, an announcement draft).
-
-        Asked on every update, so cached until one of those rows changes.
+        Asked on every update: one indexed query.
         """
-        return await self._db.read_through(self._seen, user_id, lambda: self._read_seen(user_id))
-
-    async def _read_seen(self, user_id: int) -> Seen | None:
         row = await self._db.fetch_one(
             """SELECT u.language AS u_language, u.telegram_language AS u_telegram_language,
                       m.*,

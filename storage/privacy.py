@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.cache import Watch
 from storage.db import Database
 from storage.timefmt import to_db
 
@@ -21,8 +20,6 @@ class Block:
 class PrivacyRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-        # Asked before every message the bot sends: cached until the user's row changes.
-        self._discreet = db.cache("discreet", [Watch("users", ("id",))])
 
     async def export(self, user_id: int) -> dict[str, Any]:
         """Everything stored about one resident, as plain data."""
@@ -125,11 +122,6 @@ class PrivacyRepository:
         await self._db.execute("UPDATE users SET discreet = ? WHERE id = ?", (int(on), user_id))
 
     async def is_discreet(self, user_id: int) -> bool:
-        return await self._db.read_through(
-            self._discreet, user_id, lambda: self._read_discreet(user_id)
-        )
-
-    async def _read_discreet(self, user_id: int) -> bool:
         row = await self._db.fetch_one("SELECT discreet FROM users WHERE id = ?", (user_id,))
         return row is not None and bool(row[0])
 

@@ -9,8 +9,6 @@ from typing import Any, Literal, cast
 
 import aiosqlite
 
-from storage.cache import Watch
-from storage.cases import MessagePart
 from storage.db import Database
 from storage.timefmt import from_db, to_db
 
@@ -26,19 +24,6 @@ class MappedMessage:
     message_id: int
     peer_chat: int | None
     peer_message: int | None
-
-
-@dataclass(frozen=True)
-class RelayEntry:
-    """A message of a case's conversation for its book, its map, or both (one row)."""
-
-    case_id: int
-    channel: Channel
-    part: MessagePart
-    author: Author | None  # who wrote it, to book it with the case; None: nothing to book
-    copy: tuple[int, int] | None  # the bot's copy on the other side (chat, message)
-    mapped: bool  # map it (to its copy if any): a reply to it then threads to its case
-    at: datetime
 
 
 @dataclass(frozen=True)
@@ -59,77 +44,89 @@ class Note:
 class RelayRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-        # Only found messages are kept, so inserts need not be reported: every message
-        # relayed inserts two rows, and the relay's writes stay plain SQL (see Watch).
-        self._mapped = db.cache(
-            "relay_map", [Watch("relay_map", ("chat_id", "message_id"), ("UPDATE", "DELETE"))]
+
+    async def map_alone(
+        self,
+        case_id: int,
+        channel: Channel,
+        message: tuple[int, int],
+        now: datetime,
+        *,
+        outgoing: bool,
+    ) -> None:
+        """Map a message of the case with no copy (yet): a person's message, so that a reply
+        to it threads to its case, or the bot's own (a case header, `outgoing=True`)."""
+        await self._db.execute(
+            """INSERT INTO relay_map (case_id, channel, chat_id, message_id, outgoing, at)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (case_id, channel, *message, int(outgoing), to_db(now)),
         )
 
-    async def map_pair(
+    async def map_copy(
         self,
         case_id: int,
         channel: Channel,
         source: tuple[int, int],
-        copy: tuple[int, int] | None,
+        copy: tuple[int, int],
         now: datetime,
-        *,
-        outgoing: bool = False,
     ) -> None:
-        """Record a message and the bot's copy of it (both directions).
-
-        Without a copy, `source` is a lone message of the case: the bot's own (a header,
-        `outgoing=True`) or a person's that is not passed on yet.
-        """
-        rows = [(case_id, channel, *source, *(copy or (None, None)), outgoing, to_db(now))]
-        if copy is not None:
-            rows.append((case_id, channel, *copy, *source, True, to_db(now)))
-        # One statement (atomic on its own), so the pair costs one round trip.
-        marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
-        await self._db.execute(
-            f"""INSERT INTO relay_map (case_id, channel, chat_id, message_id, peer_chat,
-                                      peer_message, outgoing, at) VALUES {marks}""",
-            [value for row in rows for value in row],
+        """Pair a message with the bot's copy of it on the other side (both directions).
+        Call inside a transaction: the source's row (mapped alone when it arrived, or
+        not at all) and the copy's row change together."""
+        changed = await self._db.execute(
+            """UPDATE relay_map SET peer_chat = ?, peer_message = ?
+               WHERE chat_id = ? AND message_id = ? AND case_id = ? AND outgoing = 0
+                 AND peer_chat IS NULL""",
+            (*copy, *source, case_id),
         )
-
-    async def record(self, entry: RelayEntry) -> None:
-        """Book the message with its case and map it, in one row of the relay_entries view
-        (its trigger fans it out, migration 0008), queued: it is in before any statement
-        asked for later, without the relay waiting for it (`Database.insert_behind`)."""
-        part, (copy_chat, copy_message) = entry.part, entry.copy or (None, None)
-        await self._db.insert_behind(
-            """relay_entries (case_id, channel, author, kind, text, file_id, chat_id,
-                              message_id, copy_chat, copy_message, mapped, at)""",
-            (
-                entry.case_id,
-                entry.channel,
-                entry.author,
-                part.kind,
-                part.text,
-                part.file_id,
-                part.chat_id,
-                part.message_id,
-                copy_chat,
-                copy_message,
-                int(entry.mapped),
-                to_db(entry.at),
-            ),
+        if not changed:
+            await self._db.execute(
+                """INSERT INTO relay_map (case_id, channel, chat_id, message_id, peer_chat,
+                                          peer_message, outgoing, at)
+                   VALUES (?, ?, ?, ?, ?, ?, 0, ?)""",
+                (case_id, channel, *source, *copy, to_db(now)),
+            )
+        await self._db.execute(
+            """INSERT INTO relay_map (case_id, channel, chat_id, message_id, peer_chat,
+                                      peer_message, outgoing, at)
+               VALUES (?, ?, ?, ?, ?, ?, 1, ?)""",
+            (case_id, channel, *copy, *source, to_db(now)),
         )
 
     async def find(self, chat_id: int, message_id: int) -> MappedMessage | None:
-        """What a message is in the relay; asked whenever someone replies to one, so cached."""
-        return await self._db.read_through(
-            self._mapped,
-            (chat_id, message_id),
-            lambda: self._read(chat_id, message_id),
-            keep=lambda found: found is not None,
-        )
-
-    async def _read(self, chat_id: int, message_id: int) -> MappedMessage | None:
+        """What a message is in the relay (the case it belongs to, its copy)."""
         row = await self._db.fetch_one(
-            "SELECT * FROM relay_map WHERE chat_id = ? AND message_id = ? ORDER BY id LIMIT 1",
+            """SELECT * FROM relay_map WHERE chat_id = ? AND message_id = ?
+               ORDER BY peer_chat IS NULL, id LIMIT 1""",
             (chat_id, message_id),
         )
         return _mapped(row) if row else None
+
+    async def peer_in(self, chat_id: int, message_id: int, to_chat: int) -> int | None:
+        """The counterpart in `to_chat` of a message of `chat_id` (its copy, or the
+        original it is a copy of)."""
+        row = await self._db.fetch_one(
+            """SELECT peer_message FROM relay_map
+               WHERE chat_id = ? AND message_id = ? AND peer_chat = ?
+               ORDER BY id DESC LIMIT 1""",
+            (chat_id, message_id, to_chat),
+        )
+        return int(row[0]) if row else None
+
+    async def showing(self, chat_id: int) -> tuple[int, Channel] | None:
+        """The case (and channel) whose messages were last queued into this chat."""
+        row = await self._db.fetch_one(
+            "SELECT case_id, channel FROM relay_showing WHERE chat_id = ?", (chat_id,)
+        )
+        return (int(row[0]), cast(Channel, row[1])) if row else None
+
+    async def set_showing(self, chat_id: int, case_id: int, channel: Channel) -> None:
+        await self._db.execute(
+            """INSERT INTO relay_showing (chat_id, case_id, channel) VALUES (?, ?, ?)
+               ON CONFLICT (chat_id) DO UPDATE SET case_id = excluded.case_id,
+                                                   channel = excluded.channel""",
+            (chat_id, case_id, channel),
+        )
 
     async def header_in(self, chat_id: int, case_id: int, channel: Channel) -> int | None:
         """The latest header the bot put in this chat for this case (a lone outgoing row)."""
@@ -141,14 +138,6 @@ class RelayRepository:
             (chat_id, case_id, channel),
         )
         return int(row[0]) if row else None
-
-    async def last_sent_to(self, chat_id: int) -> MappedMessage | None:
-        """The latest case message the bot put into this chat (a copy or a header)."""
-        row = await self._db.fetch_one(
-            "SELECT * FROM relay_map WHERE chat_id = ? AND outgoing = 1 ORDER BY id DESC LIMIT 1",
-            (chat_id,),
-        )
-        return _mapped(row) if row else None
 
     async def set_pending(self, pending: PendingInput, now: datetime) -> None:
         await self._db.execute(

@@ -131,3 +131,59 @@ async def test_updates_with_the_secret_are_handled_and_others_refused(
     with contextlib.closing(sqlite3.connect(config.storage.path)) as db:
         seen = {row[0] for row in db.execute("SELECT id FROM users")}
     assert WRITER in seen and INTRUDER not in seen
+
+
+def _inbox(config: Config) -> list[tuple[int, str | None]]:
+    with contextlib.closing(sqlite3.connect(config.storage.path)) as db:
+        return list(db.execute("SELECT update_id, handled_at FROM inbox ORDER BY update_id"))
+
+
+async def test_an_update_is_answered_200_only_once_it_is_stored(
+    webhook: tuple[LocalBotApi, Config, str],
+) -> None:
+    api, config, url = webhook
+    assert await _post(url, _update(api, 10, WRITER, "/help"), {HEADER: SECRET}) == 200
+    # The 200 came after the insert: the row is there the moment the answer is.
+    assert [update_id for update_id, _ in _inbox(config)] == [10]
+    await api.wait_for_message(WRITER, timeout=10)
+
+
+async def test_a_replayed_update_id_is_handled_once(
+    webhook: tuple[LocalBotApi, Config, str],
+) -> None:
+    api, config, url = webhook
+    update = _update(api, 20, WRITER, "/help")
+    for _ in range(3):  # Telegram re-sends when it did not see our answer in time
+        assert await _post(url, update, {HEADER: SECRET}) == 200
+    await api.wait_for_message(WRITER, timeout=10)
+    await asyncio.sleep(0.5)
+    assert len(api.messages_to(WRITER)) == 1
+    assert [update_id for update_id, _ in _inbox(config)] == [20]
+
+
+async def test_malformed_bodies_are_refused_without_handling(
+    webhook: tuple[LocalBotApi, Config, str],
+) -> None:
+    _api, config, url = webhook
+    async with aiohttp.ClientSession() as http:
+        for body in (b"{not json", b"[1, 2]", b'{"update_id": "7"}'):
+            async with http.post(url, data=body, headers={HEADER: SECRET}) as response:
+                assert response.status == 400, body
+        huge = b'{"update_id": 1, "x": "' + b"a" * (2 << 20) + b'"}'
+        async with http.post(url, data=huge, headers={HEADER: SECRET}) as response:
+            assert response.status == 413
+    assert _inbox(config) == []
+
+
+async def test_an_update_the_library_cannot_parse_is_skipped_and_others_go_on(
+    webhook: tuple[LocalBotApi, Config, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    api, config, url = webhook
+    broken = _update(api, 30, WRITER, "/help")
+    broken["message"]["chat"] = "Secret Name"  # not an object: PTB cannot build the Chat
+    assert await _post(url, broken, {HEADER: SECRET}) == 200
+    assert await _post(url, _update(api, 31, WRITER, "/help"), {HEADER: SECRET}) == 200
+    await api.wait_for_message(WRITER, timeout=10)
+    await asyncio.sleep(0.3)
+    assert [handled is not None for _, handled in _inbox(config)] == [True, True]
+    assert "Secret Name" not in caplog.text

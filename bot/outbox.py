@@ -1,0 +1,336 @@
+"""Every message the bot sends is an outbox row first; a sender delivers the rows.
+
+A use case writes its rows in its own transaction (with the state change or the book entry
+that causes them), so nothing is sent that was not recorded first, and nothing recorded is
+lost: after a crash, rows still queued go out, and a row that was being sent goes again
+(at most one duplicate per chat). The sender delivers each chat's rows one at a time, in
+order (conversations before reminders before broadcasts), different chats side by side.
+Network trouble and flood limits are retried; a refusal (the person blocked the bot, the
+message is too long, that kind of message is not allowed) is final and is handed to the
+row's deliverer, which tells whoever must know.
+
+Rows name their `purpose`: the deliverer registered for it sends the row and records the
+result (the relay maps its copies; `message` rows answer whoever is waiting for them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.messaging import (
+    DeliveryRefused,
+    Messenger,
+    Outgoing,
+    TransientDeliveryError,
+    outgoing_from_json,
+    outgoing_to_json,
+)
+from storage.db import Database, StorageFailure
+from storage.outbox import CONVERSATION, OutboxRepository, OutboxRow
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = 16  # chats served at once: enough for 30 msg/s at 150 ms round trips
+MAX_BACKOFF = 30.0  # seconds between retries of a message Telegram could not take now
+UNEXPECTED_ATTEMPTS = 5  # an error we do not know is retried this often, then refused
+EARLY_RESULTS = 1000
+
+
+class Deliverer(Protocol):
+    async def deliver(self, row: OutboxRow) -> Any:
+        """Send the row; raises TransientDeliveryError or DeliveryRefused."""
+        ...
+
+    async def delivered(self, row: OutboxRow, result: Any) -> None:
+        """Record the result; runs in the transaction that deletes the row."""
+        ...
+
+    async def refused(self, row: OutboxRow, error: DeliveryRefused) -> None:
+        """Telegram will never take it: tell whoever must know (in the same transaction)."""
+        ...
+
+
+class Outbox:
+    def __init__(
+        self, db: Database, repo: OutboxRepository, clock: Clock, in_flight: int = IN_FLIGHT
+    ) -> None:
+        self._db = db
+        self._repo = repo
+        self._clock = clock
+        self._in_flight = in_flight
+        self._deliverers: dict[str, Deliverer] = {}
+        self._waiters: dict[int, asyncio.Future[Any]] = {}
+        # Results of rows that finished before their caller began to wait (or whose caller
+        # is gone after a restart): kept a while, the oldest forgotten first.
+        self._early: OrderedDict[int, tuple[Any, BaseException | None]] = OrderedDict()
+        self._busy: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def register(self, purpose: str, deliverer: Deliverer) -> None:
+        self._deliverers[purpose] = deliverer
+
+    async def put(
+        self,
+        chat_id: int,
+        purpose: str,
+        payload: dict[str, Any],
+        *,
+        priority: int = CONVERSATION,
+        data: bytes | None = None,
+        case_id: int | None = None,
+        book_id: int | None = None,
+    ) -> int:
+        """Queue a row (inside the caller's transaction, if any); sent after the commit."""
+        row_id = await self._repo.add(
+            chat_id,
+            purpose,
+            payload,
+            self._clock.now(),
+            priority=priority,
+            data=data,
+            case_id=case_id,
+            book_id=book_id,
+        )
+        self._db.after_commit(self._wake.set)
+        return row_id
+
+    async def put_and_wait(
+        self, chat_id: int, payload: dict[str, Any], priority: int, data: bytes | None = None
+    ) -> Any:
+        """Queue a `message` row and wait until Telegram has it; its result, or the refusal."""
+        payload = {**payload, "wait": True}
+        row_id = await self.put(chat_id, "message", payload, priority=priority, data=data)
+        if row_id not in self._early:
+            future = asyncio.get_running_loop().create_future()
+            self._waiters[row_id] = future
+            return await future
+        result, error = self._early.pop(row_id)  # the sender was quicker than this task
+        if error is not None:
+            raise error
+        return result
+
+    async def start(self) -> None:
+        again = await self._repo.requeue_interrupted()
+        if again:
+            log.info("outbox rows sent again after a restart", extra={"rows": again})
+        self._loop_task = asyncio.create_task(self._run(), name="outbox")
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop taking rows; what is being sent now finishes (or goes again at next start)."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        workers = list(self._busy.values())
+        if workers:
+            _, pending = await asyncio.wait(workers, timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for future in self._waiters.values():
+            future.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            free = self._in_flight - len(self._busy)
+            if free <= 0:
+                continue  # a worker that ends sets the event again
+            try:
+                chats = await self._repo.chats_waiting(set(self._busy), free)
+            except StorageFailure:
+                log.warning("outbox unreadable; trying again shortly")
+                await asyncio.sleep(1)
+                self._wake.set()
+                continue
+            for chat_id in chats:
+                self._busy[chat_id] = asyncio.create_task(self._serve(chat_id))
+
+    async def _serve(self, chat_id: int) -> None:
+        """Send one chat's rows in order until none is left."""
+        try:
+            while (row := await self._repo.claim_next(chat_id)) is not None:
+                await self._send(row)
+        except StorageFailure:
+            log.warning("outbox row could not be claimed; trying again shortly")
+            await asyncio.sleep(1)
+        finally:
+            del self._busy[chat_id]
+            self._wake.set()
+
+    async def _send(self, row: OutboxRow) -> None:
+        deliverer = self._deliverers[row.purpose]
+        result, refusal = await self._attempt(row, deliverer)
+        if refusal is not None:
+            await self._finish(row, lambda: deliverer.refused(row, refusal))
+        else:
+            await self._finish(row, lambda: deliverer.delivered(row, result))
+        if row.payload.get("wait"):
+            self._answer(row.id, result, refusal)
+
+    async def _attempt(
+        self, row: OutboxRow, deliverer: Deliverer
+    ) -> tuple[Any, DeliveryRefused | None]:
+        """Send until Telegram takes the row or refuses it for good."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await deliverer.deliver(row), None
+            except TransientDeliveryError as error:
+                await asyncio.sleep(_backoff(error.retry_after, attempt))
+            except DeliveryRefused as error:
+                return None, error
+            except Exception as error:  # a bug or an unknown answer: bounded retries
+                if attempt >= UNEXPECTED_ATTEMPTS:
+                    log.exception("outbox row refused after repeated failures")
+                    return None, DeliveryRefused("rejected")
+                log.warning("outbox send failed", extra={"error": type(error).__name__})
+                await asyncio.sleep(_backoff(0, attempt))
+
+    async def _finish(
+        self, row: OutboxRow, record: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        """Record the outcome and delete the row, together; the message is out already, so
+        a storage failure here is retried until it goes through."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self._db.transaction():
+                    await record()
+                    await self._repo.done(row.id)
+                return
+            except StorageFailure as error:
+                log.error("outbox result not recorded yet", extra={"reason": error.reason})
+                await asyncio.sleep(_backoff(0, attempt))
+            except Exception:  # a bug in recording: the message is out; do not send it twice
+                log.exception("outbox result could not be recorded")
+                await self._repo.done(row.id)
+                return
+
+    def _answer(self, row_id: int, result: Any, error: BaseException | None) -> None:
+        future = self._waiters.pop(row_id, None)
+        if future is None:
+            self._early[row_id] = (result, error)
+            while len(self._early) > EARLY_RESULTS:
+                self._early.popitem(last=False)
+            return
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
+def _backoff(retry_after: float, attempt: int) -> float:
+    return min(MAX_BACKOFF, max(float(retry_after), 0.25 * 2.0 ** min(attempt, 8)))
+
+
+class MessageDeliverer:
+    """Rows of purpose `message`: one call of the messenger each."""
+
+    def __init__(self, messenger: Messenger) -> None:
+        self._messenger = messenger
+
+    async def deliver(self, row: OutboxRow) -> Any:
+        p, chat = row.payload, row.chat_id
+        op = p["op"]
+        if op == "send":
+            return await self._messenger.send(
+                chat, outgoing_from_json(p["message"]), reply_to=p["reply_to"]
+            )
+        if op == "document":
+            assert row.data is not None
+            return await self._messenger.send_document(chat, p["file_name"], row.data, p["caption"])
+        if op == "edit":
+            await self._messenger.edit(chat, p["message_id"], outgoing_from_json(p["message"]))
+            return None
+        if op == "copy":
+            return await self._messenger.copy(
+                p["from_chat"], p["message_id"], chat, reply_to=p["reply_to"], caption=p["caption"]
+            )
+        if op == "delete":
+            return await self._messenger.delete(chat, p["message_id"])
+        if op == "edit_copy":
+            await self._messenger.edit_copy(
+                chat, p["message_id"], text=p["text"], caption=p["caption"]
+            )
+            return None
+        raise ValueError(f"unknown outbox operation {op!r}")
+
+    async def delivered(self, row: OutboxRow, result: Any) -> None:
+        """Nothing to record: whoever queued it is waiting for the result."""
+
+    async def refused(self, row: OutboxRow, error: DeliveryRefused) -> None:
+        """The waiting caller gets the refusal."""
+
+
+class OutboxMessenger:
+    """The `Messenger` the services use: each call is an outbox row, sent in order with
+    the chat's other rows, and answered once Telegram has it."""
+
+    def __init__(self, outbox: Outbox, priority: int = CONVERSATION) -> None:
+        self._outbox = outbox
+        self._priority = priority
+
+    def at_priority(self, priority: int) -> OutboxMessenger:
+        return OutboxMessenger(self._outbox, priority)
+
+    async def _call(self, chat_id: int, payload: dict[str, Any], data: bytes | None = None) -> Any:
+        return await self._outbox.put_and_wait(chat_id, payload, self._priority, data)
+
+    async def send(
+        self, chat_id: int, message: Outgoing, *, reply_to: int | None = None
+    ) -> int | None:
+        payload = {"op": "send", "message": outgoing_to_json(message), "reply_to": reply_to}
+        result: int | None = await self._call(chat_id, payload)
+        return result
+
+    async def send_document(
+        self, chat_id: int, file_name: str, data: bytes, caption: str
+    ) -> int | None:
+        payload = {"op": "document", "file_name": file_name, "caption": caption}
+        result: int | None = await self._call(chat_id, payload, data)
+        return result
+
+    async def edit(self, chat_id: int, message_id: int, message: Outgoing) -> None:
+        payload = {"op": "edit", "message_id": message_id, "message": outgoing_to_json(message)}
+        await self._call(chat_id, payload)
+
+    async def copy(
+        self,
+        from_chat_id: int,
+        message_id: int,
+        to_chat_id: int,
+        *,
+        reply_to: int | None = None,
+        caption: str | None = None,
+    ) -> int | None:
+        payload = {
+            "op": "copy",
+            "from_chat": from_chat_id,
+            "message_id": message_id,
+            "reply_to": reply_to,
+            "caption": caption,
+        }
+        result: int | None = await self._call(to_chat_id, payload)
+        return result
+
+    async def delete(self, chat_id: int, message_id: int) -> bool:
+        result: bool = await self._call(chat_id, {"op": "delete", "message_id": message_id})
+        return result
+
+    async def edit_copy(
+        self, chat_id: int, message_id: int, *, text: str | None, caption: str | None
+    ) -> None:
+        payload = {"op": "edit_copy", "message_id": message_id, "text": text, "caption": caption}
+        await self._call(chat_id, payload)

@@ -1,0 +1,89 @@
+"""The inbox: every update from Telegram, kept before Telegram is told it arrived."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database
+from storage.timefmt import to_db
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    update_id: int
+    payload: dict[str, Any]
+
+
+class InboxRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def store(self, updates: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """Keep a batch of updates in one commit; returns those not seen before (a
+        re-delivered update_id is not stored twice, nor handled twice)."""
+        fresh = []
+        async with self._db.transaction():
+            for update in updates:
+                chat_id, user_id = _chat_and_user(update)
+                added = await self._db.execute(
+                    """INSERT OR IGNORE INTO inbox (update_id, chat_id, user_id, payload,
+                                                    received_at)
+                       VALUES (?, ?, ?, ?, ?)""",
+                    (
+                        update["update_id"],
+                        chat_id,
+                        user_id,
+                        json.dumps(update, ensure_ascii=False),
+                        to_db(now),
+                    ),
+                )
+                if added:
+                    fresh.append(update)
+        return fresh
+
+    async def mark_handled(self, update_id: int, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE inbox SET handled_at = ? WHERE update_id = ? AND handled_at IS NULL",
+            (to_db(now), update_id),
+        )
+
+    async def unhandled(self) -> list[InboxRow]:
+        """What a crash left unhandled, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT update_id, payload FROM inbox WHERE handled_at IS NULL ORDER BY update_id"
+        )
+        return [InboxRow(row[0], json.loads(row[1])) for row in rows]
+
+    async def last_update_id(self) -> int | None:
+        row = await self._db.fetch_one("SELECT MAX(update_id) FROM inbox")
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def prune(self, handled_before: datetime) -> int:
+        """Forget handled updates older than `handled_before` (the newest row stays, so the
+        next getUpdates offset survives a restart)."""
+        return await self._db.execute(
+            """DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ?
+                 AND update_id < (SELECT MAX(update_id) FROM inbox)""",
+            (to_db(handled_before),),
+        )
+
+
+def _chat_and_user(update: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The chat and sender of an update, read from its JSON without parsing it fully."""
+    for value in update.values():
+        if not isinstance(value, dict):
+            continue
+        chat = value.get("chat") or (value.get("message") or {}).get("chat")
+        sender = value.get("from")
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        user_id = sender.get("id") if isinstance(sender, dict) else None
+        if chat_id is not None or user_id is not None:
+            return _int_or_none(chat_id), _int_or_none(user_id)
+    return None, None
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,111 @@
+"""The outbox: what the bot is to send, a row each, until Telegram has it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database
+from storage.timefmt import to_db
+
+CONVERSATION, REMINDER, BROADCAST = 0, 1, 2  # priorities: a lower number goes first
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    priority: int
+    purpose: str  # which deliverer sends it ('message', 'relay', …)
+    payload: dict[str, Any]
+    data: bytes | None
+    case_id: int | None
+    book_id: int | None
+    attempts: int
+
+
+class OutboxRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        chat_id: int,
+        purpose: str,
+        payload: dict[str, Any],
+        now: datetime,
+        *,
+        priority: int = CONVERSATION,
+        data: bytes | None = None,
+        case_id: int | None = None,
+        book_id: int | None = None,
+    ) -> int:
+        return await self._db.insert(
+            """INSERT INTO outbox (chat_id, priority, purpose, payload, data, case_id,
+                                   book_id, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                chat_id,
+                priority,
+                purpose,
+                json.dumps(payload, ensure_ascii=False),
+                data,
+                case_id,
+                book_id,
+                to_db(now),
+            ),
+        )
+
+    async def chats_waiting(self, skip: set[int], limit: int) -> list[int]:
+        """Chats with queued rows, the most pressing first (priority, then age)."""
+        rows = await self._db.fetch_all(
+            """SELECT chat_id, MIN(priority) AS p, MIN(id) AS first FROM outbox
+               WHERE state = 'queued' GROUP BY chat_id ORDER BY p, first LIMIT ?""",
+            (limit + len(skip),),
+        )
+        return [int(row[0]) for row in rows if int(row[0]) not in skip][:limit]
+
+    async def claim_next(self, chat_id: int) -> OutboxRow | None:
+        """The chat's next row, marked 'sending' (a crash then sends it again)."""
+        async with self._db.transaction():
+            row = await self._db.fetch_one(
+                """SELECT * FROM outbox WHERE chat_id = ? AND state = 'queued'
+                   ORDER BY priority, id LIMIT 1""",
+                (chat_id,),
+            )
+            if row is None:
+                return None
+            await self._db.execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?",
+                (row["id"],),
+            )
+        return _row(row)
+
+    async def done(self, row_id: int) -> None:
+        await self._db.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
+
+    async def requeue_interrupted(self) -> int:
+        """At start: rows a crash left 'sending' go again (at most one per chat)."""
+        return await self._db.execute("UPDATE outbox SET state = 'queued' WHERE state = 'sending'")
+
+    async def waiting(self) -> int:
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM outbox")
+        return int(row[0]) if row else 0
+
+
+def _row(row: aiosqlite.Row) -> OutboxRow:
+    return OutboxRow(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        priority=row["priority"],
+        purpose=row["purpose"],
+        payload=json.loads(row["payload"]),
+        data=row["data"],
+        case_id=row["case_id"],
+        book_id=row["book_id"],
+        attempts=row["attempts"],
+    )

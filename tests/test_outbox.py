@@ -1,0 +1,135 @@
+"""The outbox without Telegram: order per chat, retries, refusals, crash recovery."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.messaging import DeliveryRefused, TransientDeliveryError
+from bot.outbox import Outbox
+from storage.db import Database
+from storage.outbox import BROADCAST, CONVERSATION, OutboxRepository, OutboxRow
+
+
+class Recorder:
+    """A deliverer that records what it sends; `fail` says what to raise, per text."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+        self.done: list[str] = []
+        self.refusals: list[tuple[str, str]] = []
+        self.fail: dict[str, list[Exception]] = {}
+        self.delay = 0.0
+
+    async def deliver(self, row: OutboxRow) -> int:
+        text = row.payload["text"]
+        if self.fail.get(text):
+            raise self.fail[text].pop(0)
+        await asyncio.sleep(self.delay)
+        self.sent.append((row.chat_id, text))
+        return len(self.sent)
+
+    async def delivered(self, row: OutboxRow, result: Any) -> None:
+        self.done.append(row.payload["text"])
+
+    async def refused(self, row: OutboxRow, error: DeliveryRefused) -> None:
+        self.refusals.append((row.payload["text"], error.reason))
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "outbox.sqlite3")
+    yield database
+    await database.close()
+
+
+def _outbox(db: Database, recorder: Recorder) -> Outbox:
+    outbox = Outbox(db, OutboxRepository(db), FakeClock(datetime(2026, 3, 2, tzinfo=UTC)))
+    outbox.register("test", recorder)
+    return outbox
+
+
+async def _until(condition: Any, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_each_chat_in_order_chats_side_by_side(db: Database) -> None:
+    recorder = Recorder()
+    recorder.delay = 0.02
+    outbox = _outbox(db, recorder)
+    await outbox.start()
+    for n in range(5):
+        for chat in (1, 2, 3):
+            await outbox.put(chat, "test", {"text": f"{chat}-{n}"})
+    await _until(lambda: len(recorder.done) == 15)
+    await outbox.stop()
+    for chat in (1, 2, 3):
+        assert [t for c, t in recorder.sent if c == chat] == [f"{chat}-{n}" for n in range(5)]
+    assert await OutboxRepository(db).waiting() == 0
+
+
+async def test_passing_trouble_is_retried_and_a_refusal_is_final(db: Database) -> None:
+    recorder = Recorder()
+    recorder.fail = {
+        "flaky": [TransientDeliveryError(0), TransientDeliveryError(0)],
+        "too long": [DeliveryRefused("too_long")],
+    }
+    outbox = _outbox(db, recorder)
+    await outbox.start()
+    for text in ("flaky", "too long", "after"):
+        await outbox.put(7, "test", {"text": text})
+    await _until(lambda: len(recorder.done) == 2)
+    await outbox.stop()
+    assert recorder.sent == [(7, "flaky"), (7, "after")]  # order kept through the retries
+    assert recorder.refusals == [("too long", "too_long")]
+
+
+async def test_a_row_queued_in_a_transaction_goes_only_after_the_commit(db: Database) -> None:
+    recorder = Recorder()
+    outbox = _outbox(db, recorder)
+    await outbox.start()
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await outbox.put(1, "test", {"text": "rolled back"})
+            raise RuntimeError("the use case failed")
+    async with db.transaction():
+        await outbox.put(1, "test", {"text": "committed"})
+        await asyncio.sleep(0.05)
+        assert recorder.sent == []  # not before the commit
+    await _until(lambda: recorder.done == ["committed"])
+    await outbox.stop()
+
+
+async def test_what_a_crash_left_sending_goes_again_at_start(db: Database) -> None:
+    repo = OutboxRepository(db)
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    first = await repo.add(1, "test", {"text": "in flight"}, now)
+    await repo.add(1, "test", {"text": "queued"}, now)
+    await db.execute("UPDATE outbox SET state = 'sending' WHERE id = ?", (first,))
+    recorder = Recorder()
+    outbox = _outbox(db, recorder)
+    await outbox.start()
+    await _until(lambda: len(recorder.done) == 2)
+    await outbox.stop()
+    assert recorder.sent == [(1, "in flight"), (1, "queued")]
+
+
+async def test_conversations_go_before_broadcasts_in_a_chat(db: Database) -> None:
+    repo = OutboxRepository(db)
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    await repo.add(1, "test", {"text": "notice"}, now, priority=BROADCAST)
+    await repo.add(1, "test", {"text": "reply"}, now, priority=CONVERSATION)
+    recorder = Recorder()
+    outbox = _outbox(db, recorder)
+    await outbox.start()
+    await _until(lambda: len(recorder.done) == 2)
+    await outbox.stop()
+    assert [t for _, t in recorder.sent] == ["reply", "notice"]
