@@ -21,7 +21,7 @@ from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
 from bot.people import Person
 from bot.subscriptions import UNSUBSCRIBE
 from bot.timers import Timers
-from bot.when import REPEATS, next_occurrence, parse_local
+from bot.when import REPEATS, Reading, Refusal, next_occurrence, read_local
 from storage.announcements import Announcement, AnnouncementRepository, Run, SubscriptionRepository
 from storage.db import Database
 from storage.reminders import Reminder
@@ -107,7 +107,11 @@ class AnnouncementService:
         if draft.step == "text":
             return [await self._take_text(draft, text, photo)]
         if draft.step in ("later", "event"):
-            return await self._take_date(draft, text)
+            return await self._take_date(draft, draft.step, text)
+        # Just after a time is taken it can still be typed again (an assumed hour changed).
+        retyped = _retyped_step(draft)
+        if retyped is not None and isinstance(self._read(text), Reading):
+            return await self._take_date(draft, retyped, text)
         raise ComposeError(_("Please use the buttons above, or /cancel."))
 
     async def pressed(self, person: Person, step: str, value: str) -> list[Outgoing]:
@@ -165,32 +169,44 @@ class AnnouncementService:
             return self._rsvp_screen()
         if value == "later":
             await self._repo.update(draft.id, step="later")
-            return Outgoing(
-                _(
-                    "When should it go out? Type a local date and time, for example "
-                    "2027-03-01 09:00 or 3月8日 9:00."
-                )
-            )
+            return Outgoing(_send_time_prompt())
         raise StaleActionError
 
-    async def _take_date(self, draft: Announcement, text: str) -> list[Outgoing]:
-        now = self._clock.now()
-        moment = parse_local(text, self._config.locale.zone, now)
-        if moment is None:
+    def _read(self, text: str) -> Reading | Refusal:
+        return read_local(text, self._config.locale.zone, self._clock.now())
+
+    async def _take_date(self, draft: Announcement, step: str, text: str) -> list[Outgoing]:
+        """The send time (step "later") or the event's time (step "event"), typed."""
+        reading = self._read(text)
+        if isinstance(reading, Refusal):
+            raise ComposeError(_refusal_text(reading))
+        moment = reading.moment
+        if moment <= self._clock.now():
             raise ComposeError(
-                _("I could not read that date. Please write it like 2027-03-01 09:00.")
+                _(
+                    "That time has already passed. Please give a time ahead; "
+                    "for a date next year, add the year too."
+                )
             )
-        if moment <= now:
-            raise ComposeError(_("That time has already passed. Please give a time ahead."))
-        if draft.step == "later":
+        said: list[Outgoing] = []
+        if reading.hour_assumed:
+            said.append(
+                Outgoing(
+                    _(
+                        "No time of day was given, so I took {when}. "
+                        "To change it, just type it again."
+                    ).format(when=format_when(moment, self._config.locale.zone))
+                )
+            )
+        if step == "later":
             await self._repo.update(draft.id, first_at=moment, step="repeat")
-            return [self._repeat_screen()]
+            return [*said, self._repeat_screen()]
         assert draft.first_at is not None
         offset = int((moment - draft.first_at).total_seconds() // 60)
         if offset < 0:
             raise ComposeError(_("The event must be after the announcement goes out."))
         await self._repo.update(draft.id, event_offset=offset, step="confirm")
-        return await self._summary(await self._repo.get(draft.id) or draft)
+        return [*said, *await self._summary(await self._repo.get(draft.id) or draft)]
 
     async def _rsvp_choice(self, draft: Announcement, rsvp: bool) -> list[Outgoing]:
         if not rsvp:
@@ -198,10 +214,7 @@ class AnnouncementService:
             return await self._summary(await self._repo.get(draft.id) or draft)
         await self._repo.update(draft.id, rsvp=True, step="event")
         hours = self._config.announcements.reminder_hours_before
-        question = _(
-            "When is the event? Type its local date and time, and everyone who said they "
-            "will come gets a reminder {hours} hours before. Or press No reminder."
-        ).format(hours=hours)
+        question = _event_time_prompt(hours)
         return [Outgoing(question, rows(Button(_("No reminder"), f"{ANN_PREFIX}event:skip")))]
 
     async def _summary(self, draft: Announcement) -> list[Outgoing]:
@@ -504,6 +517,53 @@ class AnnouncementService:
 def _require_staff(person: Person) -> None:
     if not person.is_staff:
         raise NotAllowedError
+
+
+def _send_time_prompt() -> str:
+    return _(
+        "When should it go out? Write the day and time, for example: "
+        "Mar 1 9am, tomorrow 7pm, next Wed 14:00."
+    )
+
+
+def _event_time_prompt(hours: int) -> str:
+    return _(
+        "When is the event? Write the day and time, for example: Mar 8 7pm, Sat 10am. "
+        "Everyone who said they will come gets a reminder {hours} hours before. "
+        "Or press No reminder."
+    ).format(hours=hours)
+
+
+def _retyped_step(draft: Announcement) -> str | None:
+    """The time step just behind this one, whose time may be typed again; None if none."""
+    if draft.step == "repeat":
+        return "later"
+    if draft.step == "confirm" and draft.event_offset is not None:
+        return "event"
+    return None
+
+
+def _refusal_text(refusal: Refusal) -> str:
+    """Why a typed time could not be used, with examples that can be."""
+    texts = {
+        Refusal.UNREADABLE: _(
+            "I could not read that time. You can write it like this: "
+            "Mar 1 9am, tomorrow 7pm, next Wed 14:00."
+        ),
+        Refusal.NO_SUCH_DAY: _(
+            "There is no such day on the calendar. Please check the month and the day, "
+            "for example: Mar 1 9am."
+        ),
+        Refusal.NO_SUCH_HOUR: _(
+            "That hour does not fit. Please check it, for example: 9am, 2:30pm, 19:00."
+        ),
+        Refusal.NO_HOUR: _("At what time? Please add the hour, for example: tomorrow 3pm."),
+        Refusal.DAYS_DISAGREE: _(
+            "The date and the weekday do not agree. Please check them, or give just one, "
+            "for example: Mar 8 7pm."
+        ),
+    }
+    return texts[refusal]
 
 
 def _repeat_label(repeat: str) -> str:

@@ -40,14 +40,14 @@ async def compose(
         await staff.press("现在发送")
     else:
         await staff.press("指定日期和时间…")
-        await staff.expect("请输入当地日期和时间")
+        await staff.expect("写上日子和钟点")
         await staff.send(later)
         await staff.expect("要重复发送吗")
         await staff.press(repeat)
     await staff.expect("要加上“我参加”")
     await staff.press("要，加上报名按钮" if rsvp else "不用")
     if rsvp:
-        await staff.expect("活动什么时候开始")
+        await staff.expect("活动是哪天几点")
         if event is None:
             await staff.press("不用提醒")
         else:
@@ -208,13 +208,51 @@ async def test_composer_refuses_bad_input_politely(bot: BotUnderTest, staff: Per
     await staff.press("下一步 ›")
     await staff.expect("什么时候发送")
     await staff.press("指定日期和时间…")
-    await staff.expect("请输入当地日期和时间")
-    await staff.send("下周三")
-    await staff.expect("我没看懂这个日期")
+    await staff.expect("比如：3月1日上午9点、明天晚上7点、下周三 14:00")
+    await staff.send("下个月吧")
+    await staff.expect("我没看懂这个时间。可以这样写：3月1日上午9点")
+    await staff.send("2月30日上午9点")
+    await staff.expect("日历上没有这一天")
+    await staff.send("下午25点")
+    await staff.expect("这个钟点对不上")
+    await staff.send("明天下午")
+    await staff.expect("几点呢？请把钟点也写上")
     await staff.send("2026-01-01 09:00")
     await staff.expect("这个时间已经过去了")
     await staff.send("/cancel")
     await staff.expect("已取消")
+
+
+async def test_times_written_as_people_say_them(bot: BotUnderTest, staff: Person) -> None:
+    await seed_subscribers(bot, range(3601, 3603))
+    await staff.send("/announce")
+    await staff.expect("请发送通知的文字")
+    await staff.send("周六亲子读书会")
+    await staff.expect("发给谁")
+    await staff.press("下一步 ›")
+    await staff.expect("什么时候发送")
+    await staff.press("指定日期和时间…")
+    await staff.expect("写上日子和钟点")
+    await staff.send("３月７日")  # full-width, and no hour
+    await staff.expect("没写几点，先按 3月7日周六 09:00 安排了")
+    await staff.expect("要重复发送吗")
+    await staff.send("3月7日下午2点半")  # typed again: the hour changes
+    await staff.expect("要重复发送吗")
+    await staff.press("只发一次")
+    await staff.expect("要加上“我参加”")
+    await staff.press("要，加上报名按钮")
+    await staff.expect("活动是哪天几点")
+    await staff.send("周六下午3点")
+    await staff.expect("周六亲子读书会")
+    summary = await staff.expect("请检查上面的通知")
+    assert "时间：3月7日周六 14:30" in summary.content
+    assert "活动时间：3月7日周六 15:00" in summary.content
+    await staff.press("✓ 确认发送")
+    await staff.expect("已安排发送")
+    bot.clock.advance(timedelta(days=5, hours=4, minutes=59))  # 3月7日 14:29
+    await staff.expect_silence(0.3)
+    bot.clock.advance(timedelta(minutes=1))
+    await staff.expect("通知 #1：已送达 2")
 
 
 @pytest.mark.slow
