@@ -32,6 +32,7 @@ from bot.config import AreaConfig
 from bot.errors import DomainError
 from bot.i18n import SUPPORTED_LOCALES, _, current_locale
 from bot.roster import Slot
+from bot.sheets import csv_row, csv_unescape, workbook_bytes
 
 MAX_ROWS = 500
 MAX_BYTES = 1_000_000
@@ -152,11 +153,11 @@ def export_rows(slots: Iterable[Slot], book: RosterBook) -> list[list[str | int]
 
 
 def to_xlsx(rows: Sequence[Sequence[str | int]], book: RosterBook) -> bytes:
+    """The roster as a workbook: the slots to edit, and a second sheet of valid values."""
     # openpyxl is imported when a file is made, not at start (see bot/statsfiles.py).
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    """The roster as a workbook: the slots to edit, and a second sheet of valid values."""
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -178,17 +179,15 @@ def to_xlsx(rows: Sequence[Sequence[str | int]], book: RosterBook) -> bytes:
     for offset, area in enumerate(book.areas, start=1):
         reference.cell(row=first_free + offset, column=1, value=area.name.text(current_locale()))
         reference.cell(row=first_free + offset, column=2, value=area.id)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)  # names are text, never formulas (bot/sheets.py)
 
 
 def to_csv(rows: Sequence[Sequence[str | int]]) -> bytes:
     """The roster as CSV, UTF-8 with a byte order mark so that Excel shows Chinese right."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(header())
-    writer.writerows(rows)
+    writer.writerow(csv_row(header()))
+    writer.writerows(csv_row(row) for row in rows)
     return text.getvalue().encode("utf-8-sig")
 
 
@@ -474,7 +473,7 @@ def _blank(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip()
+    text = csv_unescape(str(value).strip()).strip()  # the apostrophe of `to_csv`
     return text or None
 
 

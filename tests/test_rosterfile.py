@@ -26,6 +26,7 @@ from bot.rosterfile import (
     to_csv,
     to_xlsx,
 )
+from tests.inert import assert_inert_csv, assert_inert_xlsx
 
 AREAS = (
     AreaConfig("dongsheng", Localized("东升社区", "Dongsheng Community"), Localized("周二")),
@@ -101,6 +102,33 @@ def test_export_is_in_the_readers_language_with_a_sheet_of_valid_values() -> Non
     reference = [r for r in workbook.worksheets[1].iter_rows(values_only=True)]
     assert ("赵嫂子", 2003, "联合村") in reference
     assert all("陈社长" not in r for r in reference)  # only those who may hold slots
+
+
+# Names a mediator could give herself, and an area name, that a spreadsheet would run.
+RISKY_NAMES = ('=HYPERLINK("//x")', "+86 王", "-李-", "@赵", "=1+1")
+RISKY_BOOK = RosterBook(
+    (AreaConfig("dongsheng", Localized("=东升社区", "-Dongsheng"), Localized("周二")), AREAS[1]),
+    tuple(MediatorRef(3001 + n, name, "dongsheng", True) for n, name in enumerate(RISKY_NAMES)),
+)
+RISKY_SLOTS = [Slot("dongsheng", n, time(9), time(12), 3001 + n) for n in range(len(RISKY_NAMES))]
+
+
+def test_exports_keep_names_that_look_like_formulas_as_text(locale: str) -> None:
+    rows = export_rows(RISKY_SLOTS, RISKY_BOOK)
+    xlsx, text = to_xlsx(rows, RISKY_BOOK), to_csv(rows)
+    # Each name on the roster and on the sheet of valid values; the area's name on each slot,
+    # beside each mediator there, and once in its list of areas.
+    assert assert_inert_xlsx(xlsx) == 2 * len(RISKY_NAMES) + len(RISKY_SLOTS) + len(RISKY_NAMES) + 1
+    workbook = load_workbook(io.BytesIO(xlsx))
+    reference = workbook.worksheets[1]["A2"]
+    assert (reference.value, reference.data_type) == ('=HYPERLINK("//x")', "s")
+    assert [c.data_type for c in workbook.worksheets[0]["F"][1:]] == ["n"] * len(RISKY_SLOTS)
+    lines = assert_inert_csv(text)
+    assert (lines[1][4], lines[1][5]) == ("'" + RISKY_NAMES[0], "3001")
+    for name, data in (("roster.xlsx", xlsx), ("roster.csv", text)):
+        parsed = parse(read_table(name, data), RISKY_BOOK)
+        assert parsed.problems == ()
+        assert sorted(parsed.slots, key=repr) == sorted(RISKY_SLOTS, key=repr)
 
 
 def test_chinese_excel_csv_in_gb18030_is_read() -> None:
