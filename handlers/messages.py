@@ -3,17 +3,15 @@
 In order: a new team member naming themselves; a team member's waiting command (a note,
 an agreement…) or their message to a case; a resident's intake in progress; a resident's
 message to their case; else a short hint. Edits follow their copies across the relay.
-A button press that no other handler took (unknown or malformed data) is refused, so the
-spinner on the user's button always stops.
+(Button presses that no handler knows are refused before, by handlers.common.UnknownButtons.)
 """
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.casework import PENDING_KINDS
-from bot.errors import StaleActionError
 from bot.i18n import _
 from bot.messaging import Outgoing
 from handlers.context import BotContext
@@ -74,11 +72,6 @@ async def on_edit(update: Update, context: BotContext) -> None:
     await context.services.relay.edited(context.person, part_of(message))
 
 
-async def on_unknown_button(update: Update, context: BotContext) -> None:
-    """Callback data no handler recognised: refused like any stale button (on_error)."""
-    raise StaleActionError
-
-
 def team_welcome(name: str) -> Outgoing:
     return Outgoing(
         _(
@@ -103,5 +96,4 @@ def message_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         MessageHandler(
             private & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, on_message
         ),
-        CallbackQueryHandler(on_unknown_button),  # last: every other button handler first
     ]
