@@ -14,7 +14,7 @@ from bot.i18n import SUPPORTED_LOCALES, Catalogs, gettext
 from bot.services import Services
 from handlers.announcements import announcement_handlers
 from handlers.casework import casework_handlers
-from handlers.common import identify_handlers, on_error
+from handlers.common import UnknownButtons, identify_handlers, on_error
 from handlers.context import BotContext, BotData
 from handlers.feed import POLL_TIMEOUT, STORE_ATTEMPTS, UpdateFeed
 from handlers.followup import followup_handlers
@@ -36,7 +36,7 @@ DaasaoApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], BotData
 # Handler groups run in this order for every update; within a group the first match wins.
 GROUP_IDENTIFY = -2  # who is writing and in which language: before anything answers
 GROUP_GUARD = -1  # blocked users and floods stop here (ApplicationHandlerStop)
-GROUP_MAIN = 0  # commands, buttons and flows; the fallback comes last in it
+GROUP_MAIN = 0  # unknown buttons first, then commands, buttons and flows; the fallback last
 
 COMMANDS: list[tuple[str, Callable[[], str]]] = [
     ("start", lambda: gettext("Talk to Da'asao")),
@@ -104,7 +104,9 @@ def _add_handlers(app: DaasaoApp) -> None:
         *staff_handlers(),  # before the fallback: staff's roster files are not messages
         *message_handlers(),
     ]
-    app.add_handlers(main, group=GROUP_MAIN)
+    # Callback data is checked once, against the patterns of the button handlers above:
+    # in their group and before them, so that none of them sees a press it does not know.
+    app.add_handlers([UnknownButtons(main), *main], group=GROUP_MAIN)
     app.add_error_handler(on_error)
 
 

@@ -9,7 +9,11 @@ Columns, by position (the header row is for people and is not read):
 area · weekday · start · end · mediator (display name) · mediator ID.
 An area may be given by its id or its name in any language; a weekday by its name in any
 supported language or a number (1 = Monday); a mediator by name, by ID, or both — and then
-they must agree.
+they must agree. Columns after these six are not read.
+
+An upload is bounded before it is parsed: by its bytes, by what an .xlsx unpacks to, and
+while reading by real rows and columns. The dimension a sheet declares is the file's claim,
+not its content: trusted, A1:XFD1048576 makes openpyxl pad every row to 16,384 cells.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, Literal
+from xml.parsers import expat
 
 from babel import Locale
 from babel.dates import get_day_names
@@ -32,15 +37,27 @@ from bot.config import AreaConfig
 from bot.errors import DomainError
 from bot.i18n import SUPPORTED_LOCALES, _, current_locale
 from bot.roster import Slot
+from bot.sheets import csv_row, csv_unescape, workbook_bytes
 
 MAX_ROWS = 500
-MAX_BYTES = 1_000_000
+MAX_UPLOAD_MB = 1  # an exported roster of MAX_ROWS slots is about 17 KB
+MAX_UNPACKED_MB = 1  # all parts of an .xlsx unpacked; that roster unpacks to about 175 KB
+MAX_BYTES = MAX_UPLOAD_MB * 1_000_000
+MAX_UNPACKED_BYTES = MAX_UNPACKED_MB * 1_000_000
+MAX_SHEET_ROWS = MAX_ROWS + 1 + 1000  # the header, the slots, and room for blank rows
+MAX_ROW_CELLS = 1000  # cells in one row of the XML, empty ones too
+COLUMNS = 6
 MAX_PROBLEMS_SHOWN = 20
 END_OF_DAY = "24:00"
 DayWidth = Literal["wide", "abbreviated", "short"]
 _TIME = re.compile(r"^(\d{1,2})[:：](\d{2})(?:[:：]\d{2})?$")
 _EXTRA_WEEKDAYS = {"星期天": 6, "周天": 6, "礼拜天": 6, "礼拜日": 6}
 _XLSX_MAGIC = b"PK\x03\x04"
+# The namespace of the rows and cells openpyxl reads (openpyxl.xml.constants.SHEET_MAIN_NS).
+_SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+# What openpyxl raises on a broken file: a bad checksum, bad XML (ParseError is a
+# SyntaxError), a missing part or sheet, a bad value.
+_BROKEN = (zipfile.BadZipFile, SyntaxError, LookupError, ValueError, OSError)
 
 
 class RosterFileError(DomainError):
@@ -52,7 +69,20 @@ class RosterFileError(DomainError):
 
     def user_message(self) -> str:
         if self.reason == "too_big":
-            return _("This file is too big for a roster. Please send the file from /roster export.")
+            return _(
+                "This file is bigger than {limit} MB, far more than a roster needs. "
+                "Please send the file from /roster export."
+            ).format(limit=MAX_UPLOAD_MB)
+        if self.reason == "too_big_unpacked":
+            return _(
+                "This spreadsheet unpacks to more than {limit} MB, far more than a roster "
+                "needs. Please send the file from /roster export."
+            ).format(limit=MAX_UNPACKED_MB)
+        if self.reason == "too_wide":
+            return _(
+                "A row of this file has more than {limit} cells; a roster has six columns. "
+                "Please send the file from /roster export."
+            ).format(limit=MAX_ROW_CELLS)
         if self.reason == "too_many_rows":
             return _("The file has more than {limit} rows; a roster has far fewer.").format(
                 limit=MAX_ROWS
@@ -152,11 +182,11 @@ def export_rows(slots: Iterable[Slot], book: RosterBook) -> list[list[str | int]
 
 
 def to_xlsx(rows: Sequence[Sequence[str | int]], book: RosterBook) -> bytes:
+    """The roster as a workbook: the slots to edit, and a second sheet of valid values."""
     # openpyxl is imported when a file is made, not at start (see bot/statsfiles.py).
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    """The roster as a workbook: the slots to edit, and a second sheet of valid values."""
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -178,17 +208,15 @@ def to_xlsx(rows: Sequence[Sequence[str | int]], book: RosterBook) -> bytes:
     for offset, area in enumerate(book.areas, start=1):
         reference.cell(row=first_free + offset, column=1, value=area.name.text(current_locale()))
         reference.cell(row=first_free + offset, column=2, value=area.id)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)  # names are text, never formulas (bot/sheets.py)
 
 
 def to_csv(rows: Sequence[Sequence[str | int]]) -> bytes:
     """The roster as CSV, UTF-8 with a byte order mark so that Excel shows Chinese right."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(header())
-    writer.writerows(rows)
+    writer.writerow(csv_row(header()))
+    writer.writerows(csv_row(row) for row in rows)
     return text.getvalue().encode("utf-8-sig")
 
 
@@ -236,20 +264,59 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_archive(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+    except (InvalidFileException, *_BROKEN) as error:
         raise RosterFileError("unreadable") from error
     try:
         sheet = workbook.worksheets[0]
-        rows: list[list[Any]] = []
-        for row in sheet.iter_rows(values_only=True):
-            rows.append(list(row))
-            if len(rows) > MAX_ROWS + 1 + 1000:  # plenty of blank rows, then stop reading
-                break
-        return rows
+        # Explicit limits, so that openpyxl never pads rows to the declared dimension.
+        return _bounded(
+            sheet.iter_rows(max_row=MAX_SHEET_ROWS + 1, max_col=COLUMNS, values_only=True)
+        )
+    except _BROKEN as error:
+        raise RosterFileError("unreadable") from error
     finally:
         workbook.close()
+
+
+def _check_archive(data: bytes) -> None:
+    """What the .xlsx unpacks to, before openpyxl reads any of it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            # zipfile stops at the sizes of the zip's directory (and then fails the
+            # checksum): a small file cannot unpack to more than it declares.
+            if sum(item.file_size for item in archive.infolist()) > MAX_UNPACKED_BYTES:
+                raise RosterFileError("too_big_unpacked")
+            for item in archive.infolist():
+                _check_row_widths(archive, item)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise RosterFileError("unreadable") from error
+
+
+def _check_row_widths(archive: zipfile.ZipFile, item: zipfile.ZipInfo) -> None:
+    """openpyxl holds a whole row in memory before it drops the cells past `max_col`, so
+    the cells of each row are counted first, by expat, which keeps none of them. Every part
+    is looked at: a sheet may have any name the workbook's relations give it."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    cells = 0
+
+    def start(name: str, _attributes: dict[str, str]) -> None:
+        nonlocal cells
+        if name == f"{_SHEET_NS} row":
+            cells = 0
+        elif name == f"{_SHEET_NS} c":
+            cells += 1
+            if cells > MAX_ROW_CELLS:
+                raise RosterFileError("too_wide")
+
+    parser.StartElementHandler = start
+    try:
+        with archive.open(item) as part:
+            parser.ParseFile(part)
+    except expat.ExpatError:
+        pass  # not XML, or broken before any wide row: openpyxl stops at the same place
 
 
 def _csv_rows(data: bytes) -> list[list[Any]]:
@@ -266,7 +333,21 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
         dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel()  # type: ignore[assignment]
-    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+    try:
+        return _bounded(csv.reader(io.StringIO(text), dialect))
+    except csv.Error as error:  # a NUL, a field longer than csv.field_size_limit()
+        raise RosterFileError("unreadable") from error
+
+
+def _bounded(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """The first COLUMNS cells of each row; a file longer than MAX_SHEET_ROWS rows (blank
+    ones too) is refused rather than cut short, which would drop the slots at its end."""
+    kept: list[list[Any]] = []
+    for row in rows:
+        if len(kept) == MAX_SHEET_ROWS:
+            raise RosterFileError("too_many_rows")
+        kept.append(list(row[:COLUMNS]))
+    return kept
 
 
 # --------------------------------------------------------------------------- validation
@@ -474,7 +555,7 @@ def _blank(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip()
+    text = csv_unescape(str(value).strip()).strip()  # the apostrophe of `to_csv`
     return text or None
 
 

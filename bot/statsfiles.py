@@ -18,6 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.sheets import workbook_bytes
+
 # matplotlib and openpyxl are imported where a file is made, not at start: they double the
 # bot's start-up time and memory, and most days nobody asks for /stats.
 if TYPE_CHECKING:
@@ -176,7 +178,7 @@ def _draw_panel(ax: Axes, panel: Panel) -> None:
 
 
 def render_workbook(tables: Sequence[Table]) -> bytes:
-    """One sheet per table: headers in bold on the first row, numbers as numbers."""
+    """One sheet per table: headers in bold on the first row, numbers as numbers, text as text."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -193,9 +195,7 @@ def render_workbook(tables: Sequence[Table]) -> bytes:
         for row in table.rows:
             sheet.append(list(row))
         _fit_columns(sheet, table)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)  # text stays text, never a formula (bot/sheets.py)
 
 
 def _unique_title(title: str, used: set[str]) -> str:

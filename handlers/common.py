@@ -1,19 +1,25 @@
-"""Cross-cutting handlers: who is writing (first group) and what went wrong (errors)."""
+"""Cross-cutting handlers: who is writing (first group), which button presses are real
+(first in the main group), and what went wrong (errors)."""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterable
+from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError
-from telegram.ext import BaseHandler, TypeHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, TypeHandler
 
-from bot.errors import DomainError
+from bot.errors import DomainError, StaleActionError
 from bot.i18n import _
 from handlers.context import BotContext
 from storage.db import StorageFailure
 
 log = logging.getLogger(__name__)
+
+MAX_CALLBACK_BYTES = 64  # Telegram's limit for an inline button's callback_data
 
 
 async def identify(update: Update, context: BotContext) -> None:
@@ -29,6 +35,57 @@ async def identify(update: Update, context: BotContext) -> None:
 
 def identify_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [TypeHandler(Update, identify)]
+
+
+class UnknownButtons(BaseHandler[Update, BotContext, None]):
+    """Takes every press that no button handler of `handlers` would accept, so that none of
+    them sees it: callback data that is missing or empty, longer than Telegram allows, or
+    matched by none of their patterns (each built from the PREFIX constant of the module
+    whose buttons it handles). Put it before them, in their group; the press gets the
+    stale-button answer, and nothing changes."""
+
+    def __init__(self, handlers: Iterable[BaseHandler[Update, BotContext, Any]]) -> None:
+        super().__init__(_refuse_button)
+        self.patterns = button_patterns(handlers)
+
+    def check_update(self, update: object) -> bool:
+        if not isinstance(update, Update) or update.callback_query is None:
+            return False
+        return not self.known(update.callback_query.data)
+
+    def known(self, data: object) -> bool:
+        if not isinstance(data, str) or not 1 <= _size(data) <= MAX_CALLBACK_BYTES:
+            return False
+        return any(pattern.match(data) for pattern in self.patterns)
+
+
+def button_patterns(
+    handlers: Iterable[BaseHandler[Update, BotContext, Any]],
+) -> tuple[re.Pattern[str], ...]:
+    """The callback data patterns of the button handlers, as PTB matches them (re.match).
+
+    A button handler without a regular expression would take any press, and the check of
+    UnknownButtons would mean nothing: that is a wiring mistake, refused at start."""
+    patterns: list[re.Pattern[str]] = []
+    for handler in handlers:
+        if isinstance(handler, CallbackQueryHandler):
+            if not isinstance(handler.pattern, re.Pattern):
+                name = getattr(handler.callback, "__qualname__", repr(handler.callback))
+                raise TypeError(f"the button handler {name} needs a regular expression")
+            patterns.append(handler.pattern)
+    return tuple(patterns)
+
+
+def _size(data: str) -> int:
+    """Bytes in UTF-8; a lone surrogate (JSON may carry one) counts, rather than failing."""
+    return len(data.encode("utf-8", "surrogatepass"))
+
+
+async def _refuse_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    size = _size(query.data) if query and isinstance(query.data, str) else None
+    log.info("unknown button refused", extra={"update_id": update.update_id, "bytes": size})
+    await _explain(update, context, StaleActionError().user_message())
 
 
 async def on_error(update: object, context: BotContext) -> None:

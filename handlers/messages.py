@@ -3,8 +3,7 @@
 In order: a new team member naming themselves; a team member's waiting command (a note,
 an agreement…) or their message to a case; a resident's intake in progress; a resident's
 message to their case; else a short hint. Edits follow their copies across the relay.
-A button press that no other handler took (unknown or malformed data) is refused, so the
-spinner on the user's button always stops.
+(Button presses that no handler knows are refused before, by handlers.common.UnknownButtons.)
 """
 
 from __future__ import annotations
@@ -76,7 +75,7 @@ async def on_edit(update: Update, context: BotContext) -> None:
 
 
 async def on_held_button(update: Update, context: BotContext) -> None:
-    """ "Show the waiting messages": what the flood limit held goes now."""
+    """The "show the waiting messages" button: what the flood limit held goes now."""
     query = update.callback_query
     assert query is not None and query.data is not None
     case_id = parse_id(query.data.removeprefix(HELD_PREFIX))
@@ -85,11 +84,6 @@ async def on_held_button(update: Update, context: BotContext) -> None:
     replies = await context.services.relay.release_held(context.person, case_id)
     await query.answer()
     await answer(update, context, replies)
-
-
-async def on_unknown_button(update: Update, context: BotContext) -> None:
-    """Callback data no handler recognised: refused like any stale button (on_error)."""
-    raise StaleActionError
 
 
 def team_welcome(name: str) -> Outgoing:
@@ -117,5 +111,4 @@ def message_handlers() -> list[BaseHandler[Update, BotContext, None]]:
             private & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, on_message
         ),
         CallbackQueryHandler(on_held_button, pattern=f"^{HELD_PREFIX}"),
-        CallbackQueryHandler(on_unknown_button),  # last: every other button handler first
     ]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Iterator
+import re
+import tracemalloc
+import zipfile
+from collections.abc import Callable, Iterator
 from datetime import time
+from time import perf_counter
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -13,7 +18,10 @@ from bot.config import AreaConfig, Localized
 from bot.i18n import Catalogs
 from bot.roster import Slot
 from bot.rosterfile import (
+    MAX_BYTES,
+    MAX_ROW_CELLS,
     MAX_ROWS,
+    MAX_UNPACKED_BYTES,
     MediatorRef,
     RosterBook,
     RosterFileError,
@@ -26,6 +34,7 @@ from bot.rosterfile import (
     to_csv,
     to_xlsx,
 )
+from tests.inert import assert_inert_csv, assert_inert_xlsx
 
 AREAS = (
     AreaConfig("dongsheng", Localized("东升社区", "Dongsheng Community"), Localized("周二")),
@@ -101,6 +110,33 @@ def test_export_is_in_the_readers_language_with_a_sheet_of_valid_values() -> Non
     reference = [r for r in workbook.worksheets[1].iter_rows(values_only=True)]
     assert ("赵嫂子", 2003, "联合村") in reference
     assert all("陈社长" not in r for r in reference)  # only those who may hold slots
+
+
+# Names a mediator could give herself, and an area name, that a spreadsheet would run.
+RISKY_NAMES = ('=HYPERLINK("//x")', "+86 王", "-李-", "@赵", "=1+1")
+RISKY_BOOK = RosterBook(
+    (AreaConfig("dongsheng", Localized("=东升社区", "-Dongsheng"), Localized("周二")), AREAS[1]),
+    tuple(MediatorRef(3001 + n, name, "dongsheng", True) for n, name in enumerate(RISKY_NAMES)),
+)
+RISKY_SLOTS = [Slot("dongsheng", n, time(9), time(12), 3001 + n) for n in range(len(RISKY_NAMES))]
+
+
+def test_exports_keep_names_that_look_like_formulas_as_text(locale: str) -> None:
+    rows = export_rows(RISKY_SLOTS, RISKY_BOOK)
+    xlsx, text = to_xlsx(rows, RISKY_BOOK), to_csv(rows)
+    # Each name on the roster and on the sheet of valid values; the area's name on each slot,
+    # beside each mediator there, and once in its list of areas.
+    assert assert_inert_xlsx(xlsx) == 2 * len(RISKY_NAMES) + len(RISKY_SLOTS) + len(RISKY_NAMES) + 1
+    workbook = load_workbook(io.BytesIO(xlsx))
+    reference = workbook.worksheets[1]["A2"]
+    assert (reference.value, reference.data_type) == ('=HYPERLINK("//x")', "s")
+    assert [c.data_type for c in workbook.worksheets[0]["F"][1:]] == ["n"] * len(RISKY_SLOTS)
+    lines = assert_inert_csv(text)
+    assert (lines[1][4], lines[1][5]) == ("'" + RISKY_NAMES[0], "3001")
+    for name, data in (("roster.xlsx", xlsx), ("roster.csv", text)):
+        parsed = parse(read_table(name, data), RISKY_BOOK)
+        assert parsed.problems == ()
+        assert sorted(parsed.slots, key=repr) == sorted(RISKY_SLOTS, key=repr)
 
 
 def test_chinese_excel_csv_in_gb18030_is_read() -> None:
@@ -215,6 +251,161 @@ def test_too_many_rows_are_refused() -> None:
     )
     with pytest.raises(RosterFileError, match="too_many_rows"):
         read_table("roster.xlsx", _xlsx(rows))
+
+
+# ----------------------------------------------------------------------------- bounded uploads
+
+SHEET = "xl/worksheets/sheet1.xml"
+MAX_PEAK = 20_000_000  # bytes of Python memory that reading any upload may take
+
+
+def _rezip(data: bytes, part: str, change: Callable[[bytes], bytes]) -> bytes:
+    """The same .xlsx with one part rewritten, as someone crafting a file would."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            target.writestr(
+                item.filename,
+                change(body) if item.filename == part else body,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
+    return out.getvalue()
+
+
+def _whole_grid(data: bytes) -> bytes:
+    """The sheet claims Excel's whole grid, A1:XFD1048576, whatever it holds."""
+    return _rezip(
+        data,
+        SHEET,
+        lambda xml: re.sub(rb'<dimension ref="[^"]+"', b'<dimension ref="A1:XFD1048576"', xml),
+    )
+
+
+def _more_cells(xml_rows: bytes) -> Callable[[bytes], bytes]:
+    return lambda xml: xml.replace(b"</sheetData>", xml_rows + b"</sheetData>")
+
+
+def _read_measured(name: str, data: bytes) -> tuple[str, int, float]:
+    """How read_table ends (the refusal's reason, or "read"), its memory peak, its time."""
+    outcome = "read"
+    tracemalloc.start()
+    try:
+        read_table(name, data)
+    except RosterFileError as refused:
+        outcome = refused.reason
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    started = perf_counter()  # timed again without tracemalloc, which slows Python down
+    with contextlib.suppress(RosterFileError):
+        read_table(name, data)
+    return outcome, peak, perf_counter() - started
+
+
+def test_a_sheet_declaring_the_whole_grid_is_refused_cheaply() -> None:
+    data = _whole_grid(_xlsx([["东升社区", "周一", "09:00"]] * 1600))
+    assert len(data) < 30_000
+    outcome, peak, seconds = _read_measured("roster.xlsx", data)
+    assert outcome == "too_many_rows"
+    assert peak < MAX_PEAK  # it was 198 MB, each row padded to 16,384 cells
+    assert seconds < 1.0
+
+
+def test_the_declared_dimension_is_not_trusted(locale: str) -> None:
+    data = _whole_grid(to_xlsx(export_rows(SLOTS, BOOK), BOOK))
+    tracemalloc.start()
+    try:
+        table = read_table("roster.xlsx", data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < MAX_PEAK
+    assert all(len(cells) == 6 for _number, cells in table)
+    assert sorted(parse(table, BOOK).slots, key=repr) == sorted(SLOTS, key=repr)
+
+
+def test_a_roster_as_long_as_allowed_round_trips() -> None:
+    mediators = [(2001, "dongsheng"), (2002, "dongsheng"), (2003, "lianhe"), (2004, "lianhe")]
+    slots = [
+        Slot(area, day, time(hour), time(hour + 1) if hour < 23 else time.max, mediator)
+        for mediator, area in mediators
+        for day in range(7)
+        for hour in range(24)
+    ][:MAX_ROWS]
+    rows = export_rows(slots, BOOK)
+    xlsx, text = to_xlsx(rows, BOOK), to_csv(rows)
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
+        assert sum(i.file_size for i in archive.infolist()) < MAX_UNPACKED_BYTES / 4
+    assert len(xlsx) < MAX_BYTES / 20 and len(text) < MAX_BYTES / 20
+    for name, data in (("roster.xlsx", xlsx), ("roster.csv", text)):
+        parsed = parse(read_table(name, data), BOOK)
+        assert parsed.problems == ()
+        assert sorted(parsed.slots, key=repr) == sorted(slots, key=repr)
+
+
+@pytest.mark.parametrize(
+    ("crafted", "reason"),
+    [
+        (  # one stray cell in the grid's last row: 1,048,575 rows to fill in before it
+            _rezip(_xlsx([]), SHEET, _more_cells(b'<row r="1048576"><c r="XFD1048576"/></row>')),
+            "too_many_rows",
+        ),
+        (  # one row wider than any roster, which openpyxl would hold whole in memory
+            _rezip(_xlsx([]), SHEET, _more_cells(b"<row>" + b"<c/>" * 80_000 + b"</row>")),
+            "too_wide",
+        ),
+        (  # a few KB that unpack to megabytes
+            _rezip(_xlsx([]), SHEET, lambda xml: xml + b" " * 3_000_000),
+            "too_big_unpacked",
+        ),
+        (  # a sheet whose XML breaks off
+            _rezip(_xlsx([["东升社区"]]), SHEET, lambda xml: xml[: len(xml) // 2]),
+            "unreadable",
+        ),
+    ],
+)
+def test_crafted_workbooks_are_refused_before_they_cost_much(crafted: bytes, reason: str) -> None:
+    assert len(crafted) < 20_000
+    outcome, peak, seconds = _read_measured("roster.xlsx", crafted)
+    assert (outcome, peak < MAX_PEAK, seconds < 1.0) == (reason, True, True)
+
+
+def test_a_csv_of_a_million_lines_is_refused_cheaply() -> None:
+    outcome, peak, seconds = _read_measured("roster.csv", b"\n" * (MAX_BYTES - 1))
+    assert (outcome, peak < MAX_PEAK, seconds < 1.0) == ("too_many_rows", True, True)
+
+
+def test_a_zip_that_unpacks_to_more_than_it_declares_is_refused() -> None:
+    data = bytearray(_rezip(_xlsx([["东升社区"]]), SHEET, lambda xml: xml + b" " * 500_000))
+    directory = data.rfind(b"PK\x01\x02")  # the last entry's sizes, here and in its header
+    while directory != -1:
+        name_length = int.from_bytes(data[directory + 28 : directory + 30], "little")
+        if data[directory + 46 : directory + 46 + name_length] == SHEET.encode():
+            header = int.from_bytes(data[directory + 42 : directory + 46], "little")
+            data[directory + 24 : directory + 28] = (1000).to_bytes(4, "little")
+            data[header + 22 : header + 26] = (1000).to_bytes(4, "little")
+        directory = data.rfind(b"PK\x01\x02", 0, directory)
+    outcome, peak, _seconds = _read_measured("roster.xlsx", bytes(data))
+    assert (outcome, peak < MAX_PEAK) == ("unreadable", True)
+
+
+@pytest.mark.parametrize(
+    ("reason", "limit"),
+    [
+        ("too_big", "1 MB"),
+        ("too_big_unpacked", "1 MB"),
+        ("too_wide", str(MAX_ROW_CELLS)),
+        ("too_many_rows", str(MAX_ROWS)),
+    ],
+)
+def test_a_refusal_says_the_limit_in_the_readers_language(
+    locale: str, reason: str, limit: str
+) -> None:
+    text = RosterFileError(reason).user_message()
+    assert limit in text
+    assert ("/roster" in text) or reason == "too_many_rows"
+    assert any("\u4e00" <= c <= "\u9fff" for c in text) == (locale == "zh_CN")
 
 
 @pytest.mark.parametrize(

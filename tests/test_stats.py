@@ -36,6 +36,7 @@ from bot.statsfiles import (
 )
 from storage.stats import CaseFact, OutreachFacts, RevisitFact, SurveyFact
 from tests.harness import make_config
+from tests.inert import assert_inert_xlsx
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 3, 2)
@@ -221,6 +222,19 @@ def test_workbook_sheet_names_are_valid_and_unique() -> None:
     names = load_workbook(io.BytesIO(data)).sheetnames
     assert len(names) == 2 and len(set(names)) == 2
     assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names)
+
+
+def test_workbook_keeps_text_as_text_and_numbers_as_numbers() -> None:
+    table = Table(
+        "=Sheet",
+        ("=Name", "Change"),
+        (('=HYPERLINK("//x")', -3), ("-5%", -0.5), ("@x", None), ("#N/A", 2), ("+1", 0)),
+    )
+    data = render_workbook([table])
+    assert assert_inert_xlsx(data) == 5  # the header and four names; "#N/A" starts safely
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    assert [(c.value, c.data_type) for c in sheet["B"][1:3]] == [(-3, "n"), (-0.5, "n")]
+    assert (sheet["A5"].value, sheet["A5"].data_type) == ("#N/A", "s")
 
 
 # ----------------------------------------------------------------------------- the chart

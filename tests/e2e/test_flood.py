@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.conftest import ROSTER
 from tests.e2e.flows import accepted_case, start_intake
-from tests.e2e.test_durable import _book_rows, settled_book
+from tests.e2e.test_durable import settled_book
 from tests.harness import BotUnderTest, Person
 
 
