@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from bot.i18n import _, current_locale, format_datetime, lazy_gettext
-from storage.cases import CaseRecord, EventRecord, MessagePart
+from storage.cases import BookEntry, CaseRecord, EventRecord, MessagePart
 from storage.relay import Note
 
 EVENTS: dict[str, Any] = {
@@ -42,9 +42,18 @@ class BookPage:
     contact: str
     state: str
     events: list[EventRecord]
-    messages: list[tuple[str, MessagePart, datetime]]  # (author label, part, when)
+    messages: list[tuple[str, BookEntry]]  # (author label, entry)
     notes: list[tuple[str, Note]]  # (author label, note)
     names: dict[int, str]  # team member ids → display names, for the timeline
+
+
+# Why Telegram refused a copy (bot.messaging.RefusalReason), for the book.
+FAILURES = {
+    "blocked": lazy_gettext("the other side has blocked the bot"),
+    "too_long": lazy_gettext("too long for Telegram"),
+    "not_allowed": lazy_gettext("this kind of message cannot be passed on"),
+    "rejected": lazy_gettext("Telegram refused it"),
+}
 
 
 def render(page: BookPage, zone: tzinfo) -> bytes:
@@ -70,7 +79,10 @@ def render(page: BookPage, zone: tzinfo) -> bytes:
         _table(_("Timeline"), [(when(e.at), _event_text(e, page.names)) for e in page.events]),
         _table(
             _("Conversation"),
-            [(f"{when(at)} · {author}", _message_text(part)) for author, part, at in page.messages],
+            [
+                (f"{when(entry.at)} · {author}", _entry_text(entry))
+                for author, entry in page.messages
+            ],
         ),
         _table(
             _("Private notes"), [(f"{when(n.at)} · {author}", n.text) for author, n in page.notes]
@@ -97,6 +109,23 @@ def _event_text(event: EventRecord, names: dict[int, str]) -> str:
         details.append("→ " + names[target])
     text = label + (f" ({', '.join(str(d) for d in details)})" if details else "")
     return f"{text} — {who}" if who else text
+
+
+def _entry_text(entry: BookEntry) -> str:
+    """The message, and what became of it when that is not simply "passed on"."""
+    text = _message_text(entry.part)
+    notes = []
+    if entry.edit_of is not None:
+        notes.append(_("edited"))
+    if entry.delivery == "undelivered":
+        notes.append(
+            _("not delivered: {reason}").format(reason=str(FAILURES.get(entry.failure or "", "—")))
+        )
+    elif entry.delivery == "held":
+        notes.append(_("held back: written very fast"))
+    elif entry.delivery == "pending":
+        notes.append(_("not passed on yet"))
+    return f"{text} ({'; '.join(notes)})" if notes else text
 
 
 def _message_text(part: MessagePart) -> str:

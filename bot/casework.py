@@ -403,8 +403,7 @@ class CaseworkService:
         """The case's page of the registration book: (file name, HTML, caption)."""
         case = await self._viewable(person, reply_to, number)
         names = await self._members.display_names()
-        adviser = _("Legal adviser")
-        labels = {"resident": pseudonym_label(case.pseudonym)}
+        labels = {"resident": pseudonym_label(case.pseudonym), "adviser": _("Legal adviser")}
         page = BookPage(
             case=case,
             area=area_name(self._config, case.area_id),
@@ -413,13 +412,8 @@ class CaseworkService:
             state=state_label(case.state),
             events=await self._cases.events(case.id),
             messages=[
-                (
-                    labels.get(author)
-                    or (adviser if author == "adviser" else names.get(part.chat_id, "?")),
-                    part,
-                    at,
-                )
-                for author, part, at in await self._cases.conversation(case.id)
+                (labels.get(entry.author) or names.get(entry.part.chat_id, "?"), entry)
+                for entry in await self._cases.book(case.id)
             ],
             notes=[(names.get(n.author_id, "?"), n) for n in await self._store.notes(case.id)],
             names=names,

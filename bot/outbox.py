@@ -22,6 +22,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from bot.clock import Clock
+from bot.i18n import Catalogs, current_locale
 from bot.messaging import (
     DeliveryRefused,
     Messenger,
@@ -57,9 +58,15 @@ class Deliverer(Protocol):
 
 class Outbox:
     def __init__(
-        self, db: Database, repo: OutboxRepository, clock: Clock, in_flight: int = IN_FLIGHT
+        self,
+        db: Database,
+        repo: OutboxRepository,
+        clock: Clock,
+        catalogs: Catalogs,
+        in_flight: int = IN_FLIGHT,
     ) -> None:
         self._db = db
+        self._catalogs = catalogs
         self._repo = repo
         self._clock = clock
         self._in_flight = in_flight
@@ -86,11 +93,15 @@ class Outbox:
         case_id: int | None = None,
         book_id: int | None = None,
     ) -> int:
-        """Queue a row (inside the caller's transaction, if any); sent after the commit."""
+        """Queue a row (inside the caller's transaction, if any); sent after the commit.
+
+        The language of the moment goes with it: what the sender still words (a keyboard's
+        label, a neutral first line) is in the recipient's language, as the rest is.
+        """
         row_id = await self._repo.add(
             chat_id,
             purpose,
-            payload,
+            {**payload, "locale": current_locale()},
             self._clock.now(),
             priority=priority,
             data=data,
@@ -183,7 +194,8 @@ class Outbox:
         while True:
             attempt += 1
             try:
-                return await deliverer.deliver(row), None
+                with self._catalogs.using(row.payload.get("locale", self._catalogs.default)):
+                    return await deliverer.deliver(row), None
             except TransientDeliveryError as error:
                 await asyncio.sleep(_backoff(error.retry_after, attempt))
             except DeliveryRefused as error:

@@ -165,6 +165,7 @@ class PrivacyService:
             await self._privacy.erase(person.id, case_ids)
             for case_id in case_ids:
                 await self._cases.add_event(case_id, "erased", self._clock.now())
+        await self._db.checkpoint()  # the erased text leaves the -wal file too
         for mediator_id, number in withdrawn:
             await self._tell(mediator_id, partial(withdrawn_notice, number))
         log.info("resident erased", extra={"cases": len(case_ids)})
@@ -198,6 +199,7 @@ class PrivacyService:
         purged = await self._privacy.purge_closed_before(before, now)
         for case_id in purged:
             await self._cases.add_event(case_id, "purged", now)
+        await self._db.checkpoint()
         log.info("retention purge", extra={"cases": len(purged)})
 
     def _next_purge(self) -> datetime:

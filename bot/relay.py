@@ -436,6 +436,8 @@ class RelayService:
 
     async def copy_delivered(self, row: OutboxRow, copied: int) -> None:
         assert row.case_id is not None
+        if row.book_id is not None and not await self._cases.has_entry(row.book_id):
+            return  # erased or purged while the copy was on its way: nothing comes back
         now = self._clock.now()
         source = tuple(row.payload["source"])
         await self._relay.map_copy(

@@ -72,7 +72,7 @@ class Services:
         cls, config: Config, clock: Clock, catalogs: Catalogs, messenger: Messenger
     ) -> Services:
         db = await Database.open(config.storage.path)
-        outbox = Outbox(db, OutboxRepository(db), clock)
+        outbox = Outbox(db, OutboxRepository(db), clock, catalogs)
         users, members = UserRepository(db), MemberRepository(db)
         cases, roster = CaseRepository(db), RosterRepository(db)
         reminders = ReminderRepository(db)

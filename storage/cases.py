@@ -290,6 +290,10 @@ class CaseRepository:
         )
         return _entry(row) if row else None
 
+    async def has_entry(self, entry_id: int) -> bool:
+        row = await self._db.fetch_one("SELECT 1 FROM case_messages WHERE id = ?", (entry_id,))
+        return row is not None
+
     async def set_delivery(
         self, entry_id: int, delivery: Delivery, failure: str | None = None
     ) -> None:

@@ -88,6 +88,10 @@ class PrivacyRepository:
                 tuple(case_ids),
             ),
             (f"UPDATE surveys SET comment = NULL WHERE case_id IN ({marks})", tuple(case_ids)),
+            (f"DELETE FROM outbox WHERE case_id IN ({marks})", tuple(case_ids)),
+            ("DELETE FROM outbox WHERE chat_id = ?", (user_id,)),
+            ("DELETE FROM inbox WHERE user_id = ? OR chat_id = ?", (user_id, user_id)),
+            ("DELETE FROM relay_showing WHERE chat_id = ?", (user_id,)),
             ("DELETE FROM held_messages WHERE user_id = ?", (user_id,)),
             ("DELETE FROM pending_inputs WHERE user_id = ?", (user_id,)),
             ("DELETE FROM rsvps WHERE user_id = ?", (user_id,)),
@@ -113,6 +117,7 @@ class PrivacyRepository:
                 await self._db.execute("DELETE FROM case_messages WHERE case_id = ?", (case_id,))
                 await self._db.execute("DELETE FROM case_notes WHERE case_id = ?", (case_id,))
                 await self._db.execute("DELETE FROM relay_map WHERE case_id = ?", (case_id,))
+                await self._db.execute("DELETE FROM outbox WHERE case_id = ?", (case_id,))
                 await self._db.execute(
                     "UPDATE cases SET purged_at = ? WHERE id = ?", (to_db(now), case_id)
                 )

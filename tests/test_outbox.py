@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
+from bot.i18n import Catalogs
 from bot.messaging import DeliveryRefused, TransientDeliveryError
 from bot.outbox import Outbox
 from storage.db import Database
@@ -50,7 +51,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def _outbox(db: Database, recorder: Recorder) -> Outbox:
-    outbox = Outbox(db, OutboxRepository(db), FakeClock(datetime(2026, 3, 2, tzinfo=UTC)))
+    clock = FakeClock(datetime(2026, 3, 2, tzinfo=UTC))
+    outbox = Outbox(db, OutboxRepository(db), clock, Catalogs())
     outbox.register("test", recorder)
     return outbox
 

@@ -1,5 +1,6 @@
 """The relay's book under timing the end-to-end tests cannot arrange: a slow copy, an erasure
-while a message is on its way. RelayService with a messenger that is slow on purpose."""
+while a message is on its way, a refused copy. RelayService and the outbox, with a
+messenger that is slow (or refuses) on purpose; no Telegram."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.i18n import Catalogs
-from bot.messaging import Outgoing
+from bot.messaging import DeliveryRefused, Outgoing
+from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
 from bot.people import PeopleService, Person
 from bot.relay import Envelope, RelayService
 from storage.cases import CaseRecord, CaseRepository, MessagePart, NewCase
 from storage.db import Database
 from storage.members import MemberRepository
+from storage.outbox import OutboxRepository
 from storage.privacy import PrivacyRepository
 from storage.relay import RelayRepository
 from storage.users import UserRepository
@@ -90,6 +93,8 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     await members.set_current_case(MEDIATOR, case.id)
     people = PeopleService(users, members, clock, config, Catalogs(default="zh_CN"))
     messenger = SlowMessenger()
+    outbox = Outbox(db, OutboxRepository(db), clock, Catalogs(default="zh_CN"))
+    outbox.register("message", MessageDeliverer(messenger))
     relay = RelayService(
         db=db,
         cases=cases,
@@ -97,18 +102,30 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         members=members,
         privacy=PrivacyRepository(db),
         people=people,
-        messenger=messenger,
+        outbox=outbox,
+        messenger=OutboxMessenger(outbox),
+        transport=messenger,
         clock=clock,
         config=config,
     )
+    await outbox.start()
     resident, mediator = await people.seen(RESIDENT, "en"), await people.seen(MEDIATOR, "en")
     accepted = await cases.get(case.id)
     assert accepted is not None
     desk = Desk(db, relay, messenger, clock, accepted, resident, mediator)
     await relay.from_resident(resident, desk.text(RESIDENT, 1, "hello"))
     await relay.from_member(mediator, desk.text(MEDIATOR, 1, "hello back"))
+    await sent(db)
     yield desk
+    await outbox.stop()
     await db.close()
+
+
+async def sent(db: Database, timeout: float = 5.0) -> None:
+    """Until the outbox is empty: every queued copy sent and recorded."""
+    async with asyncio.timeout(timeout):
+        while await OutboxRepository(db).waiting():
+            await asyncio.sleep(0.01)
 
 
 async def test_the_book_keeps_the_order_of_arrival_whatever_the_copies_take(
@@ -122,6 +139,7 @@ async def test_the_book_keeps_the_order_of_arrival_whatever_the_copies_take(
     desk.clock.advance(timedelta(seconds=1))
     await desk.relay.from_member(desk.mediator, desk.text(MEDIATOR, 2, "second"))
     await first
+    await sent(desk.db)
     assert (await desk.book())[-2:] == [("resident", "first"), ("mediator", "second")]
 
 
@@ -135,18 +153,32 @@ async def test_a_message_on_its_way_during_an_erasure_does_not_come_back(desk: D
         await PrivacyRepository(desk.db).erase(RESIDENT, [desk.case.id])
         await CaseRepository(desk.db).add_event(desk.case.id, "erased", desk.clock.now())
     await on_its_way
-    await desk.db.fetch_all("SELECT 1")  # after the queued rows' turn
+    await sent(desk.db)
     assert await desk.book() == []
     mapped = await desk.db.fetch_all("SELECT * FROM relay_map WHERE case_id = ?", (desk.case.id,))
     assert mapped == []
 
 
-async def test_a_failed_copy_leaves_the_message_booked_and_unmapped(desk: Desk) -> None:
-    async def failing_copy(*args: object, **kwargs: object) -> int:
-        raise ConnectionError("Telegram is down")
+async def test_a_refused_copy_is_booked_undelivered_and_the_writer_told(desk: Desk) -> None:
+    async def refusing_copy(*args: object, **kwargs: object) -> int:
+        raise DeliveryRefused("too_long")
 
-    desk.messenger.copy = failing_copy  # type: ignore[method-assign,assignment]
-    with pytest.raises(ConnectionError):
-        await desk.relay.from_resident(desk.resident, desk.text(RESIDENT, 4, "lost in transit"))
-    assert (await desk.book())[-1] == ("resident", "lost in transit")
-    assert await RelayRepository(desk.db).find(RESIDENT, 4) is None
+    told: list[str] = []
+
+    async def recording_send(chat_id: int, message: Outgoing, **kwargs: object) -> int:
+        told.append(f"{chat_id}:{message.text}")
+        return 999
+
+    desk.messenger.copy = refusing_copy  # type: ignore[method-assign,assignment]
+    desk.messenger.send = recording_send  # type: ignore[method-assign,assignment]
+    await desk.relay.from_resident(desk.resident, desk.text(RESIDENT, 4, "lost in transit"))
+    await sent(desk.db)
+    entries = await CaseRepository(desk.db).book(desk.case.id)
+    assert (entries[-1].part.text, entries[-1].delivery, entries[-1].failure) == (
+        "lost in transit",
+        "undelivered",
+        "too_long",
+    )
+    assert len(told) == 1 and told[0].startswith(f"{RESIDENT}:")  # told in her chat
+    mapped = await RelayRepository(desk.db).find(RESIDENT, 4)
+    assert mapped is not None and mapped.peer_chat is None  # its case known, no copy
