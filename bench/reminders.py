@@ -39,10 +39,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
-
 from bench.seeding import seed_people, seed_revisits
-from bot.app import DaasaoApp, build_application, start_app, stop_app
+from bot.app import DaasaoApp, build_application, open_feed, start_app, stop_app
 from bot.clock import SystemClock
 from bot.config import Config, parse_config
 from bot.i18n import Catalogs
@@ -130,9 +128,8 @@ def bench_config(api: LocalBotApi, database: Path) -> Config:
 
 
 async def _poll(app: DaasaoApp) -> None:
-    """Poll like the e2e harness: no pause between polls, short long-polls."""
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
+    """Poll like the e2e harness: short long-polls, through the inbox."""
+    await open_feed(app, poll_timeout=1).start_polling()
 
 
 # -- measuring --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import socket
 import sqlite3
 from collections.abc import AsyncIterator
@@ -170,7 +171,7 @@ async def test_malformed_bodies_are_refused_without_handling(
             async with http.post(url, data=body, headers={HEADER: SECRET}) as response:
                 assert response.status == 400, body
         huge = b'{"update_id": 1, "x": "' + b"a" * (2 << 20) + b'"}'
-        async with http.post(url, data=huge, headers={HEADER: SECRET}) as response:
+        async with http.post(url, data=io.BytesIO(huge), headers={HEADER: SECRET}) as response:
             assert response.status == 413
     assert _inbox(config) == []
 
