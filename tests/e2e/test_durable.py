@@ -220,3 +220,20 @@ async def test_updates_a_crash_left_unhandled_are_handled_at_start(
     await wang.expect_silence()
     texts = [r[1] for r in _book_rows(bot.config.storage.path, number)]
     assert texts.count("崩溃前一") == 1 and texts.count("崩溃前二") == 1
+
+
+async def test_an_edit_by_a_blocked_resident_is_refused(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    resident, wang = bot.person(1811), team["wang"]
+    number = await accepted_case(resident, wang)
+    sent = await resident.send("普通的一句")
+    copy = await wang.expect("普通的一句")
+    await staff.send(f"/block {number} 骚扰")
+    await staff.expect(number)
+    await bot.api.edit_text(resident.id, sent["message_id"], "改成骂人的话")
+    await resident.expect("无法接收")
+    await wang.expect_silence()
+    assert bot.api.messages_to(wang.id)[copy.index].edits == []
+    texts = [r[1] for r in _book_rows(bot.config.storage.path, number)]
+    assert "改成骂人的话" not in texts
