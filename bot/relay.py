@@ -24,7 +24,7 @@ from bot.notify import Notifier
 from bot.outbox import Outbox
 from bot.people import PeopleService, Person
 from bot.terms import area_name, category_label, mediator_label, pseudonym_label
-from storage.cases import BookEntry, CaseRecord, CaseRepository, MessagePart
+from storage.cases import BookEntry, CaseRecord, CaseRepository, Delivery, MessagePart
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.outbox import OutboxRow
@@ -191,7 +191,7 @@ class RelayService:
             async with self._db.transaction():
                 if await self._already_booked(envelope.part):
                     return []
-                await self._book(case, "resident", envelope.part, "pending")
+                await self._book(case, "resident", "resident", envelope.part, "pending")
             text = _(
                 "Saved with your case {number}. It will be passed on as soon as a "
                 "mediator takes the case."
@@ -269,7 +269,7 @@ class RelayService:
             if await self._already_booked(envelope.part):
                 return None
             first = not await self._cases.entries_in(route.case.id, "held")
-            await self._book(route.case, route.author, envelope.part, "held")
+            await self._book(route.case, route.channel, route.author, envelope.part, "held")
             if first:
                 await self._queue_held_notice(route)
         if route.author == "resident":
@@ -345,17 +345,25 @@ class RelayService:
         async with self._db.transaction():
             if await self._already_booked(envelope.part):
                 return
-            entry_id = await self._book(route.case, route.author, envelope.part, "pending")
+            entry_id = await self._book(
+                route.case, route.channel, route.author, envelope.part, "pending"
+            )
             await self._queue_copy(route, envelope, entry_id)
 
     async def _already_booked(self, part: MessagePart) -> bool:
         return await self._cases.book_entry(part.chat_id, part.message_id) is not None
 
     async def _book(
-        self, case: CaseRecord, author: Author, part: MessagePart, delivery: Any
+        self,
+        case: CaseRecord,
+        channel: Channel,
+        author: Author,
+        part: MessagePart,
+        delivery: Delivery,
     ) -> int:
+        """The message in the case's book, and mapped to its case (and channel), so that a
+        reply to it threads there even before its copy is out."""
         now = self._clock.now()
-        channel: Channel = "adviser" if author == "adviser" else "resident"
         entry_id = await self._cases.add_message(case.id, author, part, now, delivery=delivery)
         if await self._relay.find(part.chat_id, part.message_id) is None:
             await self._relay.map_alone(
@@ -516,7 +524,7 @@ class RelayService:
             raise EditRefusedError(closed=False)
         mapped = await self._relay.find(part.chat_id, part.message_id)
         async with self._db.transaction():
-            delivery: Any = "pending" if mapped and mapped.peer_chat else "kept"
+            delivery: Delivery = "pending" if mapped and mapped.peer_chat else "kept"
             edit_id = await self._cases.add_message(
                 case.id,
                 entry.author,
