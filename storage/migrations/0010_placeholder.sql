@@ -1,0 +1,1 @@
+-- Placeholder on this branch for a migration of another branch; dropped at merge.
