@@ -14,6 +14,7 @@ import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Protocol
 
 from bot.clock import Clock
 from bot.config import Config
@@ -40,6 +41,19 @@ class Envelope:
 
     part: MessagePart
     reply_to: int | None = None
+
+
+class ResidentWatch(Protocol):
+    """Looks at residents' messages on their way (bot.urgent: someone in danger)."""
+
+    async def waiting_message(self, case: CaseRecord, envelope: Envelope) -> list[Outgoing] | None:
+        """A message for a case nobody has yet: what the resident is told, or None for the
+        usual answer."""
+        ...
+
+    def mark(self, case: CaseRecord, part: MessagePart) -> str | None:
+        """A mark for the copy of this message (🔴), or None."""
+        ...
 
 
 class NoCaseChosenError(DomainError):
@@ -88,6 +102,7 @@ class RelayService:
         self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
+        self.watch: ResidentWatch | None = None  # set once at start (bot.services)
 
     # ------------------------------------------------------------------ resident → mediator
 
@@ -153,6 +168,8 @@ class RelayService:
                     case.id, "resident", envelope.part, "resident", None, True, self._clock.now()
                 )
             )
+            if self.watch and (told := await self.watch.waiting_message(case, envelope)):
+                return told
             text = _(
                 "Saved with your case {number}. It will be passed on as soon as a "
                 "mediator takes the case."
@@ -283,7 +300,8 @@ class RelayService:
                     return None
             elif reply_to is None:
                 reply_to = header_id
-        copied = await self._pass_on(envelope, to_chat, reply_to)
+        mark = self.watch.mark(case, envelope.part) if self.watch else None
+        copied = await self._pass_on(envelope, to_chat, reply_to, mark)
         if copied is not None:
             self._showing[to_chat] = (case.id, channel)
         return copied
@@ -324,14 +342,20 @@ class RelayService:
             self._headers[key] = header_id
         return self._headers[key]
 
-    async def _pass_on(self, envelope: Envelope, to_chat: int, reply_to: int | None) -> int | None:
-        """Copy the message across (never forward: no "forwarded from" header)."""
+    async def _pass_on(
+        self, envelope: Envelope, to_chat: int, reply_to: int | None, mark: str | None = None
+    ) -> int | None:
+        """Copy the message across (never forward: no "forwarded from" header); a mark
+        stands in front of its text (a text message then goes as a new one)."""
         part = envelope.part
-        if part.kind == "text" and await self._privacy.is_discreet(to_chat):
+        if part.kind == "text" and (mark or await self._privacy.is_discreet(to_chat)):
             # A copy would put the words in the phone's notification: send them as text, so
             # the messenger can put its neutral first line above them.
-            return await self._messenger.send(to_chat, Outgoing(part.text or ""), reply_to=reply_to)
+            text = f"{mark} {part.text or ''}" if mark else part.text or ""
+            return await self._messenger.send(to_chat, Outgoing(text), reply_to=reply_to)
         caption = None if part.kind == "text" else (part.text or "")
+        if mark is not None:
+            caption = f"{mark} {caption}"
         return await self._messenger.copy(
             part.chat_id, part.message_id, to_chat, reply_to=reply_to, caption=caption
         )
