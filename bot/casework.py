@@ -35,6 +35,7 @@ from bot.urgent import (
     URGENT_PREFIX,
     UrgentService,
     ensure_mediation_allowed,
+    is_waiting_urgent,
     waiting_mark,
 )
 from storage.cases import CaseRecord, CaseRepository
@@ -467,6 +468,8 @@ class CaseworkService:
         for mediator_id in {case.mediator_id, offer.mediator_id if offer else None} - {None}:
             assert mediator_id is not None
             await self._tell(mediator_id, partial(withdrawn_notice, case.number))
+        if is_waiting_urgent(case):  # nobody left with a 我来接手 that no longer applies
+            await self._urgent.withdrawn(case)
         return Outgoing(
             _("Case {number} is withdrawn. Write 找大阿嫂 any time to start again.").format(
                 number=case.number

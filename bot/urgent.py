@@ -169,7 +169,7 @@ class UrgentService:
     async def alarm(self, person: Person, text: str | None) -> Outgoing | None:
         """The danger screen, first, for a resident's message with danger words — unless a
         mediator has their conversation (the copy is marked 🔴) or their urgent case is
-        waiting already (everyone alerted gets the message, see `waiting`)."""
+        waiting already (everyone alerted gets the message: `waiting_message`)."""
         if person.member is not None or not self.in_danger(text):
             return None
         if person.busy != "draft":
@@ -313,12 +313,11 @@ class UrgentService:
             _("🔴 URGENT: someone is in danger · case {number}").format(number=case.number),
             about,
             excerpt(parts, EXCERPT_CHARS),
-            _("They have seen the emergency numbers.")
-            + " "
-            + (
-                _("Please take it now, or phone someone who can.")
-                if round_ > 0
-                else _("Whoever presses “I'll take it” first gets the case.")
+            _("They have seen the emergency numbers. Please take it now, or phone someone who can.")
+            if round_ > 0
+            else _(
+                "They have seen the emergency numbers. Whoever presses “I'll take it” "
+                "first gets the case."
             ),
         ]
         button = Button(_("I'll take it"), f"{URGENT_PREFIX}take:{case.id}")
@@ -444,6 +443,13 @@ class UrgentService:
                 text = render()
             await self._messenger.edit(alert.user_id, alert.message_id, Outgoing(text))
 
+    async def withdrawn(self, case: CaseRecord) -> None:
+        """The resident withdrew the urgent case before anyone took it: every card says so."""
+        for alert in await self._repo.alerts(case.id):
+            async with self._people.speaking_to(alert.user_id):
+                text = withdrawn_card(case.number)
+            await self._messenger.edit(alert.user_id, alert.message_id, Outgoing(text))
+
     async def _tell_resident_taken(self, case: CaseRecord, name: str | None) -> None:
         if case.resident_id is None:
             return
@@ -527,11 +533,14 @@ class UrgentService:
 
     async def consent(self, person: Person, agreed: bool) -> Outgoing:
         now = self._clock.now()
-        vital = [c for c in await self._cases.of_resident(person.id) if c.basis == BASIS_VITAL]
-        if agreed:
-            await self._users.consent(person.id, now)
-        for case in vital:
-            await self._cases.add_event(case.id, "consented" if agreed else "consent_declined", now)
+        user = await self._users.get(person.id)
+        if user is not None and user.consented_at is None:  # once: a second press is no news
+            vital = [c for c in await self._cases.of_resident(person.id) if c.basis == BASIS_VITAL]
+            if agreed:
+                await self._users.consent(person.id, now)
+            kind = "consented" if agreed else "consent_declined"
+            for case in vital:
+                await self._cases.add_event(case.id, kind, now)
         if agreed:
             return Outgoing(_("Thank you."))
         return Outgoing(
@@ -652,6 +661,12 @@ class UrgentService:
                 number=case.number
             )
         )
+
+
+def withdrawn_card(number: str) -> str:
+    return _(
+        "Urgent case {number} was withdrawn from the resident's phone before anyone took it."
+    ).format(number=number)
 
 
 # ---------------------------------------------------------------------- information cards

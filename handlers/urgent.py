@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.errors import StaleActionError
 from bot.i18n import _
-from bot.messaging import ID_PATTERN, parse_id
+from bot.messaging import ID_PATTERN, Outgoing, parse_id
 from bot.urgent import URGENT_PREFIX
 from handlers.context import BotContext
 from handlers.replies import answer
@@ -40,7 +40,9 @@ async def on_button(update: Update, context: BotContext) -> None:
         raise StaleActionError
     verb, ref, value = match.group(1), match.group(2) or "", match.group(3) or ""
     services, person = context.services, context.person
-    pressed = query.message if isinstance(query.message, Message) else None
+    # Answers replace the pressed message when it is a text (a forged press may come from
+    # any message); else they come as a new one.
+    pressed = query.message if isinstance(query.message, Message) and query.message.text else None
     if verb in ("sos", "alarm") and not ref:
         replies = await services.intake.sos(person, numbers_shown=verb == "alarm")
         await query.answer()
@@ -52,8 +54,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     if verb == "consent" and ref in ("yes", "no"):
         reply = await services.urgent.consent(person, ref == "yes")
         await query.answer()
-        if pressed is not None:
-            await services.messenger.edit(pressed.chat_id, pressed.message_id, reply)
+        await _replace(update, context, pressed, reply)
         return
     case_id = parse_id(ref)
     if case_id is None:
@@ -69,8 +70,16 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     toast, panel = await services.casework.care_press(person, verb, case_id, value)
     await query.answer(toast, show_alert=verb == "minor")
-    if pressed is not None:
-        await services.messenger.edit(pressed.chat_id, pressed.message_id, panel)
+    await _replace(update, context, pressed, panel)
+
+
+async def _replace(
+    update: Update, context: BotContext, pressed: Message | None, reply: Outgoing
+) -> None:
+    if pressed is None:
+        await answer(update, context, [reply])
+        return
+    await context.services.messenger.edit(pressed.chat_id, pressed.message_id, reply)
 
 
 def urgent_handlers() -> list[BaseHandler[Update, BotContext, None]]:

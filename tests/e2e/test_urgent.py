@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.localapi.state import BotMessage
+from bot.localapi.state import BotMessage, message_kind
 from tests.e2e.conftest import ROSTER
 from tests.e2e.driving import changed_tables, database, press_any, snapshot
 from tests.e2e.flows import CASE_NUMBER, accepted_case, open_case, open_case_en, start_intake
@@ -613,3 +614,89 @@ async def test_overview_cases_digest_and_stats_show_urgent_cases(
     assert "🔴 紧急案件：1 件 · 接手时间中位数：45分钟（1 件已接手）" in stats.content
     assert "家庭暴力与人身安全 1" in stats.content
     assert "转介：公安 0 · 法院 0 · 庇护所 0 · 12338 热线 1 · 医院 0" in stats.content
+
+
+# ---------------------------------------------------------------------------- play-through
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _chat(bot: BotUnderTest, person: Person, title: str) -> list[str]:
+    """What a person's phone shows, message by message (local time; edits shown as such)."""
+    records = {m.message_id: m for m in bot.api.messages_to(person.id)}
+    lines = [f"===== {title} ====="]
+    for message in bot.api.transcript(person.id):
+        when = datetime.fromtimestamp(message["date"], UTC).astimezone(SHANGHAI)
+        record = records.get(message["message_id"]) if message["from"]["is_bot"] else None
+        who = "bot" if record is not None else "me "
+        first = record.edits[0] if record is not None and record.edits else None
+        text = (first.text or first.caption) if first else None
+        text = text or message.get("text") or message.get("caption") or f"[{message_kind(message)}]"
+        markup = (first.reply_markup if first else message.get("reply_markup")) or {}
+        buttons = [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+        lines.append(f"{when:%H:%M} {who} │ " + text.replace("\n", "\n          │ "))
+        if buttons:
+            lines.append("          │ " + " ".join(f"[{b}]" for b in buttons))
+        if record is not None and record.edits:
+            edited = record.edits[-1].replaced_at.astimezone(SHANGHAI)
+            now = record.content.replace("\n", "\n          │   ")
+            lines.append(f"          │ ✎ {edited:%H:%M} edited to: {now}")
+    return lines
+
+
+async def test_play_through_a_resident_in_danger_at_23_00_with_nobody_on_duty(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    """The whole night, as the resident and the team see it (printed: pytest -s)."""
+    bot.clock.set(NIGHT)
+    resident, wang = bot.person(1350, "小芳"), team["wang"]
+    await resident.send("救命！我老公在打我")
+    await resident.expect(ZH.screen)
+    await resident.press(ZH.alarm)
+    await resident.expect_many(ZH.alerted.format(count=4), "低调模式")
+    await resident.send("他喝了酒在家里砸东西，我躲在卫生间里")
+    await resident.expect("已转给大阿嫂")
+    bot.clock.advance(timedelta(minutes=10))  # 23:10: nobody has taken it
+    await staff.expect("🔴🔴🔴 紧急案件")
+    bot.clock.advance(timedelta(minutes=2))
+    await wang.press("我来接手")
+    await wang.expect_button("🚓 报警和告诫书")
+    await resident.expect_many("王大姐已经接手", "为了您的安全")
+    await resident.press("我同意")
+    await resident.expect_edit("谢谢")
+    bot.clock.advance(timedelta(minutes=1))
+    await wang.send("我是王大姐。你现在安全吗？卫生间的门能锁上吗？")
+    await resident.expect_many(f"💬 王大姐 · 案件 {FIRST}", "你现在安全吗")
+    await wang.press("🚓 报警和告诫书")
+    await resident.expect("告诫书")
+    bot.clock.advance(timedelta(minutes=2))
+    wang.skip_all()
+    await resident.send("门锁上了，我已经打了110，警察说马上到")
+    await wang.expect("警察说马上到")
+    await wang.press("转介：公安")
+    await asyncio.sleep(0.3)
+    people = [
+        (resident, "小芳 (resident, new to the bot)"),
+        (wang, "王大姐 (mediator, 东升社区, off duty)"),
+        (team["li"], "李阿姨 (mediator, 东升社区, off duty)"),
+        (team["zhao"], "赵嫂子 (mediator, 联合村, off duty)"),
+        (team["head"], "陈社长 (head)"),
+        (staff, "staff"),
+    ]
+    transcript = []
+    for person, title in people:
+        person.skip_all()
+        chat = _chat(bot, person, title)
+        joined = [i for i, line in enumerate(chat) if "23:00" <= line[:5] <= "23:59"]
+        transcript += [chat[0], *chat[joined[0] :]] if joined else chat[:1]
+    print("\n" + "\n".join(transcript))
+    events = [(e.at.astimezone(SHANGHAI), e.kind, e.detail) for e in await bot.timeline(FIRST)]
+    print("\n===== timeline of " + FIRST + " =====")
+    for at, kind, detail in events:
+        print(f"{at:%H:%M} {kind} {detail}")
+    assert [k for _at, k, _d in events][:4] == [
+        "registered",
+        "urgent_alerted",
+        "urgent_alerted",
+        "accepted",
+    ]
