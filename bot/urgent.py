@@ -29,7 +29,7 @@ from bot.config import Config
 from bot.danger import DangerWords
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _, current_locale, ngettext
-from bot.messaging import Button, Messenger, Outgoing, rows
+from bot.messaging import Button, Messenger, Outgoing, TransientDeliveryError, rows
 from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.relay import Envelope, RelayService
@@ -260,14 +260,14 @@ class UrgentService:
         parts = await self._cases.messages(case.id)
         reached = 0
         for member in takers:
-            sent = await self._tell(member.user_id, lambda: self._card(case, round_, now, parts))
+            sent = await self._try(member.user_id, lambda: self._card(case, round_, now, parts))
             if sent is not None:
                 reached += 1
                 await self._repo.add_alert(
                     Alert(case.id, member.user_id, sent, round_, can_take=True, sent_at=now)
                 )
         for user_id in staff:
-            sent = await self._tell(user_id, lambda: self._staff_card(case, now))
+            sent = await self._try(user_id, lambda: self._staff_card(case, now))
             if sent is not None:
                 await self._repo.add_alert(
                     Alert(case.id, user_id, sent, round_, can_take=False, sent_at=now)
@@ -275,6 +275,15 @@ class UrgentService:
         await self._cases.add_event(case.id, "urgent_alerted", now, round=round_, count=reached)
         log.warning("urgent case alerted", extra={"case": case.number, "round": round_})
         return reached
+
+    async def _try(self, user_id: int, render: Callable[[], str | Outgoing]) -> int | None:
+        """One card of a round: a passing failure must not keep the others from theirs (the
+        next round tries everyone again)."""
+        try:
+            return await self._tell(user_id, render)
+        except TransientDeliveryError:
+            log.warning("urgent card not delivered now")
+            return None
 
     async def _recipients(
         self, case: CaseRecord, *, loud: bool

@@ -248,6 +248,21 @@ async def test_in_a_conversation_danger_words_are_relayed_marked_red(
     await resident.expect_silence()  # no danger screen inside a conversation
 
 
+async def test_even_a_blocked_resident_writing_danger_words_gets_the_numbers(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    resident = bot.person(1307)
+    number = await accepted_case(resident, team["wang"])
+    await staff.send(f"/block {number} 辱骂调解员")
+    await staff.expect("已被屏蔽")
+    await resident.send("你们都是骗子")
+    await resident.expect("抱歉，现在无法接收您的消息")
+    await resident.send("救命，他又打我")
+    numbers = await resident.expect(ZH.screen)
+    assert not numbers.buttons  # the numbers only: the block stays
+    await team["wang"].expect_silence(0.2)
+
+
 # ---------------------------------------------------------------------------- the 🆘 button
 
 
@@ -407,6 +422,30 @@ async def test_messages_before_the_take_repeat_the_numbers_and_reach_everyone_al
     await team["wang"].expect(f"📨 {FIRST}")
     backlog = [(await team["wang"].expect()).content for _ in range(3)]
     assert backlog == ["🔴 他又打我了", "🔴 他喝了酒在家里砸东西，我躲在卫生间里", "门被他砸坏了"]
+
+
+async def test_an_urgent_case_withdrawn_before_the_take_says_so_on_every_card(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1314)
+    await start_intake(resident)
+    await resident.press("联合村")
+    await resident.expect("是哪方面的事情")
+    await resident.press("🆘 我现在有危险")
+    await resident.expect_many(ZH.screen, ZH.alerted.format(count=2), "低调模式")
+    await team["zhao"].expect("🔴 紧急求助")
+    await resident.send("/withdraw")
+    await resident.expect("您要撤回哪个案件")
+    await resident.press(f"{FIRST} · 家庭暴力与人身安全")
+    await resident.expect(f"案件 {FIRST} 已撤回")
+    for name in ("zhao", "head"):
+        card = await team[name].expect_edit(
+            f"紧急案件 {FIRST} 在有人接手之前，被从居民的手机上撤回了"
+        )
+        assert not card.buttons
+    team["head"].skip_all()
+    bot.clock.advance(timedelta(minutes=10))
+    await team["head"].expect_silence(0.2)  # no louder round for a withdrawn case
 
 
 # ---------------------------------------------------------------------------- the head
