@@ -450,14 +450,22 @@ class UrgentService:
 
             async with self._people.speaking_to(alert.user_id):
                 text = render()
-            await self._messenger.edit(alert.user_id, alert.message_id, Outgoing(text))
+            await self._edit_card(alert, text)
 
     async def withdrawn(self, case: CaseRecord) -> None:
         """The resident withdrew the urgent case before anyone took it: every card says so."""
         for alert in await self._repo.alerts(case.id):
             async with self._people.speaking_to(alert.user_id):
                 text = withdrawn_card(case.number)
+            await self._edit_card(alert, text)
+
+    async def _edit_card(self, alert: Alert, text: str) -> None:
+        """Best effort: a card its reader deleted, or a chat that blocked the bot, must not
+        keep the other cards from changing."""
+        try:
             await self._messenger.edit(alert.user_id, alert.message_id, Outgoing(text))
+        except Exception:
+            log.warning("an urgent card could not be edited", exc_info=True)
 
     async def _tell_resident_taken(self, case: CaseRecord, name: str | None) -> None:
         if case.resident_id is None:
@@ -499,11 +507,16 @@ class UrgentService:
                 header = _("🔴 {number} · {who} (not taken yet):").format(
                     number=case.number, who=pseudonym_label(case.pseudonym)
                 )
-            if part.kind == "text":
-                await self._messenger.send(user_id, Outgoing(f"{header}\n{part.text or ''}"))
-            else:
-                caption = f"{header}\n{part.text}" if part.text else header
-                await self._messenger.copy(part.chat_id, part.message_id, user_id, caption=caption)
+            try:
+                if part.kind == "text":
+                    await self._messenger.send(user_id, Outgoing(f"{header}\n{part.text or ''}"))
+                else:
+                    caption = f"{header}\n{part.text}" if part.text else header
+                    await self._messenger.copy(
+                        part.chat_id, part.message_id, user_id, caption=caption
+                    )
+            except TransientDeliveryError:  # the message is booked: the taker gets it all
+                log.warning("an urgent copy could not be delivered now")
         line = _("Passed on to Da'asao. In danger now? Call {numbers}.").format(
             numbers=self._numbers_line()
         )

@@ -263,6 +263,30 @@ async def test_even_a_blocked_resident_writing_danger_words_gets_the_numbers(
     await team["wang"].expect_silence(0.2)
 
 
+async def test_a_case_waiting_for_a_mediator_becomes_urgent(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1308)
+    number = await open_case(resident, area="联合村")  # offered to 赵嫂子 for Tuesday morning
+    await team["zhao"].expect(f"新案件 {number}")
+    await danger_screen_then(resident, "他回来了，又打我")
+    await resident.expect(f"已随案件 {number} 保存")  # the message is kept with the case
+    await resident.press(ZH.alarm)
+    await resident.expect(ZH.alerted.format(count=2))
+    card = await team["zhao"].expect(f"🔴 紧急求助：有人现在有危险 · 案件 {number}")
+    assert "他回来了，又打我" in card.content and "邻里纠纷" in card.content
+    assert await team["zhao"].press_and_expect_answer("接受") == "这个按钮已经失效了。"
+    kinds = [e.kind for e in await bot.timeline(number)]
+    assert kinds[-2:] == ["escalated", "urgent_alerted"]
+
+
+async def danger_screen_then(resident: Person, text: str) -> None:
+    """Danger words from someone whose case waits: the numbers first, then the usual."""
+    await resident.send(text)
+    screen = await resident.expect(ZH.screen)
+    assert screen.button_data(ZH.alarm)
+
+
 # ---------------------------------------------------------------------------- the 🆘 button
 
 
