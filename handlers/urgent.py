@@ -36,8 +36,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     match = PATTERN.match(query.data)
-    if match is None:
-        raise StaleActionError
+    assert match  # the handler's pattern guarantees it
     verb, ref, value = match.group(1), match.group(2) or "", match.group(3) or ""
     services, person = context.services, context.person
     # Answers replace the pressed message when it is a text (a forged press may come from
@@ -85,5 +84,5 @@ async def _replace(
 def urgent_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("care", care, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(on_button, pattern=f"^{URGENT_PREFIX}"),
+        CallbackQueryHandler(on_button, pattern=PATTERN),
     ]
