@@ -588,6 +588,23 @@ async def test_not_suitable_for_mediation_is_refused_by_the_server_for_a_forged_
     assert menu.button_data("调解成功（达成协议）")
 
 
+async def test_a_violence_case_from_the_intake_is_not_suitable_for_mediation(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(1331), team["wang"]
+    number = await open_case(resident, category="家庭暴力与人身安全", text="他经常骂我推我")
+    card = await wang.expect(f"新案件 {number}")
+    assert "🛡 不适合调解：接受后请看 /care。" in card.content
+    assert "前答复" in card.content  # not urgent: offered by duty as usual
+    await wang.press("接受")
+    await wang.expect_many(f"📨 {number}", "他经常骂我推我")
+    panel = await wang.expect(f"🛡 案件 {number}：安全与资料")
+    assert "不适合调解：这可能是家庭暴力" in panel.content
+    await wang.send("/close")
+    menu = await wang.expect(f"案件 {number} 的结果是")
+    assert "调解成功（达成协议）" not in [b["text"] for row in menu.buttons for b in row]
+
+
 CARDS = {
     "zh-hans": [
         ("🚓 报警和告诫书", "告诫书"),
