@@ -29,6 +29,7 @@ from handlers.privacy import guard_handlers, privacy_handlers
 from handlers.staff import staff_handlers
 from handlers.start import start_handlers
 from handlers.status import status_handlers
+from handlers.urgent import urgent_handlers
 from storage.inbox import InboxRepository
 
 DaasaoApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]
@@ -94,6 +95,7 @@ def _add_handlers(app: DaasaoApp) -> None:
         *member_handlers(),
         *start_handlers(),
         *intake_handlers(),
+        *urgent_handlers(),
         *offer_handlers(),
         *casework_handlers(),
         *followup_handlers(),

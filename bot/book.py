@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from bot.i18n import _, current_locale, format_datetime, lazy_gettext
+from bot.terms import referral_label
 from storage.cases import BookEntry, CaseRecord, EventRecord, MessagePart
 from storage.relay import Note
 
@@ -31,6 +32,15 @@ EVENTS: dict[str, Any] = {
     "consulted": lazy_gettext("Legal adviser consulted"),
     "withdrawn": lazy_gettext("Withdrawn by the resident"),
     "unreachable": lazy_gettext("A participant could not be reached"),
+    "urgent_alerted": lazy_gettext("Urgent: alerted"),
+    "escalated": lazy_gettext("Became urgent"),
+    "info_card": lazy_gettext("Information card sent to the resident"),
+    "referral": lazy_gettext("Referred"),
+    "vulnerable": lazy_gettext("A minor or someone who cannot look after themselves"),
+    "care_flagged": lazy_gettext("Marked not suitable for mediation"),
+    "care_cleared": lazy_gettext("No longer marked not suitable for mediation"),
+    "consented": lazy_gettext("Privacy consent given"),
+    "consent_declined": lazy_gettext("Privacy consent declined"),
 }
 
 
@@ -69,6 +79,16 @@ def render(page: BookPage, zone: tzinfo) -> bytes:
         (_("Area"), page.area),
         (_("Category"), page.category + (" · " + _("urgent") if case.urgent else "")),
         (_("Contact preference"), page.contact),
+        (
+            _("Not suitable for mediation"),
+            _("yes (Anti-Domestic Violence Law)") if case.no_mediation else _("no"),
+        ),
+        (
+            _("Legal basis"),
+            _("to protect life and health (PIPL Art. 13(4)), before the consent")
+            if case.basis == "vital_interests"
+            else _("the resident's consent"),
+        ),
         (_("Phone (shared by the resident)"), case.phone or "—"),
         (_("State"), page.state),
         (_("Closed"), when(case.closed_at) if case.closed_at else "—"),
@@ -103,10 +123,14 @@ def render(page: BookPage, zone: tzinfo) -> bytes:
 def _event_text(event: EventRecord, names: dict[int, str]) -> str:
     label = str(EVENTS.get(event.kind, event.kind))
     who = names.get(event.actor_id) if event.actor_id else None
-    details = [v for k, v in event.detail.items() if k in ("outcome", "reason", "side")]
+    details = [
+        v for k, v in event.detail.items() if k in ("outcome", "reason", "side", "card", "round")
+    ]
     target = event.detail.get("mediator") or event.detail.get("to")
     if isinstance(target, int) and target in names:
         details.append("→ " + names[target])
+    elif event.kind == "referral" and isinstance(target, str):
+        details.append("→ " + referral_label(target))
     text = label + (f" ({', '.join(str(d) for d in details)})" if details else "")
     return f"{text} — {who}" if who else text
 

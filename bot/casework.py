@@ -30,12 +30,21 @@ from bot.terms import (
     state_label,
 )
 from bot.timers import Timers
+from bot.urgent import (
+    CARE_REASON,
+    URGENT_PREFIX,
+    UrgentService,
+    ensure_mediation_allowed,
+    is_waiting_urgent,
+    waiting_mark,
+)
 from storage.cases import CaseRecord, CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.relay import PendingInput, RelayRepository
+from storage.urgent import WAITING_STATES
 
-PENDING_KINDS = ("note", "settled", "not_settled", "handover", "consult")
+PENDING_KINDS = ("note", "settled", "not_settled", "handover", "consult", CARE_REASON)
 SELECT_PREFIX = "cs:"
 CLOSE_PREFIX = "cl:"
 TRANSFER_PREFIX = "tr:"
@@ -43,6 +52,8 @@ WITHDRAW_PREFIX = "wd:"
 OUTCOMES = ("settled", "not_settled", "withdrawn")
 # A settled case still has revisits ahead: it can change hands too.
 TRANSFERABLE = ("accepted", "settled")
+# The head moves any case that is not closed for good: waiting ones too, urgent or not.
+HEAD_MOVABLE = (*WAITING_STATES, *TRANSFERABLE)
 MAX_TEXT = 2000
 
 
@@ -61,6 +72,7 @@ class CaseworkService:
         members: MemberRepository,
         relay: RelayService,
         revisits: RevisitService,
+        urgent: UrgentService,
         timers: Timers,
         people: PeopleService,
         messenger: Messenger,
@@ -73,6 +85,7 @@ class CaseworkService:
         self._members = members
         self._relay = relay
         self._revisits = revisits
+        self._urgent = urgent
         self._timers = timers
         self._people = people
         self._messenger = messenger
@@ -87,11 +100,27 @@ class CaseworkService:
         if not person.is_mediator:
             raise NotAllowedError
         cases = await self._cases.of_mediator(person.id)
-        if not cases:
+        urgent = await self._urgent.waiting_for(person)
+        if not cases and not urgent:
             return Outgoing(_("You have no cases yet."))
         current = person.member.current_case_id if person.member else None
-        lines = [_("Your cases (the current one is marked ▶):")]
-        buttons = []
+        now = self._clock.now()
+        lines, buttons = [], []
+        if urgent:
+            lines.append(_("🔴 Urgent, nobody has taken it yet:"))
+        for case in urgent:
+            lines.append(
+                f"{case.number} · {area_name(self._config, case.area_id)} · "
+                f"{waiting_mark(case, now)}"
+            )
+            buttons.append(
+                Button(
+                    _("🔴 Take {number}").format(number=case.number),
+                    f"{URGENT_PREFIX}take:{case.id}",
+                )
+            )
+        if cases:
+            lines.append(_("Your cases (the current one is marked ▶):"))
         for case in cases:
             mark = "▶ " if case.id == current else ""
             lines.append(
@@ -161,7 +190,9 @@ class CaseworkService:
         if pending is None or pending.kind not in PENDING_KINDS:
             return None
         await self._store.clear_pending(person.id)
-        states = TRANSFERABLE if pending.kind == "handover" else ("accepted",)
+        states: tuple[str, ...] = ("accepted",)
+        if pending.kind == "handover":
+            states = self._movable(person)
         case = await self._relay.case_for_mediator(person, pending.case_id, states)
         text = text.strip()[:MAX_TEXT]
         if pending.kind == "note":
@@ -172,6 +203,8 @@ class CaseworkService:
             return [await self._transfer(person, case, int(pending.data["to"]), text)]
         if pending.kind == "consult":
             return [await self._consult(person, case, text)]
+        if pending.kind == CARE_REASON:
+            return [await self._urgent.clear_flag(person, case, text)]
         raise StaleActionError
 
     async def cancel_pending(self, person: Person) -> bool:
@@ -188,12 +221,14 @@ class CaseworkService:
             "not_settled": _("Not settled (referred on)"),
             "withdrawn": _("Withdrawn by the resident"),
         }
-        buttons = [Button(labels[o], f"{CLOSE_PREFIX}{case.id}:{o}") for o in OUTCOMES]
+        outcomes = [o for o in OUTCOMES if not (o == "settled" and case.no_mediation)]
+        buttons = [Button(labels[o], f"{CLOSE_PREFIX}{case.id}:{o}") for o in outcomes]
         return Outgoing(_("How did case {number} end?").format(number=case.number), rows(*buttons))
 
     async def choose_outcome(self, person: Person, case_id: int, outcome: str) -> Outgoing:
         case = await self._relay.case_for_mediator(person, case_id)
         if outcome == "settled":
+            ensure_mediation_allowed(case)  # a mediated agreement brings the parties together
             return await self.ask(
                 person, "settled", case, _("Write down the agreement the parties reached.")
             )
@@ -211,6 +246,8 @@ class CaseworkService:
     async def _close(
         self, person: Person, case: CaseRecord, outcome: str, text: str | None
     ) -> Outgoing:
+        if outcome == "settled":
+            ensure_mediation_allowed(case)
         now = self._clock.now()
         async with self._db.transaction():
             await self._cases.close(case.id, outcome, text, now)
@@ -251,7 +288,7 @@ class CaseworkService:
         """/transfer (or the head's /reassign), for the current case or a numbered one."""
         if number:
             found = await self._find(number)
-            case = await self._relay.case_for_mediator(person, found.id, TRANSFERABLE)
+            case = await self._relay.case_for_mediator(person, found.id, self._movable(person))
         else:
             case = await self.target(person, reply_to)
         others = [
@@ -262,18 +299,42 @@ class CaseworkService:
         if not others:
             return Outgoing(_("There is nobody to hand this case over to."))
         buttons = [
-            Button(m.display_name, f"{TRANSFER_PREFIX}{case.id}:{m.user_id}") for m in others
+            Button(
+                _("{name} (me)").format(name=m.display_name)
+                if m.user_id == person.id
+                else m.display_name,
+                f"{TRANSFER_PREFIX}{case.id}:{m.user_id}",
+            )
+            for m in others
         ]
-        return Outgoing(
-            _("Hand case {number} over to whom?").format(number=case.number),
-            rows(*buttons, per_row=2),
-        )
+        if case.state in WAITING_STATES:
+            question = _("Nobody has case {number} yet. Who takes it?")
+        else:
+            question = _("Hand case {number} over to whom?")
+        return Outgoing(question.format(number=case.number), rows(*buttons, per_row=2))
+
+    @staticmethod
+    def _movable(person: Person) -> tuple[str, ...]:
+        return HEAD_MOVABLE if person.is_head else TRANSFERABLE
 
     async def choose_transfer(self, person: Person, case_id: int, to_id: int) -> Outgoing:
-        case = await self._relay.case_for_mediator(person, case_id, TRANSFERABLE)
+        case = await self._relay.case_for_mediator(person, case_id, self._movable(person))
         target = await self._members.get(to_id)
         if target is None or not target.active or target.role not in ("mediator", "head"):
             raise StaleActionError
+        if case.state in WAITING_STATES:  # only the head gets here: hers, or hers to give
+            taken = await self._urgent.hand_to(case, to_id, actor_id=person.id, via="reassign")
+            if taken is None:
+                raise StaleActionError
+            if to_id == person.id:
+                return Outgoing(
+                    _("You took case {number}. It is your current case.").format(number=case.number)
+                )
+            return Outgoing(
+                _("Case {number} is now with {name}.").format(
+                    number=case.number, name=target.display_name
+                )
+            )
         await self._store.set_pending(
             PendingInput(person.id, "handover", case.id, {"to": to_id}), self._clock.now()
         )
@@ -357,6 +418,25 @@ class CaseworkService:
             _("Your question has been sent to the legal adviser. Their answer will come here.")
         )
 
+    # ------------------------------------------------------------------ care (violence)
+
+    async def care(self, person: Person, reply_to: int | None) -> Outgoing:
+        """/care: the safety panel of the current (or replied-to) case."""
+        case = await self.target(person, reply_to)
+        return await self._urgent.panel(person, case)
+
+    async def care_press(
+        self, person: Person, verb: str, case_id: int, value: str
+    ) -> tuple[str, Outgoing]:
+        """A button of the panel, on a case this person may act on now: toast, new panel."""
+        case = await self._relay.case_for_mediator(person, case_id)
+        return await self._urgent.care_action(person, case, verb, value)
+
+    async def care_clear(self, person: Person, case_id: int) -> Outgoing:
+        """Clearing 不适合调解 takes a reason: the next message."""
+        case = await self._relay.case_for_mediator(person, case_id)
+        return await self.ask(person, CARE_REASON, case, self._urgent.clear_prompt(case))
+
     # ------------------------------------------------------------------ the resident's side
 
     async def withdraw_menu(self, person: Person) -> Outgoing:
@@ -388,6 +468,8 @@ class CaseworkService:
         for mediator_id in {case.mediator_id, offer.mediator_id if offer else None} - {None}:
             assert mediator_id is not None
             await self._tell(mediator_id, partial(withdrawn_notice, case.number))
+        if is_waiting_urgent(case):  # nobody left with a 我来接手 that no longer applies
+            await self._urgent.withdrawn(case)
         return Outgoing(
             _("Case {number} is withdrawn. Write 找大阿嫂 any time to start again.").format(
                 number=case.number

@@ -45,6 +45,7 @@ __all__ = [
     "StorageConfig",
     "TelegramConfig",
     "Topic",
+    "UrgentConfig",
     "WebhookConfig",
     "load_config",
     "parse_config",
@@ -450,6 +451,99 @@ class PrivacyConfig:
     )
 
 
+DEFAULT_DANGER_WORDS: tuple[str, ...] = (
+    "救命",
+    "救救我",
+    "sos",
+    "打我",
+    "被打",
+    "挨打",
+    "打死我",
+    "掐我",
+    "家暴",
+    "家庭暴力",
+    "要杀我",
+    "杀了我",
+    "杀死我",
+    "砸东西",
+    "他拿刀",
+    "我很危险",
+    "我有危险",
+    "有生命危险",
+    "help",
+    "help me",
+    "save me",
+    "hitting me",
+    "hit me",
+    "beating me",
+    "beat me",
+    "hurting me",
+    "kill me",
+    "going to kill",
+    "kill us",
+    "I am in danger",
+    "I'm in danger",
+    "in danger",
+    "domestic violence",
+    "abusing me",
+    "attacking me",
+    "choking me",
+    "strangling me",
+    "has a knife",
+)
+DEFAULT_EVERYDAY_PHRASES: tuple[str, ...] = (
+    "打我电话",
+    "打我手机",
+    "打我的电话",
+    "打我的手机",
+    "打我座机",
+    "被打扰",
+    "被打断",
+    "被打败",
+    "被打折",
+    "被打开",
+    "被打印",
+    "被打回",
+    "被打分",
+    "被打包",
+    "打死我也不",
+    "救命之恩",
+    "救命稻草",
+    "反家暴",
+    "反家庭暴力",
+    "help me with",
+    "help with",
+    "can you help",
+    "could you help",
+    "help you",
+    "your help",
+    "the help",
+    "self help",
+    "help desk",
+    "hit me up",
+    "beat me at",
+    "beat me to it",
+    "in danger of",
+)
+
+
+@dataclass(frozen=True)
+class UrgentConfig:
+    """Someone in danger: the words that show it, and how fast an urgent case must be taken."""
+
+    take_within_minutes: int = field(default=10, metadata=checks(int_range(1, 120)))
+    danger_words: tuple[str, ...] = field(
+        default=DEFAULT_DANGER_WORDS,
+        metadata=checks(
+            non_empty("at least one word"), each(non_empty("a non-empty word or phrase"))
+        ),
+    )
+    everyday_phrases: tuple[str, ...] = field(
+        default=DEFAULT_EVERYDAY_PHRASES,
+        metadata=checks(each(non_empty("a non-empty phrase"))),
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """The whole configuration. Only ``areas`` has no default."""
@@ -468,6 +562,7 @@ class Config:
     revisits: RevisitsConfig = field(default_factory=RevisitsConfig)
     announcements: AnnouncementsConfig = field(default_factory=AnnouncementsConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    urgent: UrgentConfig = field(default_factory=UrgentConfig)
 
     @property
     def has_token(self) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.errors import NotAllowedError
 from bot.i18n import _, current_locale, format_when
 from bot.messaging import Button, Outgoing, rows
 from bot.people import Person
@@ -27,11 +28,13 @@ from bot.routing import Assignment, RoutingService
 from bot.terms import (
     CATEGORIES,
     CONTACTS,
+    VIOLENCE,
     area_name,
     category_label,
     contact_label,
     excerpt,
 )
+from bot.urgent import URGENT_PREFIX, UrgentService
 from storage.cases import CaseRecord, CaseRepository, MessagePart, NewCase
 from storage.db import Database
 from storage.drafts import DraftRepository
@@ -41,7 +44,6 @@ INTAKE_PREFIX = "in:"
 MAX_PART_CHARS = 3000  # leaves room for the case header when relayed (Telegram: 4096)
 MAX_PARTS = 30
 EXCERPT_CHARS = 200
-DANGER_WORDS = ("家暴", "救命", "danger")
 PHONE = re.compile(r"\+?\d{5,15}")
 
 YES_WORDS = {"yes", "ok", "agree", "i agree", "同意", "好", "好的", "是", "可以", "继续"}
@@ -97,11 +99,6 @@ def is_trigger(text: str) -> bool:
     return TRIGGER.match(_squeeze(text)) is not None
 
 
-def mentions_danger(text: str) -> bool:
-    folded = text.casefold()
-    return any(word in folded for word in DANGER_WORDS)
-
-
 class IntakeService:
     def __init__(
         self,
@@ -111,6 +108,7 @@ class IntakeService:
         cases: CaseRepository,
         users: UserRepository,
         routing: RoutingService,
+        urgent: UrgentService,
         clock: Clock,
         config: Config,
     ) -> None:
@@ -119,6 +117,7 @@ class IntakeService:
         self._cases = cases
         self._users = users
         self._routing = routing
+        self._urgent = urgent
         self._clock = clock
         self._config = config
 
@@ -136,17 +135,39 @@ class IntakeService:
         await self._save(person, step, Draft())
         return [await self._screen(person, step, Draft())]
 
+    async def hold(self, person: Person, incoming: Incoming) -> list[Outgoing]:
+        """Danger words from someone with no intake and no case: the message waits in a new
+        draft (its first screen not shown yet), so that the alarm takes it along."""
+        user = await self._users.get(person.id)
+        step = Step.AREA if user and user.consented_at else Step.CONSENT
+        await self._keep(person, step, Draft(), incoming)
+        return []
+
+    async def _keep(self, person: Person, step: Step, draft: Draft, got: Incoming) -> None:
+        if _description_problem(got, draft) is None:
+            assert got.part is not None
+            draft.parts = [*(draft.parts or []), asdict(got.part)]
+        await self._save(person, step, draft)
+
     async def in_progress(self, person: Person) -> bool:
         return await self._drafts.get(person.id) is not None
 
-    async def handle(self, person: Person, incoming: Incoming) -> list[Outgoing] | None:
-        """Advance the resident's draft; None when they have no intake in progress."""
+    async def handle(
+        self, person: Person, incoming: Incoming, *, alarmed: bool = False
+    ) -> list[Outgoing] | None:
+        """Advance the resident's draft; None when they have no intake in progress.
+
+        `alarmed`: the message has danger words and the danger screen answers it. The draft
+        stays at its step and keeps the message, so that the alarm takes it along (the
+        mediators read it on their cards), or the intake simply goes on with it.
+        """
         stored = await self._drafts.get(person.id)
         if stored is None:
             return None
         step, draft = Step(stored.step), Draft.load(stored.data)
-        if incoming.kind in ("text", "media") and mentions_danger(incoming.text):
-            return await self._danger(person, draft, incoming)
+        if alarmed:
+            await self._keep(person, step, draft, incoming)
+            return []
         if incoming.kind == "button" and incoming.step != step:
             return [
                 Outgoing(_("That button belongs to an earlier step.")),
@@ -196,7 +217,7 @@ class IntakeService:
         choices["danger"] = {"danger", "sos", "危险"}
         category = _answer(got, choices)
         if category == "danger":
-            return await self._danger(person, draft, got)
+            return await self.sos(person, numbers_shown=False)
         if category is None:
             return await self._again(person, Step.CATEGORY, draft, got)
         draft.category = category
@@ -257,44 +278,49 @@ class IntakeService:
             return await self.cancel(person)
         if answer != "confirm":
             return await self._again(person, Step.SUMMARY, draft, got)
-        case, assignment = await self._register(person, draft, urgent=False)
+        case = await self._register(person, draft, urgent=False)
+        assignment = await self._routing.route(case.id)
         return [Outgoing(self._registered_text(case, assignment), reply_keyboard="main")]
 
     # ------------------------------------------------------------------ danger path
 
-    async def _danger(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
-        """Numbers first, then an urgent case at once, whatever step we were at."""
-        if got.part is not None and got.part.text and len(got.part.text) <= MAX_PART_CHARS:
-            draft.parts = [*(draft.parts or []), asdict(got.part)]
-        emergency = Outgoing(self._emergency_text())
-        case, assignment = await self._register(person, draft, urgent=True)
-        await self._routing.alert_urgent(case)
-        follow_up = _(
-            "Your case {number} is registered as urgent and Da'asao has been alerted. "
-            "Keep this chat open: a mediator will write to you here."
-        ).format(number=case.number)
-        if assignment.mediator_id is not None:
-            follow_up += "\n" + self._who_and_when(assignment)
-        return [emergency, Outgoing(follow_up, reply_keyboard="main"), offer_discreet()]
+    async def sos(self, person: Person, *, numbers_shown: bool) -> list[Outgoing]:
+        """🆘: the numbers (unless on screen already), then an urgent case, alerted at once.
 
-    def _emergency_text(self) -> str:
-        locale = current_locale()
-        numbers = "\n".join(
-            f"☎ {n.number} — {n.label.text(locale)}" for n in self._config.privacy.emergency_numbers
-        )
-        return _("If you are in danger now, call at once:\n{numbers}").format(numbers=numbers)
+        The draft, if any, becomes the urgent case (area, topic, what was said so far);
+        else a case of theirs that waits for a mediator becomes urgent; else a new one.
+        """
+        if person.member is not None:
+            raise NotAllowedError  # the team's own cases are not registered here
+        replies = [] if numbers_shown else [Outgoing(self._urgent.emergency_text())]
+        stored = await self._drafts.get(person.id)
+        waiting = [
+            c for c in await self._cases.open_of_resident(person.id) if c.mediator_id is None
+        ]
+        if stored is None and (urgent := next((c for c in waiting if c.urgent), None)):
+            return [*replies, await self._urgent.still_waiting(urgent)]
+        if stored is None and waiting:
+            told = await self._urgent.escalate(waiting[-1])
+        else:
+            draft = Draft.load(stored.data) if stored else Draft()
+            case = await self._register(person, draft, urgent=True)
+            told = await self._urgent.raise_alarm(case)
+        return [*replies, told, offer_discreet()]
 
     # ------------------------------------------------------------------ registration
 
-    async def _register(
-        self, person: Person, draft: Draft, *, urgent: bool
-    ) -> tuple[CaseRecord, Assignment]:
+    async def _register(self, person: Person, draft: Draft, *, urgent: bool) -> CaseRecord:
+        """The draft as a case. An urgent one may come before the consent (to protect life:
+        the basis is recorded) and is not routed by duty: `bot.urgent` alerts for it."""
         now = self._clock.now()
+        user = await self._users.get(person.id)
+        consented = user is not None and user.consented_at is not None
+        remembered = user.area_id if user and urgent else None  # alert the right area
         new_case = NewCase(
             resident_id=person.id,
             pseudonym=f"R-{1000 + secrets.randbelow(9000)}",
-            area_id=draft.area,
-            category=draft.category or "other",
+            area_id=draft.area or remembered,
+            category=draft.category or (VIOLENCE if urgent else "other"),
             urgent=urgent,
             contact=draft.contact or "chat",
             phone=draft.phone,
@@ -304,11 +330,17 @@ class IntakeService:
             case = await self._cases.create(new_case, self._config.routing.case_prefix, year, now)
             for part in draft.messages:
                 await self._cases.add_message(case.id, "resident", part, now, delivery="pending")
-            await self._cases.add_event(case.id, "registered", now, by="resident", urgent=urgent)
+            await self._urgent.note_registration(case, consented=consented, now=now)
+            detail: dict[str, Any] = {"urgent": urgent}
+            if not consented:
+                detail["basis"] = "vital_interests"  # PIPL Art. 13(4); consent asked later
+            await self._cases.add_event(case.id, "registered", now, by="resident", **detail)
             await self._drafts.delete(person.id)
             if draft.area:
                 await self._users.remember_area(person.id, draft.area, now)
-        return case, await self._routing.route(case.id)
+        registered = await self._cases.get(case.id)
+        assert registered is not None
+        return registered
 
     def _registered_text(self, case: CaseRecord, assignment: Assignment) -> str:
         lines = [_("Your request is registered as case {number}.").format(number=case.number)]
@@ -373,7 +405,7 @@ class IntakeService:
             Button(_("No, thanks"), _data(Step.CONSENT, "no")),
             per_row=2,
         )
-        return Outgoing(text, buttons)
+        return Outgoing(text, (*buttons, *_sos()))
 
     async def _area_screen(self, person: Person, draft: Draft) -> Outgoing:
         user = await self._users.get(person.id)
@@ -386,14 +418,15 @@ class IntakeService:
             )
             for a in areas
         ]
-        return Outgoing(_("Which village or community do you live in?"), rows(*buttons, per_row=2))
+        return Outgoing(
+            _("Which village or community do you live in?"), (*rows(*buttons, per_row=2), *_sos())
+        )
 
     async def _category_screen(self, person: Person, draft: Draft) -> Outgoing:
         buttons = [
             Button(str(label), _data(Step.CATEGORY, key)) for key, label in CATEGORIES.items()
         ]
-        buttons.append(Button(_("🆘 I am in danger now"), _data(Step.CATEGORY, "danger")))
-        return Outgoing(_("What is it about?"), rows(*buttons))
+        return Outgoing(_("What is it about?"), (*rows(*buttons), *_sos()))
 
     async def _description_screen(self, person: Person, draft: Draft) -> Outgoing:
         text = _(
@@ -458,6 +491,11 @@ _SCREENS: dict[Step, Callable[[IntakeService, Person, Draft], Awaitable[Outgoing
     Step.PHONE: IntakeService._phone_screen,
     Step.SUMMARY: IntakeService._summary_screen,
 }
+
+
+def _sos() -> tuple[tuple[Button, ...], ...]:
+    """On every screen before the description: 🆘 registers an urgent case at once."""
+    return rows(Button(_("🆘 I am in danger now"), f"{URGENT_PREFIX}sos"))
 
 
 def _data(step: Step, value: str) -> str:

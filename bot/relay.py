@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.config import Config
@@ -55,6 +55,19 @@ class Route:
     to_chat: int
     author: Author
     sender: str | None = None  # the mediator's display name, for the resident's header
+
+
+class ResidentWatch(Protocol):
+    """Looks at residents' messages on their way (bot.urgent: someone in danger)."""
+
+    async def waiting_message(self, case: CaseRecord, envelope: Envelope) -> list[Outgoing] | None:
+        """A message for a case nobody has yet: what the resident is told, or None for the
+        usual answer."""
+        ...
+
+    def mark(self, case: CaseRecord, part: MessagePart) -> str | None:
+        """A mark for the copy of this message (🔴), or None."""
+        ...
 
 
 class NoCaseChosenError(DomainError):
@@ -121,6 +134,7 @@ class RelayService:
         self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
+        self.watch: ResidentWatch | None = None  # set once at start (bot.services)
         outbox.register(COPY, _CopyDeliverer(self))
         outbox.register(HEADER, _HeaderDeliverer(self))
         outbox.register(EDIT, _EditDeliverer(self))
@@ -192,6 +206,8 @@ class RelayService:
                 if await self._already_booked(envelope.part):
                     return []
                 await self._book(case, "resident", "resident", envelope.part, "pending")
+            if self.watch and (told := await self.watch.waiting_message(case, envelope)):
+                return told
             text = _(
                 "Saved with your case {number}. It will be passed on as soon as a "
                 "mediator takes the case."
@@ -397,6 +413,7 @@ class RelayService:
             "kind": part.kind,
             "text": part.text,
             "reply": reply,
+            "mark": self.watch.mark(case, part) if self.watch else None,
         }
         await self._outbox.put(to_chat, COPY, payload, case_id=case.id, book_id=entry_id)
 
@@ -417,14 +434,17 @@ class RelayService:
         p = row.payload
         from_chat, message_id = p["source"]
         reply_to = await self._resolve_reply(row)
-        if p["kind"] == "text" and await self._privacy.is_discreet(row.chat_id):
+        mark = p.get("mark")
+        if p["kind"] == "text" and (mark or await self._privacy.is_discreet(row.chat_id)):
             # A copy would put the words in the phone's notification: send them as text, so
-            # the messenger can put its neutral first line above them.
-            copied = await self._transport.send(
-                row.chat_id, Outgoing(p["text"] or ""), reply_to=reply_to
-            )
+            # the messenger can put its neutral first line above them; a mark (🔴) stands
+            # in front of the words.
+            text = f"{mark} {p['text'] or ''}" if mark else p["text"] or ""
+            copied = await self._transport.send(row.chat_id, Outgoing(text), reply_to=reply_to)
         else:
             caption = None if p["kind"] == "text" else (p["text"] or "")
+            if mark is not None:
+                caption = f"{mark} {caption}"
             copied = await self._transport.copy(
                 from_chat, message_id, row.chat_id, reply_to=reply_to, caption=caption
             )

@@ -21,6 +21,7 @@ from bot.people import PeopleService, Person
 from bot.routing import RoutingService
 from bot.terms import area_name, category_label, state_label
 from bot.timers import Timers
+from bot.urgent import is_waiting_urgent, waiting_mark
 from storage.cases import CaseRecord, CaseRepository, NewCase
 from storage.db import Database
 from storage.followup import FollowUpRepository
@@ -308,7 +309,7 @@ class RevisitService:
             [
                 title,
                 _("Open cases: {count}").format(count=len(open_cases)),
-                *self._case_lines(open_cases),
+                *self._case_lines(open_cases, now),
                 _("Revisits due this week: {count}").format(count=len(due)),
                 *(f"• {number} #{n}" for number, n in due),
                 _("Overdue revisits: {count}").format(count=len(overdue)),
@@ -316,9 +317,13 @@ class RevisitService:
             ]
         )
 
-    def _case_lines(self, cases: Sequence[CaseRecord]) -> list[str]:
+    def _case_lines(self, cases: Sequence[CaseRecord], now: datetime) -> list[str]:
+        """Urgent cases nobody has taken first, marked 🔴 with how long they have waited."""
+        ordered = sorted(cases, key=lambda c: not is_waiting_urgent(c))
         return [
-            f"• {c.number} · {category_label(c.category)} · {state_label(c.state)}" for c in cases
+            f"• {c.number} · {category_label(c.category)} · {state_label(c.state)}"
+            + (f" · {waiting_mark(c, now)}" if is_waiting_urgent(c) else "")
+            for c in ordered
         ]
 
     async def _case_of(self, reminder: Reminder) -> CaseRecord | None:

@@ -97,6 +97,8 @@ class RoutingService:
                 raise StaleActionError
             if case.state not in ("new", "unassigned"):
                 return await self._current_assignment(case)  # routed meanwhile: nothing to do
+            if case.urgent:  # offered to everyone at once by bot.urgent, never by duty time
+                return Assignment(None, None, None)
             plan = await self._plan(case, await self._cases.offered_to(case.id))
             if plan is None:
                 await self._mark_unassigned(case)
@@ -185,13 +187,14 @@ class RoutingService:
         await self._messenger.send(mediator.user_id, card)
 
     async def _offer_card(self, case: CaseRecord, offer: OfferRecord) -> Outgoing:
-        head = [_("🔴 URGENT")] if case.urgent else []
-        head += [
+        head = [
             _("New case {number}").format(number=case.number),
             f"{pseudonym_label(case.pseudonym)} · {area_name(self._config, case.area_id)}",
             _("Category: {category}").format(category=category_label(case.category)),
             _("Contact: {contact}").format(contact=contact_label(case.contact)),
         ]
+        if case.no_mediation:
+            head.append(_("🛡 Not suitable for mediation: see /care once you have accepted."))
         parent = await self._cases.get(case.parent_id) if case.parent_id else None
         if parent is not None:
             head.append(_("The dispute of case {number} came back.").format(number=parent.number))
@@ -322,33 +325,6 @@ class RoutingService:
                 "Case {number} was not accepted in time and has been offered to someone else."
             ).format(number=case.number),
         )
-
-    # ------------------------------------------------------------------ urgent
-
-    async def alert_urgent(self, case: CaseRecord) -> int:
-        """Tell the head and every on-duty mediator in all areas, at once."""
-        now = self._clock.now()
-        zone = self._config.locale.zone
-        members = {m.user_id: m for m in await self._members.active()}
-        slots = await self._roster.slots()
-        overrides = await self._roster.overrides(now.astimezone(zone).date() - timedelta(days=1))
-        recipients = [
-            m.id
-            for m in await self._roster_view(members)
-            if roster.is_on_duty(m, now, slots, overrides, zone)
-        ]
-        recipients += [m.user_id for m in members.values() if m.role == "head"]
-
-        def alert() -> str:
-            return _(
-                "🔴 URGENT: a resident says they are in danger now. Case {number}, {area}. "
-                "They have been shown the emergency numbers. Please check your offers and "
-                "the duty roster; the case's mediator will be asked to accept it at once."
-            ).format(number=case.number, area=area_name(self._config, case.area_id))
-
-        for user_id in dict.fromkeys(recipients):
-            await self._tell(user_id, alert)
-        return len(recipients)
 
     def _local(self, moment: datetime) -> str:
         return format_when(moment, self._config.locale.zone)

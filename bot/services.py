@@ -26,6 +26,7 @@ from bot.staffroster import StaffRosterService
 from bot.stats import StatsService
 from bot.subscriptions import SubscriptionService
 from bot.timers import Timers
+from bot.urgent import UrgentService
 from storage.announcements import AnnouncementRepository, SubscriptionRepository
 from storage.cases import CaseRepository
 from storage.db import Database
@@ -39,6 +40,7 @@ from storage.reminders import ReminderRepository
 from storage.roster import RosterRepository
 from storage.staff import StaffRepository
 from storage.stats import StatsRepository
+from storage.urgent import UrgentRepository
 from storage.users import UserRepository
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class Services:
     subscriptions: SubscriptionService
     announcements: AnnouncementService
     privacy: PrivacyService
+    urgent: UrgentService
 
     @classmethod
     async def start(
@@ -100,6 +103,20 @@ class Services:
             clock=clock,
             config=config,
         )
+        urgent = UrgentService(
+            db=db,
+            cases=cases,
+            urgent_repo=UrgentRepository(db),
+            members=members,
+            users=users,
+            people=people,
+            relay=relay,
+            timers=timers,
+            messenger=messenger,
+            clock=clock,
+            config=config,
+        )
+        relay.watch = urgent  # residents' messages: copies while urgent cases wait, 🔴 marks
         routing = RoutingService(
             db=db,
             cases=cases,
@@ -132,6 +149,7 @@ class Services:
             members=members,
             relay=relay,
             revisits=revisits,
+            urgent=urgent,
             timers=timers,
             people=people,
             messenger=messenger,
@@ -167,6 +185,7 @@ class Services:
             cases=cases,
             users=users,
             routing=routing,
+            urgent=urgent,
             clock=clock,
             config=config,
         )
@@ -177,6 +196,7 @@ class Services:
             roster_repo=roster,
             staff_repo=StaffRepository(db),
             routing=routing,
+            urgent=urgent,
             timers=timers,
             people=people,
             messenger=messenger,
@@ -215,6 +235,7 @@ class Services:
                 clock=clock,
                 config=config,
             ),
+            urgent=urgent,
         )
 
     async def run_timers(self) -> None:
@@ -225,6 +246,7 @@ class Services:
         await self.privacy.start()
         await self.timers.start()
         await self.routing.resume()
+        await self.urgent.resume()
 
     async def close(self) -> None:
         self.announcements.stop()  # a broadcast in the middle resumes at the next start

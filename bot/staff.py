@@ -26,6 +26,7 @@ from bot.revisits import OVERDUE_AFTER
 from bot.routing import RoutingService
 from bot.terms import CATEGORIES, STATES, area_name, category_label, state_label
 from bot.timers import Timers
+from bot.urgent import UrgentService, waiting_mark
 from storage.cases import CaseRepository
 from storage.db import Database
 from storage.members import MemberRecord, MemberRepository
@@ -86,6 +87,7 @@ class StaffService:
         roster_repo: RosterRepository,
         staff_repo: StaffRepository,
         routing: RoutingService,
+        urgent: UrgentService,
         timers: Timers,
         people: PeopleService,
         messenger: Messenger,
@@ -98,6 +100,7 @@ class StaffService:
         self._roster = roster_repo
         self._staff = staff_repo
         self._routing = routing
+        self._urgent = urgent
         self._timers = timers
         self._people = people
         self._messenger = messenger
@@ -260,7 +263,11 @@ class StaffService:
         return len(case_ids)
 
     async def _reroute(self, case_id: int) -> str:
-        """Route a released case again; one summary line."""
+        """Route a released case again (an urgent one: alert everyone); one summary line."""
+        released = await self._cases.get(case_id)
+        if released is not None and released.urgent:
+            await self._urgent.raise_alarm(released)
+            return _("• {number}: urgent, everyone alerted").format(number=released.number)
         assignment = await self._routing.route(case_id)
         case = await self._cases.get(case_id)
         number = case.number if case else str(case_id)
@@ -321,6 +328,7 @@ class StaffService:
         names = await self._members.display_names()
         parts = [
             _("📋 Case overview (numbers only: no messages, no residents)"),
+            *await self._urgent_waiting(),
             await self._counts(),
             await self._waiting(names),
             await self._overdue(names),
@@ -349,6 +357,19 @@ class StaffService:
                 ),
             ]
         )
+
+    async def _urgent_waiting(self) -> list[str]:
+        """Urgent cases nobody has taken: first, with how long they have waited."""
+        waiting = await self._urgent.waiting()
+        if not waiting:
+            return []
+        now = self._clock.now()
+        lines = [_("🔴 Urgent, nobody has taken it yet ({count}):").format(count=len(waiting))]
+        lines += [
+            f"• {c.number} · {area_name(self._config, c.area_id)} · {waiting_mark(c, now)}"
+            for c in waiting[:MAX_LISTED]
+        ]
+        return ["\n".join(lines)]
 
     async def _waiting(self, names: dict[int, str]) -> str:
         offers = await self._staff.waiting_offers()
@@ -391,11 +412,14 @@ class StaffService:
 
     async def _case_list(self, names: dict[int, str]) -> str:
         cases = await self._staff.open_cases()
+        urgent = {c.number: c for c in await self._urgent.waiting()}
+        now = self._clock.now()
         lines = [_("Open cases ({count}):").format(count=len(cases))]
         lines += [
             f"• {c.number} · {area_name(self._config, c.area_id)} · "
             f"{category_label(c.category)} · {state_label(c.state)} · "
             f"{names.get(c.mediator_id or 0) or '—'} · {self._when(c.created_at)}"
+            + (f" · {waiting_mark(urgent[c.number], now)}" if c.number in urgent else "")
             for c in cases[:MAX_CASE_LINES]
         ]
         if len(cases) > MAX_CASE_LINES:

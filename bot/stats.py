@@ -2,7 +2,8 @@
 
 Every figure is about the cases REGISTERED in the period (local dates): how many, by month,
 area, category and outcome; the settlement rate; the median time from registration to the
-mediator's first reply; their revisits and their residents' satisfaction. Counts only —
+mediator's first reply; urgent cases and the median time until someone took them; the
+referrals of people at risk; their revisits and their residents' satisfaction. Counts only —
 nothing identifies a resident.
 """
 
@@ -12,7 +13,7 @@ import asyncio
 import re
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -31,7 +32,7 @@ from bot.people import Person
 from bot.revisits import OVERDUE_AFTER
 from bot.staff import StaffFile, button, require_staff_or_head
 from bot.statsfiles import ChartSpec, Panel, Table, render_chart, render_workbook
-from bot.terms import CATEGORIES, area_name, category_label, state_label
+from bot.terms import CATEGORIES, REFERRALS, area_name, category_label, referral_label, state_label
 from storage.stats import CaseFact, OutreachFacts, RevisitFact, StatsRepository, SurveyFact
 
 OUTCOMES = ("settled", "not_settled", "withdrawn", "open")
@@ -162,6 +163,10 @@ class Figures:
     settlement_rate: float | None  # settled among settled and not settled
     first_reply_median: timedelta | None
     first_replies: int  # cases with a reply, the median's basis
+    urgent: int
+    urgent_taken: int  # urgent cases someone took, the median's basis
+    urgent_take_median: timedelta | None  # from becoming urgent to being taken
+    referrals: tuple[tuple[str, int], ...]
     revisits: RevisitFigures
     satisfaction: SatisfactionFigures
     outreach: OutreachFigures | None
@@ -175,6 +180,7 @@ def compute(
     area_ids: Sequence[str],
     *,
     outreach: OutreachFigures | None = None,
+    referrals: Mapping[str, int] | None = None,
 ) -> Figures:
     """Count the facts of the period's cases (pure: no database, no clock)."""
     cases, revisits, surveys = facts
@@ -184,6 +190,8 @@ def compute(
     outcomes = Counter(c.state if c.state in OUTCOMES[:3] else "open" for c in cases)
     closed = outcomes["settled"] + outcomes["not_settled"]
     replies = [c.first_reply_at - c.created_at for c in cases if c.first_reply_at]
+    taken = [c.taken_at - (c.urgent_at or c.created_at) for c in cases if c.urgent and c.taken_at]
+    referred = referrals or {}
     extra_areas = [a for a in areas if a not in area_ids]
     return Figures(
         period=period,
@@ -195,6 +203,10 @@ def compute(
         settlement_rate=outcomes["settled"] / closed if closed else None,
         first_reply_median=_median(replies),
         first_replies=len(replies),
+        urgent=sum(1 for c in cases if c.urgent),
+        urgent_taken=len(taken),
+        urgent_take_median=_median(taken),
+        referrals=tuple((r, referred.get(r, 0)) for r in REFERRALS),
         revisits=_revisit_figures(revisits, now),
         satisfaction=_satisfaction(surveys),
         outreach=outreach,
@@ -299,7 +311,16 @@ class StatsService:
         )
         area_ids = [a.id for a in self._config.areas]
         outreach = outreach_figures(await self._repo.outreach(start, end))
-        return compute(period, zone, facts, self._clock.now(), area_ids, outreach=outreach)
+        referrals = await self._repo.referrals(start, end)
+        return compute(
+            period,
+            zone,
+            facts,
+            self._clock.now(),
+            area_ids,
+            outreach=outreach,
+            referrals=referrals,
+        )
 
 
 def _period_buttons() -> tuple[tuple[Button, ...], ...]:
@@ -369,6 +390,8 @@ class Labels:
             _("Outcomes: {counts}").format(counts=_pairs(self.outcomes())),
             self._rate_line(),
             self._reply_line(),
+            self._urgent_line(),
+            _("Referrals: {counts}").format(counts=_pairs(self.referrals())),
             self._revisit_line(),
             *self._satisfaction_lines(),
             *self._outreach_lines(),
@@ -390,6 +413,17 @@ class Labels:
         return _("Median time to the mediator's first reply: {time} ({count} cases)").format(
             time=self.duration(median), count=self.figures.first_replies
         )
+
+    def _urgent_line(self) -> str:
+        f = self.figures
+        if f.urgent_take_median is None:
+            return _("🔴 Urgent cases: {count}").format(count=f.urgent)
+        return _(
+            "🔴 Urgent cases: {count} · median time until taken: {time} ({taken} taken)"
+        ).format(count=f.urgent, time=self.duration(f.urgent_take_median), taken=f.urgent_taken)
+
+    def referrals(self) -> list[tuple[str, int]]:
+        return [(referral_label(r), n) for r, n in self.figures.referrals]
 
     def _revisit_line(self) -> str:
         r = self.figures.revisits
@@ -464,6 +498,7 @@ class Labels:
             Table(_("By area"), (_("Area"), count), _rows(self.areas())),
             Table(_("By category"), (_("Category"), count), _rows(self.categories())),
             Table(_("Outcomes"), (_("Outcome"), count), _rows(self.outcomes())),
+            Table(_("Referrals"), (_("Referred to"), _("Count")), _rows(self.referrals())),
             self._revisit_table(),
             Table(_("Satisfaction"), (_("Rating"), _("Answers")), _rows(self.ratings())),
         ]
@@ -475,12 +510,16 @@ class Labels:
         hours = round(median.total_seconds() / 3600, 2) if median is not None else None
         average = round(f.satisfaction.average, 2) if f.satisfaction.average is not None else None
         rate = round(f.settlement_rate * 100, 1) if f.settlement_rate is not None else None
+        taken = f.urgent_take_median
+        taken_minutes = round(taken.total_seconds() / 60, 1) if taken is not None else None
         values: list[tuple[str, str | int | float | None]] = [
             (_("Period"), self.period),
             (_("Cases registered"), f.total),
             (_("Settled"), dict(f.by_outcome)["settled"]),
             (_("Settlement rate (%)"), rate),
             (_("Median hours to the first reply"), hours),
+            (_("Urgent cases"), f.urgent),
+            (_("Median minutes until an urgent case was taken"), taken_minutes),
             (_("Revisits done"), f.revisits.done),
             (_("Revisits pending"), f.revisits.pending),
             (_("Revisits overdue"), f.revisits.overdue),

@@ -17,7 +17,18 @@ CATEGORIES: dict[str, Any] = {
     "neighbours": lazy_gettext("Neighbours"),
     "inheritance": lazy_gettext("Inheritance and elder support"),
     "rights": lazy_gettext("Women's and children's rights"),
+    "violence": lazy_gettext("Domestic violence and personal safety"),
     "other": lazy_gettext("Something else"),
+}
+VIOLENCE = "violence"  # an urgent case's category unless the resident chose one
+
+# Where a mediator referred someone at risk: counted in /stats.
+REFERRALS: dict[str, Any] = {
+    "police": lazy_gettext("Police"),
+    "court": lazy_gettext("Court"),
+    "shelter": lazy_gettext("Shelter"),
+    "hotline": lazy_gettext("12338 hotline"),
+    "hospital": lazy_gettext("Hospital"),
 }
 
 CONTACTS: dict[str, Any] = {
@@ -30,6 +41,10 @@ CONTACTS: dict[str, Any] = {
 
 def category_label(category: str) -> str:
     return str(CATEGORIES.get(category, CATEGORIES["other"]))
+
+
+def referral_label(kind: str) -> str:
+    return str(REFERRALS.get(kind, kind))
 
 
 def contact_label(contact: str) -> str:

@@ -1,8 +1,9 @@
 """Free messages in a private chat that no command took: they always get an answer.
 
 In order: a new team member naming themselves; a team member's waiting command (a note,
-an agreement…) or their message to a case; a resident's intake in progress; a resident's
-message to their case; else a short hint. Edits follow their copies across the relay.
+an agreement…) or their message to a case; for a resident, first the danger screen if the
+message says they are in danger (bot.urgent), then their intake in progress, their message
+to their case, else a short hint. Edits follow their copies across the relay.
 (Button presses that no handler knows are refused before, by handlers.common.UnknownButtons.)
 """
 
@@ -54,17 +55,24 @@ async def _from_team_member(update: Update, context: BotContext) -> list[Outgoin
 
 
 async def _from_resident(update: Update, context: BotContext) -> list[Outgoing]:
-    """The intake in progress, a survey comment, else a message to their case."""
+    """Danger words first; then the intake in progress, a survey comment, else a message
+    to their case."""
     message, services, person = update.effective_message, context.services, context.person
     assert message is not None
+    incoming = incoming_from(message)
+    alarm = await services.urgent.alarm(person, incoming.text)
     replies: list[Outgoing] | None = None
     if person.busy == "draft":
-        replies = await services.intake.handle(person, incoming_from(message))
-    elif person.busy == SURVEY_COMMENT and message.text:
+        replies = await services.intake.handle(person, incoming, alarmed=alarm is not None)
+    elif person.busy == SURVEY_COMMENT and message.text and alarm is None:
         comment = await services.revisits.survey_comment(person, message.text)
         replies = [comment] if comment else None
     if replies is None:
         replies = await services.relay.from_resident(person, envelope_from(message))
+    if alarm is not None and replies is None:  # no intake, no case: kept for the alarm
+        replies = await services.intake.hold(person, incoming)
+    if alarm is not None:
+        return [alarm, *(replies or [])]
     return replies if replies is not None else [not_understood()]
 
 

@@ -22,11 +22,12 @@ async def on_offer_button(update: Update, context: BotContext) -> None:
     assert match  # the handler's pattern guarantees it
     offer_id, action = int(match.group(1)), match.group(2)
     routing, person = context.services.routing, context.person
+    accepted = None
     if action == "accept":
-        case = await routing.accept(person, offer_id)
+        accepted = await routing.accept(person, offer_id)
         card = Outgoing(
             _("✓ You accepted case {number}. What the resident wrote follows.").format(
-                number=case.number
+                number=accepted.number
             )
         )
     elif action == "decline":
@@ -38,6 +39,9 @@ async def on_offer_button(update: Update, context: BotContext) -> None:
         card = Outgoing(_("You declined this case. It has been offered to someone else."))
     await query.answer()
     await context.services.messenger.edit(query.message.chat.id, query.message.message_id, card)
+    if accepted is not None and accepted.no_mediation:  # violence: the care panel follows
+        panel = await context.services.urgent.panel(person, accepted)
+        await context.services.messenger.send(query.message.chat.id, panel)
 
 
 def offer_handlers() -> list[BaseHandler[Update, BotContext, None]]:

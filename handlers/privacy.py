@@ -35,7 +35,10 @@ async def guard(update: Update, context: BotContext) -> None:
         return
     privacy = context.services.privacy
     if privacy.is_blocked(user.id):
-        if privacy.should_warn(user.id):
+        text = message.text or message.caption
+        if context.services.urgent.in_danger(text):  # blocked or not: the numbers, always
+            await answer_text(update, context, context.services.urgent.emergency_text())
+        elif privacy.should_warn(user.id):
             await answer_text(update, context, _("Sorry, your messages cannot be received now."))
         raise ApplicationHandlerStop
     person = context.person

@@ -42,9 +42,10 @@ def help_text(person: Person) -> str:
             _("/note – a private note · /book – the case's registration book"),
             _("/transfer – hand over · /consult – ask the legal adviser"),
             _("/close – close with the outcome · /reopen QJS-… – open again"),
+            _("/care – safety: information cards, referrals, not suitable for mediation"),
         ]
     if person.is_head:
-        lines.append(_("/reassign – give any case to another mediator"))
+        lines.append(_("/reassign – take or give any open case, waiting or not"))
     if person.is_staff or person.is_head:
         lines.append(_("/block QJS-… reason – stop an abusive resident · /unblock QJS-…"))
     if person.is_staff:

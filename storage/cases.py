@@ -48,6 +48,10 @@ class CaseRecord:
     unreachable: str | None = None  # 'resident' or 'mediator': blocked the bot
     adviser_id: int | None = None
     parent_id: int | None = None  # the case this one recurred from
+    urgent_at: datetime | None = None  # when it became urgent (storage.urgent)
+    taken_at: datetime | None = None  # when someone took the urgent case
+    basis: str = "consent"  # or 'vital_interests': registered before the consent
+    no_mediation: bool = False  # 不适合调解: never bring the parties together
 
     @property
     def is_open(self) -> bool:
@@ -460,6 +464,10 @@ def _case(row: aiosqlite.Row) -> CaseRecord:
         unreachable=row["unreachable"],
         adviser_id=row["adviser_id"],
         parent_id=row["parent_id"],
+        urgent_at=from_db(row["urgent_at"]) if row["urgent_at"] else None,
+        taken_at=from_db(row["taken_at"]) if row["taken_at"] else None,
+        basis=row["basis"],
+        no_mediation=bool(row["no_mediation"]),
     )
 
 

@@ -88,7 +88,8 @@ class FollowUpRepository:
         )
 
     async def open_cases(self, mediator_id: int | None) -> list[CaseRecord]:
-        """Open cases: of one mediator (assigned, or offered to them), or of the society."""
+        """Open cases: of one mediator (assigned, offered to them, or urgent and waiting for
+        someone they were alerted with), or of the society."""
         if mediator_id is None:
             sql = f"SELECT * FROM cases WHERE state IN {OPEN_STATES} ORDER BY id"
             rows = await self._db.fetch_all(sql)
@@ -96,8 +97,11 @@ class FollowUpRepository:
             rows = await self._db.fetch_all(
                 """SELECT * FROM cases WHERE (state = 'accepted' AND mediator_id = ?)
                    OR id IN (SELECT case_id FROM offers WHERE state = 'open' AND mediator_id = ?)
+                   OR (urgent = 1 AND state IN ('new', 'unassigned', 'offered')
+                       AND id IN (SELECT case_id FROM urgent_alerts
+                                  WHERE user_id = ? AND can_take = 1))
                    ORDER BY id""",
-                (mediator_id, mediator_id),
+                (mediator_id, mediator_id, mediator_id),
             )
         return [_case(row) for row in rows]
 

@@ -22,6 +22,9 @@ class CaseFact:
     category: str
     state: str
     first_reply_at: datetime | None  # the mediator's first message in the case
+    urgent: bool = False
+    urgent_at: datetime | None = None  # when it became urgent
+    taken_at: datetime | None = None  # when someone took it (urgent cases)
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,8 @@ class StatsRepository:
         rows = await self._db.fetch_all(
             """SELECT c.id, c.created_at, c.area_id, c.category, c.state,
                       (SELECT min(m.at) FROM case_messages m
-                       WHERE m.case_id = c.id AND m.author = 'mediator') AS first_reply
+                       WHERE m.case_id = c.id AND m.author = 'mediator') AS first_reply,
+                      c.urgent, c.urgent_at, c.taken_at
                FROM cases c WHERE c.created_at >= ? AND c.created_at < ? ORDER BY c.id""",
             (to_db(start), to_db(end)),
         )
@@ -105,9 +109,21 @@ class StatsRepository:
                 category=str(row[3]),
                 state=str(row[4]),
                 first_reply_at=from_db(row[5]) if row[5] else None,
+                urgent=bool(row[6]),
+                urgent_at=from_db(row[7]) if row[7] else None,
+                taken_at=from_db(row[8]) if row[8] else None,
             )
             for row in rows
         ]
+
+    async def referrals(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Referrals recorded for the period's cases (police, court, shelter, …), by kind."""
+        rows = await self._db.fetch_all(
+            f"""SELECT json_extract(detail, '$.to'), count(*) FROM case_events
+                WHERE kind = 'referral' AND case_id IN ({_IN_PERIOD}) GROUP BY 1""",
+            (to_db(start), to_db(end)),
+        )
+        return {str(row[0]): int(row[1]) for row in rows if row[0] is not None}
 
     async def revisits(self, start: datetime, end: datetime) -> list[RevisitFact]:
         """Every revisit of the period's cases: those sent, and those still scheduled."""

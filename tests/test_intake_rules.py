@@ -1,10 +1,11 @@
-"""The intake's small rules: what counts as "find Da'asao", danger words, typed answers."""
+"""The intake's small rules: what counts as "find Da'asao", typed answers (danger words:
+tests/test_danger.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.intake import Incoming, _answer, _phone_number, is_trigger, mentions_danger
+from bot.intake import Incoming, _answer, _phone_number, is_trigger
 
 
 @pytest.mark.parametrize(
@@ -29,14 +30,6 @@ def test_triggers(text: str) -> None:
 )
 def test_not_triggers(text: str) -> None:
     assert not is_trigger(text)
-
-
-@pytest.mark.parametrize(
-    ("text", "danger"),
-    [("他又家暴了", True), ("救命！", True), ("I am in DANGER", True), ("邻居吵架", False)],
-)
-def test_danger_words(text: str, danger: bool) -> None:
-    assert mentions_danger(text) is danger
 
 
 AREAS = {"dongsheng": {"东升社区", "Dongsheng Community"}, "lianhe": {"联合村", "Lianhe Village"}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import warnings
 from datetime import UTC, date, datetime, timedelta
@@ -198,6 +199,7 @@ def test_text_and_workbook_say_the_same(tmp_path: Path) -> None:
         "By area",
         "By category",
         "Outcomes",
+        "Referrals",
         "Revisits",
         "Satisfaction",
     ]
@@ -214,6 +216,54 @@ def test_text_and_workbook_say_the_same(tmp_path: Path) -> None:
         ("4", 1),
         ("5", 1),
     ]
+
+
+def test_urgent_cases_violence_and_referrals_are_counted(tmp_path: Path) -> None:
+    day = date(2025, 6, 1)
+    cases = [
+        dataclasses.replace(
+            _case(10 + n, day, ("lianhe", "violence", "accepted"), None),
+            urgent=True,
+            urgent_at=created,
+            taken_at=created + timedelta(minutes=minutes),
+        )
+        for n, (created, minutes) in enumerate(
+            (_case(0, day, ("lianhe", "x", "new"), None).created_at, m) for m in (4, 12, 30)
+        )
+    ]
+    untaken = dataclasses.replace(
+        _case(20, day, (None, "violence", "offered"), None), urgent=True, urgent_at=NOW
+    )
+    figures = compute(
+        Period(date(2025, 6, 1), date(2025, 6, 30)),
+        SHANGHAI,
+        ([*cases, untaken, _case(21, day, ("lianhe", "family", "settled"), 10)], [], []),
+        NOW,
+        ["lianhe"],
+        referrals={"police": 2, "hotline": 1, "made-up": 5},
+    )
+    assert (figures.urgent, figures.urgent_taken) == (4, 3)
+    assert figures.urgent_take_median == timedelta(minutes=12)
+    assert dict(figures.by_category)["violence"] == 4  # its own category, not "other"
+    assert dict(figures.by_category)["other"] == 0
+    assert figures.referrals == (
+        ("police", 2),
+        ("court", 0),
+        ("shelter", 0),
+        ("hotline", 1),
+        ("hospital", 0),
+    )
+    with Catalogs().using("zh_CN"):
+        labels = Labels(make_config(tmp_path), figures)
+        text = labels.text()
+        data = render_workbook(labels.tables())
+    assert "🔴 紧急案件：4 件 · 接手时间中位数：12分钟（3 件已接手）" in text, text
+    assert "转介：公安 2 · 法院 0 · 庇护所 0 · 12338 热线 1 · 医院 0" in text, text
+    assert "家庭暴力与人身安全 4" in text
+    workbook = load_workbook(io.BytesIO(data))
+    summary = dict(workbook["汇总"].iter_rows(min_row=2, values_only=True))
+    assert summary["紧急案件"] == 4
+    assert summary["紧急案件接手时间中位数（分钟）"] == 12
 
 
 def test_workbook_sheet_names_are_valid_and_unique() -> None:

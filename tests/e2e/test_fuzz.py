@@ -43,11 +43,11 @@ COMMANDS = (
     "start", "help", "language", "status", "cancel", "withdraw", "subscribe", "unsubscribe",
     "privacy", "mydata", "forget", "invite", "duty", "cases", "case", "note", "close", "reopen",
     "transfer", "reassign", "consult", "book", "announce", "announcements", "roster",
-    "mediators", "overview", "stats", "block", "unblock", "nosuchcommand",
+    "mediators", "overview", "stats", "block", "unblock", "care", "nosuchcommand",
 )  # fmt: skip
 PREFIXES = (
     "in:", "lang:", "of:", "cs:", "cl:", "tr:", "wd:", "rl:", "rv:", "sv:", "sub:", "unsub",
-    "rsvp:", "an:", "am:", "pv:", "inv:", "duty:", "st:", "zz:", "",
+    "rsvp:", "an:", "am:", "pv:", "inv:", "duty:", "st:", "ur:", "zz:", "",
 )  # fmt: skip
 ODD_TEXTS = (
     "\u200b",  # zero-width space

@@ -37,6 +37,7 @@ from bot.i18n import Catalogs
 from bot.localapi.state import BotMessage
 from bot.relay import CaseClosedError, CaseNotYoursError, NoCaseChosenError
 from bot.staff import StaffOnlyError, StaffOrHeadOnlyError
+from bot.urgent import NoMediationError, TakenError
 from tests.e2e.driving import (
     CASE_NUMBER,
     Snapshot,
@@ -69,6 +70,7 @@ MEDIATORS = frozenset({"wang", "li", "head"})
 STAFF_ONLY = frozenset({"staff"})
 STAFF_OR_HEAD = frozenset({"staff", "head"})
 SUBSCRIBED = WITH_CASES = frozenset({"owner", "resident"})
+NOT_TEAM = frozenset({"stranger", "owner", "resident", "staff"})  # may ask for help
 
 CONFIG: dict[str, Any] = {
     "staff": {"admins": [STAFF]},
@@ -90,6 +92,8 @@ def _refusals() -> tuple[str, ...]:
         StaffOnlyError(),
         StaffOrHeadOnlyError(),
         InviteError("unknown"),
+        TakenError("王大姐"),  # 我来接手 on a case she has
+        NoMediationError(),
     ]
     with Catalogs(default="en").using("en"):
         return (*(e.user_message() for e in errors), "That language is not available.")
@@ -151,6 +155,7 @@ COMMANDS = [
     row("reassign", "/reassign {A}", CASE_TEAM),
     row("consult", "/consult", CASE_TEAM, SELECT_A, changes=("pending_inputs",)),
     row("book", "/book {A}", CASE_TEAM),
+    row("care", "/care", CASE_TEAM, SELECT_A),
     row("reopen", "/reopen {C}", CASE_TEAM, changes=("cases",)),
     row("announce", "/announce", STAFF_ONLY, changes=("announcements",)),
     row("announcements", "/announcements", STAFF_ONLY),
@@ -200,6 +205,16 @@ BUTTONS = [
     row("staff-mediators", "press st:ml", STAFF_ONLY),
     row("staff-deactivate", "press st:mD:{li}", STAFF_ONLY, changes=("members",)),
     row("staff-export", "press st:rx", STAFF_OR_HEAD),
+    # Someone in danger: anyone but the team may raise the alarm (their waiting case, or a
+    # new one, becomes urgent); the head takes any waiting case; the care panel is the team's.
+    row("sos", "press ur:sos", NOT_TEAM, changes=("cases", "urgent_alerts")),
+    row("alarm", "press ur:alarm", NOT_TEAM, changes=("cases", "urgent_alerts")),
+    row("consent-after", "press ur:consent:yes", EVERYONE),
+    row("take-waiting", "press ur:take:{B_id}", HEAD_ONLY, changes=("cases", "offers")),
+    row("care-card", "press ur:card:{A_id}:police", CASE_TEAM, changes=("case_events",)),
+    row("care-referral", "press ur:ref:{A_id}:court", CASE_TEAM, changes=("case_events",)),
+    row("care-minor", "press ur:minor:{A_id}", CASE_TEAM, changes=("case_events",)),
+    row("care-flag", "press ur:flag:{A_id}", CASE_TEAM, changes=("cases",)),
 ]
 STALE = [  # buttons that were real once
     row("offer-expired", "press of:{offer_E_expired}:accept", NOBODY),
@@ -209,6 +224,9 @@ STALE = [  # buttons that were real once
     row("handed-over-case", "press cl:{F_id}:withdrawn", HEAD_ONLY, changes=("cases",)),
     row("revisit-not-due", "press rv:{C_id}:2:holding", NOBODY),
     row("survey-of-open-case", "press sv:{A_id}:rate:1", NOBODY),
+    row("take-accepted", "press ur:take:{A_id}", NOBODY),
+    row("take-closed", "press ur:take:{C_id}", NOBODY),
+    row("clear-unflagged", "press ur:clear:{A_id}", NOBODY),
 ]
 MALFORMED = [  # known prefixes, data the bot never made
     row("offer-verb", "press of:{offer_B}:steal", NOBODY),
@@ -223,6 +241,9 @@ MALFORMED = [  # known prefixes, data the bot never made
     row("duty-mode", "press duty:forever", NOBODY),
     row("staff-id", "press st:mD:¹", NOBODY),
     row("survey-step", "press sv:{C_id}:rate:99", NOBODY),
+    row("care-card-kind", "press ur:card:{A_id}:poison", NOBODY),
+    row("care-verb", "press ur:steal:{A_id}", NOBODY),
+    row("take-odd-digits", "press ur:take:²", NOBODY),
     row("unknown-prefix", "press zz:{A_id}", NOBODY),
     row("no-prefix", "press hello", NOBODY),
 ]
@@ -487,9 +508,9 @@ def test_the_matrix_names_every_command_and_button_kind() -> None:
         "/invite", "/duty", "/cases", "/case", "/note", "/close", "/reopen", "/transfer",
         "/reassign", "/consult", "/book", "/announce", "/announcements", "/roster",
         "/mediators", "/overview", "/stats", "/block", "/unblock", "/mydata", "/forget",
-        "/unsubscribe",
+        "/unsubscribe", "/care",
     } <= typed  # fmt: skip
     assert {
         "in", "lang", "of", "cs", "cl", "tr", "wd", "rl", "rv", "sv", "sub", "unsub", "rsvp",
-        "an", "am", "pv", "inv", "duty", "st",
+        "an", "am", "pv", "inv", "duty", "st", "ur",
     } <= pressed  # fmt: skip

@@ -145,7 +145,9 @@ async def test_danger_path_offers_discreet_mode(bot: BotUnderTest, team: dict[st
     await resident.send("找大阿嫂")
     await resident.expect("您同意吗")
     await resident.send("救命")
-    await resident.expect_many("如果您现在有危险", "已按紧急情况登记")
+    await resident.expect("如果您现在有危险")
+    await resident.press("🆘 马上通知大阿嫂")
+    await resident.expect("我们已经通知了")
     offer = await resident.expect("低调模式")
     assert offer.button_data("低调模式：开")
 

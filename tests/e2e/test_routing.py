@@ -130,7 +130,7 @@ async def test_duty_switch_changes_who_gets_new_cases(
     await wang.expect_silence()
 
 
-async def test_danger_button_shows_numbers_and_alerts_the_head_and_everyone_on_duty(
+async def test_danger_button_alerts_the_area_and_the_head_at_once_on_duty_or_not(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident = bot.person(1112)
@@ -141,12 +141,14 @@ async def test_danger_button_shows_numbers_and_alerts_the_head_and_everyone_on_d
     numbers = await resident.expect("如果您现在有危险，请马上拨打")
     assert "☎ 110 — 报警" in numbers.content
     assert "☎ 12338 — 妇女维权公益服务热线" in numbers.content
-    await resident.expect("已按紧急情况登记")
-    for name in ("head", "wang", "li"):  # on duty now, in any area
-        await team[name].expect("🔴 紧急：一位居民说自己现在有危险。案件 QJS-2026-0001，联合村")
-    card = await team["zhao"].expect("🔴 紧急")  # the area's mediator gets the offer card
-    assert "新案件 QJS-2026-0001" in card.content
-    await team["zhao"].expect_silence()  # off duty on Monday: no general alert
+    await resident.expect("我们已经通知了 2 位大阿嫂，第一位接手的会马上联系您")
+    for name in ("zhao", "head"):  # 赵嫂子 is off duty on Monday: alerted all the same
+        card = await team[name].expect("🔴 紧急求助：有人现在有危险 · 案件 QJS-2026-0001")
+        assert "联合村 · 家庭暴力与人身安全" in card.content
+        assert "前答复" not in card.content  # no duty-time deadline on an urgent case
+        assert card.button_data("我来接手")
+    await team["wang"].expect_silence()  # another area: not in the first round
+    await team["li"].expect_silence()
 
 
 async def test_danger_word_anywhere_in_intake_takes_the_danger_path(
@@ -158,9 +160,10 @@ async def test_danger_word_anywhere_in_intake_takes_the_danger_path(
     await resident.send("I am in danger, he is coming back")
     numbers = await resident.expect("If you are in danger now, call at once")
     assert "☎ 110 — Police" in numbers.content
-    await resident.expect("registered as urgent")
-    head = await team["head"].expect_many("紧急", "紧急")
-    assert any("新案件" in m.content for m in head)  # no area yet: the head takes the case
+    await resident.press("🆘 Alert Da'asao now")
+    await resident.expect("We have alerted 4 Da'asao mediators")  # no area yet: everyone
+    card = await team["head"].expect("🔴 紧急求助")
+    assert "I am in danger, he is coming back" in card.content
 
 
 async def test_invite_link_works_once_and_not_after_it_expires(
