@@ -1,8 +1,9 @@
 """Helpers the benchmarks share: the bots under test, measuring, and reporting.
 
-Every benchmark runs one in-process local Bot API server (``bot.localapi``) and polls it
-over loopback HTTP with python-telegram-bot, either a bare ``Application`` (the baseline) or
-the real Da'asao application on a temporary database.
+The in-process benchmarks (roundtrip, broadcast, reminders) run one local Bot API server
+(``bot.localapi``) and poll it over loopback HTTP with python-telegram-bot, either a bare
+``Application`` (the baseline) or the real Da'asao application on a temporary database. The
+relay benchmark runs each of them in a process of its own (``bench.processes``).
 """
 
 from __future__ import annotations

@@ -1,34 +1,49 @@
-"""Relay throughput: residents and mediators talking through Da'asao vs a bare copy bot.
+"""Relay cost: residents and mediators talking through Da'asao, against a bare copy bot.
 
-One in-process local Bot API server (``bot.localapi``) stands in for Telegram; two bots use
-it over loopback HTTP, in the same process and run, taking turns (only one polls at a time):
+What a user feels and what a host pays, measured from outside, with every party in a process
+of its own as on a real deployment (a fake Telegram inside the bot's own event loop stalls
+whenever the bot does, and rewards work no user would notice):
 
-* ``baseline``: a bare PTB ``Application`` whose one ``MessageHandler`` copies every text to
-  a fixed other chat with ``copyMessage`` (one getUpdates, one copyMessage: a bare relay);
-  N senders, sender i copied to one of K sink chats;
-* ``relay``: the real application (``bot.app.build_application``) on a temporary database.
-  Not timed: staff invite K mediators (``/invite`` and the join link), who go ``/duty on``;
-  N residents each open a case through the intake, and its mediator accepts it. Timed:
-  ``to_mediator``, each resident sends M texts; then ``to_resident``, each conversation's
-  mediator sends M texts in reply to the resident's latest copy. ``relay`` pools both.
+* the local Bot API (``python -m bot.localapi``), one server process per bot, as Telegram
+  keeps every bot's updates apart; each holds every answer back one round trip
+  (``POST /control/latency``), and the run goes through each of ``--round-trips`` (0, 150 ms);
+* Da'asao, ``python -m bot run --config …``, on a database seeded with N residents, each
+  with a case accepted by one of K mediators (``bench.seeding.seed_conversations``);
+* the baseline, ``python -m bench.copybot``: bare python-telegram-bot copying every private
+  message to the sender's fixed partner chat (one getUpdates, one copyMessage a message),
+  on a server of its own with the same residents, each with a partner of their own;
+* this harness, playing the users over the servers' HTTP control API.
 
-Each stream sends its messages one after the other, the streams concurrently. A message
-counts when its copy (``copied_from`` the sent message) appears in the other chat; its
-latency runs from the control-API send to that moment. The bots alternate for R rounds and
-each phase's best round counts, so a burst of other load on the machine hits both alike.
-Process CPU per message (server, harness and bot share one event loop) backs the ratio up:
-when the loop is saturated, throughput follows its inverse. Peak RSS is the process maximum
-so far (``getrusage``), so both bots' figures include the other's.
+Both bots first relay one message each way per conversation, untimed (Da'asao introduces a
+case with a header before its first copy in a chat). Then, at each round trip, the bots take
+R turns each, interleaved (bare, Da'asao; Da'asao, bare; …) so that other load on the
+machine hits both alike. A turn sends its share of the M messages each way: every resident
+writes, then every partner answers (replying to the copy of the resident's first message,
+which tells Da'asao the case), and again. Sends are paced at ``--rate`` messages a second
+in all, not flooded: the figures say what one message costs, not how deep a queue grows.
 
-What this bench taught: the relay's queries are cheap, its round trips to aiosqlite's thread
-are not. Each one leaves the event loop idle, so the server answers getUpdates with one
-update at a time (see "getupdates" per message), and the GIL changes hands twice. Hence the
-hot path reads from caches SQLite keeps current (``storage/cache.py``) and writes one queued
-row per message (``Database.insert_behind``); py-spy (``py-spy record --gil``) shows where
-the rest goes: mostly python-telegram-bot's and httpx's own work per Bot API call.
+Measured for each bot's process only:
 
-    python -m bench.relay --residents 10 --mediators 2 --messages 20 --rounds 5   # the defaults
-    python -m bench.relay --profile relay.prof    # cProfile of the relay's timed rounds
+* CPU ms per relayed message: utime + stime of all its threads (``/proc/<pid>/stat``) over
+  a turn, which ends SETTLE s after the last copy, so work a copy leaves behind counts;
+* latency, p50 and p99: from the user's send (just before the control-API call) to the copy
+  in the other chat (``recorded_at`` of the server's record; both are the machine's
+  CLOCK_MONOTONIC); the latency Da'asao adds is its figure minus the bare bot's. With
+  round trips, a message that arrives while a poll's answer is on its way waits for the next
+  poll, for both bots alike: at 10 msg/s and 150 ms, p50 is some 240 ms;
+* peak RSS: VmHWM (``/proc/<pid>/status``) at the end of the run.
+
+The goals, printed with the figures: CPU per message at most 1.5 times the bare bot's,
+at most 10 ms added at p99 with 150 ms round trips (each Bot API call made before the copy
+would cost a round trip more), peak RSS at most 1.3 times the bare bot's.
+
+Profiling: the harness prints both bots' pids, so ``py-spy record --pid <pid> --gil -o
+relay.svg`` can sample Da'asao while it runs (py-spy needs ptrace rights); ``--profile
+relay.prof`` runs Da'asao under cProfile (``python -m pstats relay.prof``), and its figures
+then carry the profiler's overhead. ``--logs DIR`` keeps the config, the database and the
+processes' logs.
+
+    python -m bench.relay --residents 10 --mediators 2 --messages 20 --rounds 4 --rate 10
 """
 
 from __future__ import annotations
@@ -36,563 +51,588 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import cProfile
 import dataclasses
-import re
+import json
+import math
+import tempfile
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
-from telegram.ext import ContextTypes, MessageHandler, filters
+import aiohttp
 
-from bench.common import (
-    BareApp,
-    Figures,
-    bare_bot,
-    daasao_app,
-    figures_of,
-    ratios,
-    start_polling,
-    stop_polling,
-    table,
-    write_json,
+from bench.common import BENCH_AREA, percentile, write_json
+from bench.processes import (
+    ControlApi,
+    ProcessError,
+    ServerUrls,
+    api_server,
+    child,
+    cpu_ms,
+    peak_rss_mb,
 )
-from bot.config import PrivacyConfig
-from bot.localapi.server import LocalBotApi
-from bot.localapi.state import BotMessage, JSONDict
+from bench.seeding import seed_conversations
+from storage.db import Database
 
-# User ids: each role its own range, so the two bots never share a chat.
-SENDER_BASE = 100_000  # baseline senders (the first warms the bot up)
-SINK_BASE = 110_000  # baseline sink chats, one per "mediator"
+GOAL_CPU = 1.5  # Da'asao's CPU per message, at most this times the bare bot's
+GOAL_ADDED_P99_MS = 10.0  # latency added at p99 ...
+GOAL_AT_MS = 150.0  # ... with round trips this long
+GOAL_RSS = 1.3  # Da'asao's peak RSS, at most this times the bare bot's
+
+# User ids; each bot has a server of its own, so both can use the same residents.
 RESIDENT_BASE = 300_000
 MEDIATOR_BASE = 400_000
-STAFF_ID = 500_000
-
-# The zh_CN labels the e2e tests use (tests/e2e/flows.py, conftest.py).
-MEDIATOR_INVITE = "调解员 · 东升社区"
-INTAKE_BUTTONS = ("我同意", "东升社区", "邻里纠纷")
-REVIEW_BUTTONS = ("说完了 ✓", "就在这里聊", "✓ 提交给大阿嫂")
-DESCRIPTION = "家里的矛盾"
-CASE_NUMBER = re.compile(r"[A-Z]{2,8}-\d{4}-\d{4,}")
-JOIN_LINK = re.compile(r"start=(join-[\w-]+)")
+PARTNER_BASE = 500_000  # the bare bot's fixed partner of each resident
 FLOOD_LIMIT = 600  # the highest privacy.max_messages_per_minute the config accepts
-SETUP_MESSAGES = 10  # the most one person sends while setting up (intake, joining)
+SETTLE = 0.3  # seconds after the last copy before a turn's CPU time is read
+POLL = 0.05  # seconds between looks for copies that have not arrived yet
+READY_TIMEOUT = 30.0  # from spawning a bot to its first getUpdates
+BARE, DAASAO = "bare", "daasao"
+TO_MEDIATOR, TO_RESIDENT = "to_mediator", "to_resident"
 
 
 @dataclasses.dataclass(frozen=True)
 class Sizes:
-    """N residents, K mediators, M messages each way per conversation, R rounds, a max wait."""
+    """N residents, K mediators, M messages each way per conversation (at each round trip),
+    R turns per bot and round trip, the pace, the round trips, the longest wait for copies."""
 
     residents: int
     mediators: int
     messages: int
-    rounds: int = 1  # each phase is timed this often; the best round counts
+    rounds: int
+    rate: float  # messages per second, all conversations together
+    round_trips_ms: tuple[float, ...]
     wait: float = 30.0
+
+    def cases_of_busiest(self) -> int:
+        return math.ceil(self.residents / self.mediators)
+
+    def busiest_per_minute(self) -> int:
+        """The most messages one person sends to Da'asao within a minute: the busiest
+        mediator, who answers in all their cases (the warm-up included)."""
+        cases = self.cases_of_busiest()
+        total = cases * (1 + self.messages * len(self.round_trips_ms))
+        paced = self.rate / 2 * cases / self.residents * 60 + cases
+        return min(total, math.ceil(paced))
 
 
 @dataclasses.dataclass(frozen=True)
-class Stream:
-    """One sender's texts to one other chat, each sent once the previous copy arrived."""
+class Conversation:
+    """A resident and who their messages go to: their mediator, or the bare bot's partner."""
 
+    resident: int
+    partner: int
+    reply_to: int | None = None  # the copy (in the partner's chat) the partner answers
+
+
+@dataclasses.dataclass(frozen=True)
+class Send:
     sender: int
     to_chat: int
-    texts: tuple[str, ...]
+    text: str
+    direction: str
     reply_to: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
-class Phase:
-    """A timed phase: its figures, per-message latencies, Bot API calls and CPU per message."""
+class Copy:
+    """A sent message's copy: where it landed, and how long after the send."""
 
-    figures: Figures
-    latencies: list[float]
-    calls: dict[str, float]  # by method, lower case
-    cpu_ms: float  # process CPU (all threads: server, harness, bot, SQLite) per message
-
-
-# -- measuring --------------------------------------------------------------------------------
+    chat_id: int
+    message_id: int
+    latency: float
+    direction: str
 
 
-class CopyWatcher:
-    """Notices the bot's copies of sent messages: one waiter for every stream of a phase.
+@dataclasses.dataclass
+class Bot:
+    """A bot under test: its process, its server, its conversations, the copies seen so far."""
 
-    One waiter per stream would wake N coroutines on every Bot API call; this one checks
-    all awaited copies per wake-up, so the harness costs both bots about the same.
-    """
-
-    def __init__(self, api: LocalBotApi) -> None:
-        self.api = api
-        self._awaited: dict[tuple[int, int], tuple[int, int, asyncio.Future[None]]] = {}
-
-    def expect(self, source: tuple[int, int], chat: int, after: int) -> asyncio.Future[None]:
-        """A future done once `chat` has a copy of `source` among its messages from `after`."""
-        future = asyncio.get_running_loop().create_future()
-        self._awaited[source] = (chat, after, future)
-        self._check()
-        return future
-
-    def _check(self) -> bool:
-        for source, (chat, after, future) in list(self._awaited.items()):
-            if any(m.copied_from == source for m in self.api.messages_to(chat)[after:]):
-                del self._awaited[source]
-                future.set_result(None)
-        return False  # keep watching until cancelled
-
-    async def run(self, seconds: float) -> None:
-        """Watch (wake up on every change of the server's world) for up to `seconds`."""
-        with contextlib.suppress(TimeoutError):
-            await self.api.wait_for(self._check, timeout=seconds)
-
-
-async def _relay_one(watcher: CopyWatcher, stream: Stream, text: str, wait: float) -> float:
-    """Send one text and wait for its copy in the stream's other chat; seconds."""
-    api = watcher.api
-    after = len(api.messages_to(stream.to_chat))
-    started = time.perf_counter()
-    sent = await api.send_text(stream.sender, text, reply_to=stream.reply_to)
-    source = (stream.sender, int(sent["message_id"]))
-    try:
-        await asyncio.wait_for(watcher.expect(source, stream.to_chat, after), wait)
-    except TimeoutError:
-        raise TimeoutError(f"no copy of message {source} in chat {stream.to_chat}") from None
-    return time.perf_counter() - started
-
-
-async def _run_stream(watcher: CopyWatcher, stream: Stream, wait: float) -> list[float]:
-    return [await _relay_one(watcher, stream, text, wait) for text in stream.texts]
-
-
-def _calls_per_message(
-    before: Mapping[str, int], after: Mapping[str, int], messages: int
-) -> dict[str, float]:
-    """Bot API calls made during a phase, per message, by method (lower case)."""
-    return {
-        method: (count - before.get(method, 0)) / messages
-        for method, count in sorted(after.items())
-        if count > before.get(method, 0)
-    }
-
-
-async def measure(api: LocalBotApi, name: str, streams: Sequence[Stream], wait: float) -> Phase:
-    """All streams concurrently, each sending its texts one after the other."""
-    watcher = CopyWatcher(api)
-    watching = asyncio.create_task(watcher.run(wait * max(len(s.texts) for s in streams)))
-    calls, cpu = api.all_calls(), time.process_time()
-    started = time.perf_counter()
-    try:
-        results = await asyncio.gather(*(_run_stream(watcher, s, wait) for s in streams))
-    finally:
-        seconds = time.perf_counter() - started
-        watching.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watching
-    latencies = [latency for stream in results for latency in stream]
-    return Phase(
-        figures_of(name, latencies, seconds),
-        latencies,
-        _calls_per_message(calls, api.all_calls(), len(latencies)),
-        (time.process_time() - cpu) * 1000 / len(latencies),
-    )
-
-
-def best(phases: Sequence[Phase]) -> Phase:
-    """The round with the highest throughput: the one least disturbed by other load."""
-    return max(phases, key=lambda phase: phase.figures.throughput)
-
-
-def _texts(prefix: str, count: int) -> tuple[str, ...]:
-    return tuple(f"{prefix}第{i + 1}条消息" for i in range(count))
-
-
-# -- the baseline: a bare copy bot ------------------------------------------------------------
-
-
-def _copier(
-    targets: Mapping[int, int],
-) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
-    """A handler copying each text of a known sender to that sender's fixed other chat."""
-
-    async def copy_to_partner(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        target = targets.get(message.chat_id) if message is not None else None
-        if message is not None and target is not None:
-            await context.bot.copy_message(target, message.chat_id, message.message_id)
-
-    return copy_to_partner
+    name: str
+    pid: int
+    api: ControlApi
+    conversations: list[Conversation]
+    seen: dict[int, int] = dataclasses.field(default_factory=dict)  # chat -> messages read
 
 
 @dataclasses.dataclass(frozen=True)
-class CopyBot:
-    """The baseline's handler, its warm-up and its N senders' streams to K sink chats."""
+class Phase:
+    """One turn of one bot at one round trip: its copies, its CPU time, its Bot API calls."""
 
-    handler: MessageHandler[Any, Any]
-    warm_up: Stream
-    streams: list[Stream]
-
-
-def copy_bot(api: LocalBotApi, sizes: Sizes) -> CopyBot:
-    """Sender i (after one warming the bot up) is copied to sink i mod K."""
-    sinks = [SINK_BASE + k for k in range(sizes.mediators)]
-    senders = [SENDER_BASE + i for i in range(sizes.residents + 1)]
-    for user_id in (*sinks, *senders):
-        api.add_user(user_id, "Bench", language_code="zh-hans", started=True)
-    targets = {sender: sinks[i % len(sinks)] for i, sender in enumerate(senders)}
-    return CopyBot(
-        MessageHandler(filters.TEXT, _copier(targets)),
-        Stream(senders[0], targets[senders[0]], ("热身",)),
-        [Stream(s, targets[s], _texts(f"发送者{s}", sizes.messages)) for s in senders[1:]],
-    )
+    bot: str
+    round_trip_ms: float
+    copies: list[Copy]
+    cpu_ms: float
+    calls: dict[str, int]
 
 
-# -- the relay: setting up the team and the cases (not timed) ---------------------------------
+# -- traffic ----------------------------------------------------------------------------------
 
 
-class Actor:
-    """One simulated Telegram user who reads the bot's messages to them in order."""
-
-    def __init__(self, api: LocalBotApi, user_id: int, wait: float) -> None:
-        api.add_user(user_id, f"用户{user_id}", language_code="zh-hans")
-        self.api, self.id, self.wait = api, user_id, wait
-        self._read = 0  # the bot's messages here before this index are read
-
-    async def send(self, text: str) -> JSONDict:
-        return await self.api.send_text(self.id, text)
-
-    async def expect(self, contains: str = "") -> BotMessage:
-        """The next unread message containing `contains`; those before it count as read."""
-        return await self._next(lambda m: contains in m.content, repr(contains))
-
-    async def press(self, label: str) -> None:
-        """Press the button `label` on the next unread message that has one."""
-        found = await self._next(lambda m: _button_data(m, label) is not None, repr(label))
-        data = _button_data(found, label)
-        assert data is not None
-        await self.api.press_button(self.id, found.message_id, data)
-
-    async def _next(self, test: Callable[[BotMessage], bool], what: str) -> BotMessage:
-        def unread() -> BotMessage | None:
-            return next((m for m in self.api.messages_to(self.id)[self._read :] if test(m)), None)
-
-        await self.api.wait_for(lambda: unread() is not None, timeout=self.wait, what=what)
-        found = unread()
-        assert found is not None
-        self._read = found.index + 1
-        return found
+def exchange(conversations: Sequence[Conversation], count: int, tag: str) -> list[Send]:
+    """`count` messages each way per conversation: every resident writes, every partner
+    answers, and again."""
+    sends: list[Send] = []
+    for i in range(count):
+        for c in conversations:
+            text = f"居民{c.resident}的消息{tag}.{i}"
+            sends.append(Send(c.resident, c.partner, text, TO_MEDIATOR))
+        for c in conversations:
+            text = f"调解员回复{c.resident}{tag}.{i}"
+            sends.append(Send(c.partner, c.resident, text, TO_RESIDENT, c.reply_to))
+    return sends
 
 
-def _button_data(message: BotMessage, label: str) -> str | None:
-    markup = message.reply_markup or {}
-    for row in markup.get("inline_keyboard", []):
-        for button in row:
-            if button.get("text") == label and "callback_data" in button:
-                return str(button["callback_data"])
-    return None
+async def deliver(bot: Bot, sends: Sequence[Send], rate: float, wait: float) -> list[Copy]:
+    """Send at `rate` per second, then wait for every copy; the copies in order of sending."""
+    started = time.monotonic()
+    sent: dict[tuple[int, int], tuple[float, Send]] = {}
+    for k, send in enumerate(sends):
+        await asyncio.sleep(max(0.0, started + k / rate - time.monotonic()))
+        before = time.monotonic()
+        message_id = await bot.api.send_text(send.sender, send.text, send.reply_to)
+        sent[send.sender, message_id] = (before, send)
+    found = await _copies(bot, sent, wait)
+    return [found[key] for key in sent]
 
 
-async def join_mediator(staff: Actor, mediator: Actor, name: str) -> None:
-    """The real invite flow: /invite, the join link, a display name, then /duty on."""
-    await staff.send("/invite")
-    await staff.press(MEDIATOR_INVITE)
-    link = JOIN_LINK.search((await staff.expect("start=join-")).content)
-    assert link is not None
-    await mediator.send(f"/start {link.group(1)}")
-    await mediator.expect()
-    await mediator.send(name)
-    await mediator.expect(name)
-    await mediator.send("/duty on")
-    await mediator.expect()
+async def _copies(
+    bot: Bot, sent: Mapping[tuple[int, int], tuple[float, Send]], wait: float
+) -> dict[tuple[int, int], Copy]:
+    """Look at the receiving chats until every sent message's copy is there."""
+    chats = sorted({send.to_chat for _, send in sent.values()})
+    found: dict[tuple[int, int], Copy] = {}
+    deadline = time.monotonic() + wait
+    while len(found) < len(sent):
+        if time.monotonic() > deadline:
+            missing = [key for key in sent if key not in found]
+            raise TimeoutError(f"{bot.name}: no copy of {len(missing)} messages, e.g. {missing[0]}")
+        await asyncio.sleep(POLL)
+        for chat in chats:
+            for message in await bot.api.messages_to(chat, bot.seen.get(chat, 0)):
+                bot.seen[chat] = message["index"] + 1
+                copied = message["copied_from"]
+                source = (int(copied[0]), int(copied[1])) if copied else None
+                if source in sent:
+                    before, send = sent[source]
+                    latency = message["recorded_at"] - before
+                    found[source] = Copy(chat, message["message_id"], latency, send.direction)
+    return found
 
 
-async def open_case(resident: Actor) -> str:
-    """The resident's whole intake, as tests/e2e/flows.py walks it; the case number."""
-    await resident.send("找大阿嫂")
-    for label in INTAKE_BUTTONS:
-        await resident.press(label)
-    await resident.expect("请用您自己的话")
-    await resident.send(DESCRIPTION)
-    for label in REVIEW_BUTTONS:
-        await resident.press(label)
-    match = CASE_NUMBER.search((await resident.expect("您的求助已登记")).content)
-    assert match is not None
-    return match.group(0)
+async def warm_up(bot: Bot, wait: float) -> None:
+    """One message each way per conversation, untimed; partners then answer that copy."""
+    firsts = [Send(c.resident, c.partner, "你好", TO_MEDIATOR) for c in bot.conversations]
+    copies = await deliver(bot, firsts, rate=50.0, wait=wait)
+    bot.conversations = [
+        dataclasses.replace(c, reply_to=copy.message_id)
+        for c, copy in zip(bot.conversations, copies, strict=True)
+    ]
+    answers = [
+        Send(c.partner, c.resident, "您好", TO_RESIDENT, c.reply_to) for c in bot.conversations
+    ]
+    await deliver(bot, answers, rate=50.0, wait=wait)
 
 
-async def accept_offer(api: LocalBotApi, mediators: Sequence[int], number: str, wait: float) -> int:
-    """Whoever got the offer card of case `number` presses 接受; returns who."""
-
-    def card() -> tuple[int, BotMessage, str] | None:
-        for mediator in mediators:
-            for message in reversed(api.messages_to(mediator)):
-                data = _button_data(message, "接受")
-                if data is not None and f"新案件 {number}" in message.content:
-                    return mediator, message, data
-        return None
-
-    await api.wait_for(lambda: card() is not None, timeout=wait, what=f"the offer of {number}")
-    found = card()
-    assert found is not None
-    mediator, message, data = found
-    await api.press_button(mediator, message.message_id, data)
-    return mediator
+async def measure(bot: Bot, round_trip_ms: float, count: int, tag: str, sizes: Sizes) -> Phase:
+    """One turn of one bot: its process's CPU time and its Bot API calls over the turn."""
+    calls, cpu = await bot.api.calls(), cpu_ms(bot.pid)
+    copies = await deliver(bot, exchange(bot.conversations, count, tag), sizes.rate, sizes.wait)
+    await asyncio.sleep(SETTLE)
+    used, after = cpu_ms(bot.pid) - cpu, await bot.api.calls()
+    added = {m: n - calls.get(m, 0) for m, n in sorted(after.items()) if n > calls.get(m, 0)}
+    return Phase(bot.name, round_trip_ms, copies, used, added)
 
 
-async def accepted_case(api: LocalBotApi, resident: Actor, mediators: Sequence[int]) -> int:
-    """A case opened by `resident` and accepted by its mediator; returns the mediator."""
-    number = await open_case(resident)
-    mediator = await accept_offer(api, mediators, number, resident.wait)
-    await resident.expect(f"已经接手您的案件 {number}")
-    return mediator
+def shares(total: int, parts: int) -> list[int]:
+    """`total` split into `parts` nearly equal whole shares."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
-async def set_up_relay(api: LocalBotApi, sizes: Sizes) -> dict[int, int]:
-    """The team and one accepted case per resident; resident id -> their mediator's id."""
-    staff = Actor(api, STAFF_ID, sizes.wait)
-    mediators = [MEDIATOR_BASE + k for k in range(sizes.mediators)]
-    for k, user_id in enumerate(mediators):
-        await join_mediator(staff, Actor(api, user_id, sizes.wait), f"大姐{k + 1}")
-    residents = [Actor(api, RESIDENT_BASE + i, sizes.wait) for i in range(sizes.residents)]
-    assigned = await asyncio.gather(*(accepted_case(api, r, mediators) for r in residents))
-    return {resident.id: mediator for resident, mediator in zip(residents, assigned, strict=True)}
+async def run_rounds(bots: Sequence[Bot], sizes: Sizes) -> list[Phase]:
+    """At each round trip, R turns of each bot, interleaved (and which goes first alternates)."""
+    phases: list[Phase] = []
+    for round_trip in sizes.round_trips_ms:
+        for bot in bots:
+            await bot.api.set_latency(round_trip / 1000)
+        for r, count in enumerate(shares(sizes.messages, sizes.rounds)):
+            for bot in bots if r % 2 == 0 else list(reversed(bots)):
+                tag = f"{round_trip:g}ms{r}"
+                phases.append(await measure(bot, round_trip, count, tag, sizes))
+    return phases
 
 
-async def settle(api: LocalBotApi, quiet: float = 0.1, wait: float = 10.0) -> None:
-    """Wait until the bot has taken every update and made no Bot API call for `quiet` s."""
-
-    def busy() -> dict[str, int]:
-        calls = api.all_calls()
-        calls.pop("getupdates", None)
-        return calls
-
-    deadline = time.perf_counter() + wait
-    while time.perf_counter() < deadline:
-        before = busy()
-        await asyncio.sleep(quiet)
-        if busy() == before and not api.pending_updates:
-            return
-    raise TimeoutError(f"the bot was still busy after {wait}s")
+# -- the processes ----------------------------------------------------------------------------
 
 
-def _latest_copy_from(api: LocalBotApi, mediator: int, resident: int) -> int:
-    """The message id of the newest copy of a resident's message in the mediator's chat."""
-    return next(
-        m.message_id
-        for m in reversed(api.messages_to(mediator))
-        if m.copied_from is not None and m.copied_from[0] == resident
-    )
+def plan(sizes: Sizes) -> tuple[dict[int, int], dict[int, int]]:
+    """Resident -> mediator (resident i gets mediator i mod K), and resident -> bare partner."""
+    residents = [RESIDENT_BASE + i for i in range(sizes.residents)]
+    mediator_of = {r: MEDIATOR_BASE + i % sizes.mediators for i, r in enumerate(residents)}
+    partner_of = {r: PARTNER_BASE + i for i, r in enumerate(residents)}
+    return mediator_of, partner_of
 
 
-def relay_config() -> dict[str, Any]:
-    """Config beyond the defaults: the staff admin, and the flood guard as lax as it goes."""
-    config: dict[str, Any] = {"staff": {"admins": [STAFF_ID]}}
-    if "max_messages_per_minute" in {f.name for f in dataclasses.fields(PrivacyConfig)}:
-        config["privacy"] = {"max_messages_per_minute": FLOOD_LIMIT}
-    return config
+async def seed(database: Path, mediator_of: Mapping[int, int]) -> None:
+    db = await Database.open(database)
+    try:
+        await seed_conversations(db, mediator_of, datetime.now(UTC))
+    finally:
+        await db.close()
 
 
-def busiest_sender(sizes: Sizes) -> int:
-    """The most messages one person sends in a run: a mediator with the most cases."""
-    cases = -(-sizes.residents // sizes.mediators)
-    return SETUP_MESSAGES + cases * sizes.messages * sizes.rounds
+def _toml(value: object) -> str:
+    """A TOML value: JSON's strings and numbers are TOML's."""
+    return json.dumps(value, ensure_ascii=False)
 
 
-# -- the timed rounds -------------------------------------------------------------------------
+def write_config(folder: Path, urls: ServerUrls, database: Path) -> Path:
+    """Da'asao's config: the bench's server, the seeded database, the flood guard at its laxest."""
+    names = ", ".join(f"{k} = {_toml(v)}" for k, v in BENCH_AREA["name"].items())
+    hours = ", ".join(f"{k} = {_toml(v)}" for k, v in BENCH_AREA["office_hours"].items())
+    lines = [
+        "[telegram]",
+        f"token = {_toml(urls.token)}",
+        f"base_url = {_toml(urls.base_url)}",
+        f"base_file_url = {_toml(urls.base_file_url)}",
+        "[storage]",
+        f"path = {_toml(str(database))}",
+        "[privacy]",
+        f"max_messages_per_minute = {FLOOD_LIMIT}",
+        "[[areas]]",
+        f"id = {_toml(BENCH_AREA['id'])}",
+        f"name = {{ {names} }}",
+        f"office_hours = {{ {hours} }}",
+    ]
+    path = folder / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def daasao_argv(config: Path, profile: Path | None) -> list[str]:
+    run = ["-m", "bot", "run", "--config", str(config)]
+    return ["-m", "cProfile", "-o", str(profile), *run] if profile is not None else run
+
+
+def copybot_argv(urls: ServerUrls, partner_of: Mapping[int, int]) -> list[str]:
+    both_ways = {**partner_of, **{p: r for r, p in partner_of.items()}}
+    partners = _toml({str(k): v for k, v in both_ways.items()})
+    return ["-m", "bench.copybot", "--token", urls.token, "--base-url", urls.base_url,
+            "--partners", partners]  # fmt: skip
+
+
+async def until_polling(bot: Bot, log: Path) -> None:
+    """Wait for the bot's first getUpdates (Da'asao polls once it has started up)."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while (await bot.api.calls()).get("getupdates", 0) == 0:
+        if time.monotonic() > deadline:
+            raise ProcessError(f"{bot.name} did not poll within {READY_TIMEOUT}s:\n{tail(log)}")
+        await asyncio.sleep(POLL)
+
+
+def tail(log: Path, lines: int = 20) -> str:
+    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def workspace(logs: Path | None) -> Iterator[Path]:
+    """`--logs DIR` if given (kept), else a temporary folder."""
+    if logs is not None:
+        logs.mkdir(parents=True, exist_ok=True)
+        yield logs
+        return
+    with tempfile.TemporaryDirectory(prefix="daasao-relay-bench-") as folder:
+        yield Path(folder)
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """The best round of each phase, how long setting up took, who had how many cases."""
-
-    baseline: Phase
-    to_mediator: Phase
-    to_resident: Phase
-    setup_seconds: float
+    phases: list[Phase]
+    peak_rss_mb: dict[str, float]
     cases_per_mediator: list[int]
 
 
-async def take_turn(api: LocalBotApi, active: BareApp, idle: BareApp) -> None:
-    """Only one bot may poll the server: `idle` stops taking updates, `active` starts."""
-    await settle(api)
-    await stop_polling(idle)
-    if active.updater is not None and not active.updater.running:
-        await start_polling(active)
-
-
-async def relay_round(
-    api: LocalBotApi, mediator_of: Mapping[int, int], sizes: Sizes
-) -> tuple[Phase, Phase]:
-    """Residents write M texts each; then their mediators answer M texts each."""
-    inbound = [Stream(r, m, _texts(f"居民{r}", sizes.messages)) for r, m in mediator_of.items()]
-    to_mediator = await measure(api, "to_mediator", inbound, sizes.wait)
-    outbound = [
-        Stream(m, r, _texts(f"调解员回复{r}", sizes.messages), _latest_copy_from(api, m, r))
-        for r, m in mediator_of.items()
-    ]
-    return to_mediator, await measure(api, "to_resident", outbound, sizes.wait)
-
-
-async def _profiled(
-    profile: cProfile.Profile | None, timed: Coroutine[Any, Any, tuple[Phase, Phase]]
-) -> tuple[Phase, Phase]:
-    if profile is not None:
-        profile.enable()
-    try:
-        return await timed
-    finally:
-        if profile is not None:
-            profile.disable()
-
-
-async def run_rounds(
-    api: LocalBotApi,
-    bots: tuple[BareApp, BareApp],
-    copier: CopyBot,
-    mediator_of: Mapping[int, int],
-    sizes: Sizes,
-    *,
-    profile: cProfile.Profile | None = None,
-) -> list[tuple[Phase, Phase, Phase]]:
-    """R rounds, the two bots taking turns, so that other load on the machine hits both."""
-    baseline_app, relay_app = bots
-    rounds = []
-    for _ in range(sizes.rounds):
-        await take_turn(api, baseline_app, relay_app)
-        baseline = await measure(api, "baseline", copier.streams, sizes.wait)
-        await take_turn(api, relay_app, baseline_app)
-        relay = await _profiled(profile, relay_round(api, mediator_of, sizes))
-        rounds.append((baseline, *relay))
-    return rounds
-
-
-async def run_bench(sizes: Sizes, profile: cProfile.Profile | None = None) -> Run:
-    """Set up both bots on one local Bot API server, then time R rounds of each."""
-    async with LocalBotApi() as api, daasao_app(api, relay_config()) as app:
-        started = time.perf_counter()
-        mediator_of = await set_up_relay(api, sizes)
-        setup_seconds = time.perf_counter() - started
-        copier = copy_bot(api, sizes)
-        async with bare_bot(api, [copier.handler], polling=False) as baseline_app:
-            await take_turn(api, baseline_app, app)
-            await measure(api, "warm-up", [copier.warm_up], sizes.wait)
-            bots = (baseline_app, app)
-            rounds = await run_rounds(api, bots, copier, mediator_of, sizes, profile=profile)
-    baseline, to_mediator, to_resident = (best(phases) for phases in zip(*rounds, strict=True))
+async def run_bench(sizes: Sizes, folder: Path, profile: Path | None = None) -> Run:
+    """A server for each bot, then the bots; warm up, take turns, read peak RSS; stop it all."""
+    mediator_of, partner_of = plan(sizes)
+    database = folder / "bench.sqlite3"
+    database.unlink(missing_ok=True)
+    await seed(database, mediator_of)
+    with (
+        api_server(folder / "localapi-bare.log") as bare_urls,
+        api_server(folder / "localapi-daasao.log") as our_urls,
+    ):
+        async with aiohttp.ClientSession() as http:
+            bare_api, our_api = ControlApi(http, bare_urls), ControlApi(http, our_urls)
+            for api, users in ((our_api, mediator_of), (bare_api, partner_of)):
+                for user in sorted({*users, *users.values()}):
+                    await api.add_user(user, f"用户{user}")
+            config = write_config(folder, our_urls, database)
+            bare_log, our_log = folder / "copybot.log", folder / "bot.log"
+            with (
+                child(copybot_argv(bare_urls, partner_of), bare_log) as bare_process,
+                child(daasao_argv(config, profile), our_log) as our_process,
+            ):
+                print(f"pids: {BARE} {bare_process.pid}, {DAASAO} {our_process.pid}", flush=True)
+                bots = [
+                    Bot(BARE, bare_process.pid, bare_api,
+                        [Conversation(r, p) for r, p in partner_of.items()]),
+                    Bot(DAASAO, our_process.pid, our_api,
+                        [Conversation(r, m) for r, m in mediator_of.items()]),
+                ]  # fmt: skip
+                phases = await _measured(bots, sizes, {BARE: bare_log, DAASAO: our_log})
+                rss = {bot.name: peak_rss_mb(bot.pid) for bot in bots}
     load = [list(mediator_of.values()).count(MEDIATOR_BASE + k) for k in range(sizes.mediators)]
-    return Run(baseline, to_mediator, to_resident, setup_seconds, load)
+    return Run(phases, rss, load)
 
 
-def pooled(name: str, phases: Sequence[Phase]) -> Figures:
-    """One figure for phases run one after the other: all their messages, their summed time."""
-    latencies = [latency for phase in phases for latency in phase.latencies]
-    return figures_of(name, latencies, sum(phase.figures.seconds for phase in phases))
+async def _measured(bots: Sequence[Bot], sizes: Sizes, logs: Mapping[str, Path]) -> list[Phase]:
+    """Every bot polling and warmed up, then the turns; a timeout quotes the bots' logs."""
+    for bot in bots:
+        await until_polling(bot, logs[bot.name])
+    try:
+        for bot in bots:
+            await warm_up(bot, sizes.wait)
+        return await run_rounds(bots, sizes)
+    except TimeoutError as error:
+        quoted = "\n".join(f"{name}'s log:\n{tail(path)}" for name, path in logs.items())
+        raise TimeoutError(f"{error}\n{quoted}") from None
+
+
+# -- figures ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Latency:
+    messages: int
+    p50_ms: float
+    p99_ms: float
+
+
+def latency_of(copies: Sequence[Copy]) -> Latency:
+    latencies = [copy.latency for copy in copies]
+    ms = (percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000)
+    return Latency(len(latencies), *ms)
+
+
+def _cpu_per_message(phases: Sequence[Phase]) -> float:
+    return sum(p.cpu_ms for p in phases) / sum(len(p.copies) for p in phases)
+
+
+def _calls_per_message(phases: Sequence[Phase]) -> dict[str, float]:
+    messages = sum(len(p.copies) for p in phases)
+    methods = sorted({m for p in phases for m in p.calls})
+    return {m: sum(p.calls.get(m, 0) for p in phases) / messages for m in methods}
+
+
+def at_round_trip(phases: Sequence[Phase]) -> dict[str, Any]:
+    """One round trip's figures: both bots, Da'asao by direction, what Da'asao adds."""
+    of = {name: [p for p in phases if p.bot == name] for name in (BARE, DAASAO)}
+    copies = {name: [c for p in group for c in p.copies] for name, group in of.items()}
+    figures = {
+        name: {
+            **dataclasses.asdict(latency_of(copies[name])),
+            "cpu_ms_per_message": _cpu_per_message(group),
+            "calls_per_message": _calls_per_message(group),
+        }
+        for name, group in of.items()
+    }
+    bare, ours = figures[BARE], figures[DAASAO]
+    return {
+        **figures,
+        **{
+            d: dataclasses.asdict(latency_of([c for c in copies[DAASAO] if c.direction == d]))
+            for d in (TO_MEDIATOR, TO_RESIDENT)
+        },
+        "added_ms": {q: ours[f"{q}_ms"] - bare[f"{q}_ms"] for q in ("p50", "p99")},
+        "ratio": {
+            "p50": _ratio(ours["p50_ms"], bare["p50_ms"]),
+            "p99": _ratio(ours["p99_ms"], bare["p99_ms"]),
+            "cpu": _ratio(ours["cpu_ms_per_message"], bare["cpu_ms_per_message"]),
+        },
+    }
+
+
+def _ratio(ours: float, bare: float) -> float:
+    """ours / bare; infinite if the bare bot's figure is 0 (CPU time comes in 10 ms steps)."""
+    return ours / bare if bare else math.inf
+
+
+def _goal(value: float | None, goal: float) -> dict[str, Any]:
+    return {"value": value, "goal": goal, "met": value is not None and value <= goal}
+
+
+def summary(sizes: Sizes, run: Run) -> dict[str, Any]:
+    """The figures as plain data: per round trip, overall, the goals."""
+    by_trip = {
+        f"{trip:g}": at_round_trip([p for p in run.phases if p.round_trip_ms == trip])
+        for trip in sizes.round_trips_ms
+    }
+    cpu = {
+        name: _cpu_per_message([p for p in run.phases if p.bot == name]) for name in (BARE, DAASAO)
+    }
+    ratio = {
+        "cpu": _ratio(cpu[DAASAO], cpu[BARE]),
+        "rss": _ratio(run.peak_rss_mb[DAASAO], run.peak_rss_mb[BARE]),
+    }
+    at_goal = by_trip.get(f"{GOAL_AT_MS:g}")
+    added_p99 = at_goal["added_ms"]["p99"] if at_goal else None
+    return {
+        "sizes": {**dataclasses.asdict(sizes), "round_trips_ms": list(sizes.round_trips_ms)},
+        "round_trips": by_trip,
+        "cpu_ms_per_message": cpu,
+        "peak_rss_mb": run.peak_rss_mb,
+        "ratio": ratio,
+        "goals": {
+            "cpu_ratio": _goal(ratio["cpu"], GOAL_CPU),
+            "added_p99_ms": _goal(added_p99, GOAL_ADDED_P99_MS),
+            "rss_ratio": _goal(ratio["rss"], GOAL_RSS),
+        },
+        "cases_per_mediator": run.cases_per_mediator,
+    }
 
 
 # -- reporting --------------------------------------------------------------------------------
 
 
-def summary(sizes: Sizes, run: Run) -> dict[str, Any]:
-    """The figures as plain data, with the relay/baseline ratios."""
-    baseline, relay = run.baseline, pooled("relay", [run.to_mediator, run.to_resident])
-    directions = {"to_mediator": run.to_mediator, "to_resident": run.to_resident}
-    return {
-        "sizes": dataclasses.asdict(sizes),
-        "baseline": dataclasses.asdict(baseline.figures),
-        "relay": dataclasses.asdict(relay),
-        **{name: dataclasses.asdict(phase.figures) for name, phase in directions.items()},
-        "ratio": {
-            **ratios(relay, baseline.figures),
-            "cpu": cpu_per_message([run.to_mediator, run.to_resident]) / baseline.cpu_ms,
-        },
-        "ratio_by_direction": {
-            name: ratios(phase.figures, baseline.figures) for name, phase in directions.items()
-        },
-        "calls_per_message": {
-            "baseline": baseline.calls,
-            **{name: phase.calls for name, phase in directions.items()},
-        },
-        "cpu_ms_per_message": {
-            "baseline": baseline.cpu_ms,
-            **{name: phase.cpu_ms for name, phase in directions.items()},
-        },
-        "setup_seconds": run.setup_seconds,
-        "cases_per_mediator": run.cases_per_mediator,
-    }
-
-
-def cpu_per_message(phases: Sequence[Phase]) -> float:
-    """Process CPU ms per message over several phases (weighted by their messages)."""
-    total = sum(phase.cpu_ms * phase.figures.messages for phase in phases)
-    return total / sum(phase.figures.messages for phase in phases)
-
-
-def _calls_line(calls: Mapping[str, Mapping[str, float]]) -> str:
-    return "; ".join(
-        f"{name}: " + ", ".join(f"{method} {count:.2f}" for method, count in by_method.items())
-        for name, by_method in calls.items()
+def _row(label: str, figures: Mapping[str, Any]) -> str:
+    cpu = figures.get("cpu_ms_per_message")
+    cpu_text = f"{cpu:>12.2f}" if cpu is not None else ""
+    return (
+        f"{label:<22}{figures['messages']:>6}{figures['p50_ms']:>9.1f}{figures['p99_ms']:>9.1f}"
+        f"{cpu_text}"
     )
+
+
+def _trip_lines(trip: str, figures: Mapping[str, Any]) -> list[str]:
+    added, ratio = figures["added_ms"], figures["ratio"]
+    return [
+        f"round trip {trip} ms",
+        _row(f"  {BARE}", figures[BARE]),
+        _row(f"  {DAASAO}", figures[DAASAO]),
+        _row("    to mediator", figures[TO_MEDIATOR]),
+        _row("    to resident", figures[TO_RESIDENT]),
+        f"  added by {DAASAO}: p50 {added['p50']:+.1f} ms, p99 {added['p99']:+.1f} ms; "
+        f"{DAASAO}/{BARE}: p50 x{ratio['p50']:.2f}, p99 x{ratio['p99']:.2f}, "
+        f"CPU x{ratio['cpu']:.2f}",
+    ]
+
+
+def _verdict(goal: Mapping[str, Any]) -> str:
+    if goal["value"] is None:
+        return "not run"
+    return "met" if goal["met"] else "MISSED"
+
+
+def _calls_line(result: Mapping[str, Any]) -> str:
+    parts = []
+    for trip, figures in result["round_trips"].items():
+        for name in (BARE, DAASAO):
+            calls = figures[name]["calls_per_message"]
+            methods = ", ".join(f"{m} {n:.2f}" for m, n in calls.items())
+            parts.append(f"{name} at {trip} ms: {methods}")
+    return "Bot API calls per relayed message: " + "; ".join(parts)
 
 
 def report(result: Mapping[str, Any]) -> str:
-    """The printed summary: sizes, the table, the ratios and the Bot API calls."""
-    sizes, ratio, by_direction = result["sizes"], result["ratio"], result["ratio_by_direction"]
-    rows = [Figures(**result[name]) for name in ("baseline", "relay", *by_direction)]
-    cases = "/".join(str(count) for count in result["cases_per_mediator"])
-    return "\n".join(
-        [
-            f"relay: {sizes['residents']} residents, {sizes['mediators']} mediators (cases "
-            f"{cases}), {sizes['messages']} messages each way, best of {sizes['rounds']} "
-            f"rounds; setup "
-            f"{result['setup_seconds']:.1f}s untimed; local Bot API on loopback",
-            table(rows, name_width=13),
-            f"relay/baseline: throughput x{ratio['throughput']:.2f} "
-            f"(to mediator x{by_direction['to_mediator']['throughput']:.2f}, "
-            f"to resident x{by_direction['to_resident']['throughput']:.2f}), "
-            f"p50 x{ratio['p50']:.2f}, CPU per message x{ratio['cpu']:.2f}",
-            f"Bot API calls per message: {_calls_line(result['calls_per_message'])}",
-            "process CPU ms per message (all threads; when CPU-bound, throughput follows "
-            "its inverse): "
-            + ", ".join(f"{name} {ms:.2f}" for name, ms in result["cpu_ms_per_message"].items()),
-        ]
+    """The printed summary: sizes, a table per round trip, each goal with its figure."""
+    sizes, goals, cpu, rss = (
+        result[k] for k in ("sizes", "goals", "cpu_ms_per_message", "peak_rss_mb")
     )
+    cases = "/".join(str(n) for n in result["cases_per_mediator"])
+    added = goals["added_p99_ms"]
+    added_text = f"{added['value']:+.1f} ms" if added["value"] is not None else "n/a"
+    lines = [
+        f"relay: {sizes['residents']} residents, {sizes['mediators']} mediators (cases {cases}), "
+        f"{sizes['messages']} messages each way per conversation at each round trip, "
+        f"{sizes['rate']:g} msg/s, {sizes['rounds']} interleaved turns each; the local Bot API, "
+        "each bot and this harness in processes of their own",
+        f"{'':<22}{'msgs':>6}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/msg':>12}",
+    ]
+    for trip, figures in result["round_trips"].items():
+        lines += _trip_lines(trip, figures)
+    lines += [
+        f"CPU per message: {DAASAO} {cpu[DAASAO]:.2f} ms, {BARE} {cpu[BARE]:.2f} ms: "
+        f"x{result['ratio']['cpu']:.2f} (goal <= x{GOAL_CPU:g}: {_verdict(goals['cpu_ratio'])})",
+        f"latency added at p99 with {GOAL_AT_MS:g} ms round trips: {added_text} "
+        f"(goal <= {GOAL_ADDED_P99_MS:g} ms: {_verdict(added)})",
+        f"peak RSS: {DAASAO} {rss[DAASAO]:.1f} MB, {BARE} {rss[BARE]:.1f} MB: "
+        f"x{result['ratio']['rss']:.2f} (goal <= x{GOAL_RSS:g}: {_verdict(goals['rss_ratio'])})",
+        _calls_line(result),
+    ]
+    return "\n".join(lines)
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+def _round_trips(text: str) -> tuple[float, ...]:
+    try:
+        trips = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of milliseconds: {text!r}") from None
+    if any(not math.isfinite(t) or t < 0 for t in trips):
+        raise argparse.ArgumentTypeError("round trips are milliseconds >= 0")
+    return trips
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench.relay", description=__doc__)
-    parser.add_argument("--residents", type=int, default=10, help="residents with a case (N)")
-    parser.add_argument("--mediators", type=int, default=2, help="mediators on duty (K)")
-    parser.add_argument("--messages", type=int, default=20, help="messages each way (M)")
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds; the best counts")
-    parser.add_argument("--timeout", type=float, default=30.0, help="max wait for one copy")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument(
-        "--profile",
-        type=Path,
-        help="cProfile the relay's timed rounds into this .prof file (slows the relay down)",
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.relay",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--residents", type=int, default=10, help="residents with a case (N)")
+    parser.add_argument("--mediators", type=int, default=2, help="mediators (K)")
+    parser.add_argument(
+        "--messages", type=int, default=20, help="messages each way per conversation (M)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="turns each bot takes at each round trip (R)"
+    )
+    parser.add_argument("--rate", type=float, default=10.0, help="messages per second in all")
+    parser.add_argument(
+        "--round-trips", type=_round_trips, default=(0.0, 150.0), help="ms, e.g. 0,150"
+    )
+    parser.add_argument("--timeout", type=float, default=30.0, help="max wait for the copies")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--logs", type=Path, help="keep config, database and logs here")
+    parser.add_argument("--profile", type=Path, help="run Da'asao under cProfile into this file")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run the bench, print the table and ratios; return the figures."""
-    args = _parser().parse_args(argv)
-    if min(args.residents, args.mediators, args.messages, args.rounds) < 1:
-        raise SystemExit("--residents, --mediators, --messages and --rounds must be at least 1")
-    sizes = Sizes(args.residents, args.mediators, args.messages, args.rounds, args.timeout)
-    if busiest_sender(sizes) > FLOOD_LIMIT:
+def sizes_of(args: argparse.Namespace) -> Sizes:
+    """The sizes, or SystemExit saying what is wrong with them."""
+    if min(args.residents, args.mediators, args.messages, args.rounds) < 1 or args.rate <= 0:
+        raise SystemExit("--residents, --mediators, --messages, --rounds and --rate must be > 0")
+    if args.rounds > args.messages:
+        raise SystemExit("--rounds must not exceed --messages: each turn sends at least one")
+    sizes = Sizes(
+        args.residents, args.mediators, args.messages, args.rounds, args.rate,
+        args.round_trips, args.timeout,
+    )  # fmt: skip
+    if sizes.busiest_per_minute() > FLOOD_LIMIT:
         raise SystemExit(
-            f"a mediator would send {busiest_sender(sizes)} messages, more than the bot's flood "
-            f"guard lets through in a minute ({FLOOD_LIMIT}): add --mediators, or lower "
-            "--messages or --rounds"
+            f"a mediator would send {sizes.busiest_per_minute()} messages a minute, more than "
+            f"the bot's flood guard lets through ({FLOOD_LIMIT}): add --mediators or lower --rate"
         )
-    profile = cProfile.Profile() if args.profile is not None else None
-    result = summary(sizes, asyncio.run(run_bench(sizes, profile)))
+    return sizes
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the bench, print the figures with their goals; return them."""
+    args = _parser().parse_args(argv)
+    sizes = sizes_of(args)
+    profile = args.profile.resolve() if args.profile is not None else None
+    if profile is not None:
+        profile.parent.mkdir(parents=True, exist_ok=True)
+    with workspace(args.logs) as folder:
+        result = summary(sizes, asyncio.run(run_bench(sizes, folder.resolve(), profile)))
     print(report(result))
     if args.json is not None:
         write_json(args.json, result)
-    if profile is not None:
-        args.profile.parent.mkdir(parents=True, exist_ok=True)
-        profile.dump_stats(args.profile)
     return result
 
 

@@ -1,4 +1,4 @@
-"""Seed a database with settled cases and their pending revisit reminders.
+"""Seed a database with settled cases and their revisit reminders, or with open conversations.
 
 Shared by the reminders benchmark (``bench.reminders``) and the kill test
 (``tests/test_reminder_kill.py``). Rows are written with the storage repositories, exactly as
@@ -6,13 +6,17 @@ the bot would leave them after a mediator closed each case as settled: a mediato
 and a member), one settled case per reminder with ``mediator_id`` set, and a ``revisit`` row
 ``revisit:{case}:1`` due at the given time. Everything is one transaction per chunk, so
 10,000 reminders take seconds, not minutes.
+
+The relay benchmark (``bench.relay``) seeds conversations instead (``seed_conversations``):
+mediators of the area, and residents who each have one case their mediator accepted, as the
+intake and the offer leave it (bot/playground/demo.py writes its demo cases the same way).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.cases import CaseRepository, NewCase
 from storage.db import Database
@@ -80,3 +84,41 @@ def _new_case() -> NewCase:
         contact="chat",
         phone=None,
     )
+
+
+# -- open conversations (the relay benchmark) ------------------------------------------------
+
+
+async def seed_conversations(db: Database, mediator_of: Mapping[int, int], now: datetime) -> None:
+    """Each resident (a key) has one accepted case of their mediator (the value).
+
+    Everyone reads Chinese; the mediators are members of the area named 大姐<id>; the
+    residents consented and chose the area, as the intake leaves them.
+    """
+    users, members = UserRepository(db), MemberRepository(db)
+    async with db.transaction():
+        for mediator_id in sorted(set(mediator_of.values())):
+            await users.upsert_seen(mediator_id, "zh-hans", now)
+            await members.save(mediator_id, "mediator", AREA, now)
+            await members.set_display_name(mediator_id, f"大姐{mediator_id}")
+        for number, (resident_id, mediator_id) in enumerate(sorted(mediator_of.items())):
+            await _accepted_case(db, resident_id, mediator_id, number, now)
+
+
+async def _accepted_case(
+    db: Database, resident_id: int, mediator_id: int, number: int, now: datetime
+) -> None:
+    """A consenting resident's case, offered to `mediator_id` and accepted a minute later."""
+    users, cases = UserRepository(db), CaseRepository(db)
+    await users.upsert_seen(resident_id, "zh-hans", now)
+    await users.consent(resident_id, now)
+    await users.remember_area(resident_id, AREA, now)
+    new = NewCase(resident_id, f"R-{number + 1:04d}", AREA, "neighbours", False, "chat", None)
+    case = await cases.create(new, PREFIX, now.year, now)
+    await cases.add_event(case.id, "registered", now, by="resident", urgent=False)
+    offer = await cases.add_offer(case.id, mediator_id, now, now + timedelta(minutes=30))
+    await cases.add_event(case.id, "offered", now, mediator=mediator_id)
+    accepted = now + timedelta(minutes=1)
+    await cases.end_offer(offer.id, "accepted", accepted)
+    await cases.set_state(case.id, "accepted", mediator_id, accepted)
+    await cases.add_event(case.id, "accepted", accepted, actor_id=mediator_id)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import common, relay, roundtrip, run_all
+from bench import common, copybot, relay, roundtrip, run_all
 
 
 def test_roundtrip_bench_returns_figures_for_both_bots(capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,25 +22,40 @@ def test_roundtrip_bench_returns_figures_for_both_bots(capsys: pytest.CaptureFix
     assert "daasao/baseline: throughput x" in printed
 
 
-def test_relay_bench_relays_both_ways_and_compares_with_a_bare_copy_bot(
+def test_relay_bench_measures_both_bots_in_their_own_processes(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "relay.json"
-    argv = ["--residents", "3", "--mediators", "2", "--messages", "2", "--rounds", "1"]
-    figures = relay.main([*argv, "--timeout", "10", "--json", str(out)])
-    assert figures["baseline"]["messages"] == 6
-    assert figures["to_mediator"]["messages"] == figures["to_resident"]["messages"] == 6
-    assert figures["relay"]["messages"] == 12
-    for name in ("baseline", "relay", "to_mediator", "to_resident"):
-        assert figures[name]["throughput"] > 0
-        assert 0 < figures[name]["p50_ms"] <= figures[name]["p99_ms"]
-    assert figures["ratio"]["throughput"] > 0
-    assert sorted(figures["cases_per_mediator"]) == [1, 2]  # every case accepted, spread
-    # Every relayed message is one copyMessage, for the bare bot and for Da'asao alike.
-    for name in ("baseline", "to_mediator", "to_resident"):
-        assert figures["calls_per_message"][name]["copymessage"] == 1.0
+    argv = ["--residents", "2", "--mediators", "1", "--messages", "2", "--rounds", "2"]
+    tiny = ["--rate", "40", "--round-trips", "0,50", "--timeout", "20"]
+    figures = relay.main([*argv, *tiny, "--json", str(out), "--logs", str(tmp_path / "logs")])
+    assert set(figures["round_trips"]) == {"0", "50"}
+    for trip, at in figures["round_trips"].items():
+        for name in ("bare", "daasao"):
+            assert at[name]["messages"] == 8  # 2 conversations x 2 messages x 2 ways
+            assert 0 < at[name]["p50_ms"] <= at[name]["p99_ms"] < 5000
+            assert at[name]["p50_ms"] >= float(trip)  # a copy takes a round trip at least
+            assert at[name]["cpu_ms_per_message"] >= 0
+            # Every relayed message is one copyMessage, for the bare bot and Da'asao alike.
+            assert at[name]["calls_per_message"]["copymessage"] == 1.0
+        assert at["to_mediator"]["messages"] == at["to_resident"]["messages"] == 4
+        assert at["added_ms"]["p99"] == at["daasao"]["p99_ms"] - at["bare"]["p99_ms"]
+    assert figures["cpu_ms_per_message"]["daasao"] > 0 and figures["ratio"]["cpu"] > 0
+    assert 20 < figures["peak_rss_mb"]["bare"] < 1000 and figures["ratio"]["rss"] > 0
+    assert figures["goals"]["added_p99_ms"]["value"] is None  # not run at 150 ms
+    assert figures["cases_per_mediator"] == [2]
     assert json.loads(out.read_text(encoding="utf-8")) == figures
-    assert "relay/baseline: throughput x" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    for line in ("CPU per message: daasao", "latency added at p99", "peak RSS: daasao"):
+        assert line in printed
+    assert "(goal <= x1.5: " in printed and "(goal <= 10 ms: not run)" in printed
+
+
+def test_relay_bench_refuses_sizes_the_flood_guard_would_cut() -> None:
+    with pytest.raises(SystemExit, match="flood guard"):
+        relay.main(["--residents", "40", "--mediators", "1", "--rate", "100"])
+    with pytest.raises(SystemExit, match="--rounds"):
+        relay.main(["--messages", "2", "--rounds", "3"])
 
 
 def test_run_all_finds_every_bench() -> None:
@@ -48,6 +63,7 @@ def test_run_all_finds_every_bench() -> None:
     assert roundtrip in modules
     assert relay in modules
     assert common not in modules  # helpers, no main()
+    assert copybot not in modules  # the relay bench's baseline bot: it would serve forever
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -56,11 +72,6 @@ def test_percentile_is_nearest_rank() -> None:
     assert common.percentile([7.0], 99) == 7.0
 
 
-def test_calls_per_message_counts_only_what_a_phase_added() -> None:
-    before = {"getupdates": 5, "copymessage": 2}
-    after = {"getupdates": 7, "copymessage": 6, "sendmessage": 2}
-    assert relay._calls_per_message(before, after, 4) == {
-        "copymessage": 1.0,
-        "getupdates": 0.5,
-        "sendmessage": 0.5,
-    }
+def test_relay_rounds_share_the_messages_out() -> None:
+    assert relay.shares(20, 4) == [5, 5, 5, 5]
+    assert relay.shares(5, 3) == [2, 2, 1]

@@ -95,6 +95,7 @@ class ControlHandlers:
             body.text("last_name"),
             body.text("username"),
             body.text("language_code"),
+            started=body.flag("started", default=False),
         )
         return user.to_dict()
 
@@ -179,8 +180,10 @@ class ControlHandlers:
         return True
 
     async def messages(self, request: web.Request) -> Any:
-        """GET /control/chats/{id}/messages."""
-        return [m.to_json() for m in self.api.messages_to(_path_int(request, "chat_id"))]
+        """GET /control/chats/{id}/messages?after=<index> (all of them without ``after``)."""
+        after = Params(dict(request.query)).integer("after") or 0
+        chat_id = _path_int(request, "chat_id")
+        return [m.to_json() for m in self.api.messages_to(chat_id, after=after)]
 
     async def transcript(self, request: web.Request) -> Any:
         """GET /control/chats/{id}/transcript."""
@@ -233,6 +236,15 @@ class ControlHandlers:
         self.api.set_rate_limit(body.number("per_second"), body.number("per_chat_per_second"))
         return True
 
+    async def latency(self, request: web.Request) -> Any:
+        """POST /control/latency."""
+        seconds = (await _body(request)).number("seconds")
+        try:
+            self.api.set_latency(seconds if seconds is not None else -1)
+        except ValueError as error:
+            raise bad_request(str(error)) from None
+        return True
+
     async def calls(self, request: web.Request) -> Any:
         """GET /control/calls."""
         return self.api.all_calls()
@@ -263,6 +275,7 @@ def add_control_routes(app: web.Application, api: LocalBotApi) -> None:
         ("GET", "/control/commands", h.commands),
         ("POST", "/control/faults", h.faults),
         ("POST", "/control/rate_limit", h.rate_limit),
+        ("POST", "/control/latency", h.latency),
         ("GET", "/control/calls", h.calls),
     ]
     for method, path, endpoint in routes:

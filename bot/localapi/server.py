@@ -11,6 +11,11 @@ the bot uses, so the unmodified python-telegram-bot works against it::
     reply = await api.wait_for_message(42, after=0, timeout=5)
     await api.stop()
 
+``LocalBotApi(latency=0.15)`` (or ``set_latency``) holds every answer back that long after
+carrying the call out, as Telegram's network would: a bot that makes two calls one after the
+other pays two round trips, and a long poll hands over its updates one round trip late.
+``python -m bot.localapi`` runs it on its own, in a process of its own, as Telegram is.
+
 Bot API (``/bot<token>/<method>``, method names case-insensitive; query string, url-encoded,
 JSON and multipart bodies): getMe, logOut, close, setWebhook (recorded, never called),
 deleteWebhook, getWebhookInfo, getUpdates, sendMessage, copyMessage, forwardMessage,
@@ -26,7 +31,7 @@ Users are simulated through the Python control API (``add_user``, ``send_text``,
 in and ``{"ok": true, "result": ...}`` out (see :mod:`bot.localapi.control`):
 
     POST /control/users                      {"id", "first_name", "last_name", "username",
-                                              "language_code"}
+                                              "language_code", "started"}
     GET  /control/users
     POST /control/users/{id}/send            {"text"} | {"photo"|"voice"|"video"|"sticker": b64}
                                              | {"document": b64, "file_name"} | {"contact": {
@@ -36,13 +41,15 @@ in and ``{"ok": true, "result": ...}`` out (see :mod:`bot.localapi.control`):
     POST /control/users/{id}/press           {"message_id", "callback_data"}
     POST /control/users/{id}/edit            {"message_id", "text"}
     POST /control/users/{id}/block           (and /unblock)
-    GET  /control/chats/{id}/messages        what the bot sent, with edit history
+    GET  /control/chats/{id}/messages        what the bot sent, with edit history;
+                                             ?after=<index>: only from that index on
     GET  /control/chats/{id}/transcript      every visible message of the chat
     GET  /control/callback_queries/{id}      the bot's answer to a button press
     GET  /control/commands                   ?scope=<json>&language_code= or ?user_id=
     POST /control/faults                     {"method", "kind", "times", "retry_after",
                                               "delay", "chat_id"}
     POST /control/rate_limit                 {"per_second", "per_chat_per_second"}
+    POST /control/latency                    {"seconds"}: every answer takes this long
     GET  /control/calls                      Bot API call counters
 
 The server binds to loopback only: the control API lets anyone act as any user.
@@ -198,8 +205,11 @@ class LocalBotApi:
         bot_username: str = "daasao_bot",
         bot_first_name: str = "Da'asao",
         now: Callable[[], datetime] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.token = token
+        self.latency = 0.0  # seconds every Bot API answer is held back (a round trip)
+        self.set_latency(latency)
         self.world = World(BotIdentity(bot_id, bot_username, bot_first_name), now or utc_now)
         self.methods = BotApiMethods(self.world)
         self.rate_limiter = RateLimiter()
@@ -295,16 +305,23 @@ class LocalBotApi:
         return ApiError(404, "Not Found")
 
     async def _bot_endpoint(self, request: web.Request) -> web.Response:
-        """``/bot<token>/<method>``: faults, flood limits, then the method."""
+        """``/bot<token>/<method>``: the answer, one round trip late (and later if faulted)."""
+        response, delay = await self._bot_answer(request)
+        if delay + self.latency > 0:
+            await self._pause(delay + self.latency)
+        return response
+
+    async def _bot_answer(self, request: web.Request) -> tuple[web.Response, float]:
+        """Faults, flood limits, then the method; the answer and a fault's extra delay."""
         token_error = self._token_error(request.match_info["token"])
         if token_error is not None:
-            return _json_response(token_error.payload(), token_error.status)
+            return _json_response(token_error.payload(), token_error.status), 0.0
         name = request.match_info["method"].lower()
         self._calls[name] += 1
         self.world.signal.notify()
         method = self.methods.table.get(name)
         if method is None:
-            return _json_response(ApiError(404, "Not Found").payload(), 404)
+            return _json_response(ApiError(404, "Not Found").payload(), 404), 0.0
         delay = 0.0
         try:
             params = await read_params(request)
@@ -316,12 +333,17 @@ class LocalBotApi:
             response = _json_response(error.payload(), error.status)
         else:
             self.world.signal.notify()
-        if delay > 0:
-            await self._pause(delay)
-        return response
+        return response, delay
 
     async def _file_endpoint(self, request: web.Request) -> web.Response:
-        """``/file/bot<token>/<file_path>``: the bytes of a stored file."""
+        """``/file/bot<token>/<file_path>``: the bytes of a stored file, a round trip late."""
+        response = self._file_answer(request)
+        if self.latency > 0:
+            await self._pause(self.latency)
+        return response
+
+    def _file_answer(self, request: web.Request) -> web.Response:
+        """The bytes of a stored file, or Telegram's error."""
         error = self._token_error(request.match_info["token"])
         stored = self.world.files_by_path.get(request.match_info["file_path"])
         if error is None and stored is None:
@@ -368,6 +390,14 @@ class LocalBotApi:
             raise ValueError("times must be at least 1")
         name = method.lower() if method is not None else None
         self._faults.append(Fault(name, kind, times, retry_after, delay, chat_id))
+
+    def set_latency(self, seconds: float) -> None:
+        """Hold every later Bot API answer back ``seconds`` (Telegram's round trip is
+        ~0.1-0.2 s): the call is carried out when it arrives, as if the way there took no
+        time and the way back all of it."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"latency must be 0 or more seconds, not {seconds}")
+        self.latency = seconds
 
     def clear_faults(self) -> None:
         """Forget every injected fault that has not fired yet."""
@@ -640,10 +670,11 @@ class LocalBotApi:
 
     # -- control API: reading ----------------------------------------------------------------
 
-    def messages_to(self, chat_id: int) -> list[BotMessage]:
-        """What the bot sent to a chat, in order (deleted ones included, flagged)."""
+    def messages_to(self, chat_id: int, *, after: int = 0) -> list[BotMessage]:
+        """What the bot sent to a chat, in order (deleted ones included, flagged); ``after``:
+        only those with an index from ``after`` on."""
         chat = self.world.chat(chat_id)
-        return list(chat.bot_messages) if chat is not None else []
+        return list(chat.bot_messages[max(after, 0) :]) if chat is not None else []
 
     def last_message_to(self, chat_id: int) -> BotMessage | None:
         """The latest message the bot sent to a chat."""

@@ -660,6 +660,23 @@ async def test_slow_answer_times_out_but_the_message_went_out(
     await bot.send_message(mei, "fast", read_timeout=2)
 
 
+async def test_latency_holds_every_answer_back_after_the_call(
+    api: LocalBotApi, bot: Bot, mei: int
+) -> None:
+    api.set_latency(0.4)
+    started = time.monotonic()
+    sent = await bot.send_message(mei, "late")
+    answered = time.monotonic()
+    recorded = api.messages_to(mei)[0].recorded_at
+    assert answered - started >= 0.4
+    assert recorded - started < 0.3  # the message was there a round trip before the answer
+    api.set_latency(0)
+    await bot.edit_message_text("on time", chat_id=mei, message_id=sent.message_id)
+    assert time.monotonic() - answered < 0.3
+    with pytest.raises(ValueError, match="latency"):
+        api.set_latency(-1)
+
+
 async def test_rate_limit_per_chat(api: LocalBotApi, bot: Bot, mei: int) -> None:
     api.add_user(TAO, "Tao", started=True)
     api.set_rate_limit(None, per_chat_per_second=1)
@@ -714,6 +731,11 @@ async def test_http_control_api(api: LocalBotApi, bot: Bot, http: aiohttp.Client
         http, f"{control}/users", json={"id": TAO, "first_name": "Tao", "language_code": "en"}
     )
     assert (status, body["result"]["first_name"]) == (200, "Tao")
+    assert not api.user(TAO).started
+    await raw_call(
+        http, f"{control}/users", json={"id": STRANGER, "first_name": "S", "started": True}
+    )
+    assert api.user(STRANGER).started
     status, body = await raw_call(http, f"{control}/users/{TAO}/send", json={"text": "/start"})
     assert body["result"]["entities"][0]["type"] == "bot_command"
     photo = base64.b64encode(png(3, 3)).decode()
@@ -734,6 +756,15 @@ async def test_http_control_api(api: LocalBotApi, bot: Bot, http: aiohttp.Client
     async with http.get(f"{control}/chats/{TAO}/messages") as response:
         messages = (await response.json())["result"]
     assert [m["text"] for m in messages] == ["menu"]
+    assert messages[0]["recorded_at"] == api.messages_to(TAO)[0].recorded_at
+    await bot.send_message(TAO, "second")
+    async with http.get(f"{control}/chats/{TAO}/messages?after=1") as response:
+        assert [m["text"] for m in (await response.json())["result"]] == ["second"]
+    status, body = await raw_call(http, f"{control}/latency", json={"seconds": 0.01})
+    assert (status, api.latency) == (200, 0.01)
+    status, body = await raw_call(http, f"{control}/latency", json={"seconds": -1})
+    assert status == 400 and api.latency == 0.01
+    api.set_latency(0)
     status, body = await raw_call(
         http, f"{control}/faults", json={"method": "sendMessage", "kind": "429", "retry_after": 3}
     )
