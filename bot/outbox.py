@@ -16,6 +16,7 @@ result (the relay maps its copies; `message` rows answer whoever is waiting for 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
@@ -75,9 +76,12 @@ class Outbox:
         # Results of rows that finished before their caller began to wait (or whose caller
         # is gone after a restart): kept a while, the oldest forgotten first.
         self._early: OrderedDict[int, tuple[Any, BaseException | None]] = OrderedDict()
+        # What is still to send, per chat, the most pressing first: the rows as they were
+        # written, kept here from their commit until Telegram has them. At start they are
+        # read back from the table, which holds every row until it is done.
+        self._queues: dict[int, list[tuple[int, int, OutboxRow]]] = {}
         self._busy: dict[int, asyncio.Task[None]] = {}
-        self._wake = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
+        self._running = False
 
     def register(self, purpose: str, deliverer: Deliverer) -> None:
         self._deliverers[purpose] = deliverer
@@ -98,17 +102,19 @@ class Outbox:
         The language of the moment goes with it: what the sender still words (a keyboard's
         label, a neutral first line) is in the recipient's language, as the rest is.
         """
+        payload = {**payload, "locale": current_locale()}
         row_id = await self._repo.add(
             chat_id,
             purpose,
-            {**payload, "locale": current_locale()},
+            payload,
             self._clock.now(),
             priority=priority,
             data=data,
             case_id=case_id,
             book_id=book_id,
         )
-        self._db.after_commit(self._wake.set)
+        row = OutboxRow(row_id, chat_id, priority, purpose, payload, data, case_id, book_id)
+        self._db.after_commit(lambda: self._enqueue(row))
         return row_id
 
     async def put_and_wait(
@@ -127,17 +133,18 @@ class Outbox:
         return result
 
     async def start(self) -> None:
-        again = await self._repo.requeue_interrupted()
-        if again:
-            log.info("outbox rows sent again after a restart", extra={"rows": again})
-        self._loop_task = asyncio.create_task(self._run(), name="outbox")
-        self._wake.set()
+        """Send what a previous run left: a row that was on its way when the process
+        stopped goes again (at most one per chat)."""
+        left = await self._repo.waiting_rows()
+        if left:
+            log.info("outbox rows from before the restart", extra={"rows": len(left)})
+        self._running = True
+        for row in left:
+            self._enqueue(row)
 
     async def stop(self) -> None:
         """Stop taking rows; what is being sent now finishes (or goes again at next start)."""
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+        self._running = False
         workers = list(self._busy.values())
         if workers:
             _, pending = await asyncio.wait(workers, timeout=5)
@@ -147,34 +154,35 @@ class Outbox:
         for future in self._waiters.values():
             future.cancel()
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            free = self._in_flight - len(self._busy)
-            if free <= 0:
-                continue  # a worker that ends sets the event again
-            try:
-                chats = await self._repo.chats_waiting(set(self._busy), free)
-            except StorageFailure:
-                log.warning("outbox unreadable; trying again shortly")
-                await asyncio.sleep(1)
-                self._wake.set()
-                continue
-            for chat_id in chats:
-                self._busy[chat_id] = asyncio.create_task(self._serve(chat_id))
+    def _enqueue(self, row: OutboxRow) -> None:
+        heapq.heappush(self._queues.setdefault(row.chat_id, []), (row.priority, row.id, row))
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Serve the most pressing chats that wait, as many as may be served at once."""
+        while self._running and len(self._busy) < self._in_flight:
+            waiting = [
+                (queue[0][:2], chat_id)
+                for chat_id, queue in self._queues.items()
+                if queue and chat_id not in self._busy
+            ]
+            if not waiting:
+                return
+            _, chat_id = min(waiting)
+            self._busy[chat_id] = asyncio.create_task(self._serve(chat_id))
 
     async def _serve(self, chat_id: int) -> None:
         """Send one chat's rows in order until none is left."""
+        queue = self._queues[chat_id]
         try:
-            while (row := await self._repo.claim_next(chat_id)) is not None:
+            while queue and self._running:
+                _, _, row = heapq.heappop(queue)
                 await self._send(row)
-        except StorageFailure:
-            log.warning("outbox row could not be claimed; trying again shortly")
-            await asyncio.sleep(1)
         finally:
             del self._busy[chat_id]
-            self._wake.set()
+            if not queue:
+                self._queues.pop(chat_id, None)
+            self._dispatch()
 
     async def _send(self, row: OutboxRow) -> None:
         deliverer = self._deliverers[row.purpose]

@@ -83,7 +83,7 @@ class PeopleService:
     async def seen(self, user_id: int, telegram_language: str | None) -> Person:
         """The person behind an update: role, locale to answer in, what they are doing.
 
-        One (cached) read on every update; a write only for a newcomer or a changed language.
+        One read on every update; a write only for a newcomer or a changed language.
         """
         seen = await self._members.seen(user_id)
         if seen is None or seen.telegram_language != telegram_language:
@@ -94,7 +94,7 @@ class PeopleService:
         return self._as_person(user_id, locale, seen.member, seen.busy)
 
     async def locale_of(self, user_id: int) -> str:
-        seen = await self._members.seen(user_id)  # cached: asked for every notification
+        seen = await self._members.seen(user_id)
         if seen is None:
             return self._config.locale.default
         return negotiate(seen.language, seen.telegram_language, self._config.locale.default)

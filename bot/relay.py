@@ -203,9 +203,11 @@ class RelayService:
         if case.state != "accepted" or case.mediator_id is None:
             # Booked and mapped alone: passed on when a mediator accepts (deliver_backlog).
             async with self._db.transaction():
-                if await self._already_booked(envelope.part):
-                    return []
-                await self._book(case, "resident", "resident", envelope.part, "pending")
+                booked = await self._book(
+                    case, "resident", "resident", envelope.part, "pending", alone=True
+                )
+            if booked is None:
+                return []  # booked already: Telegram delivered the update again
             if self.watch and (told := await self.watch.waiting_message(case, envelope)):
                 return told
             text = _(
@@ -224,7 +226,7 @@ class RelayService:
         async with self._db.transaction():
             for entry in await self._cases.book(case.id):
                 if entry.author == "resident" and entry.edit_of is None:
-                    await self._queue_copy(route, Envelope(entry.part), entry.id)
+                    await self._queue_copy(route, Envelope(entry.part), entry.id, mapped_alone=True)
 
     # ------------------------------------------------------------------ team → other side
 
@@ -282,10 +284,10 @@ class RelayService:
         if route is None:
             return None
         async with self._db.transaction():
-            if await self._already_booked(envelope.part):
-                return None
             first = not await self._cases.entries_in(route.case.id, "held")
-            await self._book(route.case, route.channel, route.author, envelope.part, "held")
+            case, channel, author = route.case, route.channel, route.author
+            if await self._book(case, channel, author, envelope.part, "held", alone=True) is None:
+                return None
             if first:
                 await self._queue_held_notice(route)
         if route.author == "resident":
@@ -343,7 +345,7 @@ class RelayService:
             await self._queue_notice(person.id, Outgoing(said))  # before them, in order
             for entry in held:
                 await self._cases.set_delivery(entry.id, "pending")
-                await self._queue_copy(route, Envelope(entry.part), entry.id)
+                await self._queue_copy(route, Envelope(entry.part), entry.id, mapped_alone=True)
         return []
 
     def _route_for(self, case: CaseRecord, author: Author) -> Route:
@@ -358,16 +360,11 @@ class RelayService:
     async def _relay_message(self, route: Route, envelope: Envelope) -> None:
         """Book the message and queue its copy, together; a message already booked (an
         update Telegram delivered again after a crash) is not booked or sent twice."""
+        case, channel, author = route.case, route.channel, route.author
         async with self._db.transaction():
-            if await self._already_booked(envelope.part):
-                return
-            entry_id = await self._book(
-                route.case, route.channel, route.author, envelope.part, "pending"
-            )
-            await self._queue_copy(route, envelope, entry_id)
-
-    async def _already_booked(self, part: MessagePart) -> bool:
-        return await self._cases.book_entry(part.chat_id, part.message_id) is not None
+            entry_id = await self._book(case, channel, author, envelope.part, "pending")
+            if entry_id is not None:
+                await self._queue_copy(route, envelope, entry_id, mapped_alone=False)
 
     async def _book(
         self,
@@ -376,18 +373,23 @@ class RelayService:
         author: Author,
         part: MessagePart,
         delivery: Delivery,
-    ) -> int:
-        """The message in the case's book, and mapped to its case (and channel), so that a
-        reply to it threads there even before its copy is out."""
+        *,
+        alone: bool = False,
+    ) -> int | None:
+        """The message in the case's book; None when it is there already. A message that
+        waits (for a mediator, or held) is also mapped alone to its case, so that a reply
+        to it threads there; one on its way is mapped with its copy."""
         now = self._clock.now()
-        entry_id = await self._cases.add_message(case.id, author, part, now, delivery=delivery)
-        if await self._relay.find(part.chat_id, part.message_id) is None:
+        entry_id = await self._cases.book_once(case.id, author, part, now, delivery)
+        if entry_id is not None and alone:
             await self._relay.map_alone(
                 case.id, channel, (part.chat_id, part.message_id), now, outgoing=False
             )
         return entry_id
 
-    async def _queue_copy(self, route: Route, envelope: Envelope, entry_id: int | None) -> None:
+    async def _queue_copy(
+        self, route: Route, envelope: Envelope, entry_id: int | None, *, mapped_alone: bool
+    ) -> None:
         """Queue the copy, after the case's header if this chat has not seen it yet.
 
         When the conversation in that chat switches between cases, the copy quotes its
@@ -400,8 +402,9 @@ class RelayService:
         reply: dict[str, Any] | None = None
         if envelope.reply_to is not None:
             reply = {"peer_of": [envelope.part.chat_id, envelope.reply_to]}
-        if await self._relay.showing(to_chat) != (case.id, channel):
-            if await self._relay.header_in(to_chat, case.id, channel) is None:
+        view = await self._relay.view_of(to_chat, case.id, channel)
+        if view.showing != (case.id, channel):
+            if view.header_id is None:
                 await self._queue_header(route)
             elif reply is None:
                 reply = {"header": True}
@@ -414,6 +417,8 @@ class RelayService:
             "text": part.text,
             "reply": reply,
             "mark": self.watch.mark(case, part) if self.watch else None,
+            "alone": mapped_alone,
+            "unreachable": case.unreachable is not None,
         }
         await self._outbox.put(to_chat, COPY, payload, case_id=case.id, book_id=entry_id)
 
@@ -464,29 +469,41 @@ class RelayService:
 
     async def copy_delivered(self, row: OutboxRow, copied: int) -> None:
         assert row.case_id is not None
-        if row.book_id is not None and not await self._cases.has_entry(row.book_id):
+        if row.book_id is not None and not await self._cases.set_delivery(row.book_id, "delivered"):
             return  # erased or purged while the copy was on its way: nothing comes back
         now = self._clock.now()
         source = tuple(row.payload["source"])
         await self._relay.map_copy(
-            row.case_id, row.payload["channel"], (source[0], source[1]), (row.chat_id, copied), now
+            row.case_id,
+            row.payload["channel"],
+            (source[0], source[1]),
+            (row.chat_id, copied),
+            now,
+            mapped_alone=row.payload.get("alone", True),
         )
-        if row.book_id is not None:
-            await self._cases.set_delivery(row.book_id, "delivered")
-        case = await self._cases.get(row.case_id)
-        if case is not None and case.unreachable:
-            await self._cases.set_unreachable(case.id, None, now)
+        if row.payload.get("unreachable", True):
+            await self._cases.reachable_again(row.case_id, now)
 
     async def copy_refused(self, row: OutboxRow, reason: RefusalReason) -> None:
         """Telegram would not take the copy: the book says so, and the writer is told."""
-        if row.book_id is not None:
-            await self._cases.set_delivery(row.book_id, "undelivered", reason)
+        if row.book_id is not None and not await self._cases.set_delivery(
+            row.book_id, "undelivered", reason
+        ):
+            return  # erased meanwhile
         case = await self._cases.get(row.case_id) if row.case_id is not None else None
         if case is None:
             return
+        writer, message_id = row.payload["source"]
+        if not row.payload.get("alone", True):  # its case stays known for a reply to it
+            await self._relay.map_alone(
+                case.id,
+                row.payload["channel"],
+                (writer, message_id),
+                self._clock.now(),
+                outgoing=False,
+            )
         if reason == "blocked":
             await self._mark_unreachable(case, row.chat_id)
-        writer, message_id = row.payload["source"]
         async with self._people.speaking_to(writer):
             text = _not_delivered(reason, case, row.chat_id == case.resident_id)
         payload = {"op": "send", "message": _outgoing_json(Outgoing(text)), "reply_to": message_id}

@@ -285,6 +285,34 @@ class CaseRepository:
             ),
         )
 
+    async def book_once(
+        self, case_id: int, author: str, part: MessagePart, now: datetime, delivery: Delivery
+    ) -> int | None:
+        """Book a message unless it is booked already (an update Telegram delivered again);
+        the new entry's id, or None. One statement: the check and the insert together."""
+        row = await self._db.fetch_one(
+            """INSERT INTO case_messages (case_id, at, author, kind, text, file_id, chat_id,
+                                          message_id, delivery)
+               SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?
+               WHERE NOT EXISTS (SELECT 1 FROM case_messages WHERE chat_id = ?
+                                                              AND message_id = ?)
+               RETURNING id""",
+            (
+                case_id,
+                to_db(now),
+                author,
+                part.kind,
+                part.text,
+                part.file_id,
+                part.chat_id,
+                part.message_id,
+                delivery,
+                part.chat_id,
+                part.message_id,
+            ),
+        )
+        return int(row[0]) if row else None
+
     async def book_entry(self, chat_id: int, message_id: int) -> BookEntry | None:
         """The latest book entry of a message (its last edit, if it was edited)."""
         row = await self._db.fetch_one(
@@ -294,16 +322,22 @@ class CaseRepository:
         )
         return _entry(row) if row else None
 
-    async def has_entry(self, entry_id: int) -> bool:
-        row = await self._db.fetch_one("SELECT 1 FROM case_messages WHERE id = ?", (entry_id,))
-        return row is not None
-
     async def set_delivery(
         self, entry_id: int, delivery: Delivery, failure: str | None = None
-    ) -> None:
-        await self._db.execute(
+    ) -> bool:
+        """Say what became of a booked message; False when the entry is gone (erased)."""
+        changed = await self._db.execute(
             "UPDATE case_messages SET delivery = ?, failure = ? WHERE id = ?",
             (delivery, failure, entry_id),
+        )
+        return changed > 0
+
+    async def reachable_again(self, case_id: int, now: datetime) -> None:
+        """A copy went through: whoever could not be reached can be again."""
+        await self._db.execute(
+            """UPDATE cases SET unreachable = NULL, updated_at = ?
+               WHERE id = ? AND unreachable IS NOT NULL""",
+            (to_db(now), case_id),
         )
 
     async def book(self, case_id: int) -> list[BookEntry]:

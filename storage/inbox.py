@@ -22,27 +22,21 @@ class InboxRepository:
         self._db = db
 
     async def store(self, updates: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-        """Keep a batch of updates in one commit; returns those not seen before (a
-        re-delivered update_id is not stored twice, nor handled twice)."""
-        fresh = []
-        async with self._db.transaction():
-            for update in updates:
-                chat_id, user_id = _chat_and_user(update)
-                added = await self._db.execute(
-                    """INSERT OR IGNORE INTO inbox (update_id, chat_id, user_id, payload,
-                                                    received_at)
-                       VALUES (?, ?, ?, ?, ?)""",
-                    (
-                        update["update_id"],
-                        chat_id,
-                        user_id,
-                        json.dumps(update, ensure_ascii=False),
-                        to_db(now),
-                    ),
-                )
-                if added:
-                    fresh.append(update)
-        return fresh
+        """Keep a batch of updates, in one statement (all or none); returns those not seen
+        before (a re-delivered update_id is not stored twice, nor handled twice)."""
+        rows = []
+        for update in updates:
+            chat_id, user_id = _chat_and_user(update)
+            payload = json.dumps(update, ensure_ascii=False)
+            rows += [update["update_id"], chat_id, user_id, payload, to_db(now)]
+        marks = ", ".join(["(?, ?, ?, ?, ?)"] * len(updates))
+        stored = await self._db.fetch_all(
+            f"""INSERT OR IGNORE INTO inbox (update_id, chat_id, user_id, payload, received_at)
+                VALUES {marks} RETURNING update_id""",
+            rows,
+        )
+        fresh = {int(row[0]) for row in stored}
+        return [update for update in updates if update["update_id"] in fresh]
 
     async def mark_handled(self, update_id: int, now: datetime) -> None:
         await self._db.execute(

@@ -25,7 +25,6 @@ class OutboxRow:
     data: bytes | None
     case_id: int | None
     book_id: int | None
-    attempts: int
 
 
 class OutboxRepository:
@@ -60,37 +59,13 @@ class OutboxRepository:
             ),
         )
 
-    async def chats_waiting(self, skip: set[int], limit: int) -> list[int]:
-        """Chats with queued rows, the most pressing first (priority, then age)."""
-        rows = await self._db.fetch_all(
-            """SELECT chat_id, MIN(priority) AS p, MIN(id) AS first FROM outbox
-               WHERE state = 'queued' GROUP BY chat_id ORDER BY p, first LIMIT ?""",
-            (limit + len(skip),),
-        )
-        return [int(row[0]) for row in rows if int(row[0]) not in skip][:limit]
-
-    async def claim_next(self, chat_id: int) -> OutboxRow | None:
-        """The chat's next row, marked 'sending' (a crash then sends it again)."""
-        async with self._db.transaction():
-            row = await self._db.fetch_one(
-                """SELECT * FROM outbox WHERE chat_id = ? AND state = 'queued'
-                   ORDER BY priority, id LIMIT 1""",
-                (chat_id,),
-            )
-            if row is None:
-                return None
-            await self._db.execute(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?",
-                (row["id"],),
-            )
-        return _row(row)
+    async def waiting_rows(self) -> list[OutboxRow]:
+        """Every row not yet done, in the order written (at start)."""
+        rows = await self._db.fetch_all("SELECT * FROM outbox ORDER BY id")
+        return [_row(row) for row in rows]
 
     async def done(self, row_id: int) -> None:
         await self._db.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
-
-    async def requeue_interrupted(self) -> int:
-        """At start: rows a crash left 'sending' go again (at most one per chat)."""
-        return await self._db.execute("UPDATE outbox SET state = 'queued' WHERE state = 'sending'")
 
     async def waiting(self) -> int:
         row = await self._db.fetch_one("SELECT COUNT(*) FROM outbox")
@@ -107,5 +82,4 @@ def _row(row: aiosqlite.Row) -> OutboxRow:
         data=row["data"],
         case_id=row["case_id"],
         book_id=row["book_id"],
-        attempts=row["attempts"],
     )

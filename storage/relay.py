@@ -27,6 +27,12 @@ class MappedMessage:
 
 
 @dataclass(frozen=True)
+class ChatView:
+    showing: tuple[int, Channel] | None  # the case (and channel) whose messages came last
+    header_id: int | None  # the header that introduced the case asked about, if any
+
+
+@dataclass(frozen=True)
 class PendingInput:
     user_id: int
     kind: str
@@ -69,29 +75,46 @@ class RelayRepository:
         source: tuple[int, int],
         copy: tuple[int, int],
         now: datetime,
+        *,
+        mapped_alone: bool,
     ) -> None:
         """Pair a message with the bot's copy of it on the other side (both directions).
-        Call inside a transaction: the source's row (mapped alone when it arrived, or
-        not at all) and the copy's row change together."""
-        changed = await self._db.execute(
+        Call inside a transaction. A message mapped alone when it arrived (it waited for a
+        mediator, or was held) gets its copy added to that row."""
+        changed = mapped_alone and await self._db.execute(
             """UPDATE relay_map SET peer_chat = ?, peer_message = ?
-               WHERE chat_id = ? AND message_id = ? AND case_id = ? AND outgoing = 0
-                 AND peer_chat IS NULL""",
+               WHERE chat_id = ? AND message_id = ? AND case_id = ? AND outgoing = 0""",
             (*copy, *source, case_id),
         )
-        if not changed:
-            await self._db.execute(
-                """INSERT INTO relay_map (case_id, channel, chat_id, message_id, peer_chat,
-                                          peer_message, outgoing, at)
-                   VALUES (?, ?, ?, ?, ?, ?, 0, ?)""",
-                (case_id, channel, *source, *copy, to_db(now)),
-            )
+        if changed:
+            rows = [(case_id, channel, *copy, *source, 1, to_db(now))]
+        else:
+            rows = [
+                (case_id, channel, *source, *copy, 0, to_db(now)),
+                (case_id, channel, *copy, *source, 1, to_db(now)),
+            ]
+        marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
         await self._db.execute(
-            """INSERT INTO relay_map (case_id, channel, chat_id, message_id, peer_chat,
-                                      peer_message, outgoing, at)
-               VALUES (?, ?, ?, ?, ?, ?, 1, ?)""",
-            (case_id, channel, *copy, *source, to_db(now)),
+            f"""INSERT INTO relay_map (case_id, channel, chat_id, message_id, peer_chat,
+                                      peer_message, outgoing, at) VALUES {marks}""",
+            [value for row in rows for value in row],
         )
+
+    async def view_of(self, chat_id: int, case_id: int, channel: Channel) -> ChatView:
+        """What a chat shows of the relay, in one read: the case it showed last, and this
+        case's header there (if it has one)."""
+        row = await self._db.fetch_one(
+            """SELECT (SELECT case_id FROM relay_showing WHERE chat_id = :chat),
+                      (SELECT channel FROM relay_showing WHERE chat_id = :chat),
+                      (SELECT message_id FROM relay_map
+                       WHERE chat_id = :chat AND case_id = :case AND channel = :channel
+                         AND outgoing = 1 AND peer_chat IS NULL
+                       ORDER BY id DESC LIMIT 1)""",
+            {"chat": chat_id, "case": case_id, "channel": channel},
+        )
+        assert row is not None
+        showing = (int(row[0]), cast(Channel, row[1])) if row[0] is not None else None
+        return ChatView(showing, row[2])
 
     async def find(self, chat_id: int, message_id: int) -> MappedMessage | None:
         """What a message is in the relay (the case it belongs to, its copy)."""

@@ -15,7 +15,8 @@ CREATE INDEX inbox_handled ON inbox (handled_at) WHERE handled_at IS NOT NULL;
 
 -- The outbox: every message the bot sends is a row first. The sender delivers rows in
 -- order per chat (conversations before reminders before broadcasts), records the result,
--- and deletes the row; a crash re-sends what was 'sending' (at most one per chat).
+-- and deletes the row; after a crash every row left is sent, the one that was on its way
+-- included (at most one duplicate per chat).
 CREATE TABLE outbox (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: results are told by id
     chat_id     INTEGER NOT NULL,
@@ -25,11 +26,9 @@ CREATE TABLE outbox (
     data        BLOB,                         -- a document's bytes
     case_id     INTEGER REFERENCES cases (id) ON DELETE CASCADE,
     book_id     INTEGER REFERENCES case_messages (id) ON DELETE CASCADE,
-    state       TEXT    NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sending')),
-    attempts    INTEGER NOT NULL DEFAULT 0,
     created_at  TEXT    NOT NULL
 );
-CREATE INDEX outbox_by_chat ON outbox (chat_id, priority, id);
+CREATE INDEX outbox_by_chat ON outbox (chat_id);
 CREATE INDEX outbox_by_case ON outbox (case_id);
 CREATE INDEX outbox_by_book ON outbox (book_id);
 

@@ -31,14 +31,15 @@ def _book_rows(path: Path, number: str) -> list[tuple[str, str | None, str, str 
 
 
 async def settled_book(
-    path: Path, number: str, timeout: float = 5.0
+    path: Path, number: str, timeout: float = 5.0, *, at_least: int = 0
 ) -> list[tuple[str, str | None, str, str | None, Any]]:
-    """The book once no entry is 'pending' any more: a copy is marked delivered just after
-    Telegram answers, a moment after the other side already sees it."""
+    """The book once it has `at_least` entries and none is 'pending' any more: a copy is
+    marked delivered just after Telegram answers, a moment after the other side sees it."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         rows = _book_rows(path, number)
-        if all(r[2] != "pending" for r in rows) or asyncio.get_running_loop().time() > deadline:
+        settled = len(rows) >= at_least and all(r[2] != "pending" for r in rows)
+        if settled or asyncio.get_running_loop().time() > deadline:
             return rows
         await asyncio.sleep(0.05)
 
