@@ -233,6 +233,15 @@ class ControlHandlers:
         self.api.set_rate_limit(body.number("per_second"), body.number("per_chat_per_second"))
         return True
 
+    async def latency(self, request: web.Request) -> Any:
+        """POST /control/latency."""
+        body = await _body(request)
+        try:
+            self.api.set_latency(body.number("seconds") or 0.0)
+        except ValueError as error:
+            raise bad_request(str(error)) from None
+        return True
+
     async def calls(self, request: web.Request) -> Any:
         """GET /control/calls."""
         return self.api.all_calls()
@@ -263,6 +272,7 @@ def add_control_routes(app: web.Application, api: LocalBotApi) -> None:
         ("GET", "/control/commands", h.commands),
         ("POST", "/control/faults", h.faults),
         ("POST", "/control/rate_limit", h.rate_limit),
+        ("POST", "/control/latency", h.latency),
         ("GET", "/control/calls", h.calls),
     ]
     for method, path, endpoint in routes:

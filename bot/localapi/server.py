@@ -43,7 +43,11 @@ in and ``{"ok": true, "result": ...}`` out (see :mod:`bot.localapi.control`):
     POST /control/faults                     {"method", "kind", "times", "retry_after",
                                               "delay", "chat_id"}
     POST /control/rate_limit                 {"per_second", "per_chat_per_second"}
+    POST /control/latency                    {"seconds"}: every answer that late
     GET  /control/calls                      Bot API call counters
+
+Only in Python: ``hold``/``admit``/``release`` keep one method's calls waiting until the
+test lets them in (say, the next bot process's getMe, while the current one still runs).
 
 The server binds to loopback only: the control API lets anyone act as any user.
 """
@@ -204,6 +208,9 @@ class LocalBotApi:
         self.methods = BotApiMethods(self.world)
         self.rate_limiter = RateLimiter()
         self._faults: list[Fault] = []
+        self.latency = 0.0  # seconds every Bot API answer is held back (set_latency)
+        self._admissions: dict[str, int] = {}  # held method -> calls it may let in (hold)
+        self._waiting: Counter[str] = Counter()  # calls of a held method waiting now
         self._calls: Counter[str] = Counter()
         self._errors: deque[ApiCallError] = deque(maxlen=200)
         self._runner: web.AppRunner | None = None
@@ -295,7 +302,7 @@ class LocalBotApi:
         return ApiError(404, "Not Found")
 
     async def _bot_endpoint(self, request: web.Request) -> web.Response:
-        """``/bot<token>/<method>``: faults, flood limits, then the method."""
+        """``/bot<token>/<method>``: a hold, faults, flood limits, the method, the latency."""
         token_error = self._token_error(request.match_info["token"])
         if token_error is not None:
             return _json_response(token_error.payload(), token_error.status)
@@ -305,6 +312,8 @@ class LocalBotApi:
         method = self.methods.table.get(name)
         if method is None:
             return _json_response(ApiError(404, "Not Found").payload(), 404)
+        if name in self._admissions:
+            await self._admitted(name)
         delay = 0.0
         try:
             params = await read_params(request)
@@ -316,8 +325,8 @@ class LocalBotApi:
             response = _json_response(error.payload(), error.status)
         else:
             self.world.signal.notify()
-        if delay > 0:
-            await self._pause(delay)
+        if delay + self.latency > 0:
+            await self._pause(delay + self.latency)
         return response
 
     async def _file_endpoint(self, request: web.Request) -> web.Response:
@@ -381,6 +390,57 @@ class LocalBotApi:
         Telegram's limits are about 30 messages per second overall and 1 per second per chat.
         """
         self.rate_limiter.configure(per_second, per_chat_per_second)
+
+    def set_latency(self, seconds: float) -> None:
+        """Hold every Bot API answer back ``seconds`` (0: answer at once), as Telegram's come
+        across the network: the call is carried out first, so a client that dies meanwhile
+        cannot know that it succeeded. getUpdates too: its answer comes ``seconds`` after the
+        long poll ended (the updates stay unconfirmed until the next call's offset). A
+        ``"slow"`` fault's delay comes on top.
+        """
+        if seconds < 0:
+            raise ValueError("latency must not be negative")
+        self.latency = seconds
+
+    def hold(self, method: str) -> None:
+        """Keep calls of ``method`` waiting, unanswered and not carried out, until
+        :meth:`admit` lets them in one by one (or :meth:`release` all); they count in
+        :meth:`calls` when they arrive, in :meth:`waiting` while they wait.
+        """
+        self._admissions.setdefault(method.lower(), 0)
+
+    def admit(self, method: str, calls: int = 1) -> None:
+        """Let ``calls`` calls of a held method in: waiting ones first, then the next ones."""
+        name = method.lower()
+        if name not in self._admissions:
+            raise ValueError(f"{method} is not held")
+        self._admissions[name] += calls
+        self.world.signal.notify()
+
+    def release(self, method: str) -> None:
+        """Stop holding ``method``: every waiting and later call goes in."""
+        self._admissions.pop(method.lower(), None)
+        self.world.signal.notify()
+
+    def waiting(self, method: str) -> int:
+        """Calls of a held method waiting to be let in now."""
+        return self._waiting[method.lower()]
+
+    async def _admitted(self, name: str) -> None:
+        """Wait until a held call may go in (or the method is released, or the server stops)."""
+
+        def may_enter() -> bool:
+            return self.methods.closing or self._admissions.get(name, 1) > 0
+
+        self._waiting[name] += 1
+        self.world.signal.notify()
+        try:
+            while not await self.world.signal.wait_for(may_enter, 60.0):
+                pass
+        finally:
+            self._waiting[name] -= 1
+        if self._admissions.get(name, 0) > 0:
+            self._admissions[name] -= 1
 
     def _apply_faults(self, method: str, params: Params) -> float:
         """Fire the first matching fault: raise its error or return its delay."""
