@@ -50,21 +50,22 @@ How they are read:
   anyway, the notice is "other", and its row marked 'held' is not stuck.
 * Threading: a copy replies to what a reply was replying to on the other side. A kill can
   leave a copy the bot never heard of (it went out, the answer was lost, the bot sent it
-  again: a duplicate); a reply to such an orphan cannot be threaded by anyone, so a reply
-  to a copy whose text came into that chat more than once is excused when it does not
-  thread (shown, not counted).
+  again: a duplicate). The last of a text's copies in a chat is the one the bot knows of;
+  a reply to an earlier one, an orphan, cannot be threaded by anyone, and is excused when
+  it does not thread (shown, not counted). Senders reply only to copies they have seen for
+  REPLY_AGE s: sooner, the bot may not have heard back yet that its copy arrived.
 
 Two variants: on bare loopback, and with Telegram-like latency: the local API answers every
 call (getUpdates included) LATENCY s after carrying it out (`LocalBotApi.set_latency`), so a
-kill in that window leaves a message delivered that the bot never heard of. Both send at
-RATE (all senders together, in bursts and pauses) until each sender sent its share, whether
-the bot is up or not. The share is fixed, not the sending time, so that a busy machine does
-not pile up more than a correct relay can pass on in the time the test gives it: one chat's
-copies go out one after the other, so with latency the bot passes on at most 1/LATENCY
-messages a second per chat, and each restart spends about six round trips (getMe, the
-command menus, deleteWebhook, getUpdates) before it relays anything. The latency variant's
-senders therefore stop earlier (100 messages each, about the first third of the kills; the
-later kills land while the backlog is worked off), and its runs live longer.
+kill in that window leaves a message delivered that the bot never heard of. The senders
+write in bursts (BURST_GAP apart) and pauses, whether the bot is up or not, at 50 messages
+a second on loopback (all together, on average), until the kills are over or each sent its
+share. The share bounds what a busy machine, whose kill cycles take longer, piles up for
+the final run. With latency one chat's copies go out one after the other, at most 1/LATENCY
+a second, and each restart spends about six round trips (getMe, the command menus,
+deleteWebhook, getUpdates) before it relays anything: 50 a second would leave a backlog no
+correct relay could work off in the test's time. The latency variant sends 16 a second
+(its bursts as fast), and its runs live longer.
 
 Failures are reported as the figures and a few examples of each, not as a traceback. Every
 child is killed in a `finally`, everything listens on 127.0.0.1, every wait is bounded.
@@ -114,13 +115,13 @@ POLL = 0.2  # how often the final run's progress is read
 BURST = (3, 8)  # messages in one burst of one sender
 BURST_GAP = 0.08  # mean seconds between two messages of a burst (12.5/s for one sender)
 REPLY_SHARE = 0.2  # messages sent as a reply to a copy the sender received
-RECENT_COPIES = 20  # a reply picks one of the sender's last copies
+RECENT_COPIES = 20  # a reply picks one of the sender's last copies...
+REPLY_AGE = 1.0  # ... that the sender has seen for this long at least, as a person would
 FLOOD_LIMIT = 600  # privacy.max_messages_per_minute: the highest the config accepts
 LATENCY = 0.15  # Telegram's answers take about that long
 # The next run's process starts at most this long before its predecessor's kill: time for
 # its imports, and its held getMe is let in before python-telegram-bot gives up (5 s).
 HEAD_START = 3.0
-RATE = 50.0  # messages a second, all 8 senders together, on average
 TEXT = re.compile(r"[rm][1-9]\d*-\d{2,}")
 EXAMPLES = 8  # examples of each failure in the report
 
@@ -133,13 +134,15 @@ class Variant:
     latency: float  # seconds every Bot API answer is held back
     lifetimes: tuple[float, float]  # how long a run lives after its first Bot API call
     downtimes: tuple[float, float]  # from a kill to the next run's first Bot API call
-    messages: int  # each sender's, sent at RATE (all senders together), then they stop
+    rate: float  # messages a second, all 8 senders together, on average
+    messages: int  # each sender's most: then they stop, even if the kills go on
 
 
 VARIANTS = [
-    pytest.param(Variant("loopback", 0.0, (0.1, 1.2), (0.1, 0.6), 250), id="loopback"),
+    pytest.param(Variant("loopback", 0.0, (0.1, 1.2), (0.1, 0.6), 50.0, 250), id="loopback"),
     pytest.param(
-        Variant("telegram-latency", LATENCY, (0.2, 1.6), (0.1, 0.6), 100), id="telegram-latency"
+        Variant("telegram-latency", LATENCY, (0.2, 1.6), (0.1, 0.6), 16.0, 100),
+        id="telegram-latency",
     ),
 ]
 
@@ -264,12 +267,13 @@ def _bot_process(config: Path, run: int) -> Iterator[subprocess.Popen[bytes]]:
 class Conversations:
     """The 8 senders: each writes bursts of unique texts to their partner, some as replies."""
 
-    def __init__(self, api: LocalBotApi, cases: Sequence[SeededCase], messages: int) -> None:
-        self.api, self.messages = api, messages
+    def __init__(self, api: LocalBotApi, cases: Sequence[SeededCase], variant: Variant) -> None:
+        self.api, self.messages = api, variant.messages
         self.sent: list[Sent] = []
         self.by_text: dict[str, Sent] = {}
         self.stop = asyncio.Event()
-        self._per_sender = RATE / (2 * len(cases))
+        self._seen: dict[tuple[int, int], float] = {}  # (chat, message) -> first seen
+        self._per_sender = variant.rate / (2 * len(cases))
         self._senders = [
             (f"{side}{k}", sender, partner, case.case_id)
             for k, case in enumerate(cases, start=1)
@@ -304,7 +308,10 @@ class Conversations:
     async def _send(
         self, rng: random.Random, sender: int, partner: int, case_id: int, text: str
     ) -> None:
-        replied = self._copy_to_reply_to(rng, sender) if rng.random() < REPLY_SHARE else None
+        copies = self._copies_seen(sender)
+        replied = rng.choice(copies[-RECENT_COPIES:]) if copies else None
+        if rng.random() >= REPLY_SHARE:
+            replied = None
         reply_to = replied.message_id if replied is not None else None
         message = await self.api.send_text(sender, text, reply_to=reply_to)
         thread_to = self.by_text[replied.content].message_id if replied is not None else None
@@ -318,15 +325,20 @@ class Conversations:
             await asyncio.wait_for(self.stop.wait(), seconds)
         return self.stop.is_set()
 
-    def _copy_to_reply_to(self, rng: random.Random, sender: int) -> BotMessage | None:
-        """One of the last copies of the partner's texts in the sender's chat."""
-        copies = [
-            m
-            for m in self.api.messages_to(sender)
-            if m.content in self.by_text and self.by_text[m.content].to_chat == sender
-        ]
-        recent = copies[-RECENT_COPIES:]
-        return rng.choice(recent) if recent else None
+    def _copies_seen(self, sender: int) -> list[BotMessage]:
+        """The copies of the partner's texts in the sender's chat that the sender has seen
+        for REPLY_AGE s (looked at whenever they send): no one replies within milliseconds
+        of a message's arrival, before the bot has even heard back that it arrived. Copies
+        of a text that came twice are left out while there are others: a reply to an orphan
+        is not judged (see the docstring), so these would test less."""
+        now, copies = time.monotonic(), []
+        for m in self.api.messages_to(sender):
+            seen = self._seen.setdefault((sender, m.message_id), now)
+            sent = self.by_text.get(m.content)
+            if sent is not None and sent.to_chat == sender and now - seen >= REPLY_AGE:
+                copies.append(m)
+        texts = Counter(m.content for m in copies)
+        return [m for m in copies if texts[m.content] == 1] or copies
 
 
 # -- observing --------------------------------------------------------------------------------
@@ -397,7 +409,7 @@ def _threading(
         what = f"{s.text} -> {wrong}, not #{s.thread_to}"
         replied = next(m for m in received[s.sender] if m.message_id == s.replied_copy)
         twins = [m for m in received[s.sender] if m.content == replied.content]
-        if len(twins) > 1:
+        if twins[-1] is not replied:  # an orphan: the bot knows the last of them only
             excused.append(what)
         else:
             misthreaded.append(what)
@@ -673,7 +685,7 @@ async def test_sigkill_loses_no_relayed_message(tmp_path: Path, variant: Variant
         api.set_latency(variant.latency)
         cases = await _prepare(database)
         config = _write_config(tmp_path, api, database)
-        conversations = Conversations(api, cases, variant.messages)
+        conversations = Conversations(api, cases, variant)
         api.hold("getMe")  # each run begins when the test lets its first call in
         with contextlib.ExitStack() as stack:
             processes = Processes(config, stack)
