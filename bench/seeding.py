@@ -1,19 +1,22 @@
 """Seed a database with settled cases and their revisit reminders, or with open conversations.
 
-Shared by the reminders benchmark (``bench.reminders``) and the kill test
-(``tests/test_reminder_kill.py``). Rows are written with the storage repositories, exactly as
-the bot would leave them after a mediator closed each case as settled: a mediator (a user row
-and a member), one settled case per reminder with ``mediator_id`` set, and a ``revisit`` row
-``revisit:{case}:1`` due at the given time. Everything is one transaction per chunk, so
-10,000 reminders take seconds, not minutes.
+Shared by the reminders benchmark (``bench.reminders``) and the kill tests
+(``tests/test_reminder_kill.py``, ``tests/test_relay_kill.py``). Rows are written with the
+storage repositories, exactly as the bot would leave them after a mediator closed each case as
+settled: a mediator (a user row and a member), one settled case per reminder with
+``mediator_id`` set, and a ``revisit`` row ``revisit:{case}:1`` due at the given time.
+Everything is one transaction per chunk, so 10,000 reminders take seconds, not minutes.
 
 The relay benchmark (``bench.relay``) seeds conversations instead (``seed_conversations``):
 mediators of the area, and residents who each have one case their mediator accepted, as the
 intake and the offer leave it (bot/playground/demo.py writes its demo cases the same way).
+Accepted cases for the relay kill test (``seed_accepted_cases``) are also each mediator's
+current one (/case), so both sides can simply write.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,6 +61,41 @@ async def seed_revisits(
         async with db.transaction():
             for due in dues[start : start + CHUNK]:
                 seeded.append(await _settled_case_with_revisit(db, mediator_id, due, now))
+    return seeded
+
+
+@dataclass(frozen=True)
+class SeededCase:
+    """An accepted case: a resident talking to their mediator through the relay."""
+
+    case_id: int
+    number: str
+    resident_id: int
+    mediator_id: int
+
+
+async def seed_accepted_cases(
+    db: Database, pairs: Sequence[tuple[int, int]], now: datetime
+) -> list[SeededCase]:
+    """One accepted case per (resident, mediator) pair, in one transaction.
+
+    Residents read Chinese, mediators English; mediator k is named 大姐k. Each mediator's
+    case is their current one, so a message that replies to nothing goes to it.
+    """
+    users, members, cases = UserRepository(db), MemberRepository(db), CaseRepository(db)
+    seeded: list[SeededCase] = []
+    async with db.transaction():
+        for k, (resident_id, mediator_id) in enumerate(pairs, start=1):
+            await users.upsert_seen(resident_id, "zh-hans", now)
+            await users.upsert_seen(mediator_id, "en", now)
+            await members.save(mediator_id, "mediator", AREA, now)
+            await members.set_display_name(mediator_id, f"大姐{k}")
+            new = dataclasses.replace(_new_case(), resident_id=resident_id, pseudonym=f"R-{k:04d}")
+            case = await cases.create(new, PREFIX, now.year, now)
+            await cases.set_state(case.id, "accepted", mediator_id, now)
+            await cases.add_event(case.id, "accepted", now, actor_id=mediator_id)
+            await members.set_current_case(mediator_id, case.id)
+            seeded.append(SeededCase(case.id, case.number, resident_id, mediator_id))
     return seeded
 
 

@@ -52,6 +52,9 @@ in and ``{"ok": true, "result": ...}`` out (see :mod:`bot.localapi.control`):
     POST /control/latency                    {"seconds"}: every answer takes this long
     GET  /control/calls                      Bot API call counters
 
+Only in Python: ``hold``/``admit``/``release`` keep one method's calls waiting until the
+test lets them in (say, the next bot process's getMe, while the current one still runs).
+
 The server binds to loopback only: the control API lets anyone act as any user.
 """
 
@@ -214,6 +217,9 @@ class LocalBotApi:
         self.methods = BotApiMethods(self.world)
         self.rate_limiter = RateLimiter()
         self._faults: list[Fault] = []
+        self.latency = 0.0  # seconds every Bot API answer is held back (set_latency)
+        self._admissions: dict[str, int] = {}  # held method -> calls it may let in (hold)
+        self._waiting: Counter[str] = Counter()  # calls of a held method waiting now
         self._calls: Counter[str] = Counter()
         self._errors: deque[ApiCallError] = deque(maxlen=200)
         self._runner: web.AppRunner | None = None
@@ -322,6 +328,8 @@ class LocalBotApi:
         method = self.methods.table.get(name)
         if method is None:
             return _json_response(ApiError(404, "Not Found").payload(), 404), 0.0
+        if name in self._admissions:
+            await self._admitted(name)
         delay = 0.0
         try:
             params = await read_params(request)
@@ -411,6 +419,46 @@ class LocalBotApi:
         Telegram's limits are about 30 messages per second overall and 1 per second per chat.
         """
         self.rate_limiter.configure(per_second, per_chat_per_second)
+
+    def hold(self, method: str) -> None:
+        """Keep calls of ``method`` waiting, unanswered and not carried out, until
+        :meth:`admit` lets them in one by one (or :meth:`release` all); they count in
+        :meth:`calls` when they arrive, in :meth:`waiting` while they wait.
+        """
+        self._admissions.setdefault(method.lower(), 0)
+
+    def admit(self, method: str, calls: int = 1) -> None:
+        """Let ``calls`` calls of a held method in: waiting ones first, then the next ones."""
+        name = method.lower()
+        if name not in self._admissions:
+            raise ValueError(f"{method} is not held")
+        self._admissions[name] += calls
+        self.world.signal.notify()
+
+    def release(self, method: str) -> None:
+        """Stop holding ``method``: every waiting and later call goes in."""
+        self._admissions.pop(method.lower(), None)
+        self.world.signal.notify()
+
+    def waiting(self, method: str) -> int:
+        """Calls of a held method waiting to be let in now."""
+        return self._waiting[method.lower()]
+
+    async def _admitted(self, name: str) -> None:
+        """Wait until a held call may go in (or the method is released, or the server stops)."""
+
+        def may_enter() -> bool:
+            return self.methods.closing or self._admissions.get(name, 1) > 0
+
+        self._waiting[name] += 1
+        self.world.signal.notify()
+        try:
+            while not await self.world.signal.wait_for(may_enter, 60.0):
+                pass
+        finally:
+            self._waiting[name] -= 1
+        if self._admissions.get(name, 0) > 0:
+            self._admissions[name] -= 1
 
     def _apply_faults(self, method: str, params: Params) -> float:
         """Fire the first matching fault: raise its error or return its delay."""

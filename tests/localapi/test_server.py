@@ -677,6 +677,39 @@ async def test_latency_holds_every_answer_back_after_the_call(
         api.set_latency(-1)
 
 
+async def test_latency_holds_every_answer_back_getupdates_included(
+    api: LocalBotApi, bot: Bot, mei: int, http: aiohttp.ClientSession
+) -> None:
+    status, _ = await raw_call(http, f"{api.control_url}/latency", json={"seconds": 0.3})
+    assert status == 200 and api.latency == 0.3
+    with pytest.raises(TimedOut):
+        await bot.send_message(mei, "late", read_timeout=0.1)
+    assert [m.text for m in api.messages_to(mei)] == ["late"]
+    await api.send_text(mei, "hello")
+    started = time.monotonic()
+    updates = await bot.get_updates(timeout=0, read_timeout=2)
+    assert [u.message.text for u in updates if u.message] == ["hello"]
+    assert time.monotonic() - started >= 0.3
+    assert api.pending_updates  # confirmed only by the next call's offset
+    api.set_latency(0)
+    await bot.send_message(mei, "fast", read_timeout=0.1)
+
+
+async def test_held_calls_wait_until_admitted_one_by_one(api: LocalBotApi, bot: Bot) -> None:
+    api.hold("getMe")
+    before = api.calls("getMe")
+    first = asyncio.create_task(bot.get_me(read_timeout=5))
+    second = asyncio.create_task(bot.get_me(read_timeout=5))
+    await api.wait_for(lambda: api.waiting("getMe") == 2, timeout=2, what="two waiting calls")
+    assert api.calls("getMe") == before + 2 and not first.done() and not second.done()
+    api.admit("getMe")
+    done, _ = await asyncio.wait({first, second}, return_when=asyncio.FIRST_COMPLETED)
+    assert len(done) == 1 and api.waiting("getMe") == 1
+    api.release("getMe")
+    await asyncio.wait_for(asyncio.gather(first, second), 2)
+    await bot.get_me(read_timeout=2)
+
+
 async def test_rate_limit_per_chat(api: LocalBotApi, bot: Bot, mei: int) -> None:
     api.add_user(TAO, "Tao", started=True)
     api.set_rate_limit(None, per_chat_per_second=1)
