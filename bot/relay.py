@@ -119,6 +119,7 @@ class RelayService:
         outbox: Outbox,
         messenger: Messenger,
         transport: Messenger,
+        telegram: Messenger,
         clock: Clock,
         config: Config,
     ) -> None:
@@ -130,7 +131,10 @@ class RelayService:
         self._people = people
         self._outbox = outbox
         self._messenger = messenger
-        self._transport = transport  # what the outbox's sender calls: Telegram, discreetly
+        # What the sender calls: Telegram, through discreet mode or (for a chat that is not
+        # in discreet mode) straight.
+        self._transport = transport
+        self._telegram = telegram
         self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
@@ -440,17 +444,20 @@ class RelayService:
         from_chat, message_id = p["source"]
         reply_to = await self._resolve_reply(row)
         mark = p.get("mark")
-        if p["kind"] == "text" and (mark or await self._privacy.is_discreet(row.chat_id)):
+        discreet = await self._privacy.is_discreet(row.chat_id)
+        # Asked once, here: the discreet messenger words what a discreet chat gets.
+        messenger = self._transport if discreet else self._telegram
+        if p["kind"] == "text" and (mark or discreet):
             # A copy would put the words in the phone's notification: send them as text, so
             # the messenger can put its neutral first line above them; a mark (🔴) stands
             # in front of the words.
             text = f"{mark} {p['text'] or ''}" if mark else p["text"] or ""
-            copied = await self._transport.send(row.chat_id, Outgoing(text), reply_to=reply_to)
+            copied = await messenger.send(row.chat_id, Outgoing(text), reply_to=reply_to)
         else:
             caption = None if p["kind"] == "text" else (p["text"] or "")
             if mark is not None:
                 caption = f"{mark} {caption}"
-            copied = await self._transport.copy(
+            copied = await messenger.copy(
                 from_chat, message_id, row.chat_id, reply_to=reply_to, caption=caption
             )
         if copied is None:

@@ -85,6 +85,7 @@ class Services:
         privacy_repo = PrivacyRepository(db)
         # What the outbox's sender calls: residents in discreet mode get a neutral first
         # line on everything the bot sends them.
+        messenger_to_telegram = messenger
         transport = DiscreetMessenger(messenger, privacy_repo, people, clock)
         outbox.register("message", MessageDeliverer(transport))
         # Every service writes to people through the outbox: recorded first, then sent.
@@ -100,6 +101,7 @@ class Services:
             outbox=outbox,
             messenger=messenger,
             transport=transport,
+            telegram=messenger_to_telegram,
             clock=clock,
             config=config,
         )

@@ -105,6 +105,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         outbox=outbox,
         messenger=OutboxMessenger(outbox),
         transport=messenger,
+        telegram=messenger,
         clock=clock,
         config=config,
     )
