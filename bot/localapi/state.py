@@ -15,6 +15,7 @@ import asyncio
 import copy
 import secrets
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -185,7 +186,8 @@ class BotMessage:
     ``message`` is the current Telegram ``Message`` dict; ``reply_markup`` is the markup as sent
     (also reply keyboards, which Telegram does not echo in the message); ``edits`` holds the
     earlier versions, oldest first; ``index`` is the position among the bot's messages to
-    this chat.
+    this chat; ``recorded_at`` is when the server took it, on its monotonic clock (the
+    message's ``date`` has whole seconds of the world clock, too coarse to measure rates).
     """
 
     chat_id: int
@@ -199,6 +201,7 @@ class BotMessage:
     deleted: bool = False
     copied_from: tuple[int, int] | None = None
     options: JSONDict = field(default_factory=dict)
+    recorded_at: float = field(default_factory=time.monotonic)
 
     @property
     def kind(self) -> str:
@@ -295,6 +298,7 @@ class BotMessage:
             "reply_markup": self.reply_markup,
             "deleted": self.deleted,
             "copied_from": list(self.copied_from) if self.copied_from else None,
+            "recorded_at": self.recorded_at,
             "file": self.file.file_dict() if self.file else None,
             "edits": [
                 {
