@@ -4,13 +4,15 @@ A sender awaits `SendPacer.take(priority)` before each Bot API send. Slots come 
 rate on the event loop's clock, lowest priority number first (0: urgent alerts, 1: the
 conversation, 2: broadcasts), in arrival order within a priority:
 
-* On a grid: a slot handed out a little late (the loop was busy) does not push the later
-  ones back, so lateness does not add up to a lower rate. After a stall of a whole interval
-  or more (or when nobody wanted a slot) the grid starts again: missed slots are not made
-  up, so there is never a burst.
+* On a grid: a slot handed out late (the loop was busy, the process was not scheduled)
+  does not push the later ones back, so lateness does not add up to a lower rate. Slots
+  missed while senders waited are made up at once, at most `CATCH_UP` of them: the stall
+  left Telegram at least that much room. Slots nobody waited for are not made up, so an
+  idle pacer starts without a burst.
 * Never more than `limit` slots in any `window` seconds: Telegram takes about 30 messages a
   second from a bot, and a window a little over a second leaves room for sends that reach
-  it a few milliseconds closer together than they left.
+  it a few milliseconds closer together than they left. A rate above `limit / window` is
+  held there, evenly spaced (not 29 quick slots and a gap).
 * `pause(seconds)`: Telegram answered 429 with retry_after; nobody gets a slot until then.
 
 The pacer only hands out slots; how many sends are under way at once is the caller's choice
@@ -34,6 +36,7 @@ TELEGRAM_LIMIT = 30  # messages a second Telegram takes from one bot
 LIMIT_WINDOW = 1.02
 
 URGENT, CONVERSATION, BROADCAST = 0, 1, 2  # priorities: lower goes first
+CATCH_UP = 3  # missed slots made up after a stall: at most 4 sends at once
 
 _self_paced: ContextVar[bool] = ContextVar("self_paced", default=False)
 
@@ -48,7 +51,7 @@ class SendPacer:
             raise ValueError(f"rate must be more than 0, not {rate}")
         if limit < 1 or not window > 0:
             raise ValueError(f"need limit >= 1 and window > 0, not {limit} in {window}")
-        self._interval = 1 / rate
+        self._interval = max(1 / rate, window / limit)
         self._window = window
         self._recent: deque[float] = deque(maxlen=limit)  # when the last `limit` slots went
         self._next = -math.inf  # grid time of the next slot
@@ -59,12 +62,15 @@ class SendPacer:
 
     @property
     def rate(self) -> float:
-        """Slots a second on the grid (the window may hold it a little lower)."""
+        """Slots a second: as asked, or `limit / window` if that is less."""
         return 1 / self._interval
 
     async def take(self, priority: int) -> None:
         """Wait for a slot; a lower `priority` number is served first. Cancellable."""
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._first_waiter() is None:  # idle: past slots were unused, not missed
+            self._next = max(self._next, loop.time())
+        future = loop.create_future()
         heapq.heappush(self._waiting, (priority, next(self._arrivals), future))
         self._hand_out()
         await future
@@ -89,9 +95,10 @@ class SendPacer:
                 return
             _, _, future = heapq.heappop(self._waiting)
             future.set_result(None)
-            # Less than an interval late: stay on the grid. Later (idle, a long stall): the
-            # grid starts again from now rather than sending the missed slots in a burst.
-            self._next = (due if now - due < self._interval else now) + self._interval
+            # Late, the slot keeps its place on the grid, so the next ones are due at once;
+            # after a long stall the grid starts again CATCH_UP slots back.
+            slot = max(due, now - CATCH_UP * self._interval)
+            self._next = slot + self._interval
             self._recent.append(now)
 
     def _due(self) -> float:

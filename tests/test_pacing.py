@@ -87,14 +87,16 @@ def test_the_rate_holds_on_the_grid() -> None:
         assert moment == pytest.approx(times[0] + k / 20)  # every 50 ms, no burst at first
 
 
-def test_at_the_limit_the_window_keeps_30_a_second_apart() -> None:
-    async def main() -> list[float]:
-        return await slot_times(SendPacer(30), 600)
+def test_at_the_limit_30_a_second_go_evenly_at_least_1_02_s_apart() -> None:
+    async def main() -> tuple[float, list[float]]:
+        pacer = SendPacer(30)
+        return pacer.rate, await slot_times(pacer, 600)
 
-    times = run(main())
+    rate, times = run(main())
+    assert rate == pytest.approx(30 / 1.02)
     assert most_in_any(times, 1.02) == 30
-    steady = times[100:]
-    assert (len(steady) - 1) / (steady[-1] - steady[0]) == pytest.approx(30 / 1.02, rel=1e-3)
+    for k, moment in enumerate(times):
+        assert moment == pytest.approx(times[0] + k * 1.02 / 30)
 
 
 def test_at_29_a_second_the_window_costs_nothing() -> None:
@@ -103,22 +105,36 @@ def test_at_29_a_second_the_window_costs_nothing() -> None:
 
     times = run(main())
     assert (len(times) - 1) / (times[-1] - times[0]) == pytest.approx(29, rel=1e-9)
+    assert most_in_any(times, 1.02) == 30  # the window never had to step in
 
 
-def test_a_short_stall_keeps_the_grid_and_a_long_one_makes_no_burst() -> None:
+def test_a_stall_makes_up_at_most_three_slots_and_idling_none() -> None:
     async def main() -> list[float]:
         loop = asyncio.get_running_loop()
         assert isinstance(loop, VirtualTimeLoop)
         pacer = SendPacer(10, limit=100)
         start = now()
         loop.call_at(start + 0.25, loop.busy, 0.06)  # the slot due at 0.3 goes at 0.31
-        loop.call_at(start + 0.65, loop.busy, 0.37)  # the slots of 0.7 .. 1.0 are missed
-        return [round(t - start, 6) for t in await slot_times(pacer, 12, senders=3)]
+        loop.call_at(start + 0.45, loop.busy, 0.17)  # 0.5 and 0.6 go at 0.62
+        loop.call_at(start + 0.85, loop.busy, 0.57)  # 0.9 .. 1.4 missed, three made up
+        return [round(t - start, 6) for t in await slot_times(pacer, 14, senders=3)]
 
     assert run(main()) == [
-        *(0.0, 0.1, 0.2, 0.31, 0.4, 0.5, 0.6),  # 0.4 still on the grid after a late 0.31
-        *(1.02, 1.12, 1.22, 1.32, 1.42),  # after the stall: one slot, then the grid anew
+        *(0.0, 0.1, 0.2, 0.31, 0.4),  # 0.4 still on the grid after a late 0.31
+        *(0.62, 0.62, 0.7, 0.8),  # both late slots at once, then the grid again
+        *(1.42, 1.42, 1.42, 1.42, 1.52),  # the late one and three made up; the grid anew
     ]
+
+
+def test_slots_nobody_waited_for_are_not_made_up() -> None:
+    async def main() -> list[float]:
+        pacer = SendPacer(10, limit=100)
+        await pacer.take(BROADCAST)
+        await asyncio.sleep(1.0)  # idle for ten slots
+        start = now()
+        return [round(t - start, 6) for t in await slot_times(pacer, 3)]
+
+    assert run(main()) == [0.0, 0.1, 0.2]
 
 
 def test_a_lower_priority_number_goes_first_and_ties_keep_their_order() -> None:
