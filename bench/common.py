@@ -1,9 +1,9 @@
 """Helpers the benchmarks share: the bots under test, measuring, and reporting.
 
-The in-process benchmarks (roundtrip, broadcast, reminders) run one local Bot API server
-(``bot.localapi``) and poll it over loopback HTTP with python-telegram-bot, either a bare
-``Application`` (the baseline) or the real Da'asao application on a temporary database. The
-relay benchmark runs each of them in a process of its own (``bench.processes``).
+Most benchmarks run one in-process local Bot API server (``bot.localapi``) and poll it over
+loopback HTTP with python-telegram-bot, either a bare ``Application`` (the baseline) or the
+real Da'asao application on a temporary database; ``bench.broadcast`` runs the server and
+the bot in processes of their own.
 """
 
 from __future__ import annotations
@@ -139,6 +139,14 @@ def peak_rss_mb() -> float:
     """Peak resident set size of this process so far (Linux reports KiB)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def vm_hwm_mb(pid: int) -> float:
+    """Peak resident set size of another process so far (Linux: VmHWM in /proc, in kB)."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
 
 
 def figures_of(name: str, latencies: Sequence[float], seconds: float) -> Figures:

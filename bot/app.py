@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.clock import Clock
 from bot.config import Config
@@ -26,6 +26,7 @@ from handlers.messenger import TelegramMessenger
 from handlers.offers import offer_handlers
 from handlers.ordering import PerChatUpdateProcessor
 from handlers.privacy import guard_handlers, privacy_handlers
+from handlers.ratelimit import FloodLimiter
 from handlers.staff import staff_handlers
 from handlers.start import start_handlers
 from handlers.status import status_handlers
@@ -75,9 +76,9 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
         .job_queue(None)  # one timer mechanism: bot.timers, on APScheduler
         .updater(None)  # updates come through the inbox: handlers/feed.py
         .concurrent_updates(PerChatUpdateProcessor())
-        # Obey Telegram's 429 retry_after on every call; broadcasts pace themselves
-        # (bot.broadcast), so no extra throttling here.
-        .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=2))
+        # Obey Telegram's 429 retry_after on every call, no throttling: broadcasts pace
+        # themselves (bot/broadcast.py) and hear their 429s at once (handlers/ratelimit.py).
+        .rate_limiter(FloodLimiter(overall_max_rate=0, group_max_rate=0, max_retries=2))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

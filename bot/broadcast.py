@@ -1,34 +1,39 @@
 """Delivering one run of an announcement to thousands of residents, politely and exactly once.
 
-* Pace: an overall rate from config (default 25 messages/s, under Telegram's ~30/s), with a
-  few concurrent senders so round trips overlap; each recipient gets one message per run,
-  so the per-chat limit (1/s) holds by construction.
-* 429: every sender pauses for Telegram's retry_after, then the message is tried again.
+* Pace: the configured rate (default 25 messages/s, Telegram takes about 30), on a schedule
+  of the loop's clock (bot/pacing.py), not tied to when answers come back; enough sends are
+  in flight to cover the round trips. Each recipient gets one message per run, so the
+  per-chat limit (1/s) holds by construction.
+* 429: the pacer pauses every sender for Telegram's retry_after, then the message is tried
+  again. The sends are `self_paced()`, so the 429 reaches us at once (bot/app.py).
 * 403 (blocked): the resident is marked inactive and leaves later audiences.
 * Other failures: retried a bounded number of times, then counted as failed.
-* Every recipient's state is a row: a crash or restart in the middle resumes where it
-  stopped — nobody is skipped, nobody gets it twice (but for the one message in flight).
+* Every recipient's state is a row, written as soon as Telegram answers: a restart in the
+  middle resumes where it stopped, nobody skipped and nobody served twice. A kill can only
+  re-send what was in flight at that moment (rate × round trip, about 5 messages).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from aiolimiter import AsyncLimiter
 
 from bot.clock import Clock
 from bot.config import AnnouncementsConfig
 from bot.messaging import Messenger, Outgoing, TransientDeliveryError
+from bot.pacing import BROADCAST, SendPacer, self_paced
 from bot.timers import Interrupted
 from storage.announcements import AnnouncementRepository
 from storage.users import UserRepository
 
 log = logging.getLogger(__name__)
 
-SENDERS = 4  # concurrent senders: enough to keep the rate while one waits for an answer
+# Sends under way at once. 30/s with 150 ms round trips keeps 5 busy; the rest cover slow
+# answers and the row written after each send, so the schedule never waits for a sender.
+IN_FLIGHT = 16
 
 
 @dataclass(frozen=True)
@@ -47,61 +52,78 @@ class Broadcaster:
         messenger: Messenger,
         clock: Clock,
         config: AnnouncementsConfig,
+        pacer: SendPacer | None = None,
     ) -> None:
         self._repo = announcements
         self._users = users
         self._messenger = messenger
         self._clock = clock
         self._config = config
-        # One token at a time: a steady pace with no burst at the start (a full bucket of
-        # 25 on top of the steady rate is exactly what earns a 429 from Telegram).
-        self._limiter = AsyncLimiter(1, 1 / config.rate_per_second)
-        self._resume_at = 0.0  # loop time before which nobody sends (after a 429)
+        # A pacer of its own unless given one to share with other senders.
+        self._pacer = pacer or SendPacer(config.rate_per_second)
         self._stopping = asyncio.Event()
+        self._waiting: set[asyncio.Task[object]] = set()  # senders waiting for a slot
 
     def stop(self) -> None:
-        """Shutting down: senders finish the message in hand and stop."""
+        """Shutting down: sends in flight finish and are recorded; no new one starts."""
         self._stopping.set()
+        for sender in self._waiting:  # a slot may be far off (a 429 pause): stop waiting
+            sender.cancel()
 
     async def deliver(
         self, run_id: int, recipients: list[int], render: Callable[[int], Outgoing]
     ) -> Tally:
         """Send `render(user_id)` to each pending recipient of the run; returns the tally."""
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for user_id in recipients:
-            queue.put_nowait(user_id)
-        tallies = await asyncio.gather(
-            *(self._sender(run_id, queue, render) for _ in range(min(SENDERS, len(recipients))))
+        queue = deque(recipients)
+        outcomes: Counter[str] = Counter()
+        senders = min(IN_FLIGHT, len(recipients))
+        await asyncio.gather(
+            *(self._sender(run_id, queue, render, outcomes) for _ in range(senders))
         )
-        if not queue.empty():
+        if queue:
             raise Interrupted  # the rows know who is still to get it: the next start resumes
-        return Tally(
-            sent=sum(t.sent for t in tallies),
-            blocked=sum(t.blocked for t in tallies),
-            failed=sum(t.failed for t in tallies),
-        )
+        return Tally(outcomes["sent"], outcomes["blocked"], outcomes["failed"])
 
     async def _sender(
-        self, run_id: int, queue: asyncio.Queue[int], render: Callable[[int], Outgoing]
-    ) -> Tally:
-        sent = blocked = failed = 0
-        while not queue.empty() and not self._stopping.is_set():
-            user_id = queue.get_nowait()
+        self,
+        run_id: int,
+        queue: deque[int],
+        render: Callable[[int], Outgoing],
+        outcomes: Counter[str],
+    ) -> None:
+        while queue and await self._slot():
+            if not queue:
+                return  # the others took the last ones while this one waited
+            user_id = queue.popleft()
             outcome = await self._send_one(run_id, user_id, render(user_id))
             if outcome == "retry":
-                queue.put_nowait(user_id)
-            sent += outcome == "sent"
-            blocked += outcome == "blocked"
-            failed += outcome == "failed"
-        return Tally(sent, blocked, failed)
+                queue.append(user_id)
+            else:
+                outcomes[outcome] += 1
+
+    async def _slot(self) -> bool:
+        """Wait for the pacer; False if the bot began to shut down first."""
+        sender = asyncio.current_task()
+        if self._stopping.is_set() or sender is None:
+            return False
+        self._waiting.add(sender)
+        try:
+            await self._pacer.take(BROADCAST)
+        except asyncio.CancelledError:
+            # stop() cancelled the wait: that one ends the sender quietly; any other goes on.
+            if not self._stopping.is_set() or sender.uncancel() > 0:
+                raise
+            return False
+        finally:
+            self._waiting.discard(sender)
+        return not self._stopping.is_set()
 
     async def _send_one(self, run_id: int, user_id: int, message: Outgoing) -> str:
-        await self._wait_out_flood_limit()
-        async with self._limiter:
-            try:
+        try:
+            with self_paced():
                 message_id = await self._messenger.send(user_id, message)
-            except TransientDeliveryError as error:
-                return await self._transient(run_id, user_id, error)
+        except TransientDeliveryError as error:
+            return await self._transient(run_id, user_id, error)
         now = self._clock.now()
         if message_id is None:
             await self._repo.delivered(run_id, user_id, "blocked", now)
@@ -111,17 +133,11 @@ class Broadcaster:
         return "sent"
 
     async def _transient(self, run_id: int, user_id: int, error: TransientDeliveryError) -> str:
-        loop = asyncio.get_running_loop()
         if error.retry_after > 0:
-            self._resume_at = max(self._resume_at, loop.time() + error.retry_after)
+            self._pacer.pause(error.retry_after)  # everyone waits: the limit is the bot's
         tries = await self._repo.attempt_failed(run_id, user_id, self._clock.now())
         if tries > self._config.max_retries:
             await self._repo.delivered(run_id, user_id, "failed", self._clock.now())
             log.warning("announcement delivery failed", extra={"run": run_id})
             return "failed"
         return "retry"
-
-    async def _wait_out_flood_limit(self) -> None:
-        delay = self._resume_at - asyncio.get_running_loop().time()
-        if delay > 0:
-            await asyncio.sleep(delay)

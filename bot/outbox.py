@@ -37,7 +37,7 @@ from storage.outbox import CONVERSATION, OutboxRepository, OutboxRow
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT = 16  # chats served at once: enough for 30 msg/s at 150 ms round trips
+IN_FLIGHT = 32  # chats served at once: a broadcast's 16 in flight leave room for talk
 MAX_BACKOFF = 30.0  # seconds between retries of a message Telegram could not take now
 UNEXPECTED_ATTEMPTS = 5  # an error we do not know is retried this often, then refused
 EARLY_RESULTS = 1000
@@ -187,8 +187,10 @@ class Outbox:
     async def _send(self, row: OutboxRow) -> None:
         deliverer = self._deliverers[row.purpose]
         result, refusal = await self._attempt(row, deliverer)
-        if refusal is not None:
+        if isinstance(refusal, DeliveryRefused):
             await self._finish(row, lambda: deliverer.refused(row, refusal))
+        elif isinstance(refusal, TransientDeliveryError):
+            await self._finish(row, _nothing)  # handed back to the one who waits
         else:
             await self._finish(row, lambda: deliverer.delivered(row, result))
         if row.payload.get("wait"):
@@ -196,7 +198,7 @@ class Outbox:
 
     async def _attempt(
         self, row: OutboxRow, deliverer: Deliverer
-    ) -> tuple[Any, DeliveryRefused | None]:
+    ) -> tuple[Any, DeliveryRefused | TransientDeliveryError | None]:
         """Send until Telegram takes the row or refuses it for good."""
         attempt = 0
         while True:
@@ -205,6 +207,8 @@ class Outbox:
                 with self._catalogs.using(row.payload.get("locale", self._catalogs.default)):
                     return await deliverer.deliver(row), None
             except TransientDeliveryError as error:
+                if attempt >= row.payload.get("tries", attempt + 1):
+                    return None, error  # its sender keeps its own retries (broadcasts)
                 await asyncio.sleep(_backoff(error.retry_after, attempt))
             except DeliveryRefused as error:
                 return None, error
@@ -249,6 +253,10 @@ class Outbox:
             future.set_exception(error)
         else:
             future.set_result(result)
+
+
+async def _nothing() -> None:
+    """No result to record."""
 
 
 def _backoff(retry_after: float, attempt: int) -> float:
@@ -298,14 +306,21 @@ class OutboxMessenger:
     """The `Messenger` the services use: each call is an outbox row, sent in order with
     the chat's other rows, and answered once Telegram has it."""
 
-    def __init__(self, outbox: Outbox, priority: int = CONVERSATION) -> None:
+    def __init__(
+        self, outbox: Outbox, priority: int = CONVERSATION, tries: int | None = None
+    ) -> None:
         self._outbox = outbox
         self._priority = priority
+        self._tries = tries
 
-    def at_priority(self, priority: int) -> OutboxMessenger:
-        return OutboxMessenger(self._outbox, priority)
+    def at_priority(self, priority: int, tries: int | None = None) -> OutboxMessenger:
+        """The same outbox at another priority; with `tries`, passing trouble is handed
+        back after that many attempts (to a caller with retries of its own)."""
+        return OutboxMessenger(self._outbox, priority, tries)
 
     async def _call(self, chat_id: int, payload: dict[str, Any], data: bytes | None = None) -> Any:
+        if self._tries is not None:
+            payload = {**payload, "tries": self._tries}
         return await self._outbox.put_and_wait(chat_id, payload, self._priority, data)
 
     async def send(

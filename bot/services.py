@@ -165,7 +165,8 @@ class Services:
         broadcaster = Broadcaster(
             announcements=announcement_repo,
             users=users,
-            messenger=messenger.at_priority(BROADCAST),
+            # The broadcaster keeps a row per recipient and its own retries and pacing.
+            messenger=messenger.at_priority(BROADCAST, tries=1),
             clock=clock,
             config=config.announcements,
         )

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 
-from bot.localapi.state import ControlError
+from bot.localapi.state import ControlError, User
 from bot.localapi.wire import ApiError, Params, bad_request
 
 if TYPE_CHECKING:
@@ -88,8 +89,17 @@ class ControlHandlers:
 
     async def add_user(self, request: web.Request) -> Any:
         """POST /control/users."""
-        body = await _body(request)
-        user = self.api.add_user(
+        return self._add_user(await _body(request)).to_dict()
+
+    async def add_users(self, request: web.Request) -> Any:
+        """POST /control/users/bulk: many at once (a benchmark's ten thousand residents)."""
+        users = (await _body(request)).structured("users")
+        if not isinstance(users, list) or not all(isinstance(u, dict) for u in users):
+            raise bad_request("users must be a list of objects")
+        return len([self._add_user(Params(user)) for user in users])
+
+    def _add_user(self, body: Params) -> User:
+        return self.api.add_user(
             body.required_integer("id"),
             _required_text(body, "first_name"),
             body.text("last_name"),
@@ -97,7 +107,6 @@ class ControlHandlers:
             body.text("language_code"),
             started=body.flag("started", default=False),
         )
-        return user.to_dict()
 
     async def list_users(self, request: web.Request) -> Any:
         """GET /control/users."""
@@ -189,6 +198,16 @@ class ControlHandlers:
         """GET /control/chats/{id}/transcript."""
         return self.api.transcript(_path_int(request, "chat_id"))
 
+    async def messages_containing(self, request: web.Request) -> Any:
+        """GET /control/messages?contains=<text>."""
+        text = Params(dict(request.query)).text("contains")
+        if not text:
+            raise bad_request("give the text to look for: ?contains=...")
+        return [
+            {"chat_id": m.chat_id, "message_id": m.message_id, "recorded_at": m.recorded_at}
+            for m in self.api.messages_containing(text)
+        ]
+
     async def callback_answer(self, request: web.Request) -> Any:
         """GET /control/callback_queries/{id}."""
         query = self.api.callback_answer(request.match_info["query_id"])
@@ -233,7 +252,15 @@ class ControlHandlers:
     async def rate_limit(self, request: web.Request) -> Any:
         """POST /control/rate_limit."""
         body = await _body(request)
-        self.api.set_rate_limit(body.number("per_second"), body.number("per_chat_per_second"))
+        try:
+            self.api.set_rate_limit(
+                body.number("per_second"),
+                body.number("per_chat_per_second"),
+                burst=body.integer("burst") or 1,
+                per_chat_burst=body.integer("per_chat_burst") or 1,
+            )
+        except ValueError as error:
+            raise bad_request(str(error)) from None
         return True
 
     async def latency(self, request: web.Request) -> Any:
@@ -249,6 +276,14 @@ class ControlHandlers:
         """GET /control/calls."""
         return self.api.all_calls()
 
+    async def errors(self, request: web.Request) -> Any:
+        """GET /control/errors[?chat_id=N]: counts by status and the recent few."""
+        counts = self.api.error_counts(Params(dict(request.query)).integer("chat_id"))
+        return {
+            "counts": {str(status): n for status, n in counts.items()},
+            "recent": [dataclasses.asdict(e) for e in self.api.errors[-20:]],
+        }
+
 
 def _object(params: Params, name: str) -> dict[str, Any]:
     """A nested JSON object field."""
@@ -263,6 +298,7 @@ def add_control_routes(app: web.Application, api: LocalBotApi) -> None:
     h = ControlHandlers(api)
     routes: list[tuple[str, str, Endpoint]] = [
         ("POST", "/control/users", h.add_user),
+        ("POST", "/control/users/bulk", h.add_users),
         ("GET", "/control/users", h.list_users),
         ("POST", "/control/users/{user_id}/send", h.send),
         ("POST", "/control/users/{user_id}/press", h.press),
@@ -271,12 +307,14 @@ def add_control_routes(app: web.Application, api: LocalBotApi) -> None:
         ("POST", "/control/users/{user_id}/unblock", h.unblock),
         ("GET", "/control/chats/{chat_id}/messages", h.messages),
         ("GET", "/control/chats/{chat_id}/transcript", h.transcript),
+        ("GET", "/control/messages", h.messages_containing),
         ("GET", "/control/callback_queries/{query_id}", h.callback_answer),
         ("GET", "/control/commands", h.commands),
         ("POST", "/control/faults", h.faults),
         ("POST", "/control/rate_limit", h.rate_limit),
         ("POST", "/control/latency", h.latency),
         ("GET", "/control/calls", h.calls),
+        ("GET", "/control/errors", h.errors),
     ]
     for method, path, endpoint in routes:
         app.router.add_route(method, path, _respond(endpoint))

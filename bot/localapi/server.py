@@ -32,6 +32,7 @@ in and ``{"ok": true, "result": ...}`` out (see :mod:`bot.localapi.control`):
 
     POST /control/users                      {"id", "first_name", "last_name", "username",
                                               "language_code", "started"}
+    POST /control/users/bulk                 {"users": [{...as above}, ...]}
     GET  /control/users
     POST /control/users/{id}/send            {"text"} | {"photo"|"voice"|"video"|"sticker": b64}
                                              | {"document": b64, "file_name"} | {"contact": {
@@ -44,18 +45,24 @@ in and ``{"ok": true, "result": ...}`` out (see :mod:`bot.localapi.control`):
     GET  /control/chats/{id}/messages        what the bot sent, with edit history;
                                              ?after=<index>: only from that index on
     GET  /control/chats/{id}/transcript      every visible message of the chat
+    GET  /control/messages?contains=<text>   every bot message with that text, any chat:
+                                             chat_id, message_id, recorded_at
     GET  /control/callback_queries/{id}      the bot's answer to a button press
     GET  /control/commands                   ?scope=<json>&language_code= or ?user_id=
     POST /control/faults                     {"method", "kind", "times", "retry_after",
                                               "delay", "chat_id"}
-    POST /control/rate_limit                 {"per_second", "per_chat_per_second"}
+    POST /control/rate_limit                 {"per_second", "per_chat_per_second",
+                                              "burst", "per_chat_burst"}
     POST /control/latency                    {"seconds"}: every answer takes this long
     GET  /control/calls                      Bot API call counters
+    GET  /control/errors                     error answers so far, counted by status
+                                             (?chat_id=N: of calls for that chat)
 
 Only in Python: ``hold``/``admit``/``release`` keep one method's calls waiting until the
 test lets them in (say, the next bot process's getMe, while the current one still runs).
 
 The server binds to loopback only: the control API lets anyone act as any user.
+``python -m bot.localapi`` runs it on its own, in a process of its own, as Telegram is.
 """
 
 from __future__ import annotations
@@ -70,7 +77,7 @@ import mimetypes
 import re
 import secrets
 import time
-from collections import Counter, defaultdict, deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -135,46 +142,66 @@ class ApiCallError:
     method: str
     status: int
     description: str
+    chat_id: int | None = None
 
 
 class RateLimiter:
-    """Emulates Telegram's flood limits with sliding windows (overall and per chat)."""
+    """Emulates Telegram's flood limits: a steady rate overall and per chat, short bursts
+    allowed (Telegram's own FAQ words: "30 messages per second or so", and per chat "we may
+    allow short bursts").
+
+    Each limit is a token bucket in its GCRA form: with ``interval = 1 / rate``, a call is
+    refused when it comes more than ``burst - 1`` intervals ahead of the steady pace. Over
+    any stretch of time no more than ``rate`` a second get through (plus the one burst), yet
+    a send that arrives a little early (network jitter) is not refused for it. Refused calls
+    do not count.
+    """
 
     def __init__(self) -> None:
         self.per_second: float | None = None
         self.per_chat_per_second: float | None = None
-        self._overall: deque[float] = deque()
-        self._chats: defaultdict[int, deque[float]] = defaultdict(deque)
+        self.burst = 1
+        self.per_chat_burst = 1
+        self._overall = -math.inf  # when the next call is due at the steady pace
+        self._chats: dict[int, float] = {}
 
-    def configure(self, per_second: float | None, per_chat_per_second: float | None) -> None:
+    def configure(
+        self,
+        per_second: float | None,
+        per_chat_per_second: float | None,
+        *,
+        burst: int = 1,
+        per_chat_burst: int = 1,
+    ) -> None:
         """Set the limits (None = unlimited) and forget past calls."""
+        if burst < 1 or per_chat_burst < 1:
+            raise ValueError("a burst is at least 1 call")
         self.per_second, self.per_chat_per_second = per_second, per_chat_per_second
-        self._overall.clear()
+        self.burst, self.per_chat_burst = burst, per_chat_burst
+        self._overall = -math.inf
         self._chats.clear()
 
     def check(self, chat_id: int | None, now: float) -> int | None:
         """Record a call at ``now``; return retry_after seconds if it exceeds a limit."""
-        windows = [(self._overall, self.per_second)]
+        wait = self._wait(self._overall, self.per_second, self.burst, now)
         if chat_id is not None:
-            windows.append((self._chats[chat_id], self.per_chat_per_second))
-        wait = max(self._wait(window, rate, now) for window, rate in windows)
+            due = self._chats.get(chat_id, -math.inf)
+            wait = max(wait, self._wait(due, self.per_chat_per_second, self.per_chat_burst, now))
         if wait > 0:
-            return max(1, math.ceil(wait))
-        for window, rate in windows:
-            if rate:
-                window.append(now)
+            return max(1, math.ceil(wait))  # Telegram says whole seconds
+        if self.per_second:
+            self._overall = max(self._overall, now) + 1 / self.per_second
+        if chat_id is not None and self.per_chat_per_second:
+            due = self._chats.get(chat_id, -math.inf)
+            self._chats[chat_id] = max(due, now) + 1 / self.per_chat_per_second
         return None
 
     @staticmethod
-    def _wait(window: deque[float], rate: float | None, now: float) -> float:
-        """Seconds until the window has room for one more call (0 if it has now)."""
+    def _wait(due: float, rate: float | None, burst: int, now: float) -> float:
+        """Seconds until a call would be within the burst allowance (0 if it is now)."""
         if not rate:
             return 0.0
-        span = max(1.0, 1.0 / rate)
-        capacity = max(1, int(rate * span))
-        while window and window[0] <= now - span:
-            window.popleft()
-        return 0.0 if len(window) < capacity else window[0] + span - now
+        return max(0.0, due - (burst - 1) / rate - now)
 
 
 def _json_response(body: Any, status: int = 200) -> web.Response:
@@ -217,11 +244,11 @@ class LocalBotApi:
         self.methods = BotApiMethods(self.world)
         self.rate_limiter = RateLimiter()
         self._faults: list[Fault] = []
-        self.latency = 0.0  # seconds every Bot API answer is held back (set_latency)
         self._admissions: dict[str, int] = {}  # held method -> calls it may let in (hold)
         self._waiting: Counter[str] = Counter()  # calls of a held method waiting now
         self._calls: Counter[str] = Counter()
         self._errors: deque[ApiCallError] = deque(maxlen=200)
+        self._error_counts: Counter[tuple[int, int | None]] = Counter()  # (status, chat)
         self._runner: web.AppRunner | None = None
         self._host = "127.0.0.1"
         self._port: int | None = None
@@ -330,14 +357,17 @@ class LocalBotApi:
             return _json_response(ApiError(404, "Not Found").payload(), 404), 0.0
         if name in self._admissions:
             await self._admitted(name)
-        delay = 0.0
+        delay = 0.0  # a fault's extra delay; the round trip comes on top (_bot_endpoint)
+        chat_id = None
         try:
             params = await read_params(request)
-            delay = self._apply_faults(name, params)
+            chat_id = parse_chat_id(params.raw("chat_id"))
+            delay += self._apply_faults(name, params)
             self._check_rate(name, params)
             response = _json_response({"ok": True, "result": await method(params)})
         except ApiError as error:
-            self._errors.append(ApiCallError(name, error.status, error.description))
+            self._errors.append(ApiCallError(name, error.status, error.description, chat_id))
+            self._error_counts[error.status, chat_id] += 1
             response = _json_response(error.payload(), error.status)
         else:
             self.world.signal.notify()
@@ -412,13 +442,21 @@ class LocalBotApi:
         self._faults.clear()
 
     def set_rate_limit(
-        self, per_second: float | None, per_chat_per_second: float | None = None
+        self,
+        per_second: float | None,
+        per_chat_per_second: float | None = None,
+        *,
+        burst: int = 1,
+        per_chat_burst: int = 1,
     ) -> None:
-        """Answer 429 with retry_after when sends/edits exceed these rates (None: no limit).
+        """Answer 429 with retry_after when sends/edits exceed these rates (None: no limit);
+        ``burst`` calls may come at once before the pace applies (see :class:`RateLimiter`).
 
         Telegram's limits are about 30 messages per second overall and 1 per second per chat.
         """
-        self.rate_limiter.configure(per_second, per_chat_per_second)
+        self.rate_limiter.configure(
+            per_second, per_chat_per_second, burst=burst, per_chat_burst=per_chat_burst
+        )
 
     def hold(self, method: str) -> None:
         """Keep calls of ``method`` waiting, unanswered and not carried out, until
@@ -779,6 +817,24 @@ class LocalBotApi:
     def errors(self) -> list[ApiCallError]:
         """Recent error answers given to the bot, oldest first."""
         return list(self._errors)
+
+    def error_counts(self, chat_id: int | None = None) -> dict[int, int]:
+        """How many error answers of each status the bot got since the start (all of them,
+        or those of calls for one chat)."""
+        counts: Counter[int] = Counter()
+        for (status, chat), n in self._error_counts.items():
+            if chat_id is None or chat == chat_id:
+                counts[status] += n
+        return dict(counts)
+
+    def messages_containing(self, text: str) -> list[BotMessage]:
+        """Every bot message, in any chat, whose text or caption contains ``text``."""
+        return [
+            message
+            for chat in self.world.chats.values()
+            for message in chat.bot_messages
+            if text in message.content
+        ]
 
     @property
     def pending_updates(self) -> list[JSONDict]:

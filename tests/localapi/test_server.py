@@ -721,6 +721,37 @@ async def test_rate_limit_per_chat(api: LocalBotApi, bot: Bot, mei: int) -> None
     await bot.send_message(mei, "3")
 
 
+async def test_rate_limit_overall_is_a_pace_with_short_bursts(
+    api: LocalBotApi, bot: Bot, mei: int
+) -> None:
+    api.add_user(TAO, "Tao", started=True)
+    api.set_rate_limit(2, burst=2)
+    await bot.send_message(mei, "1")
+    await bot.send_message(TAO, "2")  # a burst of two is fine
+    with pytest.raises(RetryAfter):
+        await bot.send_message(mei, "3")  # a third at once is not
+    await asyncio.sleep(0.5)  # the steady pace: 2 a second
+    await bot.send_message(TAO, "4")
+    assert api.error_counts() == {429: 1} and api.error_counts(mei) == {429: 1}
+    assert api.error_counts(TAO) == {}
+    api.set_rate_limit(None, None)
+    with pytest.raises(ValueError, match="burst"):
+        api.set_rate_limit(30, burst=0)
+
+
+async def test_latency_holds_every_answer_back(api: LocalBotApi, bot: Bot, mei: int) -> None:
+    api.set_latency(0.2)
+    started = time.monotonic()
+    await bot.send_message(mei, "late")
+    answered = time.monotonic()
+    [message] = api.messages_to(mei)
+    assert answered - started >= 0.2
+    assert message.recorded_at - started < 0.1  # carried out on arrival
+    api.set_latency(0)
+    with pytest.raises(ValueError, match="latency"):
+        api.set_latency(-1)
+
+
 # -- commands ---------------------------------------------------------------------------------
 
 
@@ -812,6 +843,41 @@ async def test_http_control_api(api: LocalBotApi, bot: Bot, http: aiohttp.Client
     assert status == 400
     types = [next(k for k in u if k != "update_id") for u in api.pending_updates]
     assert types == ["message", "message", "callback_query", "my_chat_member"]
+
+
+async def test_http_control_api_for_benchmarks(
+    api: LocalBotApi, bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    control = api.control_url
+    users = [{"id": u, "first_name": "居民", "started": True} for u in (7001, 7002)]
+    status, body = await raw_call(http, f"{control}/users/bulk", json={"users": users})
+    assert (status, body["result"]) == (200, 2)
+    status, body = await raw_call(http, f"{control}/users/bulk", json={"users": [1]})
+    assert status == 400
+    await bot.send_message(7001, "讲座 A")  # started: the bot may write at once
+    await bot.send_message(7002, "讲座 A")
+    await bot.send_message(7002, "其他")
+    async with http.get(f"{control}/messages", params={"contains": "讲座"}) as response:
+        found = (await response.json())["result"]
+    assert sorted(m["chat_id"] for m in found) == [7001, 7002]
+    assert all(isinstance(m["recorded_at"], float) for m in found)
+    api.inject_fault("sendMessage", kind="429", chat_id=7001)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(7001, "x")
+    async with http.get(f"{control}/errors", params={"chat_id": 7002}) as response:
+        assert (await response.json())["result"]["counts"] == {}
+    async with http.get(f"{control}/errors") as response:
+        errors = (await response.json())["result"]
+    assert errors["counts"] == {"429": 1}
+    assert errors["recent"][-1]["chat_id"] == 7001
+    status, _ = await raw_call(http, f"{control}/latency", json={"seconds": 0.05})
+    assert status == 200 and api.latency == 0.05
+    status, _ = await raw_call(http, f"{control}/latency", json={})
+    assert status == 400
+    status, _ = await raw_call(
+        http, f"{control}/rate_limit", json={"per_second": 30, "burst": 5, "per_chat_burst": 2}
+    )
+    assert status == 200 and (api.rate_limiter.burst, api.rate_limiter.per_chat_burst) == (5, 2)
 
 
 # -- the real PTB Application -----------------------------------------------------------------
