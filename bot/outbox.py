@@ -16,10 +16,12 @@ result (the relay maps its copies; `message` rows answer whoever is waiting for 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from bot.clock import Clock
@@ -32,6 +34,7 @@ from bot.messaging import (
     outgoing_from_json,
     outgoing_to_json,
 )
+from bot.pacing import SendPacer, self_paced
 from storage.db import Database, StorageFailure
 from storage.outbox import CONVERSATION, OutboxRepository, OutboxRow
 
@@ -64,9 +67,14 @@ class Outbox:
         repo: OutboxRepository,
         clock: Clock,
         catalogs: Catalogs,
+        *,
+        pacer: SendPacer | None = None,
         in_flight: int = IN_FLIGHT,
     ) -> None:
         self._db = db
+        # The bot's one budget of Telegram sends, shared with the broadcaster: a lower
+        # priority number goes first, so conversations overtake a running broadcast.
+        self._pacer = pacer
         self._catalogs = catalogs
         self._repo = repo
         self._clock = clock
@@ -169,7 +177,11 @@ class Outbox:
             if not waiting:
                 return
             _, chat_id = min(waiting)
-            self._busy[chat_id] = asyncio.create_task(self._serve(chat_id))
+            # A fresh context: the worker serves whoever comes next to this chat, not the
+            # task that happened to queue the first row.
+            self._busy[chat_id] = asyncio.create_task(
+                self._serve(chat_id), context=contextvars.Context()
+            )
 
     async def _serve(self, chat_id: int) -> None:
         """Send one chat's rows in order until none is left."""
@@ -204,9 +216,13 @@ class Outbox:
         while True:
             attempt += 1
             try:
-                with self._catalogs.using(row.payload.get("locale", self._catalogs.default)):
+                if self._pacer is not None:
+                    await self._pacer.take(row.priority)
+                with self._speaking(row):
                     return await deliverer.deliver(row), None
             except TransientDeliveryError as error:
+                if self._pacer is not None and error.retry_after > 0:
+                    self._pacer.pause(error.retry_after)  # Telegram's limit is the bot's
                 if attempt >= row.payload.get("tries", attempt + 1):
                     return None, error  # its sender keeps its own retries (broadcasts)
                 await asyncio.sleep(_backoff(error.retry_after, attempt))
@@ -218,6 +234,17 @@ class Outbox:
                     return None, DeliveryRefused("rejected")
                 log.warning("outbox send failed", extra={"error": type(error).__name__})
                 await asyncio.sleep(_backoff(0, attempt))
+
+    @contextmanager
+    def _speaking(self, row: OutboxRow) -> Iterator[None]:
+        """In the row's language; a row whose sender keeps its own retries is told of a 429
+        at once (bot/pacing.py `self_paced`)."""
+        with self._catalogs.using(row.payload.get("locale", self._catalogs.default)):
+            if "tries" in row.payload:
+                with self_paced():
+                    yield
+            else:
+                yield
 
     async def _finish(
         self, row: OutboxRow, record: Callable[[], Coroutine[Any, Any, None]]

@@ -15,6 +15,7 @@ from bot.i18n import Catalogs
 from bot.intake import IntakeService
 from bot.messaging import Messenger
 from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
+from bot.pacing import TELEGRAM_LIMIT, SendPacer
 from bot.people import PeopleService
 from bot.privacy import DiscreetMessenger, PrivacyService
 from bot.relay import RelayService
@@ -75,7 +76,9 @@ class Services:
         cls, config: Config, clock: Clock, catalogs: Catalogs, messenger: Messenger
     ) -> Services:
         db = await Database.open(config.storage.path)
-        outbox = Outbox(db, OutboxRepository(db), clock, catalogs)
+        # One budget of Telegram sends for the whole bot (about 30 a second), conversations
+        # first; the broadcaster also keeps to its own configured rate.
+        outbox = Outbox(db, OutboxRepository(db), clock, catalogs, pacer=SendPacer(TELEGRAM_LIMIT))
         users, members = UserRepository(db), MemberRepository(db)
         cases, roster = CaseRepository(db), RosterRepository(db)
         reminders = ReminderRepository(db)
