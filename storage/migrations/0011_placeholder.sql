@@ -1,0 +1,1 @@
+-- Placeholder for a migration another branch adds; dropped when that branch lands.
