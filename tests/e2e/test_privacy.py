@@ -192,3 +192,34 @@ async def test_staff_can_block_and_unblock_with_a_reason(
     await team["head"].expect(f"案件 {number} 的居民可以重新发消息了")
     await resident.send("对不起")
     await wang.expect("对不起")
+
+
+async def test_a_blocked_resident_keeps_her_data_rights_and_nothing_else(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    resident, wang = bot.person(1709), team["wang"]
+    number = await accepted_case(resident, wang)
+    await staff.send(f"/block {number} 威胁调解员")
+    await staff.expect(f"案件 {number} 的居民已被屏蔽")
+    await resident.send("/status")
+    refused = await resident.expect("抱歉，现在无法接收您的消息")
+    assert "/privacy" in refused.content  # what she can still do
+    await resident.send("/privacy")
+    notice = await resident.expect("我们保存什么")
+    await resident.press("📄 我的资料")
+    await resident.expect_many("机器人保存的关于您的全部内容", "机器人保存的关于您的全部内容")
+    assert bot.app is not None
+    db = bot.app.bot_data.services.db
+    case = await db.fetch_one("SELECT id FROM cases WHERE number = ?", (number,))
+    assert case is not None
+    for forged in (f"wd:{case[0]}", f"rl:{notice.message_id}:{case[0]}", "sub:a:dongsheng"):
+        query = await bot.api.press_button(resident.id, notice.message_id, forged, forged=True)
+        assert await resident.callback_answer(query) == "抱歉，现在无法接收您的消息。"
+    row = await db.fetch_one("SELECT state FROM cases WHERE id = ?", (case[0],))
+    assert row is not None and row[0] == "accepted"  # the withdraw press did nothing
+    assert await db.fetch_one("SELECT 1 FROM subscribers WHERE user_id = 1709") is None
+    await resident.send("/forget")
+    await resident.expect("这会删除您的资料")
+    await resident.press("是的，全部删除")
+    await resident.expect("您的所有资料都已删除")
+    assert await db.fetch_one("SELECT 1 FROM users WHERE id = 1709") is None
