@@ -348,7 +348,8 @@ class DiscreetMessenger:
     ) -> int | None:
         if not await self._privacy.is_discreet(chat_id):
             return await self._inner.send(chat_id, message, reply_to=reply_to)
-        neutral = replace(message, text=await self._neutral(chat_id, message.text))
+        # The neutral line goes first: the entities' offsets would no longer fit the text.
+        neutral = replace(message, text=await self._neutral(chat_id, message.text), entities=())
         return await self._remember(
             chat_id, await self._inner.send(chat_id, neutral, reply_to=reply_to)
         )
@@ -376,16 +377,43 @@ class DiscreetMessenger:
         *,
         reply_to: int | None = None,
         caption: str | None = None,
+        protect: bool = False,
     ) -> int | None:
         if not await self._privacy.is_discreet(to_chat_id):
             return await self._inner.copy(
-                from_chat_id, message_id, to_chat_id, reply_to=reply_to, caption=caption
+                from_chat_id,
+                message_id,
+                to_chat_id,
+                reply_to=reply_to,
+                caption=caption,
+                protect=protect,
             )
         neutral = await self._neutral(to_chat_id, caption or "")
         copied = await self._inner.copy(
-            from_chat_id, message_id, to_chat_id, reply_to=reply_to, caption=neutral
+            from_chat_id,
+            message_id,
+            to_chat_id,
+            reply_to=reply_to,
+            caption=neutral,
+            protect=protect,
         )
         return await self._remember(to_chat_id, copied)
+
+    async def send_contact(
+        self,
+        chat_id: int,
+        phone: str,
+        first_name: str,
+        *,
+        reply_to: int | None = None,
+        protect: bool = False,
+    ) -> int | None:
+        sent = await self._inner.send_contact(
+            chat_id, phone, first_name, reply_to=reply_to, protect=protect
+        )
+        if await self._privacy.is_discreet(chat_id):
+            return await self._remember(chat_id, sent)
+        return sent
 
     async def edit_copy(
         self, chat_id: int, message_id: int, *, text: str | None, caption: str | None
