@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from tests.e2e.flows import accepted_case
 from tests.harness import BotUnderTest, Person
@@ -223,3 +224,124 @@ async def test_a_blocked_resident_keeps_her_data_rights_and_nothing_else(
     await resident.press("是的，全部删除")
     await resident.expect("您的所有资料都已删除")
     assert await db.fetch_one("SELECT 1 FROM users WHERE id = 1709") is None
+
+
+def _database_bytes(bot: BotUnderTest) -> bytes:
+    """Every byte of the database's files, as a forensic look at the disk would read them."""
+    path = Path(bot.config.storage.path)
+    files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+    return b"".join(f.read_bytes() for f in files if f.exists())
+
+
+async def _until_gone(bot: BotUnderTest, secrets: dict[str, str]) -> list[str]:
+    """The secrets still somewhere in the files, after giving the bot a moment."""
+    found: list[str] = []
+    for _ in range(50):
+        data = _database_bytes(bot)
+        found = [name for name, text in secrets.items() if text.encode() in data]
+        if not found:
+            break
+        await asyncio.sleep(0.05)
+    return found
+
+
+async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    resident, wang = bot.person(1710), team["wang"]
+    secrets = {
+        "description": "SECRET-DESCRIPTION-a81f",
+        "to the mediator": "SECRET-TO-MEDIATOR-b92e",
+        "to the resident": "SECRET-TO-RESIDENT-c03d",
+        "note": "SECRET-NOTE-d14c",
+        "block reason": "SECRET-REASON-e25b",
+        "a new intake": "SECRET-DRAFT-f36a",
+    }
+    number = await accepted_case(resident, wang, text=secrets["description"])
+    await resident.send(secrets["to the mediator"])
+    await wang.expect(secrets["to the mediator"])
+    await wang.send(secrets["to the resident"])
+    await resident.expect_many("💬 王大姐", secrets["to the resident"])
+    await wang.send(f"/note {secrets['note']}")
+    await wang.expect("备注已保存")
+    await resident.send("找大阿嫂")  # a second request, begun and left
+    await resident.expect("您住在哪个村或社区")
+    await resident.press("东升社区")
+    await resident.expect("是哪方面的事情")
+    await resident.press("邻里纠纷")
+    await resident.expect("请用您自己的话")
+    await resident.send(secrets["a new intake"])
+    await resident.expect("收到了")
+    await staff.send(f"/block {number} {secrets['block reason']}")
+    await staff.expect("已被屏蔽")
+    assert await _until_gone(bot, secrets) != [], "the test would prove nothing"
+    await resident.send("/forget")  # blocked: her data rights remain
+    await resident.expect("这会删除您的资料")
+    await resident.press("是的，全部删除")
+    await resident.expect("您的所有资料都已删除")
+    await wang.expect(f"居民撤回了案件 {number}")
+    assert await _until_gone(bot, secrets) == []
+    events = [e for e in await bot.timeline(number) if e.kind == "blocked"]
+    assert events and events[0].detail == {}
+    await resident.send("你好")  # the block went with her: she starts afresh
+    await resident.expect("抱歉，我没看懂")
+
+
+async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_database_files(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    resident, wang, other = bot.person(1711), team["wang"], bot.person(1712)
+    wang.ignore("📋", "🔁")
+    resident.ignore("几天前")
+    secrets = {
+        "description": "SECRET-OLD-DESCRIPTION-1a",
+        "to the mediator": "SECRET-OLD-TO-MEDIATOR-2b",
+        "to the resident": "SECRET-OLD-TO-RESIDENT-3c",
+        "referral": "SECRET-OLD-REFERRAL-4d",
+        "block reason": "SECRET-OLD-REASON-5e",
+        "abandoned intake": "SECRET-OLD-DRAFT-6f",
+    }
+    number = await accepted_case(resident, wang, text=secrets["description"])
+    await resident.send(secrets["to the mediator"])
+    await wang.expect(secrets["to the mediator"])
+    await wang.send(secrets["to the resident"])
+    await resident.expect_many("💬 王大姐", secrets["to the resident"])
+    await staff.send(f"/block {number} {secrets['block reason']}")
+    await staff.expect("已被屏蔽")
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("未调解成功（已转介）")
+    await wang.expect("转介到了哪里")
+    await wang.send(secrets["referral"])
+    await wang.expect("已结案")
+    await other.send("找大阿嫂")
+    await other.expect("您同意吗")
+    await other.press("我同意")
+    await other.expect("您住在哪个村或社区")
+    await other.press("东升社区")
+    await other.expect("是哪方面的事情")
+    await other.press("邻里纠纷")
+    await other.expect("请用您自己的话")
+    await other.send(secrets["abandoned intake"])
+    await other.expect("收到了")
+    await other.send("/mydata")  # the draft is hers while it exists
+    await other.expect("机器人保存的关于您的全部内容")
+    exported = await other.expect()
+    draft = json.loads(exported.data.decode())["draft"]  # type: ignore[union-attr]
+    assert draft["step"] == "describe"
+    assert draft["so_far"]["parts"][0]["text"] == secrets["abandoned intake"]
+    assert await _until_gone(bot, secrets) != [], "the test would prove nothing"
+    bot.clock.advance(366 * DAY)  # past the retention period and the draft's 30 days
+    assert bot.app is not None
+    db = bot.app.bot_data.services.db
+    for _ in range(100):
+        found = await db.fetch_one("SELECT purged_at FROM cases WHERE number = ?", (number,))
+        if found is not None and found[0] is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert await _until_gone(bot, secrets) == []
+    assert await db.fetch_one("SELECT 1 FROM drafts WHERE user_id = 1712") is None
+    case = await db.fetch_one("SELECT state, category FROM cases WHERE number = ?", (number,))
+    assert case is not None and tuple(case) == ("not_settled", "neighbours")  # still counted
+    block = await db.fetch_one("SELECT reason FROM user_blocks WHERE user_id = 1711")
+    assert block is not None and block[0] == "—"  # still blocked, no longer said why
