@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.access import AccessLog
 from bot.announcements import AnnouncementService
 from bot.broadcast import Broadcaster
 from bot.cases import CaseService
@@ -26,6 +27,7 @@ from bot.staffroster import StaffRosterService
 from bot.stats import StatsService
 from bot.subscriptions import SubscriptionService
 from bot.timers import Timers
+from storage.access import AccessRepository
 from storage.announcements import AnnouncementRepository, SubscriptionRepository
 from storage.cases import CaseRepository
 from storage.db import Database
@@ -66,6 +68,7 @@ class Services:
     subscriptions: SubscriptionService
     announcements: AnnouncementService
     privacy: PrivacyService
+    access: AccessLog
 
     @classmethod
     async def start(
@@ -125,6 +128,7 @@ class Services:
             clock=clock,
             config=config,
         )
+        access = AccessLog(repo=AccessRepository(db), cases=cases, clock=clock, config=config)
         casework = CaseworkService(
             db=db,
             cases=cases,
@@ -135,6 +139,7 @@ class Services:
             timers=timers,
             people=people,
             messenger=messenger,
+            access=access,
             clock=clock,
             config=config,
         )
@@ -215,6 +220,7 @@ class Services:
                 clock=clock,
                 config=config,
             ),
+            access=access,
         )
 
     async def run_timers(self) -> None:

@@ -1,5 +1,6 @@
-"""/privacy, /mydata, /forget and their buttons; /block and /unblock for staff and the head;
-and the guard that keeps blocked users out and floods at bay (it runs before everything)."""
+"""/privacy, /mydata, /forget and their buttons; /block, /unblock and /access (who read a
+case) for staff and the head; and the guard that keeps blocked users out and floods at bay
+(it runs before everything)."""
 
 from __future__ import annotations
 
@@ -156,6 +157,15 @@ async def unblock(update: Update, context: BotContext) -> None:
     await answer(update, context, [await context.services.privacy.unblock(context.person, args[0])])
 
 
+async def access(update: Update, context: BotContext) -> None:
+    """/access QJS-…: who read a case, and when (the head and staff)."""
+    args = context.args or []
+    if not args:
+        raise UsageError(_("/access QJS-2026-0001"))
+    reply = await context.services.access.listing(context.person, args[0])
+    await answer(update, context, [reply])
+
+
 def _rights_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     private = filters.ChatType.PRIVATE
     return [
@@ -179,4 +189,5 @@ def privacy_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         *_rights_handlers(),
         CommandHandler("block", block, filters=private),
         CommandHandler("unblock", unblock, filters=private),
+        CommandHandler("access", access, filters=private),
     ]

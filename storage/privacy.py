@@ -52,8 +52,17 @@ class PrivacyRepository:
             entry = {k: case[k] for k in case.keys() if k != "id"}  # noqa: SIM118 - Row
             entry["your_messages"] = [dict(m) for m in messages]
             entry["survey"] = dict(survey) if survey else None
+            entry["read_by"] = await self._readers(case["id"])
             data["cases"].append(entry)
         return data
+
+    async def _readers(self, case_id: int) -> list[dict[str, Any]]:
+        """Who read her case and when, as roles and display names (never accounts)."""
+        rows = await self._db.fetch_all(
+            "SELECT at, role, name, what FROM case_access WHERE case_id = ? ORDER BY id",
+            (case_id,),
+        )
+        return [dict(row) for row in rows]
 
     async def _draft(self, user_id: int) -> dict[str, Any] | None:
         """A request she began and has not sent: kept until `privacy.draft_days` pass."""

@@ -169,6 +169,8 @@ COMMANDS = [
     row("stats", "/stats", STAFF_OR_HEAD),
     row("block", "/block {A} abuse", STAFF_OR_HEAD, changes=("user_blocks",)),
     row("unblock", "/unblock {A}", STAFF_OR_HEAD, "/block {A} abuse"),
+    # Who read a case: no contents, so staff may see it too (bot/access.py).
+    row("access", "/access {A}", STAFF_OR_HEAD),
 ]
 BUTTONS = [
     row("language-button", "press lang:en", EVERYONE, "/language"),
@@ -184,6 +186,7 @@ BUTTONS = [
     row("withdraw-accepted", "press wd:{A_id}", OWNER_ONLY, changes=("cases",)),
     row("withdraw-offered", "press wd:{B_id}", OWNER_ONLY, changes=("cases", "offers")),
     row("which-case", "press rl:{held}:{A_id}", OWNER_ONLY, changes=("held_messages",)),
+    row("own-card", "press rk:{held}:{A_id}:yes", NOBODY),  # nobody's card is waiting
     row("revisit", "press rv:{C_id}:1:holding", CASE_TEAM, changes=("revisits",)),
     row("survey", "press sv:{C_id}:rate:5", OWNER_ONLY, changes=("surveys",)),
     row("subscribe-button", "press sub:a:dongsheng", EVERYONE),
@@ -367,6 +370,7 @@ async def _build(bot: BotUnderTest) -> dict[str, Any]:
     refs["G"] = await _intake(blocked, "You are all useless")
     await choose(wang, await _offer(wang, refs["G"]))
     await say(staff, f"/block {refs['G']} insults")
+    await say(wang, f"/case {refs['A']}")  # 王大姐 talks in A again, as before G came
     refs["B"] = await _intake(owner, "Parking in front of my door")
     await _offer(wang, refs["B"])  # left open
 
@@ -506,9 +510,9 @@ def test_the_matrix_names_every_command_and_button_kind() -> None:
         "/invite", "/duty", "/cases", "/case", "/note", "/close", "/reopen", "/transfer",
         "/reassign", "/consult", "/book", "/announce", "/announcements", "/roster",
         "/mediators", "/overview", "/stats", "/block", "/unblock", "/mydata", "/forget",
-        "/unsubscribe",
+        "/unsubscribe", "/access",
     } <= typed  # fmt: skip
     assert {
         "in", "lang", "of", "cs", "cl", "tr", "wd", "rl", "rv", "sv", "sub", "unsub", "rsvp",
-        "an", "am", "pv", "inv", "duty", "st",
+        "an", "am", "pv", "inv", "duty", "st", "rk",
     } <= pressed  # fmt: skip

@@ -345,3 +345,50 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     assert case is not None and tuple(case) == ("not_settled", "neighbours")  # still counted
     block = await db.fetch_one("SELECT reason FROM user_blocks WHERE user_id = 1711")
     assert block is not None and block[0] == "—"  # still blocked, no longer said why
+
+
+async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resident(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    from tests.e2e.conftest import join_team
+
+    resident, wang, head = bot.person(1713, username="reader_check"), team["wang"], team["head"]
+    number = await accepted_case(resident, wang)
+    await head.send(f"/access {number}")
+    await head.expect(f"案件 {number} 还没有人查看过")
+    adviser = await join_team(bot, staff, 2300, "法律指导员", "刘律师")
+    await wang.send(f"/case {number}")
+    await wang.expect(f"现在在案件 {number}")
+    await wang.send(f"/book {number}")
+    await wang.expect(number)
+    await head.send(f"/book {number}")
+    await head.expect(number)
+    await wang.send("/consult")
+    await wang.expect("请写下您要问法律指导员的问题")
+    await wang.send("邻居的树挡光，能要求砍掉吗？")
+    await wang.expect("您的问题已发给法律指导员")
+    await adviser.expect("邻居的树挡光")
+    for reader in (resident, wang):  # neither a resident nor a mediator may list it
+        await reader.send(f"/access {number}")
+        await reader.expect("只对妇联工作人员和调解社社长开放")
+    for reader in (head, staff):
+        await reader.send(f"/access {number}")
+        listed = (await reader.expect(f"查看过案件 {number} 的人和时间")).content.splitlines()
+        assert [line.split(" · ", 1)[1] for line in listed[1:]] == [
+            "调解员 王大姐 · 对话",
+            "调解员 王大姐 · 登记簿",
+            "社长 陈社长 · 登记簿",
+            "法律指导员 刘律师 · 法律咨询",
+        ]
+    await resident.send("/mydata")
+    await resident.expect("机器人保存的关于您的全部内容")
+    exported = await resident.expect()
+    read_by = json.loads(exported.data.decode())["cases"][0]["read_by"]  # type: ignore[union-attr]
+    assert [(r["role"], r["name"], r["what"]) for r in read_by] == [
+        ("mediator", "王大姐", "case"),
+        ("mediator", "王大姐", "book"),
+        ("head", "陈社长", "book"),
+        ("adviser", "刘律师", "consultation"),
+    ]
+    assert all(r["at"] for r in read_by)
+    assert "2001" not in json.dumps(read_by) and "2300" not in json.dumps(read_by)
