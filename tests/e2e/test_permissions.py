@@ -22,6 +22,7 @@ Stale (closed, handed over, expired, taken) and malformed callback data are rows
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from collections.abc import AsyncIterator, Callable
@@ -458,6 +459,7 @@ async def attempt(world: World, role: str, action: Action) -> Outcome:
         for step in prep:
             await person.send(step)
         await settled(person)
+        await _sent(db)  # a prepared message's copy is mapped before the try, not during it
     before, since, query = await snapshot(db), count(person), None
     if do.startswith("press "):
         query = await press_any(person, do.removeprefix("press "))
@@ -472,6 +474,15 @@ async def attempt(world: World, role: str, action: Action) -> Outcome:
         texts.append(record.text or "")
     after = await snapshot(db)
     return Outcome(texts, answered, changed_tables(before, after), after)
+
+
+async def _sent(db: Any) -> None:
+    """Wait until the outbox is empty: each row's result is recorded as it goes."""
+    for _ in range(200):
+        row = await db.fetch_one("SELECT count(*) FROM outbox")
+        if row is not None and row[0] == 0:
+            return
+        await asyncio.sleep(0.01)
 
 
 @pytest.mark.asyncio(loop_scope="module")
