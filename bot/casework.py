@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+from bot.access import AccessLog
 from bot.book import BookPage, render
 from bot.clock import Clock
 from bot.config import Config
@@ -76,10 +77,12 @@ class CaseworkService:
         timers: Timers,
         people: PeopleService,
         messenger: Messenger,
+        access: AccessLog,
         clock: Clock,
         config: Config,
     ) -> None:
         self._db = db
+        self._access = access
         self._cases = cases
         self._store = relay_repo
         self._members = members
@@ -134,7 +137,9 @@ class CaseworkService:
         """/case QJS-2026-0007 (or its button): messages without a reply now go there."""
         case = await self._find(case_ref)
         case = await self._relay.case_for_mediator(person, case.id)
-        await self._members.set_current_case(person.id, case.id)
+        async with self._db.transaction():
+            await self._access.opened(person, case, "case")
+            await self._members.set_current_case(person.id, case.id)
         return Outgoing(
             _(
                 "Now talking in case {number} ({area}). Messages you write without "
@@ -394,10 +399,12 @@ class CaseworkService:
     async def _consult(self, person: Person, case: CaseRecord, question: str) -> Outgoing:
         adviser = (await self._members.active("adviser"))[0]
         now = self._clock.now()
-        await self._cases.set_adviser(case.id, adviser.user_id)
-        await self._cases.add_event(
-            case.id, "consulted", now, actor_id=person.id, adviser=adviser.user_id
-        )
+        async with self._db.transaction():
+            await self._cases.set_adviser(case.id, adviser.user_id)
+            await self._cases.add_event(
+                case.id, "consulted", now, actor_id=person.id, adviser=adviser.user_id
+            )
+            await self._access.consulted(adviser, case)
         async with self._people.speaking_to(adviser.user_id):
             text = _(
                 "⚖️ A question about case {number} ({category}, {area}) from {name}:\n\n"
@@ -484,6 +491,7 @@ class CaseworkService:
     ) -> tuple[str, bytes, str]:
         """The case's page of the registration book: (file name, HTML, caption)."""
         case = await self._viewable(person, reply_to, number)
+        await self._access.opened(person, case, "book")  # recorded before it is shown
         names = await self._members.display_names()
         labels = {"resident": pseudonym_label(case.pseudonym), "adviser": _("Legal adviser")}
         page = BookPage(

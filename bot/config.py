@@ -441,10 +441,13 @@ DEFAULT_EMERGENCY_NUMBERS: tuple[EmergencyNumber, ...] = (
 
 @dataclass(frozen=True)
 class PrivacyConfig:
-    """How long closed cases are kept, and the emergency numbers."""
+    """How long closed cases and abandoned drafts are kept, the flood limit, whether the
+    relay's copies are protected from forwarding and saving, and the emergency numbers."""
 
     retention_days: int = field(default=365, metadata=checks(int_range(30, 3650)))
+    draft_days: int = field(default=30, metadata=checks(int_range(1, 365)))
     max_messages_per_minute: int = field(default=20, metadata=checks(int_range(5, 600)))
+    protect_content: bool = True
     emergency_numbers: tuple[EmergencyNumber, ...] = field(
         default=DEFAULT_EMERGENCY_NUMBERS,
         metadata=checks(non_empty("at least one [[privacy.emergency_numbers]] table")),

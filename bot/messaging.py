@@ -45,6 +45,8 @@ class Outgoing:
     buttons: tuple[tuple[Button, ...], ...] = ()
     reply_keyboard: ReplyKeyboard | None = None  # only when there are no inline buttons
     photo: str | None = None  # a Telegram file id: sent as a photo with `text` as caption
+    entities: tuple[dict[str, Any], ...] = ()  # Bot API MessageEntity objects of `text`
+    protect: bool = False  # the recipient can neither forward nor save it
 
 
 def outgoing_to_json(message: Outgoing) -> dict[str, Any]:
@@ -58,6 +60,8 @@ def outgoing_from_json(data: dict[str, Any]) -> Outgoing:
         buttons=buttons,
         reply_keyboard=data["reply_keyboard"],
         photo=data["photo"],
+        entities=tuple(data.get("entities", ())),
+        protect=bool(data.get("protect", False)),
     )
 
 
@@ -101,9 +105,23 @@ class Messenger(Protocol):
         *,
         reply_to: int | None = None,
         caption: str | None = None,
+        protect: bool = False,
     ) -> int | None:
         """Copy a message without any "forwarded from" header (a media message's caption
-        replaced by `caption` if given); None when the recipient blocked the bot."""
+        replaced by `caption` if given; `protect`: the recipient can neither forward nor
+        save it); None when the recipient blocked the bot."""
+        ...
+
+    async def send_contact(
+        self,
+        chat_id: int,
+        phone: str,
+        first_name: str,
+        *,
+        reply_to: int | None = None,
+        protect: bool = False,
+    ) -> int | None:
+        """A contact card with only this number and name (no account); None when blocked."""
         ...
 
     async def delete(self, chat_id: int, message_id: int) -> bool:

@@ -311,7 +311,16 @@ class MessageDeliverer:
             return None
         if op == "copy":
             return await self._messenger.copy(
-                p["from_chat"], p["message_id"], chat, reply_to=p["reply_to"], caption=p["caption"]
+                p["from_chat"],
+                p["message_id"],
+                chat,
+                reply_to=p["reply_to"],
+                caption=p["caption"],
+                protect=p.get("protect", False),
+            )
+        if op == "contact":
+            return await self._messenger.send_contact(
+                chat, p["phone"], p["first_name"], reply_to=p["reply_to"], protect=p["protect"]
             )
         if op == "delete":
             return await self._messenger.delete(chat, p["message_id"])
@@ -376,6 +385,7 @@ class OutboxMessenger:
         *,
         reply_to: int | None = None,
         caption: str | None = None,
+        protect: bool = False,
     ) -> int | None:
         payload = {
             "op": "copy",
@@ -383,8 +393,28 @@ class OutboxMessenger:
             "message_id": message_id,
             "reply_to": reply_to,
             "caption": caption,
+            "protect": protect,
         }
         result: int | None = await self._call(to_chat_id, payload)
+        return result
+
+    async def send_contact(
+        self,
+        chat_id: int,
+        phone: str,
+        first_name: str,
+        *,
+        reply_to: int | None = None,
+        protect: bool = False,
+    ) -> int | None:
+        payload = {
+            "op": "contact",
+            "phone": phone,
+            "first_name": first_name,
+            "reply_to": reply_to,
+            "protect": protect,
+        }
+        result: int | None = await self._call(chat_id, payload)
         return result
 
     async def delete(self, chat_id: int, message_id: int) -> bool:

@@ -3,10 +3,14 @@
 * /privacy says in plain words what is stored, who sees it and for how long.
 * /mydata sends a resident everything stored about them, readable and as JSON.
 * /forget (confirmed) erases them: profile, phone, message contents, survey comments,
-  subscriptions, reminders. Their cases stay as anonymous records for the statistics; open
-  ones are withdrawn and their mediators told.
-* Message contents and notes of cases closed longer than `privacy.retention_days` are
-  purged by a daily reminder.
+  subscriptions, reminders, a draft, a block and its reason, and what the inbox and outbox
+  held. Their cases stay as anonymous records for the statistics; open ones are withdrawn
+  and their mediators told.
+* Contents of cases closed longer than `privacy.retention_days` (messages, notes, the
+  agreement, a phone number, survey comments, block reasons) and intakes abandoned longer
+  than `privacy.draft_days` are purged by a daily reminder.
+* Deleted text is zeroed in the database file (storage/db.py) and the WAL is truncated
+  after an erasure and after the purge: it is nowhere in the files' bytes.
 * Discreet mode: the first line of every message to the resident is neutral (it is what a
   phone's notification shows), and "clear this chat" deletes what Telegram still allows.
 * A per-user message rate limit, and blocking by staff or the head (by case number: they
@@ -165,6 +169,7 @@ class PrivacyService:
             await self._privacy.erase(person.id, case_ids)
             for case_id in case_ids:
                 await self._cases.add_event(case_id, "erased", self._clock.now())
+        self._blocked.discard(person.id)  # nothing is kept to know her again by
         await self._db.checkpoint()  # the erased text leaves the -wal file too
         for mediator_id, number in withdrawn:
             await self._tell(mediator_id, partial(withdrawn_notice, number))
@@ -199,8 +204,11 @@ class PrivacyService:
         purged = await self._privacy.purge_closed_before(before, now)
         for case_id in purged:
             await self._cases.add_event(case_id, "purged", now)
+        drafts = await self._privacy.purge_abandoned(
+            now - timedelta(days=self._config.privacy.draft_days)
+        )
         await self._db.checkpoint()
-        log.info("retention purge", extra={"cases": len(purged)})
+        log.info("retention purge", extra={"cases": len(purged), "drafts": drafts})
 
     def _next_purge(self) -> datetime:
         """03:00 local, the next night."""
@@ -348,7 +356,8 @@ class DiscreetMessenger:
     ) -> int | None:
         if not await self._privacy.is_discreet(chat_id):
             return await self._inner.send(chat_id, message, reply_to=reply_to)
-        neutral = replace(message, text=await self._neutral(chat_id, message.text))
+        # The neutral line goes first: the entities' offsets would no longer fit the text.
+        neutral = replace(message, text=await self._neutral(chat_id, message.text), entities=())
         return await self._remember(
             chat_id, await self._inner.send(chat_id, neutral, reply_to=reply_to)
         )
@@ -376,16 +385,43 @@ class DiscreetMessenger:
         *,
         reply_to: int | None = None,
         caption: str | None = None,
+        protect: bool = False,
     ) -> int | None:
         if not await self._privacy.is_discreet(to_chat_id):
             return await self._inner.copy(
-                from_chat_id, message_id, to_chat_id, reply_to=reply_to, caption=caption
+                from_chat_id,
+                message_id,
+                to_chat_id,
+                reply_to=reply_to,
+                caption=caption,
+                protect=protect,
             )
         neutral = await self._neutral(to_chat_id, caption or "")
         copied = await self._inner.copy(
-            from_chat_id, message_id, to_chat_id, reply_to=reply_to, caption=neutral
+            from_chat_id,
+            message_id,
+            to_chat_id,
+            reply_to=reply_to,
+            caption=neutral,
+            protect=protect,
         )
         return await self._remember(to_chat_id, copied)
+
+    async def send_contact(
+        self,
+        chat_id: int,
+        phone: str,
+        first_name: str,
+        *,
+        reply_to: int | None = None,
+        protect: bool = False,
+    ) -> int | None:
+        sent = await self._inner.send_contact(
+            chat_id, phone, first_name, reply_to=reply_to, protect=protect
+        )
+        if await self._privacy.is_discreet(chat_id):
+            return await self._remember(chat_id, sent)
+        return sent
 
     async def edit_copy(
         self, chat_id: int, message_id: int, *, text: str | None, caption: str | None

@@ -2,6 +2,13 @@
 
 Every message is copied (never forwarded: no "forwarded from" header) to the other side,
 under a short header whenever the conversation in that chat switches to another case.
+No account crosses: a contact card is sent anew with only its phone number and first name
+(never the user_id it may name), a text whose entities point at an account (a text_mention,
+a hidden link into Telegram) is sent anew without them, and a caption is always passed on
+as plain text. The words people write are theirs and go as written, an @username typed out
+included. A team member's own contact card waits for her to confirm it (it shows her
+number). Copies are protected (`privacy.protect_content`): neither side can forward or save
+the other's messages.
 One transaction books the message with its case and queues its copy in the outbox
 (bot/outbox.py); the sender copies it, maps the pair (a reply on either side then threads
 to the right case and message, an edit follows its copy) and marks the entry delivered —
@@ -12,6 +19,7 @@ same machinery on its own channel: the adviser only ever talks to the mediator.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -35,6 +43,10 @@ log = logging.getLogger(__name__)
 
 PICK_PREFIX = "rl:"  # rl:<message_id>:<case_id> — which case a resident's message is for
 HELD_PREFIX = "rh:"  # rh:<case_id> — pass on the messages held by the flood limit
+CARD_PREFIX = "rk:"  # rk:<message_id>:<case_id>:yes|no — send a member's own contact card?
+# Entities that name an account without showing it: a text_mention carries the user, a
+# text_link can hide tg://user?id=… or t.me/… behind any words.
+ACCOUNT_LINK = re.compile(r"^\s*(tg:|(https?://)?(www\.)?(t\.me|telegram\.(me|dog))/)", re.I)
 COPY, HEADER, EDIT = "relay", "relay_header", "relay_edit"  # outbox purposes
 
 
@@ -44,6 +56,7 @@ class Envelope:
 
     part: MessagePart
     reply_to: int | None = None
+    own_card: bool = False  # a contact card of the writer's own account
 
 
 @dataclass(frozen=True)
@@ -235,8 +248,44 @@ class RelayService:
     # ------------------------------------------------------------------ team → other side
 
     async def from_member(self, person: Person, envelope: Envelope) -> list[Outgoing]:
-        """A mediator (or the head, or the adviser) writes in a case's conversation."""
-        await self._relay_message(await self._member_route(person, envelope), envelope)
+        """A mediator (or the head, or the adviser) writes in a case's conversation; her own
+        contact card waits until she confirms that the resident may have her number."""
+        route = await self._member_route(person, envelope)
+        if envelope.own_card and route.to_chat == route.case.resident_id:
+            await self._relay.hold(person.id, asdict(envelope.part), self._clock.now())
+            return [self._ask_own_card(route.case, envelope.part.message_id)]
+        await self._relay_message(route, envelope)
+        return []
+
+    def _ask_own_card(self, case: CaseRecord, message_id: int) -> Outgoing:
+        data = f"{CARD_PREFIX}{message_id}:{case.id}"
+        return Outgoing(
+            _(
+                "This contact card shows your own phone number to the resident of case "
+                "{number}. Send it?"
+            ).format(number=case.number),
+            rows(
+                Button(_("Yes, send my number"), f"{data}:yes"),
+                Button(_("No, don't send it"), f"{data}:no"),
+                per_row=2,
+            ),
+        )
+
+    async def own_card_answered(
+        self, person: Person, message_id: int, case_id: int, send: bool
+    ) -> list[Outgoing]:
+        """Her answer: the card goes to the case's resident (checked again now), or not."""
+        case = await self.case_for_mediator(person, case_id)
+        if case.resident_id is None:
+            raise CaseClosedError
+        held = await self._relay.release(person.id, message_id)
+        if held is None:
+            raise StaleActionError
+        if not send:
+            return [Outgoing(_("Your number was not sent."))]
+        name = person.member.display_name if person.member else None
+        route = Route(case, "resident", case.resident_id, "mediator", name)
+        await self._relay_message(route, Envelope(MessagePart(**held)))
         return []
 
     async def _member_route(self, person: Person, envelope: Envelope) -> Route:
@@ -419,6 +468,8 @@ class RelayService:
             "source": [part.chat_id, part.message_id],
             "kind": part.kind,
             "text": part.text,
+            "entities": part.entities,
+            "contact": part.contact,
             "reply": reply,
             "mark": self.watch.mark(case, part) if self.watch else None,
             "alone": mapped_alone,
@@ -439,30 +490,44 @@ class RelayService:
     # ------------------------------------------------------------------ delivery (sender)
 
     async def send_copy(self, row: OutboxRow) -> int:
-        """Copy a queued message across; its id in the other chat."""
-        p = row.payload
-        from_chat, message_id = p["source"]
-        reply_to = await self._resolve_reply(row)
-        mark = p.get("mark")
-        discreet = await self._privacy.is_discreet(row.chat_id)
-        # Asked once, here: the discreet messenger words what a discreet chat gets.
-        messenger = self._transport if discreet else self._telegram
-        if p["kind"] == "text" and (mark or discreet):
-            # A copy would put the words in the phone's notification: send them as text, so
-            # the messenger can put its neutral first line above them; a mark (🔴) stands
-            # in front of the words.
-            text = f"{mark} {p['text'] or ''}" if mark else p["text"] or ""
-            copied = await messenger.send(row.chat_id, Outgoing(text), reply_to=reply_to)
-        else:
-            caption = None if p["kind"] == "text" else (p["text"] or "")
-            if mark is not None:
-                caption = f"{mark} {caption}"
-            copied = await messenger.copy(
-                from_chat, message_id, row.chat_id, reply_to=reply_to, caption=caption
-            )
+        """Pass a queued message across, carrying no account; its id in the other chat."""
+        copied = await self._pass_on(row, await self._resolve_reply(row))
         if copied is None:
             raise DeliveryRefused("blocked")
         return copied
+
+    async def _pass_on(self, row: OutboxRow, reply_to: int | None) -> int | None:
+        p, to_chat = row.payload, row.chat_id
+        protect = self._config.privacy.protect_content
+        mark, entities = p.get("mark"), p.get("entities")
+        discreet = await self._privacy.is_discreet(to_chat)
+        # Asked once, here: the discreet messenger words what a discreet chat gets.
+        messenger = self._transport if discreet else self._telegram
+        contact = p.get("contact")
+        if p["kind"] == "contact" and contact:  # sent anew: a copy would name the account
+            return await messenger.send_contact(
+                to_chat,
+                contact["phone_number"],
+                contact["first_name"],
+                reply_to=reply_to,
+                protect=protect,
+            )
+        if p["kind"] == "text" and (mark or discreet or entities is not None):
+            # Sent as new text rather than copied: in discreet mode, so the messenger can
+            # put its neutral first line above the words (a copy would show them in the
+            # phone's notification); with a mark (🔴) in front of them; or without an
+            # entity that names an account. Any line put in front drops the entities.
+            text = f"{mark} {p['text'] or ''}" if mark else p["text"] or ""
+            keep = tuple(entities) if entities is not None and not (mark or discreet) else ()
+            message = Outgoing(text, entities=keep, protect=protect)
+            return await messenger.send(to_chat, message, reply_to=reply_to)
+        from_chat, message_id = p["source"]
+        caption = None if p["kind"] == "text" else (p["text"] or "")  # plain: no entities
+        if mark is not None:
+            caption = f"{mark} {caption}"
+        return await messenger.copy(
+            from_chat, message_id, to_chat, reply_to=reply_to, caption=caption, protect=protect
+        )
 
     async def _resolve_reply(self, row: OutboxRow) -> int | None:
         reply = row.payload["reply"]
@@ -643,6 +708,22 @@ class RelayService:
 
 def _outgoing_json(message: Outgoing) -> dict[str, Any]:
     return asdict(message)
+
+
+def without_accounts(entities: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The entities of a text (Bot API MessageEntity objects) without those that name an
+    account: None when there is none, and the message can be copied as it is."""
+    kept = [e for e in entities if not _names_account(e)]
+    return None if len(kept) == len(entities) else kept
+
+
+def _names_account(entity: dict[str, Any]) -> bool:
+    if entity.get("type") == "text_mention" or "user" in entity:
+        return True
+    url = entity.get("url")
+    return (
+        entity.get("type") == "text_link" and isinstance(url, str) and bool(ACCOUNT_LINK.match(url))
+    )
 
 
 def _not_delivered(reason: RefusalReason, case: CaseRecord, to_resident: bool) -> str:

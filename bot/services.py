@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.access import AccessLog
 from bot.announcements import AnnouncementService
 from bot.broadcast import Broadcaster
 from bot.cases import CaseService
@@ -28,6 +29,7 @@ from bot.stats import StatsService
 from bot.subscriptions import SubscriptionService
 from bot.timers import Timers
 from bot.urgent import UrgentService
+from storage.access import AccessRepository
 from storage.announcements import AnnouncementRepository, SubscriptionRepository
 from storage.cases import CaseRepository
 from storage.db import Database
@@ -70,6 +72,7 @@ class Services:
     announcements: AnnouncementService
     privacy: PrivacyService
     urgent: UrgentService
+    access: AccessLog
 
     @classmethod
     async def start(
@@ -147,6 +150,7 @@ class Services:
             clock=clock,
             config=config,
         )
+        access = AccessLog(repo=AccessRepository(db), cases=cases, clock=clock, config=config)
         casework = CaseworkService(
             db=db,
             cases=cases,
@@ -158,6 +162,7 @@ class Services:
             timers=timers,
             people=people,
             messenger=messenger,
+            access=access,
             clock=clock,
             config=config,
         )
@@ -242,6 +247,7 @@ class Services:
                 config=config,
             ),
             urgent=urgent,
+            access=access,
         )
 
     async def run_timers(self) -> None:

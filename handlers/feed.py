@@ -188,8 +188,9 @@ class UpdateFeed:
         assert update_id is not None
         try:
             update = Update.de_json(data, self._app.bot)
-        except (KeyError, TypeError, ValueError) as error:
-            # Logged without the update: it may carry names and text.
+        except Exception as error:  # whatever its parsers meet: AttributeError, OverflowError…
+            # Logged without the update: it may carry names and text. Any error: one
+            # that escaped here would leave the update unhandled, replayed at every start.
             log.warning(
                 "update skipped: it could not be read",
                 extra={"update_id": update_id, "error": type(error).__name__},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Message
 
 from bot.intake import Incoming
-from bot.relay import Envelope
+from bot.relay import Envelope, without_accounts
 from storage.cases import MessagePart
 
 # Media a resident may use to describe their problem at intake.
@@ -28,19 +28,34 @@ def incoming_from(message: Message) -> Incoming:
 
 
 def envelope_from(message: Message) -> Envelope:
-    """For the relay: the message and what it replies to."""
+    """For the relay: the message, what it replies to, and whether it is the writer's own
+    contact card."""
     replied = message.reply_to_message
-    return Envelope(part_of(message), reply_to=replied.message_id if replied else None)
+    card, writer = message.contact, message.from_user
+    own = card is not None and writer is not None and card.user_id == writer.id
+    return Envelope(
+        part_of(message), reply_to=replied.message_id if replied else None, own_card=own
+    )
 
 
 def part_of(message: Message) -> MessagePart:
+    """The message as the relay keeps and passes it on: no account in it (bot/relay.py)."""
     kind = next((k for k in RELAYED if getattr(message, k, None)), "other")
+    entities = None
+    if kind == "text" and message.entities:
+        entities = without_accounts([entity.to_dict() for entity in message.entities])
+    card = message.contact
+    contact = None
+    if kind == "contact" and card is not None:
+        contact = {"phone_number": card.phone_number, "first_name": card.first_name}
     return MessagePart(
         kind=kind,
         text=message.text if kind == "text" else message.caption,
         file_id=_file_id(message, kind),
         chat_id=message.chat_id,
         message_id=message.message_id,
+        entities=entities,
+        contact=contact,
     )
 
 

@@ -9,14 +9,16 @@ to their case, else a short hint. Edits follow their copies across the relay.
 
 from __future__ import annotations
 
+import re
+
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.casework import PENDING_KINDS
 from bot.errors import StaleActionError
 from bot.i18n import _
-from bot.messaging import Outgoing, parse_id
-from bot.relay import HELD_PREFIX
+from bot.messaging import ID_PATTERN, Outgoing, parse_id
+from bot.relay import CARD_PREFIX, HELD_PREFIX
 from handlers.context import BotContext
 from handlers.incoming import envelope_from, incoming_from, part_of
 from handlers.replies import answer
@@ -94,6 +96,23 @@ async def on_held_button(update: Update, context: BotContext) -> None:
     await answer(update, context, replies)
 
 
+CARD_BUTTON = re.compile(rf"^{CARD_PREFIX}({ID_PATTERN}):({ID_PATTERN}):(yes|no)$")
+
+
+async def on_card_button(update: Update, context: BotContext) -> None:
+    """A team member's answer: may the resident have the number on her own contact card?"""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    match = CARD_BUTTON.match(query.data)
+    if match is None:
+        raise StaleActionError
+    message_id, case_id, send = int(match.group(1)), int(match.group(2)), match.group(3)
+    relay = context.services.relay
+    replies = await relay.own_card_answered(context.person, message_id, case_id, send == "yes")
+    await query.answer()
+    await answer(update, context, replies)
+
+
 def team_welcome(name: str) -> Outgoing:
     return Outgoing(
         _(
@@ -119,4 +138,5 @@ def message_handlers() -> list[BaseHandler[Update, BotContext, None]]:
             private & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, on_message
         ),
         CallbackQueryHandler(on_held_button, pattern=f"^{HELD_PREFIX}"),
+        CallbackQueryHandler(on_card_button, pattern=CARD_BUTTON),
     ]

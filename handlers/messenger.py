@@ -14,6 +14,7 @@ from telegram import (
     InputFile,
     KeyboardButton,
     Message,
+    MessageEntity,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     ReplyParameters,
@@ -80,12 +81,16 @@ class TelegramMessenger:
                 caption=message.text,
                 reply_markup=markup(message),
                 reply_parameters=_reply(reply_to),
+                protect_content=message.protect or None,
             )
+        entities = [MessageEntity.de_json(e, self._bot) for e in message.entities]
         return await self._bot.send_message(
             chat_id,
             message.text,
             reply_markup=markup(message),
             reply_parameters=_reply(reply_to),
+            entities=entities or None,
+            protect_content=message.protect or None,
         )
 
     async def send_document(
@@ -118,6 +123,7 @@ class TelegramMessenger:
         *,
         reply_to: int | None = None,
         caption: str | None = None,
+        protect: bool = False,
     ) -> int | None:
         try:
             async with _transient():
@@ -127,11 +133,35 @@ class TelegramMessenger:
                     message_id,
                     caption=caption,
                     reply_parameters=_reply(reply_to),
+                    protect_content=protect or None,
                 )
         except DeliveryRefused as refusal:
             _none_if_blocked(refusal)
             return None
         return copied.message_id
+
+    async def send_contact(
+        self,
+        chat_id: int,
+        phone: str,
+        first_name: str,
+        *,
+        reply_to: int | None = None,
+        protect: bool = False,
+    ) -> int | None:
+        try:
+            async with _transient():
+                sent = await self._bot.send_contact(
+                    chat_id,
+                    phone_number=phone,
+                    first_name=first_name,
+                    reply_parameters=_reply(reply_to),
+                    protect_content=protect or None,
+                )
+        except DeliveryRefused as refusal:
+            _none_if_blocked(refusal)
+            return None
+        return sent.message_id
 
     async def delete(self, chat_id: int, message_id: int) -> bool:
         try:

@@ -1,5 +1,6 @@
-"""/privacy, /mydata, /forget and their buttons; /block and /unblock for staff and the head;
-and the guard that keeps blocked users out and floods at bay (it runs before everything)."""
+"""/privacy, /mydata, /forget and their buttons; /block, /unblock and /access (who read a
+case) for staff and the head; and the guard that keeps blocked users out and floods at bay
+(it runs before everything)."""
 
 from __future__ import annotations
 
@@ -29,23 +30,52 @@ BUTTON = re.compile(
 
 
 async def guard(update: Update, context: BotContext) -> None:
-    """Blocked users get a neutral notice; over the flood limit, messages are held."""
+    """Blocked users keep their data rights (/privacy, /mydata, /forget and their buttons)
+    and nothing else; over the flood limit, messages are held."""
     user, message = update.effective_user, update.message or update.edited_message
-    if user is None or message is None or update.effective_chat is None:
+    if user is None or update.effective_chat is None:
         return
     privacy = context.services.privacy
-    if privacy.is_blocked(user.id):
-        text = message.text or message.caption
-        if context.services.urgent.in_danger(text):  # blocked or not: the numbers, always
-            await answer_text(update, context, context.services.urgent.emergency_text())
-        elif privacy.should_warn(user.id):
-            await answer_text(update, context, _("Sorry, your messages cannot be received now."))
+    if privacy.is_blocked(user.id) and not _let_through_when_blocked(update):
+        await _refuse_blocked(update, context)
         raise ApplicationHandlerStop
+    if message is None:
+        return  # a button press, or Telegram telling us about the chat: no flood of messages
     person = context.person
     if person.is_staff or person.busy == "draft" or privacy.allow(user.id):
         return  # staff are not a flood; an intake keeps every message: nobody reads a draft
     await answer(update, context, await _over_the_limit(update, context))
     raise ApplicationHandlerStop
+
+
+def _let_through_when_blocked(update: Update) -> bool:
+    """Exactly what the handlers of /privacy, /mydata, /forget and their buttons would take;
+    and Telegram's notice that the person blocked or unblocked the bot, which is recorded
+    (handlers/followup.py) and answers nothing."""
+    if update.my_chat_member is not None:
+        return True
+    return any(handler.check_update(update) for handler in _RIGHTS_HANDLERS)
+
+
+async def _refuse_blocked(update: Update, context: BotContext) -> None:
+    """A press is always answered (an alert); a command gets the notice while under the
+    flood limit, any other message once a minute."""
+    privacy, user_id = context.services.privacy, context.person.id
+    text = _("Sorry, your messages cannot be received now.")
+    rights = _("You can still see what we keep about you, or have it erased: /privacy")
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+        return
+    message = update.message or update.edited_message
+    if message is None:
+        return
+    if context.services.urgent.in_danger(message.text or message.caption):
+        # Blocked or not: someone in danger gets the emergency numbers, always.
+        await answer_text(update, context, context.services.urgent.emergency_text())
+        return
+    command = bool(message.text and message.text.startswith("/"))
+    if (command and privacy.allow(user_id)) or privacy.should_warn(user_id):
+        await answer_text(update, context, f"{text}\n{rights}")
 
 
 async def _over_the_limit(update: Update, context: BotContext) -> list[Outgoing]:
@@ -131,6 +161,28 @@ async def unblock(update: Update, context: BotContext) -> None:
     await answer(update, context, [await context.services.privacy.unblock(context.person, args[0])])
 
 
+async def access(update: Update, context: BotContext) -> None:
+    """/access QJS-…: who read a case, and when (the head and staff)."""
+    args = context.args or []
+    if not args:
+        raise UsageError(_("/access QJS-2026-0001"))
+    reply = await context.services.access.listing(context.person, args[0])
+    await answer(update, context, [reply])
+
+
+def _rights_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("privacy", privacy, filters=private),
+        CommandHandler("mydata", mydata, filters=private),
+        CommandHandler("forget", forget, filters=private),
+        CallbackQueryHandler(on_button, pattern=BUTTON),
+    ]
+
+
+_RIGHTS_HANDLERS = _rights_handlers()
+
+
 def guard_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [TypeHandler(Update, guard)]
 
@@ -138,10 +190,8 @@ def guard_handlers() -> list[BaseHandler[Update, BotContext, None]]:
 def privacy_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     private = filters.ChatType.PRIVATE
     return [
-        CommandHandler("privacy", privacy, filters=private),
-        CommandHandler("mydata", mydata, filters=private),
-        CommandHandler("forget", forget, filters=private),
+        *_rights_handlers(),
         CommandHandler("block", block, filters=private),
         CommandHandler("unblock", unblock, filters=private),
-        CallbackQueryHandler(on_button, pattern=BUTTON),
+        CommandHandler("access", access, filters=private),
     ]

@@ -48,6 +48,7 @@ def help_text(person: Person) -> str:
         lines.append(_("/reassign – take or give any open case, waiting or not"))
     if person.is_staff or person.is_head:
         lines.append(_("/block QJS-… reason – stop an abusive resident · /unblock QJS-…"))
+        lines.append(_("/access QJS-… – who read a case, and when"))
     if person.is_staff:
         lines.append(_("/announce – an event notice · /announcements – sent and planned"))
         lines.append(_("/invite – invite a mediator, the head or the adviser"))

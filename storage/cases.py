@@ -60,13 +60,19 @@ class CaseRecord:
 
 @dataclass(frozen=True)
 class MessagePart:
-    """One message of the conversation, pointing at the original for copyMessage."""
+    """One message of the conversation, pointing at the original for copyMessage.
+
+    `entities` is set when a copy would carry an account (bot/relay.py sends the text anew
+    with these instead); `contact` is a contact card as it is passed on: phone number and
+    first name, never the account it names."""
 
     kind: str
     text: str | None
     file_id: str | None
     chat_id: int
     message_id: int
+    entities: list[dict[str, Any]] | None = None
+    contact: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -269,8 +275,8 @@ class CaseRepository:
         """Book a message with its case; returns the book entry's id."""
         return await self._db.insert(
             """INSERT INTO case_messages (case_id, at, author, kind, text, file_id, chat_id,
-                                          message_id, delivery, edit_of)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                          message_id, delivery, edit_of, entities, contact)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 case_id,
                 to_db(now),
@@ -282,6 +288,8 @@ class CaseRepository:
                 part.message_id,
                 delivery,
                 edit_of,
+                _json_or_null(part.entities),
+                _json_or_null(part.contact),
             ),
         )
 
@@ -292,8 +300,8 @@ class CaseRepository:
         the new entry's id, or None. One statement: the check and the insert together."""
         row = await self._db.fetch_one(
             """INSERT INTO case_messages (case_id, at, author, kind, text, file_id, chat_id,
-                                          message_id, delivery)
-               SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?
+                                          message_id, delivery, entities, contact)
+               SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
                WHERE NOT EXISTS (SELECT 1 FROM case_messages WHERE chat_id = ?
                                                               AND message_id = ?)
                RETURNING id""",
@@ -307,6 +315,8 @@ class CaseRepository:
                 part.chat_id,
                 part.message_id,
                 delivery,
+                _json_or_null(part.entities),
+                _json_or_null(part.contact),
                 part.chat_id,
                 part.message_id,
             ),
@@ -358,36 +368,14 @@ class CaseRepository:
         rows = await self._db.fetch_all(
             "SELECT * FROM case_messages WHERE case_id = ? ORDER BY id", (case_id,)
         )
-        return [
-            MessagePart(
-                kind=row["kind"],
-                text=row["text"],
-                file_id=row["file_id"],
-                chat_id=row["chat_id"],
-                message_id=row["message_id"],
-            )
-            for row in rows
-        ]
+        return [_part(row) for row in rows]
 
     async def conversation(self, case_id: int) -> list[tuple[str, MessagePart, datetime]]:
         """The case's messages with their author ('resident', 'mediator', 'adviser') and time."""
         rows = await self._db.fetch_all(
             "SELECT * FROM case_messages WHERE case_id = ? ORDER BY id", (case_id,)
         )
-        return [
-            (
-                row["author"],
-                MessagePart(
-                    kind=row["kind"],
-                    text=row["text"],
-                    file_id=row["file_id"],
-                    chat_id=row["chat_id"],
-                    message_id=row["message_id"],
-                ),
-                from_db(row["at"]),
-            )
-            for row in rows
-        ]
+        return [(row["author"], _part(row), from_db(row["at"])) for row in rows]
 
     async def workload(self) -> dict[int, int]:
         """Open cases per mediator: assigned and accepted, plus open offers."""
@@ -465,18 +453,28 @@ def _entry(row: aiosqlite.Row) -> BookEntry:
         id=row["id"],
         case_id=row["case_id"],
         author=row["author"],
-        part=MessagePart(
-            kind=row["kind"],
-            text=row["text"],
-            file_id=row["file_id"],
-            chat_id=row["chat_id"],
-            message_id=row["message_id"],
-        ),
+        part=_part(row),
         at=from_db(row["at"]),
         delivery=cast(Delivery, row["delivery"]),
         failure=row["failure"],
         edit_of=row["edit_of"],
     )
+
+
+def _part(row: aiosqlite.Row) -> MessagePart:
+    return MessagePart(
+        kind=row["kind"],
+        text=row["text"],
+        file_id=row["file_id"],
+        chat_id=row["chat_id"],
+        message_id=row["message_id"],
+        entities=json.loads(row["entities"]) if row["entities"] is not None else None,
+        contact=json.loads(row["contact"]) if row["contact"] is not None else None,
+    )
+
+
+def _json_or_null(value: object) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _case(row: aiosqlite.Row) -> CaseRecord:

@@ -39,6 +39,9 @@ BUSY_TIMEOUT_MS = 5000
 # The WAL is folded back into the database every ~4 MB; erasure truncates it at once
 # (`checkpoint()`), so erased text does not linger in the -wal file.
 WAL_AUTOCHECKPOINT_PAGES = 1000
+# A handled update keeps its id (a re-delivery is a no-op) and nothing of what it said:
+# its effects are in the book, and an erasure must not find it in other people's updates.
+HANDLED_PAYLOAD = "{}"
 
 
 class SchemaTooNewError(RuntimeError):
@@ -217,7 +220,8 @@ class Database:
         if current is None or current.marked:
             return None
         await self._conn.execute(
-            "UPDATE inbox SET handled_at = ? WHERE update_id = ? AND handled_at IS NULL",
+            f"UPDATE inbox SET handled_at = ?, payload = '{HANDLED_PAYLOAD}' "
+            "WHERE update_id = ? AND handled_at IS NULL",
             (current.at, current.update_id),
         )
         return current
@@ -337,3 +341,7 @@ async def _configure(connection: aiosqlite.Connection) -> None:
     # In WAL mode this costs one fsync per commit (about 2 ms here).
     await connection.execute("PRAGMA synchronous = FULL")
     await connection.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+    # Deleted and overwritten content is zeroed in the file, not left in free space: after
+    # an erasure or the retention purge (and the checkpoint that follows), the text is
+    # nowhere in the database's bytes.
+    await connection.execute("PRAGMA secure_delete = ON")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database
+from storage.db import HANDLED_PAYLOAD, Database
 from storage.timefmt import to_db
 
 
@@ -39,9 +39,11 @@ class InboxRepository:
         return [update for update in updates if update["update_id"] in fresh]
 
     async def mark_handled(self, update_id: int, now: datetime) -> None:
+        """Handled: the id stays (a re-delivery is a no-op), what it said goes."""
         await self._db.execute(
-            "UPDATE inbox SET handled_at = ? WHERE update_id = ? AND handled_at IS NULL",
-            (to_db(now), update_id),
+            """UPDATE inbox SET handled_at = ?, payload = ?
+               WHERE update_id = ? AND handled_at IS NULL""",
+            (to_db(now), HANDLED_PAYLOAD, update_id),
         )
 
     async def unhandled(self) -> list[InboxRow]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database
+from storage.db import HANDLED_PAYLOAD, Database
 from storage.timefmt import to_db
+
+# Case events whose detail holds personal data (a block's reason, written about her).
+PERSONAL_EVENTS = ("blocked",)
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class PrivacyRepository:
         data: dict[str, Any] = {
             "profile": dict(user) if user else None,
             "subscription": await self._subscription(user_id),
+            "draft": await self._draft(user_id),
             "cases": [],
         }
         for case in cases:
@@ -47,8 +52,26 @@ class PrivacyRepository:
             entry = {k: case[k] for k in case.keys() if k != "id"}  # noqa: SIM118 - Row
             entry["your_messages"] = [dict(m) for m in messages]
             entry["survey"] = dict(survey) if survey else None
+            entry["read_by"] = await self._readers(case["id"])
             data["cases"].append(entry)
         return data
+
+    async def _readers(self, case_id: int) -> list[dict[str, Any]]:
+        """Who read her case and when, as roles and display names (never accounts)."""
+        rows = await self._db.fetch_all(
+            "SELECT at, role, name, what FROM case_access WHERE case_id = ? ORDER BY id",
+            (case_id,),
+        )
+        return [dict(row) for row in rows]
+
+    async def _draft(self, user_id: int) -> dict[str, Any] | None:
+        """A request she began and has not sent: kept until `privacy.draft_days` pass."""
+        row = await self._db.fetch_one(
+            "SELECT step, data, updated_at FROM drafts WHERE user_id = ?", (user_id,)
+        )
+        if row is None:
+            return None
+        return {"step": row["step"], "so_far": json.loads(row["data"]), "since": row["updated_at"]}
 
     async def _subscription(self, user_id: int) -> dict[str, Any] | None:
         row = await self._db.fetch_one(
@@ -80,15 +103,12 @@ class PrivacyRepository:
         """
         marks = ",".join("?" * len(case_ids)) or "NULL"
         statements: list[tuple[str, tuple[Any, ...]]] = [
-            (f"DELETE FROM case_messages WHERE case_id IN ({marks})", tuple(case_ids)),
-            (f"DELETE FROM case_notes WHERE case_id IN ({marks})", tuple(case_ids)),
-            (f"DELETE FROM relay_map WHERE case_id IN ({marks})", tuple(case_ids)),
+            *_contents_of(marks, tuple(case_ids)),
             (
                 f"UPDATE cases SET phone = NULL, outcome_text = NULL WHERE id IN ({marks})",
                 tuple(case_ids),
             ),
             (f"UPDATE surveys SET comment = NULL WHERE case_id IN ({marks})", tuple(case_ids)),
-            (f"DELETE FROM outbox WHERE case_id IN ({marks})", tuple(case_ids)),
             ("DELETE FROM outbox WHERE chat_id = ?", (user_id,)),
             ("DELETE FROM inbox WHERE user_id = ? OR chat_id = ?", (user_id, user_id)),
             ("DELETE FROM relay_showing WHERE chat_id = ?", (user_id,)),
@@ -97,6 +117,7 @@ class PrivacyRepository:
             ("DELETE FROM rsvps WHERE user_id = ?", (user_id,)),
             ("DELETE FROM deliveries WHERE user_id = ?", (user_id,)),
             ("DELETE FROM sent_messages WHERE user_id = ?", (user_id,)),
+            ("DELETE FROM user_blocks WHERE user_id = ?", (user_id,)),  # and its reason
             # users cascades to drafts and subscriptions; cases.resident_id becomes NULL.
             ("DELETE FROM users WHERE id = ?", (user_id,)),
         ]
@@ -104,7 +125,9 @@ class PrivacyRepository:
             await self._db.execute(sql, params)
 
     async def purge_closed_before(self, before: datetime, now: datetime) -> list[int]:
-        """Message contents and notes of cases closed before `before`; returns their ids."""
+        """The contents of cases closed before `before` — messages, notes, the message map,
+        the agreement, a shared phone number, survey comments, a block's reason, finished
+        reminders; returns their ids. Their metadata and outcome stay, for the statistics."""
         rows = await self._db.fetch_all(
             """SELECT id FROM cases WHERE closed_at IS NOT NULL AND closed_at < ?
                AND purged_at IS NULL AND state NOT IN ('new', 'unassigned', 'offered',
@@ -114,14 +137,36 @@ class PrivacyRepository:
         ids = [int(row[0]) for row in rows]
         async with self._db.transaction():
             for case_id in ids:
-                await self._db.execute("DELETE FROM case_messages WHERE case_id = ?", (case_id,))
-                await self._db.execute("DELETE FROM case_notes WHERE case_id = ?", (case_id,))
-                await self._db.execute("DELETE FROM relay_map WHERE case_id = ?", (case_id,))
-                await self._db.execute("DELETE FROM outbox WHERE case_id = ?", (case_id,))
+                for sql, params in _contents_of("?", (case_id,)):
+                    await self._db.execute(sql, params)
                 await self._db.execute(
-                    "UPDATE cases SET purged_at = ? WHERE id = ?", (to_db(now), case_id)
+                    """UPDATE cases SET purged_at = ?, phone = NULL, outcome_text = NULL
+                       WHERE id = ?""",
+                    (to_db(now), case_id),
                 )
+                await self._db.execute(
+                    "UPDATE surveys SET comment = NULL WHERE case_id = ?", (case_id,)
+                )
+            # Block reasons are kept as long as case contents are.
+            await self._db.execute(
+                "UPDATE user_blocks SET reason = '—' WHERE at < ?", (to_db(before),)
+            )
         return ids
+
+    async def purge_abandoned(self, before: datetime) -> int:
+        """Intakes nobody touched since `before`, and messages left waiting as long for an
+        answer ("which case?", "send my number?"); how many drafts went."""
+        async with self._db.transaction():
+            drafts = await self._db.execute(
+                "DELETE FROM drafts WHERE updated_at < ?", (to_db(before),)
+            )
+            await self._db.execute("DELETE FROM held_messages WHERE at < ?", (to_db(before),))
+            # Updates handled before handled ones were emptied at once (storage/db.py).
+            await self._db.execute(
+                "UPDATE inbox SET payload = ? WHERE handled_at IS NOT NULL AND payload != ?",
+                (HANDLED_PAYLOAD, HANDLED_PAYLOAD),
+            )
+        return drafts
 
     async def set_discreet(self, user_id: int, on: bool) -> None:
         await self._db.execute("UPDATE users SET discreet = ? WHERE id = ?", (int(on), user_id))
@@ -162,3 +207,25 @@ class PrivacyRepository:
     async def blocked_ids(self) -> set[int]:
         rows = await self._db.fetch_all("SELECT user_id FROM user_blocks")
         return {int(row[0]) for row in rows}
+
+
+def _contents_of(marks: str, case_ids: tuple[Any, ...]) -> list[tuple[str, tuple[Any, ...]]]:
+    """What erasure and the purge delete of cases (`marks`: their placeholders): messages,
+    notes, the message map, rows still to send, finished reminders, personal event details."""
+    kinds = ",".join(f"'{kind}'" for kind in PERSONAL_EVENTS)
+    return [
+        (f"DELETE FROM case_messages WHERE case_id IN ({marks})", case_ids),
+        (f"DELETE FROM case_notes WHERE case_id IN ({marks})", case_ids),
+        (f"DELETE FROM relay_map WHERE case_id IN ({marks})", case_ids),
+        (f"DELETE FROM outbox WHERE case_id IN ({marks})", case_ids),
+        (
+            f"""DELETE FROM reminders WHERE case_id IN ({marks})
+                AND state IN ('done', 'cancelled')""",
+            case_ids,
+        ),
+        (
+            f"UPDATE case_events SET detail = '{{}}' WHERE case_id IN ({marks}) "
+            f"AND kind IN ({kinds})",
+            case_ids,
+        ),
+    ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -280,3 +282,103 @@ async def test_a_whole_case_at_debug_logs_no_personal_data(
     leaks = [secret for secret in secrets if secret in log]
     offending = [line for line in log.splitlines() if any(s in line for s in leaks)]
     assert not leaks, f"the log leaks {leaks}:\n" + "\n".join(offending[:5])
+
+
+# -- privacy: what libraries log, at every level ---------------------------------------------
+
+SECRET = "SECRET-秀英-zhangxy_secret"
+LIBRARY_LOGGERS = (
+    "telegram.ext.Application",
+    "telegram.request",
+    "telegram.ext.ExtBot",
+    "httpx",
+    "httpcore.http11",
+    "aiohttp.server",
+    "asyncio",
+    "root",
+)
+
+
+@pytest.mark.parametrize("name", LIBRARY_LOGGERS)
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR])
+def test_library_records_carry_no_personal_data_at_any_level(
+    captured: io.StringIO, name: str, level: int
+) -> None:
+    """Whatever a library's record quotes (an update, a request body, an exception's text),
+    only its format string, numbers and the exception's type and frames reach the log."""
+    logger = logging.getLogger() if name == "root" else logging.getLogger(name)
+    logger.setLevel(logging.DEBUG)  # as if a ceiling had been lifted: the filter still holds
+    update = {"message": {"from": {"username": SECRET}, "text": SECRET}}
+    logger.log(level, "Received data was %r, retrying in %s s", update, 2.5)
+    logger.log(level, "failed", exc_info=_exc_info(ValueError(f"bad value {SECRET}")))
+    logger.log(level, ValueError(SECRET))  # not a format string at all
+    logger.log(level, f"Task exception was never retrieved\nfuture: <Task exception={SECRET!r}>")
+    logger.log(level, "%s logged in", SECRET, extra={"chat": SECRET})
+    log = captured.getvalue()
+    assert SECRET not in log and "秀英" not in log, log
+    assert "Received data was" in log and "retrying in 2.5 s" in log
+    assert "ValueError" in log and "Task exception was never retrieved" in log
+
+
+def test_our_own_records_keep_their_fields(captured: io.StringIO) -> None:
+    logging.getLogger("bot.relay").info("case handled", extra={"case": "QJS-2026-0001"})
+    logging.getLogger("handlers.feed").warning("update %s skipped", 12)
+    lines = captured.getvalue().splitlines()
+    assert lines[0].endswith('"case handled" case=QJS-2026-0001')
+    assert lines[1].endswith('"update 12 skipped"')
+
+
+def test_an_invalid_bot_api_answer_is_not_quoted_in_the_log(captured: io.StringIO) -> None:
+    """python-telegram-bot logs the whole body of an answer it cannot parse, at ERROR: a
+    getUpdates answer cut short carries people's messages."""
+    from telegram.error import TelegramError
+    from telegram.request import BaseRequest
+
+    body = json.dumps({"ok": True, "result": [{"message": {"text": SECRET}}]})[:-3]
+    with pytest.raises(TelegramError):
+        BaseRequest.parse_json_payload(body.encode())
+    log = captured.getvalue()
+    assert "Can not load invalid JSON data" in log
+    assert SECRET not in log and "秀英" not in log, log
+
+
+UNREADABLE = (  # updates python-telegram-bot cannot turn into objects
+    {"text": SECRET, "entities": SECRET},  # AttributeError
+    {"text": SECRET, "date": 10**20},  # OverflowError
+    {"text": SECRET, "date": SECRET},  # TypeError
+)
+
+
+async def test_an_update_the_library_cannot_read_is_skipped_and_not_logged(
+    tmp_path: Path, captured: io.StringIO
+) -> None:
+    bot = BotUnderTest(make_config(tmp_path))
+    bot.api.token = TOKEN
+    async with bot:
+        person = bot.person(RESIDENT_ID, "秀英", username="zhangxy_secret")
+        await person.send("/help")
+        await person.expect()
+        world = bot.api.world
+        chat = world.chat(RESIDENT_ID)
+        assert chat is not None and bot.app is not None
+        ids = []
+        for fields in UNREADABLE:
+            message = world.new_message(chat, chat.user.to_dict(), {"text": "x"})
+            ids.append(world.push_update("message", {**message, **fields})["update_id"])
+        await person.send("/help")  # handled after them: the feed went on
+        await person.expect()
+        db = bot.app.bot_data.services.db
+        marks = ",".join("?" * len(ids))
+        for _ in range(100):
+            row = await db.fetch_one(
+                f"SELECT count(*) FROM inbox WHERE update_id IN ({marks}) AND handled_at IS NULL",
+                ids,
+            )
+            if row is not None and row[0] == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert row is not None and row[0] == 0, "an unreadable update was never marked handled"
+    log = captured.getvalue()
+    assert log.count("update skipped: it could not be read") == len(UNREADABLE), log
+    leaks = [s for s in (SECRET, "秀英", "zhangxy_secret", str(RESIDENT_ID)) if s in log]
+    assert not leaks, f"the log leaks {leaks}"

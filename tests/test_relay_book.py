@@ -50,6 +50,7 @@ class SlowMessenger:
         *,
         reply_to: int | None = None,
         caption: str | None = None,
+        protect: bool = False,
     ) -> int:
         if to_chat_id == self.slow_chat:
             await asyncio.sleep(self.delay)

@@ -258,6 +258,8 @@ def _copyable_content(message: JSONDict) -> JSONDict:
         "video",
         "audio",
         "sticker",
+        "video_note",
+        "animation",
         "location",
         "contact",
     )
@@ -385,6 +387,8 @@ class BotApiMethods:
         elif reply_markup and reply_markup.get("remove_keyboard"):
             chat.reply_keyboard = None
         options = {key: params.raw(key) for key in SEND_OPTIONS if params.has(key)}
+        if params.has("protect_content"):  # as Telegram reads it, whatever the encoding
+            options["protect_content"] = params.flag("protect_content")
         return self.world.record_bot_message(
             chat,
             message,
@@ -625,7 +629,8 @@ class BotApiMethods:
         kind = message_kind(content)
         if kind == "other":
             raise bad_request("message can't be copied")
-        if kind not in ("text", "location", "contact", "sticker") and params.has("caption"):
+        uncaptioned = ("text", "location", "contact", "sticker", "video_note")
+        if kind not in uncaptioned and params.has("caption"):
             for key in ("caption", "caption_entities"):
                 content.pop(key, None)
             content.update(_text_fields(_caption(params), "caption", "caption_entities"))
@@ -742,7 +747,7 @@ class BotApiMethods:
     async def edit_message_caption(self, params: Params) -> JSONDict:
         """editMessageCaption (without caption the caption is removed)."""
         record = self._editable(params)
-        if record.kind not in ("photo", "document", "voice", "video", "audio"):
+        if record.kind not in ("photo", "document", "voice", "video", "audio", "animation"):
             raise bad_request("there is no caption in the message to edit")
         formatted = _caption(params) or FormattedText("")
         markup = self._inline_markup(params)

@@ -581,6 +581,15 @@ class LocalBotApi:
         """
         return self._user_sends(user_id, _user_text(text, entities), reply_to)
 
+    async def send_content(
+        self, user_id: int, content: JSONDict, *, reply_to: int | None = None
+    ) -> JSONDict:
+        """The user sends a message with exactly these fields (``text``/``entities``, a medium
+        with ``caption_entities``, ``forward_origin``, a ``contact`` with any ``user_id``…),
+        as any client could: for tests of what the bot passes on. Media must be stored
+        files (``world.store_file``)."""
+        return self._user_sends(user_id, copy.deepcopy(content), reply_to)
+
     async def send_command(self, user_id: int, command: str) -> JSONDict:
         """The user sends a command such as ``"/start payload"``."""
         if not command.startswith("/"):

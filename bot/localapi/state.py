@@ -25,7 +25,8 @@ JSONDict = dict[str, Any]
 Clock = Callable[[], datetime]
 
 MEDIA_KINDS = ("photo", "document", "voice", "video", "audio", "sticker")
-MESSAGE_KINDS = ("text", *MEDIA_KINDS, "location", "contact")
+# An animation message also has a "document" (as at Telegram): it is told by its animation.
+MESSAGE_KINDS = ("text", "animation", "video_note", *MEDIA_KINDS, "location", "contact")
 DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 PHOTO_SIDES = (90, 320, 800)
 LARGEST_PHOTO_SIDE = 1280
@@ -36,6 +37,8 @@ _FILE_ID_PREFIX = {
     "video": "BAACAgIAAxkBAAI",
     "audio": "CQACAgIAAxkBAAI",
     "sticker": "CAACAgIAAxkBAAI",
+    "video_note": "DQACAgIAAxkBAAI",
+    "animation": "CgACAgIAAxkBAAI",
 }
 _FILE_DIR = {
     "photo": ("photos", "jpg"),
@@ -44,6 +47,8 @@ _FILE_DIR = {
     "video": ("videos", "mp4"),
     "audio": ("music", "mp3"),
     "sticker": ("stickers", "webp"),
+    "video_note": ("video_notes", "mp4"),
+    "animation": ("animations", "mp4"),
 }
 
 
@@ -148,11 +153,13 @@ class StoredFile:
             "file_unique_id": self.file_unique_id,
             "file_size": self.size,
         }
-        if self.kind in ("photo", "video", "sticker"):
+        if self.kind in ("photo", "video", "sticker", "animation"):
             data.update(width=self.width, height=self.height)
-        if self.kind in ("voice", "video", "audio"):
+        if self.kind == "video_note":
+            data["length"] = self.width
+        if self.kind in ("voice", "video", "audio", "video_note", "animation"):
             data["duration"] = self.duration
-        if self.kind in ("document", "video", "audio") and self.file_name:
+        if self.kind in ("document", "video", "audio", "animation") and self.file_name:
             data["file_name"] = self.file_name
         if self.kind != "photo" and self.mime_type and self.kind != "sticker":
             data["mime_type"] = self.mime_type
@@ -237,6 +244,11 @@ class BotMessage:
         return datetime.fromtimestamp(self.message["date"], UTC)
 
     @property
+    def protected(self) -> bool:
+        """Sent with ``protect_content``: the recipient can neither forward nor save it."""
+        return self.options.get("protect_content") is True
+
+    @property
     def forward_origin(self) -> JSONDict | None:
         """Origin of a forwarded message; never set for ``copyMessage``."""
         origin = self.message.get("forward_origin")
@@ -299,6 +311,7 @@ class BotMessage:
             "deleted": self.deleted,
             "copied_from": list(self.copied_from) if self.copied_from else None,
             "recorded_at": self.recorded_at,
+            "protected": self.protected,
             "file": self.file.file_dict() if self.file else None,
             "edits": [
                 {

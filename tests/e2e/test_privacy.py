@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from tests.e2e.flows import accepted_case
 from tests.harness import BotUnderTest, Person
@@ -194,3 +195,202 @@ async def test_staff_can_block_and_unblock_with_a_reason(
     await team["head"].expect(f"案件 {number} 的居民可以重新发消息了")
     await resident.send("对不起")
     await wang.expect("对不起")
+
+
+async def test_a_blocked_resident_keeps_her_data_rights_and_nothing_else(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    resident, wang = bot.person(1709), team["wang"]
+    number = await accepted_case(resident, wang)
+    await staff.send(f"/block {number} 威胁调解员")
+    await staff.expect(f"案件 {number} 的居民已被屏蔽")
+    await resident.send("/status")
+    refused = await resident.expect("抱歉，现在无法接收您的消息")
+    assert "/privacy" in refused.content  # what she can still do
+    await resident.send("/privacy")
+    notice = await resident.expect("我们保存什么")
+    await resident.press("📄 我的资料")
+    await resident.expect_many("机器人保存的关于您的全部内容", "机器人保存的关于您的全部内容")
+    assert bot.app is not None
+    db = bot.app.bot_data.services.db
+    case = await db.fetch_one("SELECT id FROM cases WHERE number = ?", (number,))
+    assert case is not None
+    for forged in (f"wd:{case[0]}", f"rl:{notice.message_id}:{case[0]}", "sub:a:dongsheng"):
+        query = await bot.api.press_button(resident.id, notice.message_id, forged, forged=True)
+        assert await resident.callback_answer(query) == "抱歉，现在无法接收您的消息。"
+    row = await db.fetch_one("SELECT state FROM cases WHERE id = ?", (case[0],))
+    assert row is not None and row[0] == "accepted"  # the withdraw press did nothing
+    assert await db.fetch_one("SELECT 1 FROM subscribers WHERE user_id = 1709") is None
+    await resident.send("/forget")
+    await resident.expect("这会删除您的资料")
+    await resident.press("是的，全部删除")
+    await resident.expect("您的所有资料都已删除")
+    assert await db.fetch_one("SELECT 1 FROM users WHERE id = 1709") is None
+
+
+def _database_bytes(bot: BotUnderTest) -> bytes:
+    """Every byte of the database's files, as a forensic look at the disk would read them."""
+    path = Path(bot.config.storage.path)
+    files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+    return b"".join(f.read_bytes() for f in files if f.exists())
+
+
+async def _until_gone(bot: BotUnderTest, secrets: dict[str, str]) -> list[str]:
+    """The secrets still somewhere in the files, after giving the bot a moment."""
+    found: list[str] = []
+    for _ in range(50):
+        data = _database_bytes(bot)
+        found = [name for name, text in secrets.items() if text.encode() in data]
+        if not found:
+            break
+        await asyncio.sleep(0.05)
+    return found
+
+
+async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    resident, wang = bot.person(1710), team["wang"]
+    secrets = {
+        "description": "SECRET-DESCRIPTION-a81f",
+        "to the mediator": "SECRET-TO-MEDIATOR-b92e",
+        "to the resident": "SECRET-TO-RESIDENT-c03d",
+        "note": "SECRET-NOTE-d14c",
+        "block reason": "SECRET-REASON-e25b",
+        "a new intake": "SECRET-DRAFT-f36a",
+    }
+    number = await accepted_case(resident, wang, text=secrets["description"])
+    await resident.send(secrets["to the mediator"])
+    await wang.expect(secrets["to the mediator"])
+    await wang.send(secrets["to the resident"])
+    await resident.expect_many("💬 王大姐", secrets["to the resident"])
+    await wang.send(f"/note {secrets['note']}")
+    await wang.expect("备注已保存")
+    await resident.send("找大阿嫂")  # a second request, begun and left
+    await resident.expect("您住在哪个村或社区")
+    await resident.press("东升社区")
+    await resident.expect("是哪方面的事情")
+    await resident.press("邻里纠纷")
+    await resident.expect("请用您自己的话")
+    await resident.send(secrets["a new intake"])
+    await resident.expect("收到了")
+    await staff.send(f"/block {number} {secrets['block reason']}")
+    await staff.expect("已被屏蔽")
+    assert await _until_gone(bot, secrets) != [], "the test would prove nothing"
+    await resident.send("/forget")  # blocked: her data rights remain
+    await resident.expect("这会删除您的资料")
+    await resident.press("是的，全部删除")
+    await resident.expect("您的所有资料都已删除")
+    await wang.expect(f"居民撤回了案件 {number}")
+    assert await _until_gone(bot, secrets) == []
+    events = [e for e in await bot.timeline(number) if e.kind == "blocked"]
+    assert events and events[0].detail == {}
+    await resident.send("你好")  # the block went with her: she starts afresh
+    await resident.expect("抱歉，我没看懂")
+
+
+async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_database_files(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    resident, wang, other = bot.person(1711), team["wang"], bot.person(1712)
+    wang.ignore("📋", "🔁")
+    resident.ignore("几天前")
+    secrets = {
+        "description": "SECRET-OLD-DESCRIPTION-1a",
+        "to the mediator": "SECRET-OLD-TO-MEDIATOR-2b",
+        "to the resident": "SECRET-OLD-TO-RESIDENT-3c",
+        "referral": "SECRET-OLD-REFERRAL-4d",
+        "block reason": "SECRET-OLD-REASON-5e",
+        "abandoned intake": "SECRET-OLD-DRAFT-6f",
+    }
+    number = await accepted_case(resident, wang, text=secrets["description"])
+    await resident.send(secrets["to the mediator"])
+    await wang.expect(secrets["to the mediator"])
+    await wang.send(secrets["to the resident"])
+    await resident.expect_many("💬 王大姐", secrets["to the resident"])
+    await staff.send(f"/block {number} {secrets['block reason']}")
+    await staff.expect("已被屏蔽")
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("未调解成功（已转介）")
+    await wang.expect("转介到了哪里")
+    await wang.send(secrets["referral"])
+    await wang.expect("已结案")
+    await other.send("找大阿嫂")
+    await other.expect("您同意吗")
+    await other.press("我同意")
+    await other.expect("您住在哪个村或社区")
+    await other.press("东升社区")
+    await other.expect("是哪方面的事情")
+    await other.press("邻里纠纷")
+    await other.expect("请用您自己的话")
+    await other.send(secrets["abandoned intake"])
+    await other.expect("收到了")
+    await other.send("/mydata")  # the draft is hers while it exists
+    await other.expect("机器人保存的关于您的全部内容")
+    exported = await other.expect()
+    draft = json.loads(exported.data.decode())["draft"]  # type: ignore[union-attr]
+    assert draft["step"] == "describe"
+    assert draft["so_far"]["parts"][0]["text"] == secrets["abandoned intake"]
+    assert await _until_gone(bot, secrets) != [], "the test would prove nothing"
+    bot.clock.advance(366 * DAY)  # past the retention period and the draft's 30 days
+    assert bot.app is not None
+    db = bot.app.bot_data.services.db
+    for _ in range(100):
+        found = await db.fetch_one("SELECT purged_at FROM cases WHERE number = ?", (number,))
+        if found is not None and found[0] is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert await _until_gone(bot, secrets) == []
+    assert await db.fetch_one("SELECT 1 FROM drafts WHERE user_id = 1712") is None
+    case = await db.fetch_one("SELECT state, category FROM cases WHERE number = ?", (number,))
+    assert case is not None and tuple(case) == ("not_settled", "neighbours")  # still counted
+    block = await db.fetch_one("SELECT reason FROM user_blocks WHERE user_id = 1711")
+    assert block is not None and block[0] == "—"  # still blocked, no longer said why
+
+
+async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resident(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    from tests.e2e.conftest import join_team
+
+    resident, wang, head = bot.person(1713, username="reader_check"), team["wang"], team["head"]
+    number = await accepted_case(resident, wang)
+    await head.send(f"/access {number}")
+    await head.expect(f"案件 {number} 还没有人查看过")
+    adviser = await join_team(bot, staff, 2300, "法律指导员", "刘律师")
+    await wang.send(f"/case {number}")
+    await wang.expect(f"现在在案件 {number}")
+    await wang.send(f"/book {number}")
+    await wang.expect(number)
+    await head.send(f"/book {number}")
+    await head.expect(number)
+    await wang.send("/consult")
+    await wang.expect("请写下您要问法律指导员的问题")
+    await wang.send("邻居的树挡光，能要求砍掉吗？")
+    await wang.expect("您的问题已发给法律指导员")
+    await adviser.expect("邻居的树挡光")
+    for reader in (resident, wang):  # neither a resident nor a mediator may list it
+        await reader.send(f"/access {number}")
+        await reader.expect("只对妇联工作人员和调解社社长开放")
+    for reader in (head, staff):
+        await reader.send(f"/access {number}")
+        listed = (await reader.expect(f"查看过案件 {number} 的人和时间")).content.splitlines()
+        assert [line.split(" · ", 1)[1] for line in listed[1:]] == [
+            "调解员 王大姐 · 对话",
+            "调解员 王大姐 · 登记簿",
+            "社长 陈社长 · 登记簿",
+            "法律指导员 刘律师 · 法律咨询",
+        ]
+    await resident.send("/mydata")
+    await resident.expect("机器人保存的关于您的全部内容")
+    exported = await resident.expect()
+    read_by = json.loads(exported.data.decode())["cases"][0]["read_by"]  # type: ignore[union-attr]
+    assert [(r["role"], r["name"], r["what"]) for r in read_by] == [
+        ("mediator", "王大姐", "case"),
+        ("mediator", "王大姐", "book"),
+        ("head", "陈社长", "book"),
+        ("adviser", "刘律师", "consultation"),
+    ]
+    assert all(r["at"] for r in read_by)
+    assert "2001" not in json.dumps(read_by) and "2300" not in json.dumps(read_by)

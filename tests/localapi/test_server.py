@@ -409,7 +409,7 @@ async def test_replies_carry_reply_to_message(api: LocalBotApi, bot: Bot, mei: i
     assert sent.reply_to_message.text == "Can you help?"
     record = api.last_message_to(mei)
     assert record is not None and record.reply_to_message_id == question["message_id"]
-    assert record.options["protect_content"] == "true"
+    assert record.options["protect_content"] is True and record.protected
     with refused(api, BadRequest, "Bad Request: message to be replied not found"):
         await bot.send_message(mei, "?", reply_parameters=ReplyParameters(999))
 
