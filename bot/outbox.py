@@ -125,6 +125,12 @@ class Outbox:
         self._db.after_commit(lambda: self._enqueue(row))
         return row_id
 
+    async def queue_message(
+        self, chat_id: int, message: Outgoing, *, reply_to: int | None = None
+    ) -> None:
+        """A message to someone, queued with the caller's transaction (nobody waits for it)."""
+        await self.put(chat_id, "message", send_payload(message, reply_to))
+
     async def put_and_wait(
         self, chat_id: int, payload: dict[str, Any], priority: int, data: bytes | None = None
     ) -> Any:
@@ -282,6 +288,11 @@ class Outbox:
             future.set_result(result)
 
 
+def send_payload(message: Outgoing, reply_to: int | None) -> dict[str, Any]:
+    """A `message` row that sends `message` (MessageDeliverer reads it back)."""
+    return {"op": "send", "message": outgoing_to_json(message), "reply_to": reply_to}
+
+
 async def _nothing() -> None:
     """No result to record."""
 
@@ -362,8 +373,7 @@ class OutboxMessenger:
     async def send(
         self, chat_id: int, message: Outgoing, *, reply_to: int | None = None
     ) -> int | None:
-        payload = {"op": "send", "message": outgoing_to_json(message), "reply_to": reply_to}
-        result: int | None = await self._call(chat_id, payload)
+        result: int | None = await self._call(chat_id, send_payload(message, reply_to))
         return result
 
     async def send_document(

@@ -28,7 +28,6 @@ from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, DeliveryRefused, Messenger, Outgoing, RefusalReason, rows
-from bot.notify import Notifier
 from bot.outbox import Outbox
 from bot.people import PeopleService, Person
 from bot.terms import area_name, category_label, mediator_label, pseudonym_label
@@ -130,7 +129,6 @@ class RelayService:
         privacy: PrivacyRepository,
         people: PeopleService,
         outbox: Outbox,
-        messenger: Messenger,
         transport: Messenger,
         telegram: Messenger,
         clock: Clock,
@@ -143,12 +141,10 @@ class RelayService:
         self._privacy = privacy
         self._people = people
         self._outbox = outbox
-        self._messenger = messenger
         # What the sender calls: Telegram, through discreet mode or (for a chat that is not
         # in discreet mode) straight.
         self._transport = transport
         self._telegram = telegram
-        self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
         self.watch: ResidentWatch | None = None  # set once at start (bot.services)
@@ -376,7 +372,7 @@ class RelayService:
                 "so they were held back. Press the button when you are ready for them."
             ).format(number=route.case.number)
             button = Button(_("Show the waiting messages"), f"{HELD_PREFIX}{route.case.id}")
-        await self._queue_notice(route.to_chat, Outgoing(text, rows(button)))
+        await self._outbox.queue_message(route.to_chat, Outgoing(text, rows(button)))
 
     async def release_held(self, person: Person, case_id: int) -> list[Outgoing]:
         """The other side asks for the held messages: they go now, in order."""
@@ -395,7 +391,7 @@ class RelayService:
         route = self._route_for(case, author)
         said = _("Passing on {count} waiting messages.").format(count=len(held))
         async with self._db.transaction():
-            await self._queue_notice(person.id, Outgoing(said))  # before them, in order
+            await self._outbox.queue_message(person.id, Outgoing(said))  # before them, in order
             for entry in held:
                 await self._cases.set_delivery(entry.id, "pending")
                 await self._queue_copy(route, Envelope(entry.part), entry.id, mapped_alone=True)
@@ -481,11 +477,6 @@ class RelayService:
         header = await self._header(route.case, route.channel, route.to_chat, route.sender)
         payload = {"channel": route.channel, "text": header}
         await self._outbox.put(route.to_chat, HEADER, payload, case_id=route.case.id)
-
-    async def _queue_notice(self, chat_id: int, message: Outgoing) -> None:
-        """A message to someone, queued with the use case's other rows (not waited for)."""
-        payload = {"op": "send", "message": _outgoing_json(message), "reply_to": None}
-        await self._outbox.put(chat_id, "message", payload)
 
     # ------------------------------------------------------------------ delivery (sender)
 
@@ -578,8 +569,7 @@ class RelayService:
             await self._mark_unreachable(case, row.chat_id)
         async with self._people.speaking_to(writer):
             text = _not_delivered(reason, case, row.chat_id == case.resident_id)
-        payload = {"op": "send", "message": _outgoing_json(Outgoing(text)), "reply_to": message_id}
-        await self._outbox.put(writer, "message", payload)
+        await self._outbox.queue_message(writer, Outgoing(text), reply_to=message_id)
         if reason == "blocked" and row.chat_id == case.mediator_id:
             await self._alert_head(case)
 
@@ -616,7 +606,7 @@ class RelayService:
                     "The mediator of case {number} cannot be reached in Telegram (the bot "
                     "is blocked). Please consider reassigning it."
                 ).format(number=case.number)
-            await self._queue_notice(head.user_id, Outgoing(text))
+            await self._outbox.queue_message(head.user_id, Outgoing(text))
 
     # ------------------------------------------------------------------ edits
 
@@ -704,10 +694,6 @@ class RelayService:
                 area_name(self._config, case.area_id),
             )
             return "📨 " + " · ".join(parts)
-
-
-def _outgoing_json(message: Outgoing) -> dict[str, Any]:
-    return asdict(message)
 
 
 def without_accounts(entities: list[dict[str, Any]]) -> list[dict[str, Any]] | None:

@@ -91,8 +91,8 @@ class Services:
         privacy_repo = PrivacyRepository(db)
         # What the outbox's sender calls: residents in discreet mode get a neutral first
         # line on everything the bot sends them.
-        messenger_to_telegram = messenger
-        transport = DiscreetMessenger(messenger, privacy_repo, people, clock)
+        telegram = messenger  # the Bot API itself (handlers/messenger.py)
+        transport = DiscreetMessenger(telegram, privacy_repo, people, clock)
         outbox.register("message", MessageDeliverer(transport))
         # Every service writes to people through the outbox: recorded first, then sent.
         messenger = OutboxMessenger(outbox)
@@ -105,9 +105,8 @@ class Services:
             privacy=privacy_repo,
             people=people,
             outbox=outbox,
-            messenger=messenger,
             transport=transport,
-            telegram=messenger_to_telegram,
+            telegram=telegram,
             clock=clock,
             config=config,
         )

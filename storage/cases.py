@@ -274,23 +274,9 @@ class CaseRepository:
     ) -> int:
         """Book a message with its case; returns the book entry's id."""
         return await self._db.insert(
-            """INSERT INTO case_messages (case_id, at, author, kind, text, file_id, chat_id,
-                                          message_id, delivery, edit_of, entities, contact)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                case_id,
-                to_db(now),
-                author,
-                part.kind,
-                part.text,
-                part.file_id,
-                part.chat_id,
-                part.message_id,
-                delivery,
-                edit_of,
-                _json_or_null(part.entities),
-                _json_or_null(part.contact),
-            ),
+            f"""INSERT INTO case_messages ({_ENTRY_COLUMNS}, edit_of)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (*_entry_values(case_id, author, part, now, delivery), edit_of),
         )
 
     async def book_once(
@@ -299,24 +285,13 @@ class CaseRepository:
         """Book a message unless it is booked already (an update Telegram delivered again);
         the new entry's id, or None. One statement: the check and the insert together."""
         row = await self._db.fetch_one(
-            """INSERT INTO case_messages (case_id, at, author, kind, text, file_id, chat_id,
-                                          message_id, delivery, entities, contact)
-               SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-               WHERE NOT EXISTS (SELECT 1 FROM case_messages WHERE chat_id = ?
-                                                              AND message_id = ?)
-               RETURNING id""",
+            f"""INSERT INTO case_messages ({_ENTRY_COLUMNS})
+                SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+                WHERE NOT EXISTS (SELECT 1 FROM case_messages WHERE chat_id = ?
+                                                               AND message_id = ?)
+                RETURNING id""",
             (
-                case_id,
-                to_db(now),
-                author,
-                part.kind,
-                part.text,
-                part.file_id,
-                part.chat_id,
-                part.message_id,
-                delivery,
-                _json_or_null(part.entities),
-                _json_or_null(part.contact),
+                *_entry_values(case_id, author, part, now, delivery),
                 part.chat_id,
                 part.message_id,
             ),
@@ -446,6 +421,30 @@ class CaseRepository:
             (to_db(now),),
         )
         return [_offer(row) for row in rows]
+
+
+_ENTRY_COLUMNS = (
+    "case_id, at, author, kind, text, file_id, chat_id, message_id, delivery, entities, contact"
+)
+
+
+def _entry_values(
+    case_id: int, author: str, part: MessagePart, now: datetime, delivery: Delivery
+) -> tuple[Any, ...]:
+    """A book entry's values, in the order of `_ENTRY_COLUMNS`."""
+    return (
+        case_id,
+        to_db(now),
+        author,
+        part.kind,
+        part.text,
+        part.file_id,
+        part.chat_id,
+        part.message_id,
+        delivery,
+        _json_or_null(part.entities),
+        _json_or_null(part.contact),
+    )
 
 
 def _entry(row: aiosqlite.Row) -> BookEntry:

@@ -15,7 +15,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.i18n import Catalogs
 from bot.messaging import DeliveryRefused, Outgoing
-from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
+from bot.outbox import MessageDeliverer, Outbox
 from bot.people import PeopleService, Person
 from bot.relay import Envelope, RelayService
 from storage.cases import CaseRecord, CaseRepository, MessagePart, NewCase
@@ -104,7 +104,6 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         privacy=PrivacyRepository(db),
         people=people,
         outbox=outbox,
-        messenger=OutboxMessenger(outbox),
         transport=messenger,
         telegram=messenger,
         clock=clock,
