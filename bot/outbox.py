@@ -35,7 +35,7 @@ from bot.messaging import (
     outgoing_to_json,
 )
 from bot.pacing import SendPacer, self_paced
-from storage.db import Database, StorageFailure
+from storage.db import Database, StorageFailure, replayed_after_a_crash
 from storage.outbox import CONVERSATION, OutboxRepository, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,10 @@ class Outbox:
         self, chat_id: int, payload: dict[str, Any], priority: int, data: bytes | None = None
     ) -> Any:
         """Queue a `message` row and wait until Telegram has it; its result, or the refusal."""
-        payload = {**payload, "wait": True}
+        # A row whose caller does its work again after a crash (an update not yet marked
+        # handled is handled again; a claimed reminder fires again) is left to that caller
+        # at the next start: sending it as well would send it twice.
+        payload = {**payload, "wait": True, "redo": _redone.get() or replayed_after_a_crash()}
         row_id = await self.put(chat_id, "message", payload, priority=priority, data=data)
         if row_id not in self._early:
             future = asyncio.get_running_loop().create_future()
@@ -150,11 +153,18 @@ class Outbox:
         """Send what a previous run left: a row that was on its way when the process
         stopped goes again (at most one per chat)."""
         left = await self._repo.waiting_rows()
+        redone = [row for row in left if row.payload.get("redo")]
+        for row in redone:  # their callers send them again themselves
+            await self._repo.done(row.id)
         if left:
-            log.info("outbox rows from before the restart", extra={"rows": len(left)})
+            log.info(
+                "outbox rows from before the restart",
+                extra={"rows": len(left) - len(redone), "redone_by_callers": len(redone)},
+            )
         self._running = True
         for row in left:
-            self._enqueue(row)
+            if not row.payload.get("redo"):
+                self._enqueue(row)
 
     async def stop(self) -> None:
         """Stop taking rows; what is being sent now finishes (or goes again at next start)."""
@@ -286,6 +296,21 @@ class Outbox:
             future.set_exception(error)
         else:
             future.set_result(result)
+
+
+_redone: contextvars.ContextVar[bool] = contextvars.ContextVar("redone", default=False)
+
+
+@contextmanager
+def redone_after_a_crash() -> Iterator[None]:
+    """What is sent in here is sent again by the caller after a crash (a reminder whose claim
+    a crash left is fired again at the next start): the outbox does not send it a second
+    time."""
+    token = _redone.set(True)
+    try:
+        yield
+    finally:
+        _redone.reset(token)
 
 
 def send_payload(message: Outgoing, reply_to: int | None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
 from bot.messaging import TransientDeliveryError
+from bot.outbox import redone_after_a_crash
 from storage.reminders import Reminder, ReminderRepository
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,8 @@ class Timers:
             log.error("no handler for reminder", extra={"job": job_id})
             return
         try:
-            await handler(reminder)
+            with redone_after_a_crash():  # a claim a crash leaves is fired again at start
+                await handler(reminder)
         except Interrupted:
             log.info("reminder interrupted by shutdown", extra={"job": job_id})
             return

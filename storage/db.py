@@ -108,6 +108,13 @@ def handling(update_id: int, at: str) -> Iterator[None]:
         _handling.reset(token)
 
 
+def replayed_after_a_crash() -> bool:
+    """Whether the update being handled would be handled again after a crash now: nothing
+    of its use case has committed (and marked it) yet."""
+    current = _handling.get()
+    return current is not None and not current.marked
+
+
 def handled_by_commit() -> bool:
     """Whether a transaction of the update being handled has already marked it."""
     current = _handling.get()

@@ -135,3 +135,18 @@ async def test_conversations_go_before_broadcasts_in_a_chat(db: Database) -> Non
     await _until(lambda: len(recorder.done) == 2)
     await outbox.stop()
     assert [t for _, t in recorder.sent] == ["reply", "notice"]
+
+
+async def test_a_row_its_caller_sends_again_after_a_crash_is_left_to_it(db: Database) -> None:
+    """A reminder fired again, an update handled again: their rows are not sent twice."""
+    repo = OutboxRepository(db)
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    await repo.add(1, "test", {"text": "redone by its caller", "redo": True}, now)
+    await repo.add(1, "test", {"text": "only here"}, now)
+    recorder = Recorder()
+    outbox = _outbox(db, recorder)
+    await outbox.start()
+    await _until(lambda: len(recorder.done) == 1)
+    await outbox.stop()
+    assert recorder.sent == [(1, "only here")]
+    assert await repo.waiting() == 0
