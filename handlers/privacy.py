@@ -69,11 +69,12 @@ async def _refuse_blocked(update: Update, context: BotContext) -> None:
     message = update.message or update.edited_message
     if message is None:
         return
-    if context.services.urgent.in_danger(message.text or message.caption):
-        # Blocked or not: someone in danger gets the emergency numbers, always.
+    command = bool(message.text and message.text.startswith("/"))
+    if not command and context.services.urgent.in_danger(message.text or message.caption):
+        # Blocked or not: someone in danger gets the emergency numbers, always (a command
+        # such as /help is not a cry for help).
         await answer_text(update, context, context.services.urgent.emergency_text())
         return
-    command = bool(message.text and message.text.startswith("/"))
     if (command and privacy.allow(user_id)) or privacy.should_warn(user_id):
         await answer_text(update, context, f"{text}\n{rights}")
 

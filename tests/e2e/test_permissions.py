@@ -402,8 +402,16 @@ async def _build(bot: BotUnderTest) -> dict[str, Any]:
     since_owner = count(owner)
     await _compose(staff, "Health check on Saturday")
     await arrives(owner, _with_button("rsvp:"), since_owner, what="the announcement")
+    await _finished_broadcast(bot)  # the run is done once its report is written, just after
     await _compose(staff, "Legal lecture in April", later="2026-04-01 09:00")
     return {**refs, **await _ids(bot, refs)}
+
+
+async def _finished_broadcast(bot: BotUnderTest, timeout: float = 20.0) -> None:
+    """Until the broadcast that reached everyone is marked done."""
+    async with asyncio.timeout(timeout):
+        while not await database(bot).fetch_one("SELECT 1 FROM announcements WHERE state = 'done'"):
+            await asyncio.sleep(0.05)
 
 
 async def _case_id(bot: BotUnderTest, number: str) -> int:
