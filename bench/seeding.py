@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage.cases import CaseRepository, NewCase
+from bot.domain.cases import NewCase
+from storage.cases import CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.reminders import ReminderRepository

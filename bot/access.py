@@ -13,23 +13,14 @@ from __future__ import annotations
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.errors import DomainError, NotAllowedError
+from bot.domain.cases import CaseRecord
+from bot.domain.people import MemberRecord, Person
+from bot.domain.permissions import require_staff_or_head
+from bot.errors import CaseNotFoundError
 from bot.i18n import _, format_datetime
 from bot.messaging import Outgoing
-from bot.people import Person
 from storage.access import Access, AccessRepository, What
-from storage.cases import CaseRecord, CaseRepository
-from storage.members import MemberRecord
-
-
-class AccessListNotAllowedError(NotAllowedError):
-    def user_message(self) -> str:
-        return _("Sorry, this is only for the federation staff and the head of the society.")
-
-
-class UnknownCaseError(DomainError):
-    def user_message(self) -> str:
-        return _("There is no case with that number.")
+from storage.cases import CaseRepository
 
 
 class AccessLog:
@@ -58,11 +49,10 @@ class AccessLog:
 
     async def listing(self, person: Person, number: str) -> Outgoing:
         """/access QJS-…: who read the case, and when (the head and staff only)."""
-        if not (person.is_head or person.is_staff):
-            raise AccessListNotAllowedError
+        require_staff_or_head(person)
         case = await self._cases.get_by_number(number.strip().upper())
         if case is None:
-            raise UnknownCaseError
+            raise CaseNotFoundError
         entries = await self._repo.of_case(case.id)
         if not entries:
             return Outgoing(_("Nobody has opened case {number} yet.").format(number=case.number))

@@ -15,10 +15,11 @@ from datetime import timedelta
 from bot.broadcast import Broadcaster
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.people import Person
+from bot.domain.permissions import require_staff
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import SUPPORTED_LOCALES, Catalogs, _, current_locale, format_when, negotiate
 from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
-from bot.people import Person
 from bot.subscriptions import UNSUBSCRIBE
 from bot.timers import Timers
 from bot.when import REPEATS, Reading, Refusal, next_occurrence, read_local
@@ -83,7 +84,7 @@ class AnnouncementService:
 
     async def start(self, person: Person) -> Outgoing:
         """/announce: a fresh draft (an older unfinished one is dropped)."""
-        _require_staff(person)
+        require_staff(person)
         await self._repo.create_draft(person.id, "text", self._clock.now())
         return Outgoing(
             _(
@@ -438,7 +439,7 @@ class AnnouncementService:
 
     async def listing(self, person: Person) -> Outgoing:
         """/announcements: scheduled ones first, then past ones, with their numbers."""
-        _require_staff(person)
+        require_staff(person)
         items = await self._repo.listed()
         if not items:
             return Outgoing(_("No announcements yet. /announce writes one."))
@@ -455,7 +456,7 @@ class AnnouncementService:
         return Outgoing("\n".join(lines), rows(*buttons, per_row=2))
 
     async def manage(self, person: Person, action: str, announcement_id: int) -> Outgoing:
-        _require_staff(person)
+        require_staff(person)
         announcement = await self._repo.get(announcement_id)
         if announcement is None or announcement.state == "draft":
             raise StaleActionError
@@ -507,16 +508,11 @@ class AnnouncementService:
         return rows(Button(_("Update report"), f"{MANAGE_PREFIX}report:{announcement.id}"))
 
     async def _draft(self, person: Person) -> Announcement:
-        _require_staff(person)
+        require_staff(person)
         draft = await self._repo.draft_of(person.id)
         if draft is None:
             raise StaleActionError
         return draft
-
-
-def _require_staff(person: Person) -> None:
-    if not person.is_staff:
-        raise NotAllowedError
 
 
 def _send_time_prompt() -> str:

@@ -13,9 +13,9 @@ from datetime import datetime, tzinfo
 from html import escape
 from typing import Any
 
+from bot.domain.cases import BookEntry, CaseRecord, EventRecord, MessagePart
 from bot.i18n import _, current_locale, format_datetime, lazy_gettext
 from bot.terms import referral_label
-from storage.cases import BookEntry, CaseRecord, EventRecord, MessagePart
 from storage.relay import Note
 
 EVENTS: dict[str, Any] = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.people import Person
 from bot.i18n import _, format_skeleton
-from bot.people import Person
 from bot.terms import category_label, state_label
 from storage.cases import CaseRepository
 

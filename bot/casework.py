@@ -15,11 +15,13 @@ from bot.access import AccessLog
 from bot.book import BookPage, render
 from bot.clock import Clock
 from bot.config import Config
-from bot.errors import DomainError, NotAllowedError, StaleActionError
+from bot.domain.cases import WAITING_STATES, CaseRecord, CaseState
+from bot.domain.people import Person
+from bot.errors import CaseNotFoundError, DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
 from bot.notify import Notifier
-from bot.people import PeopleService, Person
+from bot.people import PeopleService
 from bot.relay import NoCaseChosenError, RelayService
 from bot.revisits import RevisitService
 from bot.terms import (
@@ -39,11 +41,10 @@ from bot.urgent import (
     is_waiting_urgent,
     waiting_mark,
 )
-from storage.cases import CaseRecord, CaseRepository
+from storage.cases import CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.relay import PendingInput, RelayRepository
-from storage.urgent import WAITING_STATES
 
 PENDING_KINDS = ("note", "settled", "not_settled", "handover", "consult", CARE_REASON)
 SELECT_PREFIX = "cs:"
@@ -255,7 +256,7 @@ class CaseworkService:
             ensure_mediation_allowed(case)
         now = self._clock.now()
         async with self._db.transaction():
-            await self._cases.close(case.id, outcome, text, now)
+            await self._cases.close(case.id, CaseState(outcome), text, now)
             await self._cases.add_event(case.id, "closed", now, actor_id=person.id, outcome=outcome)
             await self._members.set_current_case(person.id, None)
             await self._revisits.case_closed(case, outcome)
@@ -469,7 +470,7 @@ class CaseworkService:
             offer = await self._cases.open_offer(case.id)
             if offer is not None:
                 await self._cases.end_offer(offer.id, "declined", now, "withdrawn")
-            await self._cases.close(case.id, "withdrawn", None, now)
+            await self._cases.close(case.id, CaseState.WITHDRAWN, None, now)
             await self._cases.add_event(case.id, "withdrawn", now, by="resident")
             await self._timers.cancel_case(case.id)
         for mediator_id in {case.mediator_id, offer.mediator_id if offer else None} - {None}:
@@ -550,11 +551,6 @@ class CaseworkService:
         if case.resident_id is None:
             return
         await self._tell(case.resident_id, lambda: notice(case, *args))
-
-
-class CaseNotFoundError(DomainError):
-    def user_message(self) -> str:
-        return _("There is no case with that number.")
 
 
 def _closed_notice(case: CaseRecord, outcome: str, text: str | None) -> str:

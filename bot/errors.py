@@ -19,6 +19,13 @@ class NotAllowedError(DomainError):
         return _("Sorry, this is only for the mediation desk's team.")
 
 
+class CaseNotFoundError(DomainError):
+    """A case number that names no case (or none this person may know of)."""
+
+    def user_message(self) -> str:
+        return _("There is no case with that number.")
+
+
 class StaleActionError(DomainError):
     """A button or link that no longer applies: the offer was taken, the step has passed…"""
 

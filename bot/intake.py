@@ -19,10 +19,11 @@ from typing import Any, Literal
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.cases import CaseRecord, MessagePart, NewCase
+from bot.domain.people import Person
 from bot.errors import NotAllowedError
 from bot.i18n import _, current_locale, format_when
 from bot.messaging import Button, Outgoing, rows
-from bot.people import Person
 from bot.privacy import offer_discreet
 from bot.routing import Assignment, RoutingService
 from bot.terms import (
@@ -35,7 +36,7 @@ from bot.terms import (
     excerpt,
 )
 from bot.urgent import URGENT_PREFIX, UrgentService
-from storage.cases import CaseRecord, CaseRepository, MessagePart, NewCase
+from storage.cases import CaseRepository
 from storage.db import Database
 from storage.drafts import DraftRepository
 from storage.users import UserRepository

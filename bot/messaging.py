@@ -91,7 +91,15 @@ class Messenger(Protocol):
 
     async def send_document(
         self, chat_id: int, file_name: str, data: bytes, caption: str
-    ) -> int | None: ...
+    ) -> int | None:
+        """A file the bot made (a workbook, a case book); None when blocked."""
+        ...
+
+    async def send_photo(
+        self, chat_id: int, file_name: str, data: bytes, caption: str
+    ) -> int | None:
+        """An image the bot made (a chart), shown as a photo; None when blocked."""
+        ...
 
     async def edit(self, chat_id: int, message_id: int, message: Outgoing) -> None:
         """Replace the text and buttons of a message the bot sent earlier."""

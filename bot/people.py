@@ -7,17 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.people import Activity, InviteRole, MemberRecord, Person, Role
 from bot.errors import DomainError, InviteError, NotAllowedError
 from bot.i18n import SUPPORTED_LOCALES, Catalogs, _, negotiate
 from bot.roster import DutyMode
-from storage.members import InviteRecord, InviteRole, MemberRecord, MemberRepository
+from storage.members import InviteRecord, MemberRepository
 from storage.users import UserRepository
 
-Role = Literal["resident", "mediator", "head", "adviser", "staff"]
 DISPLAY_NAME_MAX = 20
 
 
@@ -30,33 +29,6 @@ class DisplayNameError(DomainError):
         return _("Please send a short name of 1 to {limit} characters, such as 王大姐.").format(
             limit=DISPLAY_NAME_MAX
         )
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    locale: str
-    role: Role
-    member: MemberRecord | None = None
-    admin: bool = False  # listed in the config's staff.admins
-    busy: str | None = None  # in the middle of: 'draft', 'announce', or a waiting command
-
-    @property
-    def is_staff(self) -> bool:
-        return self.admin or self.role == "staff"
-
-    @property
-    def is_mediator(self) -> bool:
-        """Mediators and the head: they take cases."""
-        return self.role in ("mediator", "head")
-
-    @property
-    def is_head(self) -> bool:
-        return self.role == "head"
-
-    @property
-    def needs_display_name(self) -> bool:
-        return self.member is not None and self.role != "staff" and not self.member.display_name
 
 
 @dataclass(frozen=True)
@@ -170,7 +142,7 @@ class PeopleService:
         return self._as_person(user_id, locale, await self._members.get(user_id), None)
 
     def _as_person(
-        self, user_id: int, locale: str, member: MemberRecord | None, busy: str | None
+        self, user_id: int, locale: str, member: MemberRecord | None, busy: Activity | None
     ) -> Person:
         admin = user_id in self._config.staff.admins
         role: Role = member.role if member and member.active else "resident"

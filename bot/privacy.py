@@ -31,11 +31,13 @@ from typing import Any
 from bot.casework import withdrawn_notice
 from bot.clock import Clock
 from bot.config import Config
-from bot.errors import DomainError, NotAllowedError, StaleActionError
+from bot.domain.cases import CaseState
+from bot.domain.people import Person
+from bot.errors import CaseNotFoundError, NotAllowedError, StaleActionError
 from bot.i18n import _, current_locale
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.notify import Notifier
-from bot.people import PeopleService, Person
+from bot.people import PeopleService
 from bot.timers import Timers
 from storage.cases import CaseRepository
 from storage.db import Database
@@ -53,11 +55,6 @@ DELETABLE_FOR = timedelta(hours=48)  # Telegram lets a bot delete its messages t
 class Export:
     html: bytes
     json: bytes
-
-
-class CaseNotFoundError(DomainError):
-    def user_message(self) -> str:
-        return _("There is no case with that number.")
 
 
 class PrivacyService:
@@ -188,7 +185,7 @@ class PrivacyService:
             offer = await self._cases.open_offer(case_id)
             if offer is not None:
                 await self._cases.end_offer(offer.id, "declined", now, "withdrawn")
-            await self._cases.close(case_id, "withdrawn", None, now)
+            await self._cases.close(case_id, CaseState.WITHDRAWN, None, now)
             await self._cases.add_event(case_id, "withdrawn", now, by="resident")
             for mediator_id in {case.mediator_id, offer.mediator_id if offer else None} - {None}:
                 assert mediator_id is not None
@@ -370,6 +367,16 @@ class DiscreetMessenger:
         neutral = await self._neutral(chat_id, caption)
         return await self._remember(
             chat_id, await self._inner.send_document(chat_id, file_name, data, neutral)
+        )
+
+    async def send_photo(
+        self, chat_id: int, file_name: str, data: bytes, caption: str
+    ) -> int | None:
+        if not await self._privacy.is_discreet(chat_id):
+            return await self._inner.send_photo(chat_id, file_name, data, caption)
+        neutral = await self._neutral(chat_id, caption)
+        return await self._remember(
+            chat_id, await self._inner.send_photo(chat_id, file_name, data, neutral)
         )
 
     async def edit(self, chat_id: int, message_id: int, message: Outgoing) -> None:

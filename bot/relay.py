@@ -25,13 +25,15 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.cases import BookEntry, CaseRecord, Delivery, MessagePart
+from bot.domain.people import Person
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, DeliveryRefused, Messenger, Outgoing, RefusalReason, rows
 from bot.outbox import Outbox
-from bot.people import PeopleService, Person
+from bot.people import PeopleService
 from bot.terms import area_name, category_label, mediator_label, pseudonym_label
-from storage.cases import BookEntry, CaseRecord, CaseRepository, Delivery, MessagePart
+from storage.cases import CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.outbox import OutboxRow

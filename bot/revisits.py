@@ -13,16 +13,18 @@ from datetime import datetime, time, timedelta
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.cases import CaseRecord, NewCase
+from bot.domain.people import Person
 from bot.errors import NotAllowedError, StaleActionError
 from bot.i18n import _, format_skeleton
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.notify import Notifier
-from bot.people import PeopleService, Person
+from bot.people import PeopleService
 from bot.routing import RoutingService
 from bot.terms import area_name, category_label, state_label
 from bot.timers import Timers
 from bot.urgent import is_waiting_urgent, waiting_mark
-from storage.cases import CaseRecord, CaseRepository, NewCase
+from storage.cases import CaseRepository
 from storage.db import Database
 from storage.followup import FollowUpRepository
 from storage.members import MemberRepository

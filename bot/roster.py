@@ -25,7 +25,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 DutyMode = Literal["roster", "on", "off"]
-OverrideKind = Literal["off", "on"]
+OverrideDuty = Literal["off", "on"]  # a dated override: off duty, or on duty
 Interval = tuple[datetime, datetime]
 
 DEFAULT_HORIZON_DAYS = 14
@@ -60,7 +60,7 @@ class Override:
 
     day: date
     mediator_id: int
-    kind: OverrideKind
+    kind: OverrideDuty
     area_id: str
     start: time | None = None
     end: time | None = None

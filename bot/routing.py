@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 from bot import roster
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.cases import CaseRecord, CaseState, OfferRecord
+from bot.domain.people import MemberRecord, Person
 from bot.errors import NotAllowedError, StaleActionError
 from bot.i18n import _, format_when
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.notify import Notifier
-from bot.people import PeopleService, Person
+from bot.people import PeopleService
 from bot.relay import RelayService
 from bot.terms import (
     area_name,
@@ -29,9 +31,9 @@ from bot.terms import (
     pseudonym_label,
 )
 from bot.timers import Timers
-from storage.cases import CaseRecord, CaseRepository, OfferRecord
+from storage.cases import CaseRepository
 from storage.db import Database
-from storage.members import MemberRecord, MemberRepository
+from storage.members import MemberRepository
 from storage.reminders import Reminder
 from storage.roster import RosterRepository
 
@@ -156,7 +158,7 @@ class RoutingService:
     async def _record_offer(self, case: CaseRecord, plan: _Plan) -> OfferRecord:
         now = self._clock.now()
         offer = await self._cases.add_offer(case.id, plan.mediator.user_id, now, plan.deadline)
-        await self._cases.set_state(case.id, "offered", None, now)
+        await self._cases.set_state(case.id, CaseState.OFFERED, None, now)
         await self._cases.add_event(
             case.id,
             "offered",
@@ -175,7 +177,7 @@ class RoutingService:
         await self._timers.at(f"route:{case.id}", "route", retry, case.id)
         if case.state == "unassigned":
             return
-        await self._cases.set_state(case.id, "unassigned", None, now)
+        await self._cases.set_state(case.id, CaseState.UNASSIGNED, None, now)
         await self._cases.add_event(case.id, "unassigned", now)
         log.warning("no mediator available", extra={"case": case.number})
 
@@ -238,7 +240,7 @@ class RoutingService:
             if not await self._cases.end_offer(offer.id, "accepted", now):
                 raise StaleActionError
             await self._timers.cancel(f"offer:{offer.id}")
-            await self._cases.set_state(offer.case_id, "accepted", person.id, now)
+            await self._cases.set_state(offer.case_id, CaseState.ACCEPTED, person.id, now)
             await self._cases.add_event(offer.case_id, "accepted", now, actor_id=person.id)
             case = await self._cases.get(offer.case_id)
         assert case is not None
@@ -256,7 +258,7 @@ class RoutingService:
             if not await self._cases.end_offer(offer.id, "declined", now, reason):
                 raise StaleActionError
             await self._timers.cancel(f"offer:{offer.id}")
-            await self._cases.set_state(offer.case_id, "new", None, now)
+            await self._cases.set_state(offer.case_id, CaseState.NEW, None, now)
             await self._cases.add_event(
                 offer.case_id, "declined", now, actor_id=person.id, reason=reason
             )
@@ -308,7 +310,7 @@ class RoutingService:
             now = self._clock.now()
             if not await self._cases.end_offer(offer.id, "expired", now):
                 return False  # answered or expired by someone else meanwhile
-            await self._cases.set_state(offer.case_id, "new", None, now)
+            await self._cases.set_state(offer.case_id, CaseState.NEW, None, now)
             await self._cases.add_event(
                 offer.case_id, "offer_expired", now, mediator=offer.mediator_id
             )

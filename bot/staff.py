@@ -17,11 +17,14 @@ from typing import Any
 from bot import roster
 from bot.clock import Clock
 from bot.config import Config
-from bot.errors import NotAllowedError, StaleActionError
+from bot.domain.cases import CaseState
+from bot.domain.people import MemberRecord, Person
+from bot.domain.permissions import require_staff, require_staff_or_head
+from bot.errors import StaleActionError
 from bot.i18n import _, format_when, lazy_gettext
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.notify import Notifier
-from bot.people import PeopleService, Person
+from bot.people import PeopleService
 from bot.revisits import OVERDUE_AFTER
 from bot.routing import RoutingService
 from bot.terms import CATEGORIES, STATES, area_name, category_label, state_label
@@ -29,35 +32,13 @@ from bot.timers import Timers
 from bot.urgent import UrgentService, waiting_mark
 from storage.cases import CaseRepository
 from storage.db import Database
-from storage.members import MemberRecord, MemberRepository
+from storage.members import MemberRepository
 from storage.roster import RosterRepository
 from storage.staff import StaffRepository
 
 STAFF_PREFIX = "st:"
 MAX_LISTED = 10  # offers, waiting cases and revisits shown in the overview
 MAX_CASE_LINES = 30  # the head's case list (a message holds 4096 characters)
-
-
-class StaffOnlyError(NotAllowedError):
-    def user_message(self) -> str:
-        return _("Sorry, this is only for the federation staff.")
-
-
-class StaffOrHeadOnlyError(NotAllowedError):
-    def user_message(self) -> str:
-        return _("Sorry, this is only for the federation staff and the head of the society.")
-
-
-def require_staff(person: Person) -> None:
-    """Roster changes, mediators, invites: federation staff only."""
-    if not person.is_staff:
-        raise StaffOnlyError
-
-
-def require_staff_or_head(person: Person) -> None:
-    """Reading the roster, the overview and statistics: staff, and the head of the society."""
-    if not (person.is_staff or person.is_head):
-        raise StaffOrHeadOnlyError
 
 
 @dataclass(frozen=True)
@@ -225,7 +206,7 @@ class StaffService:
     async def _release_accepted(self, person: Person, user_id: int, now: datetime) -> list[int]:
         case_ids = await self._staff.accepted_case_ids(user_id)
         for case_id in case_ids:
-            await self._cases.set_state(case_id, "new", None, now)
+            await self._cases.set_state(case_id, CaseState.NEW, None, now)
             await self._cases.add_event(
                 case_id, "released", now, actor_id=person.id, mediator=user_id, reason="deactivated"
             )
@@ -237,7 +218,7 @@ class StaffService:
             if not await self._cases.end_offer(offer.offer_id, "declined", now, "deactivated"):
                 continue
             await self._timers.cancel(f"offer:{offer.offer_id}")
-            await self._cases.set_state(offer.case_id, "new", None, now)
+            await self._cases.set_state(offer.case_id, CaseState.NEW, None, now)
             await self._cases.add_event(
                 offer.case_id,
                 "released",

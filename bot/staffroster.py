@@ -15,10 +15,11 @@ from typing import Literal
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.people import MemberRecord, Person
+from bot.domain.permissions import require_staff, require_staff_or_head
 from bot.errors import DomainError, StaleActionError
 from bot.i18n import _, current_locale, format_skeleton
 from bot.messaging import Outgoing, rows
-from bot.people import Person
 from bot.roster import Override, Slot
 from bot.rosterfile import (
     MAX_PROBLEMS_SHOWN,
@@ -36,14 +37,14 @@ from bot.rosterfile import (
     to_xlsx,
     weekday_names,
 )
-from bot.staff import StaffFile, button, require_staff, require_staff_or_head
+from bot.staff import StaffFile, button
 from storage.db import Database
-from storage.members import MemberRecord, MemberRepository
+from storage.members import MemberRepository
 from storage.roster import RosterRepository
 
-OverrideKind = Literal["leave", "swap"]
+ChangeKind = Literal["leave", "swap"]  # a planned roster change: leave, or a swap
 FileLoader = Callable[[], Awaitable[tuple[str, bytes]]]  # (file name, bytes) of a sent file
-KIND_CODES: dict[str, OverrideKind] = {"l": "leave", "s": "swap"}
+KIND_CODES: dict[str, ChangeKind] = {"l": "leave", "s": "swap"}
 DAYS_AHEAD = 14
 MAX_DIFF_LINES = 40
 
@@ -382,7 +383,7 @@ class StaffRosterService:
         return area.name.text(current_locale()) if area else "—"
 
 
-def _kind(code: str) -> OverrideKind:
+def _kind(code: str) -> ChangeKind:
     kind = KIND_CODES.get(code)
     if kind is None:
         raise StaleActionError

@@ -25,12 +25,13 @@ from babel.units import format_unit
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.people import Person
+from bot.domain.permissions import require_staff_or_head
 from bot.errors import DomainError
 from bot.i18n import _, current_locale
 from bot.messaging import Button, Outgoing, rows
-from bot.people import Person
 from bot.revisits import OVERDUE_AFTER
-from bot.staff import StaffFile, button, require_staff_or_head
+from bot.staff import StaffFile, button
 from bot.statsfiles import ChartSpec, Panel, Table, render_chart, render_workbook
 from bot.terms import CATEGORIES, REFERRALS, area_name, category_label, referral_label, state_label
 from storage.stats import CaseFact, OutreachFacts, RevisitFact, StatsRepository, SurveyFact

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.people import Person
 from bot.i18n import _, current_locale
 from bot.messaging import Button, Outgoing, rows
-from bot.people import Person
 from storage.announcements import Subscription, SubscriptionRepository
 
 SUB_PREFIX = "sub:"  # sub:a:<area> | sub:t:<topic> | sub:all | sub:done | sub:offer:<yes|no>

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.config import Config
+from bot.domain.cases import MessagePart
 from bot.i18n import _, current_locale, lazy_gettext
-from storage.cases import MessagePart
 
 CATEGORIES: dict[str, Any] = {
     "family": lazy_gettext("Marriage and family"),

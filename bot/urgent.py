@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.config import Config
 from bot.danger import DangerWords
+from bot.domain.cases import WAITING_STATES, CaseRecord, MessagePart
+from bot.domain.people import MemberRecord, Person
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _, current_locale, ngettext
 from bot.messaging import (
@@ -38,7 +40,7 @@ from bot.messaging import (
     rows,
 )
 from bot.notify import Notifier
-from bot.people import PeopleService, Person
+from bot.people import PeopleService
 from bot.relay import Envelope, RelayService
 from bot.terms import (
     REFERRALS,
@@ -51,11 +53,11 @@ from bot.terms import (
     referral_label,
 )
 from bot.timers import Timers
-from storage.cases import CaseRecord, CaseRepository, MessagePart
+from storage.cases import CaseRepository
 from storage.db import Database
-from storage.members import MemberRecord, MemberRepository
+from storage.members import MemberRepository
 from storage.reminders import Reminder
-from storage.urgent import WAITING_STATES, Alert, UrgentRepository
+from storage.urgent import Alert, UrgentRepository
 from storage.users import UserRepository
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.casework import CLOSE_PREFIX, SELECT_PREFIX, TRANSFER_PREFIX, WITHDRAW_PREFIX
+from bot.domain.permissions import require_mediator
 from bot.errors import NotAllowedError, UsageError
 from bot.messaging import ID_PATTERN, Outgoing, parse_id
 from bot.relay import PICK_PREFIX
@@ -50,8 +51,7 @@ async def close(update: Update, context: BotContext) -> None:
 
 
 async def reopen(update: Update, context: BotContext) -> None:
-    if not context.person.is_mediator:
-        raise NotAllowedError
+    require_mediator(context.person)
     if not _arg(context):
         raise UsageError("/reopen QJS-2026-0001")
     reply = await context.services.casework.reopen(context.person, _arg(context))

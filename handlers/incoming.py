@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import Message
 
+from bot.domain.cases import MessagePart
 from bot.intake import Incoming
 from bot.relay import Envelope, without_accounts
-from storage.cases import MessagePart
 
 # Media a resident may use to describe their problem at intake.
 DESCRIPTION_MEDIA = ("photo", "voice", "audio", "video", "video_note", "document")

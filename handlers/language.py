@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import SUPPORTED_LOCALES, _, language_name
+from bot.messaging import Button, Outgoing, rows
 from bot.people import UnsupportedLanguageError
 from handlers.context import BotContext
+from handlers.replies import answer, edit_pressed
 
 CALLBACK_PREFIX = "lang:"
 
 
 async def ask_language(update: Update, context: BotContext) -> None:
-    assert update.effective_message
-    buttons = [
-        [InlineKeyboardButton(language_name(locale), callback_data=CALLBACK_PREFIX + locale)]
-        for locale in SUPPORTED_LOCALES
-    ]
-    await update.effective_message.reply_text(
-        _("Which language should I use?"), reply_markup=InlineKeyboardMarkup(buttons)
+    buttons = rows(
+        *(Button(language_name(locale), CALLBACK_PREFIX + locale) for locale in SUPPORTED_LOCALES)
     )
+    await answer(update, context, [Outgoing(_("Which language should I use?"), buttons)])
 
 
 async def choose_language(update: Update, context: BotContext) -> None:
@@ -35,11 +33,10 @@ async def choose_language(update: Update, context: BotContext) -> None:
         return
     context.services.catalogs.activate(person.locale)
     await query.answer()
-    await query.edit_message_text(
-        _("From now on I will write to you in {language}.").format(
-            language=language_name(person.locale)
-        )
+    text = _("From now on I will write to you in {language}.").format(
+        language=language_name(person.locale)
     )
+    await edit_pressed(query, context, Outgoing(text))
 
 
 def language_handlers() -> list[BaseHandler[Update, BotContext, None]]:

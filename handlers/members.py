@@ -5,13 +5,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot.domain.people import InviteRole
 from bot.i18n import _, current_locale, format_when
 from bot.messaging import Button, Outgoing, rows
 from bot.people import Joined
 from bot.roster import DutyMode
 from handlers.context import BotContext
-from handlers.replies import answer, answer_text
-from storage.members import InviteRole
+from handlers.replies import answer, answer_text, edit_pressed
 
 JOIN_PREFIX = "join-"
 INVITE_PREFIX = "inv:"
@@ -109,7 +109,7 @@ async def duty_chosen(update: Update, context: BotContext) -> None:
         return
     await context.services.people.set_duty(context.person, mode)
     await query.answer()
-    await query.edit_message_text(_duty_text(mode))
+    await edit_pressed(query, context, Outgoing(_duty_text(mode)))
 
 
 def _duty_text(mode: str) -> str:

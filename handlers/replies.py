@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from telegram import Update
+from telegram import CallbackQuery, Message, Update
 
 from bot.messaging import Outgoing
 from handlers.context import BotContext
@@ -20,3 +20,11 @@ async def answer(update: Update, context: BotContext, replies: Sequence[Outgoing
 
 async def answer_text(update: Update, context: BotContext, text: str) -> None:
     await answer(update, context, [Outgoing(text)])
+
+
+async def edit_pressed(query: CallbackQuery, context: BotContext, message: Outgoing) -> None:
+    """Replace the message whose button was pressed, through the messenger like any send
+    (so discreet mode applies); a message too old to reach is left as it is."""
+    pressed = query.message
+    if isinstance(pressed, Message):
+        await context.services.messenger.edit(pressed.chat.id, pressed.message_id, message)

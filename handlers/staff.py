@@ -10,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 
-from telegram import Document, InputFile, Message, Update
+from telegram import Document, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.errors import StaleActionError
@@ -212,9 +212,7 @@ async def _send_report(update: Update, context: BotContext, report: StatsReport)
     assert chat is not None
     await answer(update, context, [report.text])
     chart = report.chart
-    await context.bot.send_photo(
-        chat.id, InputFile(chart.data, filename=chart.file_name), caption=chart.caption
-    )
+    await context.services.messenger.send_photo(chat.id, chart.file_name, chart.data, chart.caption)
     await _send_files(update, context, [report.workbook])
 
 

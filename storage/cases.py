@@ -3,110 +3,27 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import aiosqlite
 
+from bot.domain.cases import (
+    OPEN_STATES,
+    BookEntry,
+    CaseRecord,
+    CaseState,
+    Delivery,
+    EventRecord,
+    IllegalTransitionError,
+    MessagePart,
+    NewCase,
+    OfferRecord,
+    OfferState,
+    sources,
+)
 from storage.db import Database
 from storage.timefmt import from_db, to_db
-
-OfferState = Literal["open", "accepted", "declined", "expired"]
-# What became of a booked message (migration 0010 says what each means).
-Delivery = Literal["pending", "delivered", "undelivered", "held", "kept"]
-OPEN_STATES = ("new", "unassigned", "offered", "accepted")
-
-
-@dataclass(frozen=True)
-class NewCase:
-    resident_id: int | None  # None only for a recurrence of an erased resident's case
-    pseudonym: str
-    area_id: str | None
-    category: str
-    urgent: bool
-    contact: str
-    phone: str | None
-
-
-@dataclass(frozen=True)
-class CaseRecord:
-    id: int
-    number: str
-    resident_id: int | None
-    pseudonym: str
-    area_id: str | None
-    category: str
-    urgent: bool
-    contact: str
-    phone: str | None
-    state: str
-    mediator_id: int | None
-    created_at: datetime
-    outcome_text: str | None = None
-    closed_at: datetime | None = None
-    unreachable: str | None = None  # 'resident' or 'mediator': blocked the bot
-    adviser_id: int | None = None
-    parent_id: int | None = None  # the case this one recurred from
-    urgent_at: datetime | None = None  # when it became urgent (storage.urgent)
-    taken_at: datetime | None = None  # when someone took the urgent case
-    basis: str = "consent"  # or 'vital_interests': registered before the consent
-    no_mediation: bool = False  # 不适合调解: never bring the parties together
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
-
-
-@dataclass(frozen=True)
-class MessagePart:
-    """One message of the conversation, pointing at the original for copyMessage.
-
-    `entities` is set when a copy would carry an account (bot/relay.py sends the text anew
-    with these instead); `contact` is a contact card as it is passed on: phone number and
-    first name, never the account it names."""
-
-    kind: str
-    text: str | None
-    file_id: str | None
-    chat_id: int
-    message_id: int
-    entities: list[dict[str, Any]] | None = None
-    contact: dict[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class BookEntry:
-    """One entry of a case's registration book: a message, what became of it, and the
-    entry it edits if it is an edit."""
-
-    id: int
-    case_id: int
-    author: str
-    part: MessagePart
-    at: datetime
-    delivery: Delivery
-    failure: str | None
-    edit_of: int | None
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    case_id: int
-    at: datetime
-    kind: str
-    actor_id: int | None
-    detail: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class OfferRecord:
-    id: int
-    case_id: int
-    mediator_id: int
-    offered_at: datetime
-    deadline: datetime | None
-    state: OfferState
 
 
 class CaseRepository:
@@ -193,20 +110,18 @@ class CaseRepository:
         return [_case(row) for row in rows]
 
     async def close(
-        self, case_id: int, state: str, outcome_text: str | None, now: datetime
+        self, case_id: int, state: CaseState, outcome_text: str | None, now: datetime
     ) -> None:
-        await self._db.execute(
-            """UPDATE cases SET state = ?, outcome_text = ?, closed_at = ?, updated_at = ?
-               WHERE id = ?""",
-            (state, outcome_text, to_db(now), to_db(now), case_id),
+        await self._move(
+            case_id,
+            state,
+            "outcome_text = ?, closed_at = ?",
+            (outcome_text, to_db(now)),
+            now,
         )
 
     async def reopen(self, case_id: int, now: datetime) -> None:
-        await self._db.execute(
-            """UPDATE cases SET state = 'accepted', closed_at = NULL, updated_at = ?
-               WHERE id = ?""",
-            (to_db(now), case_id),
-        )
+        await self._move(case_id, CaseState.ACCEPTED, "closed_at = NULL", (), now)
 
     async def set_unreachable(self, case_id: int, side: str | None, now: datetime) -> None:
         await self._db.execute(
@@ -227,12 +142,29 @@ class CaseRepository:
         )
 
     async def set_state(
-        self, case_id: int, state: str, mediator_id: int | None, now: datetime
+        self, case_id: int, state: CaseState, mediator_id: int | None, now: datetime
     ) -> None:
-        await self._db.execute(
-            "UPDATE cases SET state = ?, mediator_id = ?, updated_at = ? WHERE id = ?",
-            (state, mediator_id, to_db(now), case_id),
+        await self._move(case_id, state, "mediator_id = ?", (mediator_id,), now)
+
+    async def _move(
+        self,
+        case_id: int,
+        state: CaseState,
+        assignments: str,
+        values: tuple[object, ...],
+        now: datetime,
+    ) -> None:
+        """Every state change: only from a state the table allows (bot/domain/cases.py)."""
+        allowed = sources(state)
+        changed = await self._db.execute(
+            f"""UPDATE cases SET state = ?, {assignments}, updated_at = ?
+                WHERE id = ? AND state IN ({", ".join("?" * len(allowed))})""",
+            (state.value, *values, to_db(now), case_id, *allowed),
         )
+        if changed == 0:
+            current = await self._db.fetch_one("SELECT state FROM cases WHERE id = ?", (case_id,))
+            if current is not None:
+                raise IllegalTransitionError(CaseState(current[0]), state)
 
     async def add_event(
         self,
@@ -487,7 +419,7 @@ def _case(row: aiosqlite.Row) -> CaseRecord:
         urgent=bool(row["urgent"]),
         contact=row["contact"],
         phone=row["phone"],
-        state=row["state"],
+        state=CaseState(row["state"]),
         mediator_id=row["mediator_id"],
         created_at=from_db(row["created_at"]),
         outcome_text=row["outcome_text"],

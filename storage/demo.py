@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
+from bot.domain.people import Role
 from storage.db import Database
 from storage.timefmt import to_db
-
-DemoRole = Literal["resident", "mediator", "head", "adviser", "staff"]
 
 _DEMO = "(SELECT user_id FROM demo_people)"
 # Order matters: cases first (their timeline, messages, offers, reminders, revisits and
@@ -73,11 +71,11 @@ class DemoRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def people(self) -> dict[int, DemoRole]:
+    async def people(self) -> dict[int, Role]:
         rows = await self._db.fetch_all("SELECT user_id, role FROM demo_people ORDER BY user_id")
         return {int(row[0]): row[1] for row in rows}
 
-    async def add(self, user_id: int, role: DemoRole, now: datetime) -> None:
+    async def add(self, user_id: int, role: Role, now: datetime) -> None:
         await self._db.execute(
             """INSERT INTO demo_people (user_id, role, added_at) VALUES (?, ?, ?)
                ON CONFLICT (user_id) DO NOTHING""",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.cases import OPEN_STATES, CaseRecord, _case
+from bot.domain.cases import OPEN_STATES, CaseRecord
+from storage.cases import _case
 from storage.db import Database
 from storage.timefmt import to_db
 

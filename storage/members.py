@@ -4,29 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, cast
+from typing import cast
 
 import aiosqlite
 
+from bot.domain.people import Activity, InviteRole, MemberRecord, Role
 from bot.roster import DutyMode
 from storage.db import Database
 from storage.timefmt import from_db, to_db
-
-Role = Literal["mediator", "head", "adviser", "staff"]
-InviteRole = Literal["mediator", "head", "adviser"]
-
-
-@dataclass(frozen=True)
-class MemberRecord:
-    user_id: int
-    role: Role
-    area_id: str | None
-    display_name: str
-    duty_mode: DutyMode
-    active: bool
-    language: str | None  # the user's own choice, see bot.i18n.negotiate
-    telegram_language: str | None
-    current_case_id: int | None = None  # chosen with /case
 
 
 @dataclass(frozen=True)
@@ -34,7 +19,7 @@ class Seen:
     language: str | None
     telegram_language: str | None
     member: MemberRecord | None
-    busy: str | None  # 'draft', 'announce', or a pending input's kind
+    busy: Activity | None  # see Activity
 
 
 @dataclass(frozen=True)
@@ -89,7 +74,12 @@ class MemberRepository:
                 telegram_language=row["u_telegram_language"],
                 current_case_id=row["current_case_id"],
             )
-        return Seen(row["u_language"], row["u_telegram_language"], member, row["busy"])
+        return Seen(
+            row["u_language"],
+            row["u_telegram_language"],
+            member,
+            Activity(row["busy"]) if row["busy"] else None,
+        )
 
     async def get(self, user_id: int) -> MemberRecord | None:
         row = await self._db.fetch_one(_MEMBER_SELECT + " WHERE m.user_id = ?", (user_id,))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.cases import OPEN_STATES
+from bot.domain.cases import OPEN_STATES
 from storage.db import Database
 from storage.timefmt import from_db, to_db
 

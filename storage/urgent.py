@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.cases import CaseRecord, _case
+from bot.domain.cases import WAITING_STATES, CaseRecord, CaseState, sources
+from storage.cases import CaseRepository, _case
 from storage.db import Database
 from storage.timefmt import from_db, to_db
 
-WAITING_STATES = ("new", "unassigned", "offered")  # open, and nobody has it yet
+# What a take may move to 'accepted': a waiting case (the table allows each of them).
+TAKEABLE = tuple(state for state in sources(CaseState.ACCEPTED) if state in WAITING_STATES)
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,14 @@ class UrgentRepository:
         )
 
     async def wait_for_taker(self, case_id: int, now: datetime) -> None:
-        await self._db.execute(
-            "UPDATE cases SET state = 'offered', mediator_id = NULL, updated_at = ? WHERE id = ?",
-            (to_db(now), case_id),
-        )
+        await CaseRepository(self._db).set_state(case_id, CaseState.OFFERED, None, now)
 
     async def take(self, case_id: int, mediator_id: int, now: datetime) -> bool:
         """Give a case nobody has yet to `mediator_id`; False when someone was faster."""
         changed = await self._db.execute(
             f"""UPDATE cases SET state = 'accepted', mediator_id = ?, taken_at = ?,
                                  updated_at = ?
-                WHERE id = ? AND state IN {WAITING_STATES}""",
+                WHERE id = ? AND state IN {TAKEABLE}""",
             (mediator_id, to_db(now), to_db(now), case_id),
         )
         return changed == 1

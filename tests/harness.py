@@ -18,10 +18,11 @@ from typing import Any
 from bot.app import DaasaoApp, build_application, open_feed, start_app, stop_app
 from bot.clock import FakeClock
 from bot.config import Config, parse_config
+from bot.domain.cases import EventRecord
 from bot.i18n import Catalogs
 from bot.localapi.server import LocalBotApi
 from bot.localapi.state import BotMessage
-from storage.cases import CaseRepository, EventRecord
+from storage.cases import CaseRepository
 
 DEFAULT_WAIT = 5.0
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # Monday 09:30 in Asia/Shanghai

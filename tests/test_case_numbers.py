@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.cases import CaseRepository, NewCase
+from bot.domain.cases import NewCase
+from storage.cases import CaseRepository
 from storage.db import Database
 from storage.users import UserRepository
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, load_config
+from bot.domain.cases import NewCase
 from bot.playground.demo import CASES, DEMO_PEOPLE, MEDIATORS, RESIDENTS, remove, seed
 from bot.roster import Slot
-from storage.cases import CaseRepository, NewCase
+from storage.cases import CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.reminders import ReminderRepository

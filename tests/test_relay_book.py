@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.domain.cases import CaseRecord, MessagePart, NewCase
+from bot.domain.people import Person
 from bot.i18n import Catalogs
 from bot.messaging import DeliveryRefused, Outgoing
 from bot.outbox import MessageDeliverer, Outbox
-from bot.people import PeopleService, Person
+from bot.people import PeopleService
 from bot.relay import Envelope, RelayService
-from storage.cases import CaseRecord, CaseRepository, MessagePart, NewCase
+from storage.cases import CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository

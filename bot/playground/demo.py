@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.config import Config
+from bot.domain.cases import CaseState, NewCase
+from bot.domain.people import Role
 from bot.roster import Slot
 from storage.announcements import AnnouncementRepository, Subscription, SubscriptionRepository
-from storage.cases import CaseRepository, NewCase
+from storage.cases import CaseRepository
 from storage.db import Database
-from storage.demo import DemoRepository, DemoRole, Removed
+from storage.demo import DemoRepository, Removed
 from storage.followup import FollowUpRepository
 from storage.members import MemberRepository
 from storage.reminders import ReminderRepository
@@ -36,7 +38,7 @@ class DemoPerson:
     """A demo Telegram user of the local Bot API and their place in the society."""
 
     id: int
-    role: DemoRole
+    role: Role
     first_name: str  # the Telegram profile name: only the local Bot API knows it
     language: str  # the Telegram client's language_code
     display_name: str = ""  # what residents see of a team member
@@ -228,7 +230,7 @@ async def _closed_case(db: Database, config: Config, case: DemoCase, now: dateti
     await _timeline(
         cases, record.id, mediator.id, opened=opened, closed=closed, outcome=case.outcome
     )
-    await cases.close(record.id, case.outcome, DEMO_MARK + case.agreement, closed)
+    await cases.close(record.id, CaseState(case.outcome), DEMO_MARK + case.agreement, closed)
     await _follow_up(db, config, case, case_id=record.id, closed=closed, now=now)
 
 
@@ -274,7 +276,7 @@ async def _timeline(
     offer = await cases.add_offer(case_id, mediator_id, offered, offered + timedelta(minutes=30))
     await cases.add_event(case_id, "offered", offered, mediator=mediator_id)
     await cases.end_offer(offer.id, "accepted", accepted)
-    await cases.set_state(case_id, "accepted", mediator_id, accepted)
+    await cases.set_state(case_id, CaseState.ACCEPTED, mediator_id, accepted)
     await cases.add_event(case_id, "accepted", accepted, actor_id=mediator_id)
     await cases.add_event(case_id, "closed", closed, actor_id=mediator_id, outcome=outcome)
 

@@ -34,12 +34,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.casework import CaseNotFoundError, NothingToWithdrawError
-from bot.errors import InviteError, NotAllowedError, StaleActionError
+from bot.casework import NothingToWithdrawError
+from bot.domain.permissions import StaffOnlyError, StaffOrHeadOnlyError
+from bot.errors import CaseNotFoundError, InviteError, NotAllowedError, StaleActionError
 from bot.i18n import Catalogs
 from bot.localapi.state import BotMessage
 from bot.relay import CaseClosedError, CaseNotYoursError, NoCaseChosenError
-from bot.staff import StaffOnlyError, StaffOrHeadOnlyError
 from bot.urgent import NoMediationError, TakenError
 from tests.e2e.driving import (
     CASE_NUMBER,

@@ -20,8 +20,9 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from PIL import Image
 
+from bot.domain.cases import MessagePart, NewCase
 from bot.roster import Override, Slot
-from storage.cases import CaseRepository, MessagePart, NewCase
+from storage.cases import CaseRepository
 from storage.followup import FollowUpRepository
 from storage.reminders import ReminderRepository
 from storage.roster import RosterRepository

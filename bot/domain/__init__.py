@@ -1,0 +1,1 @@
+"""The domain: entities with their rules, no storage, no channel."""
