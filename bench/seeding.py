@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.cases import NewCase
+from bot.domain.cases import CaseState, NewCase
 from storage.cases import CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository
@@ -93,7 +93,7 @@ async def seed_accepted_cases(
             await members.set_display_name(mediator_id, f"大姐{k}")
             new = dataclasses.replace(_new_case(), resident_id=resident_id, pseudonym=f"R-{k:04d}")
             case = await cases.create(new, PREFIX, now.year, now)
-            await cases.set_state(case.id, "accepted", mediator_id, now)
+            await cases.set_state(case.id, CaseState.ACCEPTED, mediator_id, now)
             await cases.add_event(case.id, "accepted", now, actor_id=mediator_id)
             await members.set_current_case(mediator_id, case.id)
             seeded.append(SeededCase(case.id, case.number, resident_id, mediator_id))
@@ -106,8 +106,8 @@ async def _settled_case_with_revisit(
     """Register a case, settle it with `mediator_id`, and add its first revisit reminder."""
     cases, reminders = CaseRepository(db), ReminderRepository(db)
     case = await cases.create(_new_case(), PREFIX, now.year, now)
-    await cases.close(case.id, "settled", "双方同意轮流使用楼道 (agreement)", now)
-    await cases.set_state(case.id, "settled", mediator_id, now)
+    await cases.set_state(case.id, CaseState.ACCEPTED, mediator_id, now)
+    await cases.close(case.id, CaseState.SETTLED, "双方同意轮流使用楼道 (agreement)", now)
     job_id = f"revisit:{case.id}:1"
     await reminders.add(job_id, "revisit", due, now, case_id=case.id, ref=1)
     return SeededRevisit(case.id, case.number, job_id, due)
@@ -159,5 +159,5 @@ async def _accepted_case(
     await cases.add_event(case.id, "offered", now, mediator=mediator_id)
     accepted = now + timedelta(minutes=1)
     await cases.end_offer(offer.id, "accepted", accepted)
-    await cases.set_state(case.id, "accepted", mediator_id, accepted)
+    await cases.set_state(case.id, CaseState.ACCEPTED, mediator_id, accepted)
     await cases.add_event(case.id, "accepted", accepted, actor_id=mediator_id)

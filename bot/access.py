@@ -11,26 +11,20 @@ log is kept with the case's metadata: it says nothing about the resident.
 
 from __future__ import annotations
 
-from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.cases import CaseRecord
 from bot.domain.people import MemberRecord, Person
 from bot.domain.permissions import require_staff_or_head
 from bot.errors import CaseNotFoundError
 from bot.i18n import _, format_datetime
 from bot.messaging import Outgoing
-from storage.access import Access, AccessRepository, What
-from storage.cases import CaseRepository
+from storage.access import Access, What
 
 
-class AccessLog:
-    def __init__(
-        self, *, repo: AccessRepository, cases: CaseRepository, clock: Clock, config: Config
-    ) -> None:
-        self._repo = repo
-        self._cases = cases
-        self._clock = clock
-        self._config = config
+class AccessLog(Feature):
+    def __init__(self, deps: Deps) -> None:
+        super().__init__(deps)
+        self._repo = deps.repos.access
 
     async def opened(self, person: Person, case: CaseRecord, what: What) -> None:
         """A team member opens a case's conversation or its book: recorded first."""

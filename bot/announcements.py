@@ -13,20 +13,16 @@ import logging
 from datetime import timedelta
 
 from bot.broadcast import Broadcaster
-from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.people import Person
 from bot.domain.permissions import require_staff
 from bot.errors import DomainError, NotAllowedError, StaleActionError
-from bot.i18n import SUPPORTED_LOCALES, Catalogs, _, current_locale, format_when, negotiate
-from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
+from bot.i18n import SUPPORTED_LOCALES, _, current_locale, format_when, negotiate
+from bot.messaging import Button, Outgoing, parse_id, rows
 from bot.subscriptions import UNSUBSCRIBE
-from bot.timers import Timers
 from bot.when import REPEATS, Reading, Refusal, next_occurrence, read_local
-from storage.announcements import Announcement, AnnouncementRepository, Run, SubscriptionRepository
-from storage.db import Database
+from storage.announcements import Announcement, Run
 from storage.reminders import Reminder
-from storage.users import UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -47,35 +43,17 @@ class ComposeError(DomainError):
         return self.message
 
 
-class AnnouncementService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        announcements: AnnouncementRepository,
-        subscriptions: SubscriptionRepository,
-        users: UserRepository,
-        broadcaster: Broadcaster,
-        timers: Timers,
-        messenger: Messenger,
-        catalogs: Catalogs,
-        clock: Clock,
-        config: Config,
-    ) -> None:
-        self._db = db
-        self._repo = announcements
-        self._subs = subscriptions
-        self._users = users
+class AnnouncementService(Feature):
+    def __init__(self, deps: Deps, *, broadcaster: Broadcaster) -> None:
+        super().__init__(deps)
+        self._repo = deps.repos.announcements
+        self._subs = deps.repos.subscriptions
         self._broadcaster = broadcaster
-        self._timers = timers
-        self._messenger = messenger
-        self._catalogs = catalogs
-        self._clock = clock
-        self._config = config
+        self._catalogs = deps.catalogs
         # A broadcast keeps a row per recipient and may take minutes: other reminders
         # must not wait behind it.
-        timers.register("announce", self._send_run, exclusive=False)
-        timers.register("announce_reminder", self._send_event_reminder)
+        deps.timers.register("announce", self._send_run, exclusive=False)
+        deps.timers.register("announce_reminder", self._send_event_reminder)
 
     def stop(self) -> None:
         self._broadcaster.stop()

@@ -11,7 +11,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot.clock import Clock
 from bot.config import Config
 from bot.i18n import SUPPORTED_LOCALES, Catalogs, gettext
-from bot.services import Services
+from bot.wiring import build_services
 from handlers.announcements import announcement_handlers
 from handlers.casework import casework_handlers
 from handlers.common import UnknownButtons, identify_handlers, on_error
@@ -57,7 +57,7 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
 
     async def post_init(app: DaasaoApp) -> None:
         messenger = TelegramMessenger(app.bot)
-        services = await Services.start(config, clock, catalogs, messenger)
+        services = await build_services(config, clock, catalogs, messenger)
         app.bot_data.attach(services)
         await _publish_commands(app, catalogs)
         await services.run_timers()  # the scheduler starts here and stops in post_shutdown

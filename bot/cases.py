@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.people import Person
 from bot.i18n import _, format_skeleton
 from bot.terms import category_label, state_label
-from storage.cases import CaseRepository
 
 
-class CaseService:
-    def __init__(self, cases: CaseRepository, clock: Clock, config: Config) -> None:
-        self._cases = cases
-        self._clock = clock
-        self._config = config
+class CaseService(Feature):
+    def __init__(self, deps: Deps) -> None:
+        super().__init__(deps)
 
     async def status(self, person: Person) -> str:
         """/status: the resident's own cases, newest first, with number, topic and state."""

@@ -13,15 +13,12 @@ from functools import partial
 
 from bot.access import AccessLog
 from bot.book import BookPage, render
-from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.cases import WAITING_STATES, CaseRecord, CaseState
 from bot.domain.people import Person
 from bot.errors import CaseNotFoundError, DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
-from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
-from bot.notify import Notifier
-from bot.people import PeopleService
+from bot.messaging import Button, Outgoing, parse_id, rows
 from bot.relay import NoCaseChosenError, RelayService
 from bot.revisits import RevisitService
 from bot.terms import (
@@ -32,7 +29,6 @@ from bot.terms import (
     pseudonym_label,
     state_label,
 )
-from bot.timers import Timers
 from bot.urgent import (
     CARE_REASON,
     URGENT_PREFIX,
@@ -41,10 +37,7 @@ from bot.urgent import (
     is_waiting_urgent,
     waiting_mark,
 )
-from storage.cases import CaseRepository
-from storage.db import Database
-from storage.members import MemberRepository
-from storage.relay import PendingInput, RelayRepository
+from storage.relay import PendingInput
 
 PENDING_KINDS = ("note", "settled", "not_settled", "handover", "consult", CARE_REASON)
 SELECT_PREFIX = "cs:"
@@ -64,38 +57,22 @@ class NothingToWithdrawError(DomainError):
         return _("You have no open case to withdraw.")
 
 
-class CaseworkService:
+class CaseworkService(Feature):
     def __init__(
         self,
+        deps: Deps,
         *,
-        db: Database,
-        cases: CaseRepository,
-        relay_repo: RelayRepository,
-        members: MemberRepository,
         relay: RelayService,
         revisits: RevisitService,
         urgent: UrgentService,
-        timers: Timers,
-        people: PeopleService,
-        messenger: Messenger,
         access: AccessLog,
-        clock: Clock,
-        config: Config,
     ) -> None:
-        self._db = db
-        self._access = access
-        self._cases = cases
-        self._store = relay_repo
-        self._members = members
+        super().__init__(deps)
+        self._store = deps.repos.relay
         self._relay = relay
         self._revisits = revisits
         self._urgent = urgent
-        self._timers = timers
-        self._people = people
-        self._messenger = messenger
-        self._tell = Notifier(people, messenger).tell
-        self._clock = clock
-        self._config = config
+        self._access = access
 
     # ------------------------------------------------------------------ choosing a case
 

@@ -17,8 +17,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.cases import CaseRecord, MessagePart, NewCase
 from bot.domain.people import Person
 from bot.errors import NotAllowedError
@@ -36,10 +35,6 @@ from bot.terms import (
     excerpt,
 )
 from bot.urgent import URGENT_PREFIX, UrgentService
-from storage.cases import CaseRepository
-from storage.db import Database
-from storage.drafts import DraftRepository
-from storage.users import UserRepository
 
 INTAKE_PREFIX = "in:"
 MAX_PART_CHARS = 3000  # leaves room for the case header when relayed (Telegram: 4096)
@@ -100,27 +95,12 @@ def is_trigger(text: str) -> bool:
     return TRIGGER.match(_squeeze(text)) is not None
 
 
-class IntakeService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        drafts: DraftRepository,
-        cases: CaseRepository,
-        users: UserRepository,
-        routing: RoutingService,
-        urgent: UrgentService,
-        clock: Clock,
-        config: Config,
-    ) -> None:
-        self._db = db
-        self._drafts = drafts
-        self._cases = cases
-        self._users = users
+class IntakeService(Feature):
+    def __init__(self, deps: Deps, *, routing: RoutingService, urgent: UrgentService) -> None:
+        super().__init__(deps)
+        self._drafts = deps.repos.drafts
         self._routing = routing
         self._urgent = urgent
-        self._clock = clock
-        self._config = config
 
     # ------------------------------------------------------------------ entry points
 

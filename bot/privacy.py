@@ -30,17 +30,13 @@ from typing import Any
 
 from bot.casework import withdrawn_notice
 from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.cases import CaseState
 from bot.domain.people import Person
 from bot.errors import CaseNotFoundError, NotAllowedError, StaleActionError
 from bot.i18n import _, current_locale
 from bot.messaging import Button, Messenger, Outgoing, rows
-from bot.notify import Notifier
 from bot.people import PeopleService
-from bot.timers import Timers
-from storage.cases import CaseRepository
-from storage.db import Database
 from storage.privacy import Block, PrivacyRepository
 from storage.reminders import Reminder
 
@@ -57,32 +53,14 @@ class Export:
     json: bytes
 
 
-class PrivacyService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        privacy: PrivacyRepository,
-        cases: CaseRepository,
-        people: PeopleService,
-        timers: Timers,
-        messenger: Messenger,
-        clock: Clock,
-        config: Config,
-    ) -> None:
-        self._db = db
-        self._privacy = privacy
-        self._cases = cases
-        self._people = people
-        self._timers = timers
-        self._messenger = messenger
-        self._tell = Notifier(people, messenger).tell
-        self._clock = clock
-        self._config = config
+class PrivacyService(Feature):
+    def __init__(self, deps: Deps) -> None:
+        super().__init__(deps)
+        self._privacy = deps.repos.privacy
         self._recent: defaultdict[int, deque[datetime]] = defaultdict(deque)
         self._warned: dict[int, datetime] = {}
         self._blocked: set[int] = set()
-        timers.register("retention", self._purge)
+        deps.timers.register("retention", self._purge)
 
     async def start(self) -> None:
         """Load the blocked users and make sure the daily purge is scheduled."""

@@ -23,22 +23,15 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.cases import BookEntry, CaseRecord, Delivery, MessagePart
 from bot.domain.people import Person
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, DeliveryRefused, Messenger, Outgoing, RefusalReason, rows
-from bot.outbox import Outbox
-from bot.people import PeopleService
 from bot.terms import area_name, category_label, mediator_label, pseudonym_label
-from storage.cases import CaseRepository
-from storage.db import Database
-from storage.members import MemberRepository
 from storage.outbox import OutboxRow
-from storage.privacy import PrivacyRepository
-from storage.relay import Author, Channel, RelayRepository
+from storage.relay import Author, Channel
 
 log = logging.getLogger(__name__)
 
@@ -120,39 +113,20 @@ class EditRefusedError(DomainError):
         )
 
 
-class RelayService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        cases: CaseRepository,
-        relay: RelayRepository,
-        members: MemberRepository,
-        privacy: PrivacyRepository,
-        people: PeopleService,
-        outbox: Outbox,
-        transport: Messenger,
-        telegram: Messenger,
-        clock: Clock,
-        config: Config,
-    ) -> None:
-        self._db = db
-        self._cases = cases
-        self._relay = relay
-        self._members = members
-        self._privacy = privacy
-        self._people = people
-        self._outbox = outbox
+class RelayService(Feature):
+    def __init__(self, deps: Deps, *, transport: Messenger, telegram: Messenger) -> None:
+        super().__init__(deps)
+        self._relay = deps.repos.relay
+        self._privacy = deps.repos.privacy
+        self._outbox = deps.outbox
         # What the sender calls: Telegram, through discreet mode or (for a chat that is not
         # in discreet mode) straight.
         self._transport = transport
         self._telegram = telegram
-        self._clock = clock
-        self._config = config
         self.watch: ResidentWatch | None = None  # set once at start (bot.services)
-        outbox.register(COPY, _CopyDeliverer(self))
-        outbox.register(HEADER, _HeaderDeliverer(self))
-        outbox.register(EDIT, _EditDeliverer(self))
+        deps.outbox.register(COPY, _CopyDeliverer(self))
+        deps.outbox.register(HEADER, _HeaderDeliverer(self))
+        deps.outbox.register(EDIT, _EditDeliverer(self))
 
     # ------------------------------------------------------------------ resident → mediator
 

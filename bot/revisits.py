@@ -11,25 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
-from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.cases import CaseRecord, NewCase
 from bot.domain.people import Person
 from bot.errors import NotAllowedError, StaleActionError
 from bot.i18n import _, format_skeleton
-from bot.messaging import Button, Messenger, Outgoing, rows
-from bot.notify import Notifier
-from bot.people import PeopleService
+from bot.messaging import Button, Outgoing, rows
 from bot.routing import RoutingService
 from bot.terms import area_name, category_label, state_label
-from bot.timers import Timers
 from bot.urgent import is_waiting_urgent, waiting_mark
-from storage.cases import CaseRepository
-from storage.db import Database
-from storage.followup import FollowUpRepository
-from storage.members import MemberRepository
 from storage.reminders import Reminder
-from storage.users import UserRepository
 
 REVISIT_PREFIX = "rv:"  # rv:<case>:<n>:<answer>
 SURVEY_PREFIX = "sv:"  # sv:<case>:<step>:<value>
@@ -38,38 +29,15 @@ OVERDUE_AFTER = timedelta(days=2)
 DIGEST_JOB = "digest:weekly"
 
 
-class RevisitService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        cases: CaseRepository,
-        followup: FollowUpRepository,
-        members: MemberRepository,
-        users: UserRepository,
-        routing: RoutingService,
-        people: PeopleService,
-        timers: Timers,
-        messenger: Messenger,
-        clock: Clock,
-        config: Config,
-    ) -> None:
-        self._db = db
-        self._cases = cases
-        self._followup = followup
-        self._members = members
-        self._users = users
+class RevisitService(Feature):
+    def __init__(self, deps: Deps, *, routing: RoutingService) -> None:
+        super().__init__(deps)
+        self._followup = deps.repos.followup
         self._routing = routing
-        self._people = people
-        self._timers = timers
-        self._messenger = messenger
-        self._tell = Notifier(people, messenger).tell
-        self._clock = clock
-        self._config = config
-        timers.register("revisit", self._send_revisit)
-        timers.register("revisit_overdue", self._report_overdue)
-        timers.register("survey", self._send_survey)
-        timers.register("digest", self._send_digests)
+        deps.timers.register("revisit", self._send_revisit)
+        deps.timers.register("revisit_overdue", self._report_overdue)
+        deps.timers.register("survey", self._send_survey)
+        deps.timers.register("digest", self._send_digests)
 
     # ------------------------------------------------------------------ scheduling
 

@@ -12,15 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import roster
-from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.cases import CaseRecord, CaseState, OfferRecord
 from bot.domain.people import MemberRecord, Person
 from bot.errors import NotAllowedError, StaleActionError
 from bot.i18n import _, format_when
-from bot.messaging import Button, Messenger, Outgoing, rows
-from bot.notify import Notifier
-from bot.people import PeopleService
+from bot.messaging import Button, Outgoing, rows
 from bot.relay import RelayService
 from bot.terms import (
     area_name,
@@ -30,12 +27,7 @@ from bot.terms import (
     mediator_label,
     pseudonym_label,
 )
-from bot.timers import Timers
-from storage.cases import CaseRepository
-from storage.db import Database
-from storage.members import MemberRepository
 from storage.reminders import Reminder
-from storage.roster import RosterRepository
 
 log = logging.getLogger(__name__)
 
@@ -60,34 +52,13 @@ class _Plan:
     starts_at: datetime | None
 
 
-class RoutingService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        cases: CaseRepository,
-        members: MemberRepository,
-        roster_repo: RosterRepository,
-        people: PeopleService,
-        relay: RelayService,
-        timers: Timers,
-        messenger: Messenger,
-        clock: Clock,
-        config: Config,
-    ) -> None:
-        self._db = db
-        self._cases = cases
-        self._members = members
+class RoutingService(Feature):
+    def __init__(self, deps: Deps, *, relay: RelayService) -> None:
+        super().__init__(deps)
         self._relay = relay
-        self._timers = timers
-        timers.register("offer", self._offer_timed_out)
-        timers.register("route", self._retry_route)
-        self._roster = roster_repo
-        self._people = people
-        self._messenger = messenger
-        self._tell = Notifier(people, messenger).tell
-        self._clock = clock
-        self._config = config
+        self._roster = deps.repos.roster
+        deps.timers.register("offer", self._offer_timed_out)
+        deps.timers.register("route", self._retry_route)
 
     # ------------------------------------------------------------------ offering
 

@@ -1,27 +1,24 @@
-"""The application's services, built once at start from the config and the database."""
+"""The features, as one object the channel adapters hold (built by bot/wiring.py)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from bot.access import AccessLog
 from bot.announcements import AnnouncementService
-from bot.broadcast import Broadcaster
 from bot.cases import CaseService
 from bot.casework import CaseworkService
 from bot.clock import Clock
 from bot.config import Config
+from bot.deps import Deps
 from bot.i18n import Catalogs
 from bot.intake import IntakeService
 from bot.messaging import Messenger
-from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
-from bot.pacing import TELEGRAM_LIMIT, SendPacer
+from bot.outbox import Outbox
 from bot.people import PeopleService
-from bot.privacy import DiscreetMessenger, PrivacyService
+from bot.privacy import PrivacyService
 from bot.relay import RelayService
 from bot.revisits import RevisitService
-from bot.roster import Slot
 from bot.routing import RoutingService
 from bot.staff import StaffService
 from bot.staffroster import StaffRosterService
@@ -29,42 +26,18 @@ from bot.stats import StatsService
 from bot.subscriptions import SubscriptionService
 from bot.timers import Timers
 from bot.urgent import UrgentService
-from storage.access import AccessRepository
-from storage.announcements import AnnouncementRepository, SubscriptionRepository
-from storage.cases import CaseRepository
 from storage.db import Database
-from storage.drafts import DraftRepository
-from storage.followup import FollowUpRepository
-from storage.members import MemberRepository
-from storage.outbox import BROADCAST, OutboxRepository
-from storage.privacy import PrivacyRepository
-from storage.relay import RelayRepository
-from storage.reminders import ReminderRepository
-from storage.roster import RosterRepository
-from storage.staff import StaffRepository
-from storage.stats import StatsRepository
-from storage.urgent import UrgentRepository
-from storage.users import UserRepository
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Services:
-    config: Config
-    clock: Clock
-    db: Database
-    outbox: Outbox
-    catalogs: Catalogs
-    messenger: Messenger
-    people: PeopleService
+    deps: Deps
     routing: RoutingService
     intake: IntakeService
     cases: CaseService
     relay: RelayService
     casework: CaseworkService
     revisits: RevisitService
-    timers: Timers
     staff: StaffService
     staff_roster: StaffRosterService
     stats: StatsService
@@ -74,180 +47,38 @@ class Services:
     urgent: UrgentService
     access: AccessLog
 
-    @classmethod
-    async def start(
-        cls, config: Config, clock: Clock, catalogs: Catalogs, messenger: Messenger
-    ) -> Services:
-        db = await Database.open(config.storage.path)
-        # One budget of Telegram sends for the whole bot (about 30 a second), conversations
-        # first; the broadcaster also keeps to its own configured rate.
-        outbox = Outbox(db, OutboxRepository(db), clock, catalogs, pacer=SendPacer(TELEGRAM_LIMIT))
-        users, members = UserRepository(db), MemberRepository(db)
-        cases, roster = CaseRepository(db), RosterRepository(db)
-        reminders = ReminderRepository(db)
-        timers = Timers(reminders, clock)
-        await _seed_roster(roster, config)
-        people = PeopleService(users, members, clock, config, catalogs)
-        privacy_repo = PrivacyRepository(db)
-        # What the outbox's sender calls: residents in discreet mode get a neutral first
-        # line on everything the bot sends them.
-        telegram = messenger  # the Bot API itself (handlers/messenger.py)
-        transport = DiscreetMessenger(telegram, privacy_repo, people, clock)
-        outbox.register("message", MessageDeliverer(transport))
-        # Every service writes to people through the outbox: recorded first, then sent.
-        messenger = OutboxMessenger(outbox)
-        relay_repo = RelayRepository(db)
-        relay = RelayService(
-            db=db,
-            cases=cases,
-            relay=relay_repo,
-            members=members,
-            privacy=privacy_repo,
-            people=people,
-            outbox=outbox,
-            transport=transport,
-            telegram=telegram,
-            clock=clock,
-            config=config,
-        )
-        urgent = UrgentService(
-            db=db,
-            cases=cases,
-            urgent_repo=UrgentRepository(db),
-            members=members,
-            users=users,
-            people=people,
-            relay=relay,
-            timers=timers,
-            messenger=messenger,
-            clock=clock,
-            config=config,
-        )
-        relay.watch = urgent  # residents' messages: copies while urgent cases wait, 🔴 marks
-        routing = RoutingService(
-            db=db,
-            cases=cases,
-            members=members,
-            roster_repo=roster,
-            people=people,
-            relay=relay,
-            timers=timers,
-            messenger=messenger,
-            clock=clock,
-            config=config,
-        )
-        revisits = RevisitService(
-            db=db,
-            cases=cases,
-            followup=FollowUpRepository(db),
-            members=members,
-            users=users,
-            routing=routing,
-            people=people,
-            timers=timers,
-            messenger=messenger,
-            clock=clock,
-            config=config,
-        )
-        access = AccessLog(repo=AccessRepository(db), cases=cases, clock=clock, config=config)
-        casework = CaseworkService(
-            db=db,
-            cases=cases,
-            relay_repo=relay_repo,
-            members=members,
-            relay=relay,
-            revisits=revisits,
-            urgent=urgent,
-            timers=timers,
-            people=people,
-            messenger=messenger,
-            access=access,
-            clock=clock,
-            config=config,
-        )
-        announcement_repo, subscription_repo = (
-            AnnouncementRepository(db),
-            SubscriptionRepository(db),
-        )
-        broadcaster = Broadcaster(
-            announcements=announcement_repo,
-            users=users,
-            # The broadcaster keeps a row per recipient and its own retries and pacing.
-            messenger=messenger.at_priority(BROADCAST, tries=1),
-            clock=clock,
-            config=config.announcements,
-        )
-        announcements = AnnouncementService(
-            db=db,
-            announcements=announcement_repo,
-            subscriptions=subscription_repo,
-            users=users,
-            broadcaster=broadcaster,
-            timers=timers,
-            messenger=messenger,
-            catalogs=catalogs,
-            clock=clock,
-            config=config,
-        )
-        intake = IntakeService(
-            db=db,
-            drafts=DraftRepository(db),
-            cases=cases,
-            users=users,
-            routing=routing,
-            urgent=urgent,
-            clock=clock,
-            config=config,
-        )
-        staff = StaffService(
-            db=db,
-            cases=cases,
-            members=members,
-            roster_repo=roster,
-            staff_repo=StaffRepository(db),
-            routing=routing,
-            urgent=urgent,
-            timers=timers,
-            people=people,
-            messenger=messenger,
-            clock=clock,
-            config=config,
-        )
-        return cls(
-            config=config,
-            clock=clock,
-            db=db,
-            outbox=outbox,
-            catalogs=catalogs,
-            messenger=messenger,
-            people=people,
-            routing=routing,
-            intake=intake,
-            cases=CaseService(cases, clock, config),
-            relay=relay,
-            casework=casework,
-            revisits=revisits,
-            timers=timers,
-            subscriptions=SubscriptionService(subscription_repo, clock, config),
-            announcements=announcements,
-            staff=staff,
-            staff_roster=StaffRosterService(
-                db=db, roster_repo=roster, members=members, clock=clock, config=config
-            ),
-            stats=StatsService(stats_repo=StatsRepository(db), clock=clock, config=config),
-            privacy=PrivacyService(
-                db=db,
-                privacy=privacy_repo,
-                cases=cases,
-                people=people,
-                timers=timers,
-                messenger=messenger,
-                clock=clock,
-                config=config,
-            ),
-            urgent=urgent,
-            access=access,
-        )
+    # The bundle's parts the adapters use, by their short names.
+    @property
+    def config(self) -> Config:
+        return self.deps.config
+
+    @property
+    def clock(self) -> Clock:
+        return self.deps.clock
+
+    @property
+    def db(self) -> Database:
+        return self.deps.db
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.deps.outbox
+
+    @property
+    def catalogs(self) -> Catalogs:
+        return self.deps.catalogs
+
+    @property
+    def messenger(self) -> Messenger:
+        return self.deps.messenger
+
+    @property
+    def people(self) -> PeopleService:
+        return self.deps.people
+
+    @property
+    def timers(self) -> Timers:
+        return self.deps.timers
 
     async def run_timers(self) -> None:
         """Start the sender and the one timer mechanism, then catch up on what a crash
@@ -264,20 +95,3 @@ class Services:
         await self.timers.stop()
         await self.outbox.stop()
         await self.db.close()
-
-
-async def _seed_roster(roster: RosterRepository, config: Config) -> None:
-    """The config's [[roster]] slots fill an empty roster once; after that the database rules."""
-    if not config.roster or not await roster.is_empty():
-        return
-    await roster.add_slots(
-        Slot(
-            area_id=slot.area,
-            weekday=slot.weekday_index,
-            start=slot.start_time,
-            end=slot.end_time,
-            mediator_id=slot.mediator,
-        )
-        for slot in config.roster
-    )
-    log.info("roster seeded from config", extra={"slots": len(config.roster)})

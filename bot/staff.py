@@ -15,26 +15,17 @@ from functools import partial
 from typing import Any
 
 from bot import roster
-from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.cases import CaseState
 from bot.domain.people import MemberRecord, Person
 from bot.domain.permissions import require_staff, require_staff_or_head
 from bot.errors import StaleActionError
 from bot.i18n import _, format_when, lazy_gettext
-from bot.messaging import Button, Messenger, Outgoing, rows
-from bot.notify import Notifier
-from bot.people import PeopleService
+from bot.messaging import Button, Outgoing, rows
 from bot.revisits import OVERDUE_AFTER
 from bot.routing import RoutingService
 from bot.terms import CATEGORIES, STATES, area_name, category_label, state_label
-from bot.timers import Timers
 from bot.urgent import UrgentService, waiting_mark
-from storage.cases import CaseRepository
-from storage.db import Database
-from storage.members import MemberRepository
-from storage.roster import RosterRepository
-from storage.staff import StaffRepository
 
 STAFF_PREFIX = "st:"
 MAX_LISTED = 10  # offers, waiting cases and revisits shown in the overview
@@ -58,36 +49,13 @@ def button(label: str, *parts: object) -> Button:
     return Button(label, data)
 
 
-class StaffService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        cases: CaseRepository,
-        members: MemberRepository,
-        roster_repo: RosterRepository,
-        staff_repo: StaffRepository,
-        routing: RoutingService,
-        urgent: UrgentService,
-        timers: Timers,
-        people: PeopleService,
-        messenger: Messenger,
-        clock: Clock,
-        config: Config,
-    ) -> None:
-        self._db = db
-        self._cases = cases
-        self._members = members
-        self._roster = roster_repo
-        self._staff = staff_repo
+class StaffService(Feature):
+    def __init__(self, deps: Deps, *, routing: RoutingService, urgent: UrgentService) -> None:
+        super().__init__(deps)
+        self._roster = deps.repos.roster
+        self._staff = deps.repos.staff
         self._routing = routing
         self._urgent = urgent
-        self._timers = timers
-        self._people = people
-        self._messenger = messenger
-        self._tell = Notifier(people, messenger).tell
-        self._clock = clock
-        self._config = config
 
     # ------------------------------------------------------------------ the mediators list
 

@@ -13,8 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.people import MemberRecord, Person
 from bot.domain.permissions import require_staff, require_staff_or_head
 from bot.errors import DomainError, StaleActionError
@@ -38,9 +37,6 @@ from bot.rosterfile import (
     weekday_names,
 )
 from bot.staff import StaffFile, button
-from storage.db import Database
-from storage.members import MemberRepository
-from storage.roster import RosterRepository
 
 ChangeKind = Literal["leave", "swap"]  # a planned roster change: leave, or a swap
 FileLoader = Callable[[], Awaitable[tuple[str, bytes]]]  # (file name, bytes) of a sent file
@@ -57,21 +53,10 @@ class RosterChangedError(DomainError):
         )
 
 
-class StaffRosterService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        roster_repo: RosterRepository,
-        members: MemberRepository,
-        clock: Clock,
-        config: Config,
-    ) -> None:
-        self._db = db
-        self._roster = roster_repo
-        self._members = members
-        self._clock = clock
-        self._config = config
+class StaffRosterService(Feature):
+    def __init__(self, deps: Deps) -> None:
+        super().__init__(deps)
+        self._roster = deps.repos.roster
 
     # ------------------------------------------------------------------ seeing it
 

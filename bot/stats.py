@@ -23,8 +23,8 @@ from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from babel.units import format_unit
 
-from bot.clock import Clock
 from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.people import Person
 from bot.domain.permissions import require_staff_or_head
 from bot.errors import DomainError
@@ -34,7 +34,7 @@ from bot.revisits import OVERDUE_AFTER
 from bot.staff import StaffFile, button
 from bot.statsfiles import ChartSpec, Panel, Table, render_chart, render_workbook
 from bot.terms import CATEGORIES, REFERRALS, area_name, category_label, referral_label, state_label
-from storage.stats import CaseFact, OutreachFacts, RevisitFact, StatsRepository, SurveyFact
+from storage.stats import CaseFact, OutreachFacts, RevisitFact, SurveyFact
 
 OUTCOMES = ("settled", "not_settled", "withdrawn", "open")
 MAX_YEARS = 10
@@ -274,11 +274,10 @@ class StatsReport:
     workbook: StaffFile
 
 
-class StatsService:
-    def __init__(self, *, stats_repo: StatsRepository, clock: Clock, config: Config) -> None:
-        self._repo = stats_repo
-        self._clock = clock
-        self._config = config
+class StatsService(Feature):
+    def __init__(self, deps: Deps) -> None:
+        super().__init__(deps)
+        self._repo = deps.repos.stats
 
     async def report(self, person: Person, words: Sequence[str]) -> StatsReport:
         """/stats [period]: the figures as a short text, a chart and a workbook."""

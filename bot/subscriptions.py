@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from bot.clock import Clock
-from bot.config import Config
+from bot.deps import Deps, Feature
 from bot.domain.people import Person
 from bot.i18n import _, current_locale
 from bot.messaging import Button, Outgoing, rows
-from storage.announcements import Subscription, SubscriptionRepository
+from storage.announcements import Subscription
 
 SUB_PREFIX = "sub:"  # sub:a:<area> | sub:t:<topic> | sub:all | sub:done | sub:offer:<yes|no>
 UNSUBSCRIBE = "unsub"
 
 
-class SubscriptionService:
-    def __init__(self, subs: SubscriptionRepository, clock: Clock, config: Config) -> None:
-        self._subs = subs
-        self._clock = clock
-        self._config = config
+class SubscriptionService(Feature):
+    def __init__(self, deps: Deps) -> None:
+        super().__init__(deps)
+        self._subs = deps.repos.subscriptions
 
     async def menu(self, person: Person) -> Outgoing:
         """/subscribe: tick areas and topics; nothing ticked means all of them."""

@@ -24,9 +24,8 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from bot.clock import Clock
-from bot.config import Config
 from bot.danger import DangerWords
+from bot.deps import Deps, Feature
 from bot.domain.cases import WAITING_STATES, CaseRecord, MessagePart
 from bot.domain.people import MemberRecord, Person
 from bot.errors import DomainError, NotAllowedError, StaleActionError
@@ -34,13 +33,10 @@ from bot.i18n import _, current_locale, ngettext
 from bot.messaging import (
     Button,
     DeliveryRefused,
-    Messenger,
     Outgoing,
     TransientDeliveryError,
     rows,
 )
-from bot.notify import Notifier
-from bot.people import PeopleService
 from bot.relay import Envelope, RelayService
 from bot.terms import (
     REFERRALS,
@@ -52,13 +48,8 @@ from bot.terms import (
     pseudonym_label,
     referral_label,
 )
-from bot.timers import Timers
-from storage.cases import CaseRepository
-from storage.db import Database
-from storage.members import MemberRepository
 from storage.reminders import Reminder
-from storage.urgent import Alert, UrgentRepository
-from storage.users import UserRepository
+from storage.urgent import Alert
 
 log = logging.getLogger(__name__)
 
@@ -125,36 +116,14 @@ def waiting_mark(case: CaseRecord, now: datetime) -> str:
     return _("🔴 waiting {time}").format(time=minutes_text(waited(case, now)))
 
 
-class UrgentService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        cases: CaseRepository,
-        urgent_repo: UrgentRepository,
-        members: MemberRepository,
-        users: UserRepository,
-        people: PeopleService,
-        relay: RelayService,
-        timers: Timers,
-        messenger: Messenger,
-        clock: Clock,
-        config: Config,
-    ) -> None:
-        self._db = db
-        self._cases = cases
-        self._repo = urgent_repo
-        self._members = members
-        self._users = users
-        self._people = people
+class UrgentService(Feature):
+    def __init__(self, deps: Deps, *, relay: RelayService) -> None:
+        super().__init__(deps)
+        self._repo = deps.repos.urgent
         self._relay = relay
-        self._timers = timers
-        timers.register("urgent", self._escalate)
-        self._messenger = messenger
-        self._tell = Notifier(people, messenger).tell
-        self._clock = clock
-        self._config = config
-        self.words = DangerWords.of(config.urgent.danger_words, config.urgent.everyday_phrases)
+        deps.timers.register("urgent", self._escalate)
+        urgent = deps.config.urgent
+        self.words = DangerWords.of(urgent.danger_words, urgent.everyday_phrases)
 
     # ------------------------------------------------------------------ the danger screen
 

@@ -1,6 +1,15 @@
-import os
+from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
 from hypothesis import settings
+
+if TYPE_CHECKING:
+    from tests.features import Features
 
 # python-telegram-bot 22 warns when it builds RetryAfter without this opt-in to its future
 # timedelta API; warnings are errors in our test runs.
@@ -12,3 +21,13 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 settings.register_profile("ci", derandomize=True, database=None, deadline=None)
 settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+async def features(tmp_path: Path) -> AsyncIterator[Features]:
+    """The features over a temporary database, a moved clock and a recording messenger."""
+    from tests.features import Features  # after PTB_TIMEDELTA above: it imports telegram
+
+    opened = await Features.open(tmp_path)
+    yield opened
+    await opened.close()

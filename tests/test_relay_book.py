@@ -13,19 +13,22 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.deps import Deps, Repositories
 from bot.domain.cases import CaseRecord, MessagePart, NewCase
 from bot.domain.people import Person
 from bot.i18n import Catalogs
 from bot.messaging import DeliveryRefused, Outgoing
-from bot.outbox import MessageDeliverer, Outbox
+from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
 from bot.people import PeopleService
 from bot.relay import Envelope, RelayService
+from bot.timers import Timers
 from storage.cases import CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
 from storage.privacy import PrivacyRepository
 from storage.relay import RelayRepository
+from storage.reminders import ReminderRepository
 from storage.users import UserRepository
 from tests.harness import make_config
 
@@ -94,23 +97,24 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         "UPDATE cases SET state = 'accepted', mediator_id = ? WHERE id = ?", (MEDIATOR, case.id)
     )
     await members.set_current_case(MEDIATOR, case.id)
-    people = PeopleService(users, members, clock, config, Catalogs(default="zh_CN"))
+    catalogs = Catalogs(default="zh_CN")
+    people = PeopleService(users, members, clock, config, catalogs)
     messenger = SlowMessenger()
-    outbox = Outbox(db, OutboxRepository(db), clock, Catalogs(default="zh_CN"))
+    outbox = Outbox(db, OutboxRepository(db), clock, catalogs)
     outbox.register("message", MessageDeliverer(messenger))
-    relay = RelayService(
-        db=db,
-        cases=cases,
-        relay=RelayRepository(db),
-        members=members,
-        privacy=PrivacyRepository(db),
-        people=people,
-        outbox=outbox,
-        transport=messenger,
-        telegram=messenger,
-        clock=clock,
-        config=config,
+    timers = Timers(ReminderRepository(db), clock)
+    deps = Deps(
+        db,
+        Repositories.over(db),
+        clock,
+        config,
+        catalogs,
+        outbox,
+        OutboxMessenger(outbox),
+        people,
+        timers,
     )
+    relay = RelayService(deps, transport=messenger, telegram=messenger)
     await outbox.start()
     resident, mediator = await people.seen(RESIDENT, "en"), await people.seen(MEDIATOR, "en")
     accepted = await cases.get(case.id)

@@ -1,0 +1,132 @@
+"""The composition root: the one module that builds every layer and joins them.
+
+`build_services` opens the database and makes the bundle (bot/deps.py) and each feature
+with the peers it calls; `bot/app.py` hands the result to the Telegram adapter. The
+use-case tests build the same thing over a temporary database (tests/features.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.access import AccessLog
+from bot.announcements import AnnouncementService
+from bot.broadcast import Broadcaster
+from bot.cases import CaseService
+from bot.casework import CaseworkService
+from bot.clock import Clock
+from bot.config import Config
+from bot.deps import Deps, Repositories
+from bot.i18n import Catalogs
+from bot.intake import IntakeService
+from bot.messaging import Messenger
+from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
+from bot.pacing import TELEGRAM_LIMIT, SendPacer
+from bot.people import PeopleService
+from bot.privacy import DiscreetMessenger, PrivacyService
+from bot.relay import RelayService
+from bot.revisits import RevisitService
+from bot.roster import Slot
+from bot.routing import RoutingService
+from bot.services import Services
+from bot.staff import StaffService
+from bot.staffroster import StaffRosterService
+from bot.stats import StatsService
+from bot.subscriptions import SubscriptionService
+from bot.timers import Timers
+from bot.urgent import UrgentService
+from storage.db import Database
+from storage.outbox import BROADCAST, OutboxRepository
+from storage.roster import RosterRepository
+
+log = logging.getLogger(__name__)
+
+
+async def build_services(
+    config: Config, clock: Clock, catalogs: Catalogs, telegram: Messenger
+) -> Services:
+    """Every feature over the configured database; `telegram` is the channel's messenger
+    (handlers/messenger.py), which only the outbox's sender calls."""
+    db = await Database.open(config.storage.path)
+    repos = Repositories.over(db)
+    await _seed_roster(repos.roster, config)
+    deps, transport = _bundle(
+        db, repos, config=config, clock=clock, catalogs=catalogs, telegram=telegram
+    )
+    relay = RelayService(deps, transport=transport, telegram=telegram)
+    urgent = UrgentService(deps, relay=relay)
+    relay.watch = urgent  # residents' messages: copies while urgent cases wait, 🔴 marks
+    routing = RoutingService(deps, relay=relay)
+    revisits = RevisitService(deps, routing=routing)
+    access = AccessLog(deps)
+    casework = CaseworkService(deps, relay=relay, revisits=revisits, urgent=urgent, access=access)
+    announcements = AnnouncementService(deps, broadcaster=_broadcaster(deps))
+    return Services(
+        deps=deps,
+        routing=routing,
+        intake=IntakeService(deps, routing=routing, urgent=urgent),
+        cases=CaseService(deps),
+        relay=relay,
+        casework=casework,
+        revisits=revisits,
+        staff=StaffService(deps, routing=routing, urgent=urgent),
+        staff_roster=StaffRosterService(deps),
+        stats=StatsService(deps),
+        subscriptions=SubscriptionService(deps),
+        announcements=announcements,
+        privacy=PrivacyService(deps),
+        urgent=urgent,
+        access=access,
+    )
+
+
+def _bundle(
+    db: Database,
+    repos: Repositories,
+    *,
+    config: Config,
+    clock: Clock,
+    catalogs: Catalogs,
+    telegram: Messenger,
+) -> tuple[Deps, Messenger]:
+    """The bundle, and what the outbox's sender calls (Telegram through discreet mode)."""
+    # One budget of Telegram sends for the whole bot (about 30 a second), conversations
+    # first; the broadcaster also keeps to its own configured rate.
+    outbox = Outbox(db, OutboxRepository(db), clock, catalogs, pacer=SendPacer(TELEGRAM_LIMIT))
+    people = PeopleService(repos.users, repos.members, clock, config, catalogs)
+    # Residents in discreet mode get a neutral first line on everything the bot sends them.
+    transport = DiscreetMessenger(telegram, repos.privacy, people, clock)
+    outbox.register("message", MessageDeliverer(transport))
+    timers = Timers(repos.reminders, clock)
+    # Every feature writes to people through the outbox: recorded first, then sent.
+    messenger = OutboxMessenger(outbox)
+    deps = Deps(db, repos, clock, config, catalogs, outbox, messenger, people, timers)
+    return deps, transport
+
+
+def _broadcaster(deps: Deps) -> Broadcaster:
+    """The broadcaster keeps a row per recipient and its own retries and pacing."""
+    return Broadcaster(
+        announcements=deps.repos.announcements,
+        users=deps.repos.users,
+        messenger=deps.messenger.at_priority(BROADCAST, tries=1),
+        clock=deps.clock,
+        config=deps.config.announcements,
+    )
+
+
+async def _seed_roster(roster: RosterRepository, config: Config) -> None:
+    """The config's [[roster]] slots fill an empty roster once; after that the database rules."""
+    if not config.roster or not await roster.is_empty():
+        return
+    await roster.add_slots(
+        Slot(
+            area_id=slot.area,
+            weekday=slot.weekday_index,
+            start=slot.start_time,
+            end=slot.end_time,
+            mediator_id=slot.mediator,
+        )
+        for slot in config.roster
+    )
+    log.info("roster seeded from config", extra={"slots": len(config.roster)})

@@ -1,0 +1,120 @@
+"""Rules that were tested only through Telegram, now fast: the features themselves over a
+temporary database (tests/features.py). The end-to-end tests keep the flows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.domain.cases import CaseState
+from bot.domain.permissions import StaffOnlyError, StaffOrHeadOnlyError
+from bot.errors import CaseNotFoundError, NotAllowedError, StaleActionError
+from tests.features import Features
+
+RESIDENT, MEDIATOR, OTHER, HEAD, STAFF = 100, 200, 201, 300, 900
+
+
+async def _offered(features: Features) -> tuple[int, int]:
+    """A resident's case offered to the one mediator on duty: (case id, offer id)."""
+    await features.mediator(MEDIATOR)
+    await features.services.deps.repos.members.set_duty_mode(MEDIATOR, "on")
+    case = await features.case(await features.resident(RESIDENT))
+    assignment = await features.services.routing.route(case.id)
+    assert assignment.mediator_id == MEDIATOR
+    offer = await features.services.deps.repos.cases.open_offer(case.id)
+    assert offer is not None
+    return case.id, offer.id
+
+
+async def test_a_case_is_offered_to_the_mediator_on_duty_with_a_card(features: Features) -> None:
+    case_id, offer_id = await _offered(features)
+    case = await features.services.deps.repos.cases.get(case_id)
+    assert case is not None and case.state is CaseState.OFFERED
+    cards = [s for s in features.channel.sent if s.chat_id == MEDIATOR and s.message]
+    assert any(
+        b.data.endswith(f"{offer_id}:accept")
+        for s in cards
+        for row in s.message.buttons
+        for b in row
+    )  # type: ignore[union-attr]
+
+
+async def test_accepting_gives_her_the_case_and_tells_the_resident(features: Features) -> None:
+    _case, offer_id = await _offered(features)
+    mediator = await features.person(MEDIATOR)
+    case = await features.services.routing.accept(mediator, offer_id)
+    assert (case.state, case.mediator_id) == (CaseState.ACCEPTED, MEDIATOR)
+    assert any("Mediator 200" in text for text in features.said_to(RESIDENT))
+
+
+async def test_an_offer_nobody_answers_expires_and_the_case_waits_again(features: Features) -> None:
+    case_id, _offer = await _offered(features)
+    timeout = features.services.config.routing.accept_timeout_minutes
+    assert await features.advance(timedelta(minutes=timeout + 1)) >= 1
+    offers = await features.services.deps.repos.cases.offered_to(case_id)
+    assert MEDIATOR in offers  # she was asked once; the next round looks past her
+    case = await features.services.deps.repos.cases.get(case_id)
+    assert case is not None and case.state in (CaseState.NEW, CaseState.UNASSIGNED)
+
+
+async def test_someone_else_cannot_accept_her_offer(features: Features) -> None:
+    _case, offer_id = await _offered(features)
+    other = await features.mediator(OTHER)
+    with pytest.raises(NotAllowedError):
+        await features.services.routing.accept(other, offer_id)
+
+
+async def test_a_second_accept_is_a_stale_button(features: Features) -> None:
+    _case, offer_id = await _offered(features)
+    mediator = await features.person(MEDIATOR)
+    await features.services.routing.accept(mediator, offer_id)
+    with pytest.raises((StaleActionError, NotAllowedError)):
+        await features.services.routing.accept(mediator, offer_id)
+
+
+async def test_the_resident_withdraws_and_the_mediator_is_told(features: Features) -> None:
+    case_id, offer_id = await _offered(features)
+    await features.services.routing.accept(await features.person(MEDIATOR), offer_id)
+    resident = await features.person(RESIDENT)
+    await features.services.casework.withdraw(resident, case_id)
+    case = await features.services.deps.repos.cases.get(case_id)
+    assert case is not None and case.state is CaseState.WITHDRAWN
+    with pytest.raises(StaleActionError):  # a withdrawn case cannot be withdrawn again
+        await features.services.casework.withdraw(resident, case_id)
+
+
+async def test_only_her_own_resident_may_withdraw_a_case(features: Features) -> None:
+    case_id, _offer = await _offered(features)
+    stranger = await features.resident(RESIDENT + 1)
+    with pytest.raises(NotAllowedError):
+        await features.services.casework.withdraw(stranger, case_id)
+
+
+async def test_a_closed_case_is_reopened_to_its_mediator(features: Features) -> None:
+    case_id, offer_id = await _offered(features)
+    mediator = await features.person(MEDIATOR)
+    case = await features.services.routing.accept(mediator, offer_id)
+    await features.services.casework.choose_outcome(mediator, case_id, "withdrawn")
+    assert (await features.fresh(case)).state is CaseState.WITHDRAWN
+    await features.services.casework.reopen(mediator, case.number)
+    assert (await features.fresh(case)).state is CaseState.ACCEPTED
+
+
+async def test_an_unknown_case_number_is_one_error_everywhere(features: Features) -> None:
+    head = await features.mediator(HEAD, role="head")
+    with pytest.raises(CaseNotFoundError):
+        await features.services.access.listing(head, "QJS-2026-9999")
+    with pytest.raises(CaseNotFoundError):
+        await features.services.casework.reopen(head, "QJS-2026-9999")
+
+
+async def test_each_kind_of_refusal_has_its_own_words(features: Features) -> None:
+    mediator, staff = await features.mediator(MEDIATOR), await features.person(STAFF)
+    with pytest.raises(StaffOrHeadOnlyError):
+        await features.services.access.listing(mediator, "QJS-2026-0001")
+    with pytest.raises(StaffOnlyError):
+        await features.services.announcements.listing(mediator)
+    await features.services.announcements.listing(staff)  # staff may
+    texts = {StaffOnlyError().user_message(), StaffOrHeadOnlyError().user_message()}
+    assert len(texts | {NotAllowedError().user_message()}) == 3
