@@ -13,22 +13,19 @@ import logging
 from datetime import timedelta
 
 from bot.broadcast import Broadcaster
+from bot.callbacks import COMPOSE, MANAGE, RSVP, UNSUBSCRIBE
 from bot.deps import Deps, Feature
 from bot.domain.people import Person
 from bot.domain.permissions import require_staff
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import SUPPORTED_LOCALES, _, current_locale, format_when, negotiate
 from bot.messaging import Button, Outgoing, parse_id, rows
-from bot.subscriptions import UNSUBSCRIBE
 from bot.when import REPEATS, Reading, Refusal, next_occurrence, read_local
 from storage.announcements import Announcement, Run
 from storage.reminders import Reminder
 
 log = logging.getLogger(__name__)
 
-ANN_PREFIX = "an:"  # composer buttons: an:<step>:<value>
-RSVP_PREFIX = "rsvp:"  # rsvp:<run>:<yes|no>
-MANAGE_PREFIX = "am:"  # am:<report|cancel>:<announcement>
 PREVIEW = "preview"
 TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024  # Telegram's
 FRAME_ROOM = 100  # what the bot puts around the text: the footer, or a reminder's first line
@@ -194,7 +191,7 @@ class AnnouncementService(Feature):
         await self._repo.update(draft.id, rsvp=True, step="event")
         hours = self._config.announcements.reminder_hours_before
         question = _event_time_prompt(hours)
-        return [Outgoing(question, rows(Button(_("No reminder"), f"{ANN_PREFIX}event:skip")))]
+        return [Outgoing(question, rows(Button(_("No reminder"), COMPOSE.pack("event", "skip"))))]
 
     async def _summary(self, draft: Announcement) -> list[Outgoing]:
         """The preview exactly as residents will see it (buttons do nothing here), then what
@@ -219,7 +216,7 @@ class AnnouncementService(Feature):
                     when=format_when(event, self._config.locale.zone)
                 )
             )
-        buttons = rows(Button(_("✓ Send it"), f"{ANN_PREFIX}confirm:yes"), per_row=1)
+        buttons = rows(Button(_("✓ Send it"), COMPOSE.pack("confirm", "yes")), per_row=1)
         preview = self._resident_view(draft, run_id=None)
         return [preview, Outgoing("\n".join(lines), buttons)]
 
@@ -243,24 +240,24 @@ class AnnouncementService(Feature):
         buttons = [
             Button(
                 ("✓ " if not areas and not topics else "") + _("Everyone"),
-                f"{ANN_PREFIX}audience:all",
+                COMPOSE.pack("audience", "all"),
             )
         ]
         buttons += [
             Button(
                 ("✓ " if a.id in areas else "") + a.name.text(locale),
-                f"{ANN_PREFIX}audience:a-{a.id}",
+                COMPOSE.pack("audience", f"a-{a.id}"),
             )
             for a in self._config.areas
         ]
         buttons += [
             Button(
                 ("✓ " if t.id in topics else "") + t.name.text(locale),
-                f"{ANN_PREFIX}audience:t-{t.id}",
+                COMPOSE.pack("audience", f"t-{t.id}"),
             )
             for t in self._config.announcements.topics
         ]
-        buttons.append(Button(_("Next ›"), f"{ANN_PREFIX}audience:next"))
+        buttons.append(Button(_("Next ›"), COMPOSE.pack("audience", "next")))
         return Outgoing(
             _("Who should get it? Tick areas and/or topics, or keep Everyone."),
             rows(*buttons, per_row=2),
@@ -270,23 +267,23 @@ class AnnouncementService(Feature):
         return Outgoing(
             _("When should it go out?"),
             rows(
-                Button(_("Now"), f"{ANN_PREFIX}time:now"),
-                Button(_("At a date and time…"), f"{ANN_PREFIX}time:later"),
+                Button(_("Now"), COMPOSE.pack("time", "now")),
+                Button(_("At a date and time…"), COMPOSE.pack("time", "later")),
                 per_row=2,
             ),
         )
 
     def _repeat_screen(self) -> Outgoing:
-        buttons = [Button(_("Only once"), f"{ANN_PREFIX}repeat:once")]
-        buttons += [Button(_repeat_label(r), f"{ANN_PREFIX}repeat:{r}") for r in REPEATS]
+        buttons = [Button(_("Only once"), COMPOSE.pack("repeat", "once"))]
+        buttons += [Button(_repeat_label(r), COMPOSE.pack("repeat", r)) for r in REPEATS]
         return Outgoing(_("Does it repeat?"), rows(*buttons, per_row=2))
 
     def _rsvp_screen(self) -> Outgoing:
         return Outgoing(
             _("Add “I'll come” / “Can't come” buttons?"),
             rows(
-                Button(_("Yes, with RSVP"), f"{ANN_PREFIX}rsvp:yes"),
-                Button(_("No RSVP"), f"{ANN_PREFIX}rsvp:no"),
+                Button(_("Yes, with RSVP"), COMPOSE.pack("rsvp", "yes")),
+                Button(_("No RSVP"), COMPOSE.pack("rsvp", "no")),
                 per_row=2,
             ),
         )
@@ -297,13 +294,17 @@ class AnnouncementService(Feature):
         buttons = []
         if announcement.rsvp:
             buttons += [
-                Button(_("🙋 I'll come"), f"{RSVP_PREFIX}{target}:yes"),
-                Button(_("Can't come"), f"{RSVP_PREFIX}{target}:no"),
+                Button(_("🙋 I'll come"), RSVP.pack(target, "yes")),
+                Button(_("Can't come"), RSVP.pack(target, "no")),
             ]
         buttons.append(
             Button(
                 _("Unsubscribe"),
-                UNSUBSCRIBE if run_id is not None else f"{RSVP_PREFIX}{PREVIEW}:unsub",
+                (
+                    UNSUBSCRIBE.pack()
+                    if run_id is not None
+                    else f"{RSVP.prefix}{PREVIEW}:unsub"  # inert: no kind takes it
+                ),
             )
         )
         text = announcement.text + "\n\n" + _("— Women's federation of the sub-district")
@@ -425,11 +426,11 @@ class AnnouncementService(Feature):
         for item in items:
             lines.append(await self._line(item))
             buttons.append(
-                Button(_("Report #{id}").format(id=item.id), f"{MANAGE_PREFIX}report:{item.id}")
+                Button(_("Report #{id}").format(id=item.id), MANAGE.pack("report", item.id))
             )
             if item.state == "scheduled":
                 buttons.append(
-                    Button(_("Cancel #{id}").format(id=item.id), f"{MANAGE_PREFIX}cancel:{item.id}")
+                    Button(_("Cancel #{id}").format(id=item.id), MANAGE.pack("cancel", item.id))
                 )
         return Outgoing("\n".join(lines), rows(*buttons, per_row=2))
 
@@ -483,7 +484,7 @@ class AnnouncementService(Feature):
         return text
 
     def _manage_buttons(self, announcement: Announcement) -> tuple[tuple[Button, ...], ...]:
-        return rows(Button(_("Update report"), f"{MANAGE_PREFIX}report:{announcement.id}"))
+        return rows(Button(_("Update report"), MANAGE.pack("report", announcement.id)))
 
     async def _draft(self, person: Person) -> Announcement:
         require_staff(person)

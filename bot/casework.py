@@ -13,6 +13,7 @@ from functools import partial
 
 from bot.access import AccessLog
 from bot.book import BookPage, render
+from bot.callbacks import CLOSE, SELECT, TRANSFER, URGENT, WITHDRAW
 from bot.deps import Deps, Feature
 from bot.domain.cases import WAITING_STATES, CaseRecord, CaseState
 from bot.domain.people import Person
@@ -31,7 +32,6 @@ from bot.terms import (
 )
 from bot.urgent import (
     CARE_REASON,
-    URGENT_PREFIX,
     UrgentService,
     ensure_mediation_allowed,
     is_waiting_urgent,
@@ -40,10 +40,6 @@ from bot.urgent import (
 from storage.relay import PendingInput
 
 PENDING_KINDS = ("note", "settled", "not_settled", "handover", "consult", CARE_REASON)
-SELECT_PREFIX = "cs:"
-CLOSE_PREFIX = "cl:"
-TRANSFER_PREFIX = "tr:"
-WITHDRAW_PREFIX = "wd:"
 OUTCOMES = ("settled", "not_settled", "withdrawn")
 # A settled case still has revisits ahead: it can change hands too.
 TRANSFERABLE = ("accepted", "settled")
@@ -97,7 +93,7 @@ class CaseworkService(Feature):
             buttons.append(
                 Button(
                     _("🔴 Take {number}").format(number=case.number),
-                    f"{URGENT_PREFIX}take:{case.id}",
+                    URGENT.pack("take", case.id),
                 )
             )
         if cases:
@@ -108,7 +104,7 @@ class CaseworkService(Feature):
                 f"{mark}{case.number} · {category_label(case.category)} · {state_label(case.state)}"
             )
             if case.is_open:
-                buttons.append(Button(case.number, f"{SELECT_PREFIX}{case.id}"))
+                buttons.append(Button(case.number, SELECT.pack(case.id)))
         return Outgoing("\n".join(lines), rows(*buttons, per_row=2))
 
     async def select(self, person: Person, case_ref: str) -> Outgoing:
@@ -205,7 +201,7 @@ class CaseworkService(Feature):
             "withdrawn": _("Withdrawn by the resident"),
         }
         outcomes = [o for o in OUTCOMES if not (o == "settled" and case.no_mediation)]
-        buttons = [Button(labels[o], f"{CLOSE_PREFIX}{case.id}:{o}") for o in outcomes]
+        buttons = [Button(labels[o], CLOSE.pack(case.id, o)) for o in outcomes]
         return Outgoing(_("How did case {number} end?").format(number=case.number), rows(*buttons))
 
     async def choose_outcome(self, person: Person, case_id: int, outcome: str) -> Outgoing:
@@ -286,7 +282,7 @@ class CaseworkService(Feature):
                 _("{name} (me)").format(name=m.display_name)
                 if m.user_id == person.id
                 else m.display_name,
-                f"{TRANSFER_PREFIX}{case.id}:{m.user_id}",
+                TRANSFER.pack(case.id, m.user_id),
             )
             for m in others
         ]
@@ -429,8 +425,7 @@ class CaseworkService(Feature):
         if not cases:
             raise NothingToWithdrawError
         buttons = [
-            Button(f"{c.number} · {category_label(c.category)}", f"{WITHDRAW_PREFIX}{c.id}")
-            for c in cases
+            Button(f"{c.number} · {category_label(c.category)}", WITHDRAW.pack(c.id)) for c in cases
         ]
         return Outgoing(
             _("Which case do you want to withdraw? The mediator will be told."), rows(*buttons)

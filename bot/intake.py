@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
+from bot.callbacks import INTAKE, URGENT
 from bot.deps import Deps, Feature
 from bot.domain.cases import CaseRecord, MessagePart, NewCase
 from bot.domain.people import Person
@@ -34,9 +35,8 @@ from bot.terms import (
     contact_label,
     excerpt,
 )
-from bot.urgent import URGENT_PREFIX, UrgentService
+from bot.urgent import UrgentService
 
-INTAKE_PREFIX = "in:"
 MAX_PART_CHARS = 3000  # leaves room for the case header when relayed (Telegram: 4096)
 MAX_PARTS = 30
 EXCERPT_CHARS = 200
@@ -476,11 +476,11 @@ _SCREENS: dict[Step, Callable[[IntakeService, Person, Draft], Awaitable[Outgoing
 
 def _sos() -> tuple[tuple[Button, ...], ...]:
     """On every screen before the description: 🆘 registers an urgent case at once."""
-    return rows(Button(_("🆘 I am in danger now"), f"{URGENT_PREFIX}sos"))
+    return rows(Button(_("🆘 I am in danger now"), URGENT.pack("sos")))
 
 
 def _data(step: Step, value: str) -> str:
-    return f"{INTAKE_PREFIX}{step}:{value}"
+    return INTAKE.pack(step, value)
 
 
 def _squeeze(text: str) -> str:

@@ -71,7 +71,6 @@ def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
 
 
 MAX_ID_DIGITS = 18  # a larger number does not fit SQLite's 64-bit INTEGER
-ID_PATTERN = rf"[0-9]{{1,{MAX_ID_DIGITS}}}"  # an id inside callback data
 
 
 def parse_id(text: str) -> int | None:

@@ -28,6 +28,7 @@ from functools import partial
 from html import escape
 from typing import Any
 
+from bot.callbacks import PRIVACY
 from bot.casework import withdrawn_notice
 from bot.clock import Clock
 from bot.deps import Deps, Feature
@@ -42,7 +43,6 @@ from storage.reminders import Reminder
 
 log = logging.getLogger(__name__)
 
-PRIVACY_PREFIX = "pv:"  # pv:mydata | pv:forget | pv:forget-yes | pv:discreet-on/off | pv:clear
 RETENTION_JOB = "retention:daily"
 DELETABLE_FOR = timedelta(hours=48)  # Telegram lets a bot delete its messages this long
 
@@ -83,15 +83,15 @@ class PrivacyService(Feature):
             "You can get a copy of everything, or have it erased."
         ).format(days=self._config.privacy.retention_days)
         buttons = [
-            Button(_("📄 My data"), f"{PRIVACY_PREFIX}mydata"),
-            Button(_("🗑 Erase my data"), f"{PRIVACY_PREFIX}forget"),
+            Button(_("📄 My data"), PRIVACY.pack("mydata")),
+            Button(_("🗑 Erase my data"), PRIVACY.pack("forget")),
             Button(
                 _("Discreet mode: off") if discreet else _("Discreet mode: on"),
-                f"{PRIVACY_PREFIX}discreet-{'off' if discreet else 'on'}",
+                PRIVACY.pack("discreet-off" if discreet else "discreet-on"),
             ),
         ]
         if discreet:
-            buttons.append(Button(_("🧹 Clear this chat"), f"{PRIVACY_PREFIX}clear"))
+            buttons.append(Button(_("🧹 Clear this chat"), PRIVACY.pack("clear")))
         return Outgoing(text, rows(*buttons))
 
     # ------------------------------------------------------------------ /mydata
@@ -126,8 +126,8 @@ class PrivacyService(Feature):
                 "subscriptions. Open cases are withdrawn. It cannot be undone. Erase?"
             ),
             rows(
-                Button(_("Yes, erase everything"), f"{PRIVACY_PREFIX}forget-yes"),
-                Button(_("No, keep it"), f"{PRIVACY_PREFIX}keep"),
+                Button(_("Yes, erase everything"), PRIVACY.pack("forget-yes")),
+                Button(_("No, keep it"), PRIVACY.pack("keep")),
                 per_row=2,
             ),
         )
@@ -216,7 +216,7 @@ class PrivacyService(Feature):
                 "If someone else may look at your phone, discreet mode keeps the notifications "
                 "neutral and lets you clear this chat."
             ),
-            rows(Button(_("Discreet mode: on"), f"{PRIVACY_PREFIX}discreet-on")),
+            rows(Button(_("Discreet mode: on"), PRIVACY.pack("discreet-on"))),
         )
 
     async def deletable(self, person: Person) -> tuple[list[int], int]:
@@ -300,7 +300,7 @@ def offer_discreet() -> Outgoing:
             "If someone else may look at your phone, discreet mode keeps the notifications "
             "neutral and lets you clear this chat."
         ),
-        rows(Button(_("Discreet mode: on"), f"{PRIVACY_PREFIX}discreet-on")),
+        rows(Button(_("Discreet mode: on"), PRIVACY.pack("discreet-on"))),
     )
 
 

@@ -23,6 +23,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from bot.callbacks import CARD, HELD, PICK
 from bot.deps import Deps, Feature
 from bot.domain.cases import BookEntry, CaseRecord, Delivery, MessagePart
 from bot.domain.people import Person
@@ -35,9 +36,6 @@ from storage.relay import Author, Channel
 
 log = logging.getLogger(__name__)
 
-PICK_PREFIX = "rl:"  # rl:<message_id>:<case_id> — which case a resident's message is for
-HELD_PREFIX = "rh:"  # rh:<case_id> — pass on the messages held by the flood limit
-CARD_PREFIX = "rk:"  # rk:<message_id>:<case_id>:yes|no — send a member's own contact card?
 # Entities that name an account without showing it: a text_mention carries the user, a
 # text_link can hide tg://user?id=… or t.me/… behind any words.
 ACCOUNT_LINK = re.compile(r"^\s*(tg:|(https?://)?(www\.)?(t\.me|telegram\.(me|dog))/)", re.I)
@@ -180,7 +178,7 @@ class RelayService(Feature):
         buttons = [
             Button(
                 f"{case.number} · {category_label(case.category)}",
-                f"{PICK_PREFIX}{envelope.part.message_id}:{case.id}",
+                PICK.pack(envelope.part.message_id, case.id),
             )
             for case in open_cases
         ]
@@ -230,15 +228,14 @@ class RelayService(Feature):
         return []
 
     def _ask_own_card(self, case: CaseRecord, message_id: int) -> Outgoing:
-        data = f"{CARD_PREFIX}{message_id}:{case.id}"
         return Outgoing(
             _(
                 "This contact card shows your own phone number to the resident of case "
                 "{number}. Send it?"
             ).format(number=case.number),
             rows(
-                Button(_("Yes, send my number"), f"{data}:yes"),
-                Button(_("No, don't send it"), f"{data}:no"),
+                Button(_("Yes, send my number"), CARD.pack(message_id, case.id, "yes")),
+                Button(_("No, don't send it"), CARD.pack(message_id, case.id, "no")),
                 per_row=2,
             ),
         )
@@ -347,7 +344,7 @@ class RelayService(Feature):
                 "Case {number}: more messages are waiting. They were written very fast, "
                 "so they were held back. Press the button when you are ready for them."
             ).format(number=route.case.number)
-            button = Button(_("Show the waiting messages"), f"{HELD_PREFIX}{route.case.id}")
+            button = Button(_("Show the waiting messages"), HELD.pack(route.case.id))
         await self._outbox.queue_message(route.to_chat, Outgoing(text, rows(button)))
 
     async def release_held(self, person: Person, case_id: int) -> list[Outgoing]:

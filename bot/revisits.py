@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
+from bot.callbacks import REVISIT, SURVEY
 from bot.deps import Deps, Feature
 from bot.domain.cases import CaseRecord, NewCase
 from bot.domain.people import Person
@@ -22,8 +23,6 @@ from bot.terms import area_name, category_label, state_label
 from bot.urgent import is_waiting_urgent, waiting_mark
 from storage.reminders import Reminder
 
-REVISIT_PREFIX = "rv:"  # rv:<case>:<n>:<answer>
-SURVEY_PREFIX = "sv:"  # sv:<case>:<step>:<value>
 REVISIT_ANSWERS = ("holding", "recurred", "unreachable", "tomorrow")
 OVERDUE_AFTER = timedelta(days=2)
 DIGEST_JOB = "digest:weekly"
@@ -116,7 +115,7 @@ class RevisitService(Feature):
             "unreachable": _("Could not reach them"),
             "tomorrow": _("Remind me tomorrow"),
         }
-        buttons = [Button(labels[a], f"{REVISIT_PREFIX}{case.id}:{n}:{a}") for a in REVISIT_ANSWERS]
+        buttons = [Button(labels[a], REVISIT.pack(case.id, n, a)) for a in REVISIT_ANSWERS]
         return Outgoing("\n".join(lines), rows(*buttons, per_row=2))
 
     async def answer_revisit(self, person: Person, case_id: int, n: int, answer: str) -> Outgoing:
@@ -214,7 +213,7 @@ class RevisitService(Feature):
                 "A few days ago your case {number} was closed. How satisfied are you with "
                 "Da'asao's help? (1 = not at all, 5 = very)"
             ).format(number=case.number)
-            stars = [Button("★" * n, f"{SURVEY_PREFIX}{case.id}:rate:{n}") for n in range(1, 6)]
+            stars = [Button("★" * n, SURVEY.pack(case.id, "rate", n)) for n in range(1, 6)]
         if await self._messenger.send(case.resident_id, Outgoing(text, rows(*stars))) is None:
             await self._users.mark_blocked(case.resident_id, self._clock.now())
 
@@ -230,15 +229,15 @@ class RevisitService(Feature):
         if step == "rate" and value in {"1", "2", "3", "4", "5"}:
             await self._followup.survey_rating(case_id, int(value), now)
             buttons = rows(
-                Button(_("Yes, it is resolved"), f"{SURVEY_PREFIX}{case_id}:resolved:yes"),
-                Button(_("No, not yet"), f"{SURVEY_PREFIX}{case_id}:resolved:no"),
+                Button(_("Yes, it is resolved"), SURVEY.pack(case_id, "resolved", "yes")),
+                Button(_("No, not yet"), SURVEY.pack(case_id, "resolved", "no")),
                 per_row=2,
             )
             return Outgoing(_("Thank you! Is the problem resolved?"), buttons)
         if step == "resolved" and value in ("yes", "no"):
             await self._followup.survey_resolved(case_id, value == "yes", now)
             await self._followup.await_comment(person.id, case_id, now)
-            skip = rows(Button(_("No comment"), f"{SURVEY_PREFIX}{case_id}:comment:skip"))
+            skip = rows(Button(_("No comment"), SURVEY.pack(case_id, "comment", "skip")))
             return Outgoing(
                 _("Anything else you would like to tell us? Write it here, or press No comment."),
                 skip,

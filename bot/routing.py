@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import roster
+from bot.callbacks import OFFER
 from bot.deps import Deps, Feature
 from bot.domain.cases import CaseRecord, CaseState, OfferRecord
 from bot.domain.people import MemberRecord, Person
@@ -31,7 +32,6 @@ from storage.reminders import Reminder
 
 log = logging.getLogger(__name__)
 
-OFFER_PREFIX = "of:"
 DECLINE_REASONS = ("busy", "conflict", "other")
 EXCERPT_CHARS = 300
 
@@ -177,8 +177,8 @@ class RoutingService(Feature):
                 _("Please answer by {time}.").format(time=self._local(offer.deadline))
             )
         buttons = rows(
-            Button(_("Accept"), f"{OFFER_PREFIX}{offer.id}:accept"),
-            Button(_("Decline"), f"{OFFER_PREFIX}{offer.id}:decline"),
+            Button(_("Accept"), OFFER.pack(offer.id, "accept")),
+            Button(_("Decline"), OFFER.pack(offer.id, "decline")),
             per_row=2,
         )
         return Outgoing("\n\n".join(p for p in paragraphs if p), buttons)
@@ -193,8 +193,8 @@ class RoutingService(Feature):
             "conflict": _("I know the family (conflict of interest)"),
             "other": _("Another reason"),
         }
-        buttons = [Button(labels[r], f"{OFFER_PREFIX}{offer.id}:no-{r}") for r in DECLINE_REASONS]
-        buttons.append(Button(_("« Back"), f"{OFFER_PREFIX}{offer.id}:back"))
+        buttons = [Button(labels[r], OFFER.pack(offer.id, f"no-{r}")) for r in DECLINE_REASONS]
+        buttons.append(Button(_("« Back"), OFFER.pack(offer.id, "back")))
         return Outgoing(_("Why are you declining this case?"), rows(*buttons))
 
     async def card(self, person: Person, offer_id: int) -> Outgoing:

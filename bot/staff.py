@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from bot import roster
+from bot.callbacks import STAFF
 from bot.deps import Deps, Feature
 from bot.domain.cases import CaseState
 from bot.domain.people import MemberRecord, Person
@@ -27,7 +28,6 @@ from bot.routing import RoutingService
 from bot.terms import CATEGORIES, STATES, area_name, category_label, state_label
 from bot.urgent import UrgentService, waiting_mark
 
-STAFF_PREFIX = "st:"
 MAX_LISTED = 10  # offers, waiting cases and revisits shown in the overview
 MAX_CASE_LINES = 30  # the head's case list (a message holds 4096 characters)
 
@@ -42,11 +42,8 @@ class StaffFile:
 
 
 def button(label: str, *parts: object) -> Button:
-    """A staff button: `st:` and its parts; callback data must stay within 64 bytes."""
-    data = STAFF_PREFIX + ":".join(str(p) for p in parts)
-    if len(data.encode()) > 64:
-        raise ValueError(f"callback data too long: {data!r}")
-    return Button(label, data)
+    """A staff button: its verb and arguments (bot/callbacks.py: STAFF)."""
+    return Button(label, STAFF.pack(*parts))
 
 
 class StaffService(Feature):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from bot.callbacks import SUBSCRIBE
 from bot.deps import Deps, Feature
 from bot.domain.people import Person
 from bot.i18n import _, current_locale
 from bot.messaging import Button, Outgoing, rows
 from storage.announcements import Subscription
-
-SUB_PREFIX = "sub:"  # sub:a:<area> | sub:t:<topic> | sub:all | sub:done | sub:offer:<yes|no>
-UNSUBSCRIBE = "unsub"
 
 
 class SubscriptionService(Feature):
@@ -51,8 +49,8 @@ class SubscriptionService(Feature):
             return None
         await self._subs.mark_offered(person.id, self._clock.now())
         buttons = rows(
-            Button(_("Yes, choose topics"), f"{SUB_PREFIX}offer:yes"),
-            Button(_("No, thanks"), f"{SUB_PREFIX}offer:no"),
+            Button(_("Yes, choose topics"), SUBSCRIBE.pack("offer", "yes")),
+            Button(_("No, thanks"), SUBSCRIBE.pack("offer", "no")),
             per_row=2,
         )
         return Outgoing(
@@ -80,19 +78,20 @@ class SubscriptionService(Feature):
 
         buttons = [
             Button(
-                mark(area.id in current.areas) + area.name.text(locale), f"{SUB_PREFIX}a:{area.id}"
+                mark(area.id in current.areas) + area.name.text(locale),
+                SUBSCRIBE.pack("a", area.id),
             )
             for area in self._config.areas
         ]
         buttons += [
             Button(
                 mark(topic.id in current.topics) + topic.name.text(locale),
-                f"{SUB_PREFIX}t:{topic.id}",
+                SUBSCRIBE.pack("t", topic.id),
             )
             for topic in self._config.announcements.topics
         ]
-        buttons.append(Button(_("Everything"), f"{SUB_PREFIX}all"))
-        buttons.append(Button(_("Done ✓"), f"{SUB_PREFIX}done"))
+        buttons.append(Button(_("Everything"), SUBSCRIBE.pack("all")))
+        buttons.append(Button(_("Done ✓"), SUBSCRIBE.pack("done")))
         text = _(
             "You will get the federation's event notices here. Tick the areas and topics you "
             "care about; with nothing ticked you get all of them. /unsubscribe stops them."

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from bot.callbacks import URGENT
 from bot.danger import DangerWords
 from bot.deps import Deps, Feature
 from bot.domain.cases import WAITING_STATES, CaseRecord, MessagePart
@@ -53,7 +54,6 @@ from storage.urgent import Alert
 
 log = logging.getLogger(__name__)
 
-URGENT_PREFIX = "ur:"
 # ur:sos          the 🆘 button of the intake's screens: the numbers, and the alarm at once
 # ur:alarm        the button under the danger screen (the numbers are already on screen)
 # ur:take:<case>  我来接手
@@ -142,7 +142,7 @@ class UrgentService(Feature):
         if pressed:
             return Outgoing(self.emergency_text())
         text = self.emergency_text() + "\n\n" + _("Press the button and Da'asao is alerted now.")
-        return Outgoing(text, rows(Button(_("🆘 Alert Da'asao now"), f"{URGENT_PREFIX}alarm")))
+        return Outgoing(text, rows(Button(_("🆘 Alert Da'asao now"), URGENT.pack("alarm"))))
 
     async def alarm(self, person: Person, text: str | None) -> Outgoing | None:
         """The danger screen, first, for a resident's message with danger words — unless a
@@ -307,7 +307,7 @@ class UrgentService(Feature):
                 "first gets the case."
             ),
         ]
-        button = Button(_("I'll take it"), f"{URGENT_PREFIX}take:{case.id}")
+        button = Button(_("I'll take it"), URGENT.pack("take", case.id))
         return Outgoing("\n".join(line for line in lines if line), rows(button))
 
     def _staff_card(self, case: CaseRecord, now: datetime) -> str:
@@ -523,8 +523,8 @@ class UrgentService(Feature):
                 "after your case is closed. Do you agree that we keep it this way?"
             ).format(days=self._config.privacy.retention_days)
             buttons = rows(
-                Button(_("I agree"), f"{URGENT_PREFIX}consent:yes"),
-                Button(_("No"), f"{URGENT_PREFIX}consent:no"),
+                Button(_("I agree"), URGENT.pack("consent", "yes")),
+                Button(_("No"), URGENT.pack("consent", "no")),
                 per_row=2,
             )
             return Outgoing(text, buttons)
@@ -566,7 +566,6 @@ class UrgentService(Feature):
         referrals: Sequence[str],
         vulnerable: bool,
     ) -> Outgoing:
-        p = f"{URGENT_PREFIX}"
         lines = [_("🛡 Case {number}: safety and information").format(number=case.number)]
         if case.no_mediation:
             lines.append(
@@ -592,20 +591,25 @@ class UrgentService(Feature):
             made = " · ".join(dict.fromkeys(referral_label(r) for r in referrals))
             lines.append(_("Referrals recorded: {referrals}").format(referrals=made))
         lines.append(_("Send the resident a card (one tap, in their language):"))
-        card_buttons = [Button(_card_title(c), f"{p}card:{case.id}:{c}") for c in INFO_CARDS]
+        card_buttons = [Button(_card_title(c), URGENT.pack("card", case.id, c)) for c in INFO_CARDS]
         ref_buttons = [
-            Button(_("Referred: {to}").format(to=referral_label(r)), f"{p}ref:{case.id}:{r}")
+            Button(_("Referred: {to}").format(to=referral_label(r)), URGENT.pack("ref", case.id, r))
             for r in REFERRALS
         ]
         other = [
             Button(
-                _("👧 A minor, or someone who cannot look after themselves"), f"{p}minor:{case.id}"
+                _("👧 A minor, or someone who cannot look after themselves"),
+                URGENT.pack("minor", case.id),
             )
         ]
         if case.no_mediation:
-            other.append(Button(_("Clear “not suitable for mediation”"), f"{p}clear:{case.id}"))
+            other.append(
+                Button(_("Clear “not suitable for mediation”"), URGENT.pack("clear", case.id))
+            )
         else:
-            other.append(Button(_("Mark “not suitable for mediation”"), f"{p}flag:{case.id}"))
+            other.append(
+                Button(_("Mark “not suitable for mediation”"), URGENT.pack("flag", case.id))
+            )
         buttons = (*rows(*card_buttons, per_row=2), *rows(*ref_buttons, per_row=3), *rows(*other))
         return Outgoing("\n".join(lines), buttons)
 

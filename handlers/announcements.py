@@ -3,22 +3,13 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.announcements import ANN_PREFIX, MANAGE_PREFIX, RSVP_PREFIX
+from bot.callbacks import COMPOSE, MANAGE, RSVP, SUBSCRIBE, UNSUBSCRIBE
 from bot.errors import StaleActionError
-from bot.messaging import ID_PATTERN
-from bot.subscriptions import SUB_PREFIX, UNSUBSCRIBE
 from handlers.context import BotContext
 from handlers.replies import answer
-
-COMPOSER = re.compile(rf"^{ANN_PREFIX}(\w+):([\w-]+)$")
-MANAGE = re.compile(rf"^{MANAGE_PREFIX}(report|cancel):({ID_PATTERN})$")
-RSVP = re.compile(rf"^{RSVP_PREFIX}(\w+):(yes|no)$")
-SUBSCRIBE = re.compile(rf"^{SUB_PREFIX}(a|t|all|done|offer)(?::([\w-]+))?$")
 
 
 async def subscribe(update: Update, context: BotContext) -> None:
@@ -33,9 +24,9 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
 async def on_subscribe_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data and query.message
-    match = SUBSCRIBE.match(query.data)
-    assert match
-    kind, value = match.group(1), match.group(2) or ""
+    press = SUBSCRIBE.unpack(query.data)
+    assert press  # the handler's pattern guarantees it
+    kind, value = press.text("kind"), press.text("value")
     subscriptions, messenger = context.services.subscriptions, context.services.messenger
     await query.answer()
     chat, message_id = query.message.chat.id, query.message.message_id
@@ -58,9 +49,10 @@ async def on_unsubscribe_button(update: Update, context: BotContext) -> None:
 async def on_rsvp(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data
-    match = RSVP.match(query.data)
-    assert match
-    text = await context.services.announcements.rsvp(context.person, match.group(1), match.group(2))
+    press = RSVP.unpack(query.data)
+    assert press  # the handler's pattern guarantees it
+    announcements = context.services.announcements
+    text = await announcements.rsvp(context.person, press.text("run"), press.text("answer"))
     await query.answer(text)
 
 
@@ -76,10 +68,10 @@ async def announcements(update: Update, context: BotContext) -> None:
 async def on_composer_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data and query.message
-    match = COMPOSER.match(query.data)
-    if match is None:
+    press = COMPOSE.unpack(query.data)
+    if press is None:
         raise StaleActionError
-    step, value = match.group(1), match.group(2)
+    step, value = press.text("step"), press.text("value")
     replies = await context.services.announcements.pressed(context.person, step, value)
     await query.answer()
     if step == "audience" and value != "next":  # ticking: the same menu, updated in place
@@ -92,10 +84,10 @@ async def on_composer_button(update: Update, context: BotContext) -> None:
 async def on_manage_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data
-    match = MANAGE.match(query.data)
-    assert match
+    press = MANAGE.unpack(query.data)
+    assert press  # the handler's pattern guarantees it
     reply = await context.services.announcements.manage(
-        context.person, match.group(1), int(match.group(2))
+        context.person, press.text("action"), press.number("announcement")
     )
     await query.answer()
     await answer(update, context, [reply])
@@ -108,9 +100,9 @@ def announcement_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler("unsubscribe", unsubscribe, filters=private),
         CommandHandler("announce", announce, filters=private),
         CommandHandler("announcements", announcements, filters=private),
-        CallbackQueryHandler(on_subscribe_button, pattern=SUBSCRIBE),
-        CallbackQueryHandler(on_unsubscribe_button, pattern=f"^{UNSUBSCRIBE}$"),
-        CallbackQueryHandler(on_rsvp, pattern=RSVP),
-        CallbackQueryHandler(on_composer_button, pattern=f"^{ANN_PREFIX}"),
-        CallbackQueryHandler(on_manage_button, pattern=MANAGE),
+        CallbackQueryHandler(on_subscribe_button, pattern=SUBSCRIBE.pattern),
+        CallbackQueryHandler(on_unsubscribe_button, pattern=UNSUBSCRIBE.pattern),
+        CallbackQueryHandler(on_rsvp, pattern=RSVP.pattern),
+        CallbackQueryHandler(on_composer_button, pattern=COMPOSE.pattern),
+        CallbackQueryHandler(on_manage_button, pattern=MANAGE.pattern),
     ]

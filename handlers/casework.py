@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.casework import CLOSE_PREFIX, SELECT_PREFIX, TRANSFER_PREFIX, WITHDRAW_PREFIX
+from bot.callbacks import CLOSE, PICK, SELECT, TRANSFER, WITHDRAW, unpack_any
 from bot.domain.permissions import require_mediator
 from bot.errors import NotAllowedError, UsageError
-from bot.messaging import ID_PATTERN, Outgoing, parse_id
-from bot.relay import PICK_PREFIX
+from bot.messaging import Outgoing
 from handlers.context import BotContext
 from handlers.replies import answer
 
@@ -82,32 +79,28 @@ async def withdraw(update: Update, context: BotContext) -> None:
     await answer(update, context, [await context.services.casework.withdraw_menu(context.person)])
 
 
-BUTTON = re.compile(rf"^(cs|cl|tr|wd|rl):({ID_PATTERN})(?::(\w+))?$")
+BUTTONS = (SELECT, CLOSE, TRANSFER, WITHDRAW, PICK)
 
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Every case-tool button; the service re-checks who may press it."""
     query = update.callback_query
     assert query and query.data
-    match = BUTTON.match(query.data)
-    if match is None:
+    press = unpack_any(query.data, *BUTTONS)
+    if press is None:
         raise NotAllowedError
-    kind, number, extra = match.group(1) + ":", int(match.group(2)), match.group(3) or ""
-    other = parse_id(extra)  # the mediator to hand over to, or the held message
     work, relay, person = context.services.casework, context.services.relay, context.person
     replies: list[Outgoing]
-    if kind == SELECT_PREFIX:
-        replies = [await work.select(person, str(number))]
-    elif kind == CLOSE_PREFIX:
-        replies = [await work.choose_outcome(person, number, extra)]
-    elif kind == TRANSFER_PREFIX and other is not None:
-        replies = [await work.choose_transfer(person, number, other)]
-    elif kind == WITHDRAW_PREFIX:
-        replies = [await work.withdraw(person, number)]
-    elif kind == PICK_PREFIX and other is not None:
-        replies = await relay.resident_picked(person, number, other)
+    if press.kind is SELECT:
+        replies = [await work.select(person, str(press.number("case")))]
+    elif press.kind is CLOSE:
+        replies = [await work.choose_outcome(person, press.number("case"), press.text("outcome"))]
+    elif press.kind is TRANSFER:
+        replies = [await work.choose_transfer(person, press.number("case"), press.number("to"))]
+    elif press.kind is WITHDRAW:
+        replies = [await work.withdraw(person, press.number("case"))]
     else:
-        raise NotAllowedError
+        replies = await relay.resident_picked(person, press.number("message"), press.number("case"))
     await query.answer()
     await answer(update, context, replies)
 
@@ -128,5 +121,5 @@ def casework_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     }
     return [
         *(CommandHandler(name, callback, filters=private) for name, callback in commands.items()),
-        CallbackQueryHandler(on_button, pattern=BUTTON),
+        *(CallbackQueryHandler(on_button, pattern=kind.pattern) for kind in BUTTONS),
     ]

@@ -12,14 +12,14 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import BaseHandler, CallbackQueryHandler, TypeHandler
 
+from bot.callbacks import MAX_BYTES, REGISTRY
 from bot.errors import DomainError, StaleActionError
 from bot.i18n import _
+from bot.messaging import Outgoing
 from handlers.context import BotContext
 from storage.db import StorageFailure
 
 log = logging.getLogger(__name__)
-
-MAX_CALLBACK_BYTES = 64  # Telegram's limit for an inline button's callback_data
 
 
 async def identify(update: Update, context: BotContext) -> None:
@@ -54,7 +54,7 @@ class UnknownButtons(BaseHandler[Update, BotContext, None]):
         return not self.known(update.callback_query.data)
 
     def known(self, data: object) -> bool:
-        if not isinstance(data, str) or not 1 <= _size(data) <= MAX_CALLBACK_BYTES:
+        if not isinstance(data, str) or not 1 <= _size(data) <= MAX_BYTES:
             return False
         return any(pattern.match(data) for pattern in self.patterns)
 
@@ -64,14 +64,17 @@ def button_patterns(
 ) -> tuple[re.Pattern[str], ...]:
     """The callback data patterns of the button handlers, as PTB matches them (re.match).
 
-    A button handler without a regular expression would take any press, and the check of
-    UnknownButtons would mean nothing: that is a wiring mistake, refused at start."""
+    A button handler must match through a kind of bot/callbacks.py: one that does not
+    (a regular expression of its own, or none, which takes any press) is a wiring
+    mistake, refused at start."""
+    declared = {kind.pattern for kind in REGISTRY.values()}
     patterns: list[re.Pattern[str]] = []
     for handler in handlers:
         if isinstance(handler, CallbackQueryHandler):
-            if not isinstance(handler.pattern, re.Pattern):
+            if handler.pattern not in declared:
                 name = getattr(handler.callback, "__qualname__", repr(handler.callback))
-                raise TypeError(f"the button handler {name} needs a regular expression")
+                raise TypeError(f"the button handler {name} must match a declared button kind")
+            assert isinstance(handler.pattern, re.Pattern)
             patterns.append(handler.pattern)
     return tuple(patterns)
 
@@ -100,7 +103,7 @@ async def on_error(update: object, context: BotContext) -> None:
             "use case failed: storage", extra={"update_id": update_id, "reason": error.reason}
         )
         if isinstance(update, Update):
-            await _explain(update, context, _not_taken())
+            await _explain(update, context, _not_taken(), direct=True)
         return
     if isinstance(error, Forbidden):
         log.info("recipient unreachable", extra={"update_id": update_id})
@@ -110,9 +113,8 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     log.error("handler failed", exc_info=error, extra={"update_id": update_id})
     if isinstance(update, Update):
-        await _explain(
-            update, context, _("Sorry, something went wrong on our side. Please try again.")
-        )
+        sorry = _("Sorry, something went wrong on our side. Please try again.")
+        await _explain(update, context, sorry, direct=True)  # the outbox may be what failed
 
 
 def _not_taken() -> str:
@@ -122,14 +124,19 @@ def _not_taken() -> str:
     )
 
 
-async def _explain(update: Update, context: BotContext, text: str) -> None:
-    """An alert on the pressed button, or a message in the private chat. Said straight to
-    Telegram, not through the outbox: this is also how a storage failure is told."""
+async def _explain(update: Update, context: BotContext, text: str, *, direct: bool = False) -> None:
+    """An alert on the pressed button, or a message in the private chat, through the
+    messenger like every send (discreet mode applies). `direct`: straight to Telegram,
+    for a storage failure, when the outbox cannot take a row either."""
     if update.callback_query:
         try:
             await update.callback_query.answer(text, show_alert=True)
             return
         except BadRequest:
             pass  # the press was answered before the failure: say it in the chat instead
-    if update.effective_chat and update.effective_chat.type == "private":
+    if not (update.effective_chat and update.effective_chat.type == "private"):
+        return
+    if direct:
         await context.bot.send_message(update.effective_chat.id, text)
+    else:
+        await context.services.messenger.send(update.effective_chat.id, Outgoing(text))

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import CallbackQuery, ChatMember, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler
 
-from bot.messaging import ID_PATTERN
-from bot.revisits import REVISIT_PREFIX, SURVEY_PREFIX
+from bot.callbacks import REVISIT, SURVEY
 from handlers.context import BotContext
 from handlers.replies import answer
-
-REVISIT = re.compile(rf"^{REVISIT_PREFIX}({ID_PATTERN}):({ID_PATTERN}):(\w+)$")
-SURVEY = re.compile(rf"^{SURVEY_PREFIX}({ID_PATTERN}):(\w+):(\w+)$")
 
 
 async def on_revisit(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data
-    match = REVISIT.match(query.data)
-    assert match
-    case_id, n, choice = int(match.group(1)), int(match.group(2)), match.group(3)
+    press = REVISIT.unpack(query.data)
+    assert press  # the handler's pattern guarantees it
+    case_id, n, choice = press.number("case"), press.number("round"), press.text("answer")
     reply = await context.services.revisits.answer_revisit(context.person, case_id, n, choice)
     await query.answer()
     await _close_card(query)
@@ -32,9 +26,9 @@ async def on_revisit(update: Update, context: BotContext) -> None:
 async def on_survey(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data
-    match = SURVEY.match(query.data)
-    assert match
-    case_id, step, value = int(match.group(1)), match.group(2), match.group(3)
+    press = SURVEY.unpack(query.data)
+    assert press  # the handler's pattern guarantees it
+    case_id, step, value = press.number("case"), press.text("step"), press.text("value")
     reply = await context.services.revisits.answer_survey(context.person, case_id, step, value)
     await query.answer()
     await _close_card(query)
@@ -64,7 +58,7 @@ async def on_block_change(update: Update, context: BotContext) -> None:
 
 def followup_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
-        CallbackQueryHandler(on_revisit, pattern=REVISIT),
-        CallbackQueryHandler(on_survey, pattern=SURVEY),
+        CallbackQueryHandler(on_revisit, pattern=REVISIT.pattern),
+        CallbackQueryHandler(on_survey, pattern=SURVEY.pattern),
         ChatMemberHandler(on_block_change, ChatMemberHandler.MY_CHAT_MEMBER),
     ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.callbacks import INTAKE
 from bot.i18n import _
-from bot.intake import INTAKE_PREFIX, Incoming, is_trigger
+from bot.intake import Incoming, is_trigger
 from bot.messaging import Outgoing
 from handlers.context import BotContext
 from handlers.messages import on_message
@@ -33,7 +34,9 @@ async def cancel(update: Update, context: BotContext) -> None:
 async def button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data
-    step, _sep, value = query.data.removeprefix(INTAKE_PREFIX).partition(":")
+    press = INTAKE.unpack(query.data)
+    assert press  # the handler's pattern guarantees it
+    step, value = press.text("step"), press.text("value")
     await query.answer()
     replies = await context.services.intake.handle(
         context.person, Incoming("button", text=value, step=step)
@@ -56,5 +59,5 @@ def intake_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("cancel", cancel, filters=private),
         MessageHandler(private & TriggerFilter(), begin),
-        CallbackQueryHandler(button, pattern=f"^{INTAKE_PREFIX}"),
+        CallbackQueryHandler(button, pattern=INTAKE.pattern),
     ]

@@ -5,18 +5,17 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot.callbacks import LANGUAGE
 from bot.i18n import SUPPORTED_LOCALES, _, language_name
 from bot.messaging import Button, Outgoing, rows
 from bot.people import UnsupportedLanguageError
 from handlers.context import BotContext
 from handlers.replies import answer, edit_pressed
 
-CALLBACK_PREFIX = "lang:"
-
 
 async def ask_language(update: Update, context: BotContext) -> None:
     buttons = rows(
-        *(Button(language_name(locale), CALLBACK_PREFIX + locale) for locale in SUPPORTED_LOCALES)
+        *(Button(language_name(locale), LANGUAGE.pack(locale)) for locale in SUPPORTED_LOCALES)
     )
     await answer(update, context, [Outgoing(_("Which language should I use?"), buttons)])
 
@@ -26,7 +25,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
     assert query and query.data
     try:
         person = await context.services.people.choose_language(
-            context.person.id, query.data.removeprefix(CALLBACK_PREFIX)
+            context.person.id, query.data.removeprefix(LANGUAGE.prefix)
         )
     except UnsupportedLanguageError:
         await query.answer(_("That language is not available."), show_alert=True)
@@ -43,5 +42,5 @@ def language_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         # Like every command: the bot speaks in private chats only, never in a group.
         CommandHandler("language", ask_language, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(choose_language, pattern=f"^{CALLBACK_PREFIX}"),
+        CallbackQueryHandler(choose_language, pattern=LANGUAGE.pattern),
     ]

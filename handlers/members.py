@@ -5,7 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot.callbacks import DUTY, INVITE
 from bot.domain.people import InviteRole
+from bot.domain.permissions import require_mediator, require_staff
 from bot.i18n import _, current_locale, format_when
 from bot.messaging import Button, Outgoing, rows
 from bot.people import Joined
@@ -14,8 +16,6 @@ from handlers.context import BotContext
 from handlers.replies import answer, answer_text, edit_pressed
 
 JOIN_PREFIX = "join-"
-INVITE_PREFIX = "inv:"
-DUTY_PREFIX = "duty:"
 INVITE_ROLES: dict[str, InviteRole] = {"mediator": "mediator", "head": "head", "adviser": "adviser"}
 DUTY_MODES: dict[str, DutyMode] = {"on": "on", "off": "off", "roster": "roster"}
 
@@ -45,17 +45,15 @@ def _joined_text(context: BotContext, joined: Joined) -> str:
 
 async def invite(update: Update, context: BotContext) -> None:
     """/invite: staff choose the role (and area) of a one-time invite link."""
-    if not context.person.is_staff:
-        await answer_text(update, context, _("Sorry, this is only for the mediation desk's team."))
-        return
+    require_staff(context.person)
     buttons = rows(
         *(
-            Button(label, f"{INVITE_PREFIX}mediator:{area.id}")
+            Button(label, INVITE.pack("mediator", area.id))
             for area in context.services.config.areas
             for label in [_("Mediator · {area}").format(area=area.name.text(current_locale()))]
         ),
-        Button(_("Head of the society"), f"{INVITE_PREFIX}head:"),
-        Button(_("Legal adviser"), f"{INVITE_PREFIX}adviser:"),
+        Button(_("Head of the society"), INVITE.pack("head", "")),
+        Button(_("Legal adviser"), INVITE.pack("adviser", "")),
     )
     await answer(update, context, [Outgoing(_("Whom do you want to invite?"), buttons)])
 
@@ -63,7 +61,9 @@ async def invite(update: Update, context: BotContext) -> None:
 async def invite_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data
-    choice, _sep, area = query.data.removeprefix(INVITE_PREFIX).partition(":")
+    press = INVITE.unpack(query.data)
+    assert press  # the handler's pattern guarantees it
+    choice, area = press.text("role"), press.text("area")
     role = INVITE_ROLES.get(choice)
     if role is None:
         await query.answer(_("This button is no longer valid."), show_alert=True)
@@ -88,14 +88,12 @@ async def duty(update: Update, context: BotContext) -> None:
         await context.services.people.set_duty(context.person, mode)
         await answer_text(update, context, _duty_text(mode))
         return
-    if not context.person.is_mediator:
-        await answer_text(update, context, _("Sorry, this is only for the mediation desk's team."))
-        return
+    require_mediator(context.person)
     current = context.person.member.duty_mode if context.person.member else "roster"
     buttons = rows(
-        Button(_("On duty now"), f"{DUTY_PREFIX}on"),
-        Button(_("Off duty"), f"{DUTY_PREFIX}off"),
-        Button(_("Follow the roster"), f"{DUTY_PREFIX}roster"),
+        Button(_("On duty now"), DUTY.pack("on")),
+        Button(_("Off duty"), DUTY.pack("off")),
+        Button(_("Follow the roster"), DUTY.pack("roster")),
     )
     await answer(update, context, [Outgoing(_duty_text(current), buttons)])
 
@@ -103,7 +101,7 @@ async def duty(update: Update, context: BotContext) -> None:
 async def duty_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data
-    mode = DUTY_MODES.get(query.data.removeprefix(DUTY_PREFIX))
+    mode = DUTY_MODES.get(query.data.removeprefix(DUTY.prefix))
     if mode is None:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
@@ -126,7 +124,7 @@ def member_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("start", join, filters=private & filters.Regex(rf"^/start {JOIN_PREFIX}")),
         CommandHandler("invite", invite, filters=private),
-        CallbackQueryHandler(invite_chosen, pattern=f"^{INVITE_PREFIX}"),
+        CallbackQueryHandler(invite_chosen, pattern=INVITE.pattern),
         CommandHandler("duty", duty, filters=private),
-        CallbackQueryHandler(duty_chosen, pattern=f"^{DUTY_PREFIX}"),
+        CallbackQueryHandler(duty_chosen, pattern=DUTY.pattern),
     ]

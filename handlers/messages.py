@@ -9,16 +9,14 @@ to their case, else a short hint. Edits follow their copies across the relay.
 
 from __future__ import annotations
 
-import re
-
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
+from bot.callbacks import CARD, HELD
 from bot.casework import PENDING_KINDS
 from bot.errors import StaleActionError
 from bot.i18n import _
-from bot.messaging import ID_PATTERN, Outgoing, parse_id
-from bot.relay import CARD_PREFIX, HELD_PREFIX
+from bot.messaging import Outgoing
 from handlers.context import BotContext
 from handlers.incoming import envelope_from, incoming_from, part_of
 from handlers.replies import answer
@@ -88,25 +86,24 @@ async def on_held_button(update: Update, context: BotContext) -> None:
     """The "show the waiting messages" button: what the flood limit held goes now."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    case_id = parse_id(query.data.removeprefix(HELD_PREFIX))
-    if case_id is None:
+    press = HELD.unpack(query.data)
+    if press is None:
         raise StaleActionError
+    case_id = press.number("case")
     replies = await context.services.relay.release_held(context.person, case_id)
     await query.answer()
     await answer(update, context, replies)
-
-
-CARD_BUTTON = re.compile(rf"^{CARD_PREFIX}({ID_PATTERN}):({ID_PATTERN}):(yes|no)$")
 
 
 async def on_card_button(update: Update, context: BotContext) -> None:
     """A team member's answer: may the resident have the number on her own contact card?"""
     query = update.callback_query
     assert query is not None and query.data is not None
-    match = CARD_BUTTON.match(query.data)
-    if match is None:
+    press = CARD.unpack(query.data)
+    if press is None:
         raise StaleActionError
-    message_id, case_id, send = int(match.group(1)), int(match.group(2)), match.group(3)
+    message_id, case_id = press.number("message"), press.number("case")
+    send = press.text("answer")
     relay = context.services.relay
     replies = await relay.own_card_answered(context.person, message_id, case_id, send == "yes")
     await query.answer()
@@ -137,6 +134,6 @@ def message_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         MessageHandler(
             private & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, on_message
         ),
-        CallbackQueryHandler(on_held_button, pattern=f"^{HELD_PREFIX}"),
-        CallbackQueryHandler(on_card_button, pattern=CARD_BUTTON),
+        CallbackQueryHandler(on_held_button, pattern=HELD.pattern),
+        CallbackQueryHandler(on_card_button, pattern=CARD.pattern),
     ]

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from bot.callbacks import OFFER
 from bot.i18n import _
-from bot.messaging import ID_PATTERN, Outgoing
-from bot.routing import OFFER_PREFIX
+from bot.messaging import Outgoing
 from handlers.context import BotContext
-
-PATTERN = re.compile(rf"^{OFFER_PREFIX}({ID_PATTERN}):(accept|decline|back|no-\w+)$")
 
 
 async def on_offer_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data and query.message
-    match = PATTERN.match(query.data)
-    assert match  # the handler's pattern guarantees it
-    offer_id, action = int(match.group(1)), match.group(2)
+    press = OFFER.unpack(query.data)
+    assert press  # the handler's pattern guarantees it
+    offer_id, action = press.number("offer"), press.text("action")
     routing, person = context.services.routing, context.person
     accepted = None
     if action == "accept":
@@ -45,4 +41,4 @@ async def on_offer_button(update: Update, context: BotContext) -> None:
 
 
 def offer_handlers() -> list[BaseHandler[Update, BotContext, None]]:
-    return [CallbackQueryHandler(on_offer_button, pattern=PATTERN)]
+    return [CallbackQueryHandler(on_offer_button, pattern=OFFER.pattern)]

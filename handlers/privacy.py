@@ -4,8 +4,6 @@ case) for staff and the head; and the guard that keeps blocked users out and flo
 
 from __future__ import annotations
 
-import re
-
 from telegram import Update
 from telegram.ext import (
     ApplicationHandlerStop,
@@ -16,17 +14,13 @@ from telegram.ext import (
     filters,
 )
 
+from bot.callbacks import PRIVACY
 from bot.errors import StaleActionError, UsageError
 from bot.i18n import _
 from bot.messaging import Outgoing
-from bot.privacy import PRIVACY_PREFIX
 from handlers.context import BotContext
 from handlers.incoming import envelope_from
 from handlers.replies import answer, answer_text
-
-BUTTON = re.compile(
-    rf"^{PRIVACY_PREFIX}(mydata|forget|forget-yes|keep|discreet-on|discreet-off|clear)$"
-)
 
 
 async def guard(update: Update, context: BotContext) -> None:
@@ -113,10 +107,10 @@ async def forget(update: Update, context: BotContext) -> None:
 async def on_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data
-    match = BUTTON.match(query.data)
-    if match is None:
+    press = PRIVACY.unpack(query.data)
+    if press is None:
         raise StaleActionError
-    action, service, person = match.group(1), context.services.privacy, context.person
+    action, service, person = press.text("action"), context.services.privacy, context.person
     if action == "mydata":
         await query.answer()
         await mydata(update, context)
@@ -177,7 +171,7 @@ def _rights_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler("privacy", privacy, filters=private),
         CommandHandler("mydata", mydata, filters=private),
         CommandHandler("forget", forget, filters=private),
-        CallbackQueryHandler(on_button, pattern=BUTTON),
+        CallbackQueryHandler(on_button, pattern=PRIVACY.pattern),
     ]
 
 

@@ -6,24 +6,23 @@ send the answer. Buttons carry `st:<verb>:<args>`; the service re-checks everyth
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 
 from telegram import Document, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.callbacks import STAFF
 from bot.errors import StaleActionError
 from bot.messaging import Outgoing, parse_id
 from bot.rosterfile import MAX_BYTES, RosterFileError
-from bot.staff import STAFF_PREFIX, StaffFile
+from bot.staff import StaffFile
 from bot.stats import StatsReport
 from handlers.context import BotContext
 from handlers.messages import on_message
 from handlers.replies import answer
 
 EXPORT_WORDS = ("export", "导出")
-BUTTON = re.compile(rf"^{STAFF_PREFIX}([a-zA-Z]+)((?::[\w-]+)*)$")
 
 
 # ---------------------------------------------------------------------------- commands
@@ -74,11 +73,11 @@ async def on_button(update: Update, context: BotContext) -> None:
     """Every staff button: the answer replaces the pressed message (or comes as new ones)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    match = BUTTON.match(query.data)
-    press = PRESSES.get(match.group(1)) if match else None
-    if match is None or press is None:
+    data = STAFF.unpack(query.data)
+    press = PRESSES.get(data.text("verb")) if data else None
+    if data is None or press is None:
         raise StaleActionError
-    reply = await press(update, context, match.group(2).split(":")[1:])
+    reply = await press(update, context, data.parts("args"))
     await query.answer()
     pressed = query.message
     if reply is not None and isinstance(pressed, Message):
@@ -164,10 +163,10 @@ PRESSES: dict[str, Press] = {
 
 def _verb(update: Update) -> str:
     query = update.callback_query
-    match = BUTTON.match(query.data or "") if query else None
-    if match is None:
+    press = STAFF.unpack(query.data or "") if query else None
+    if press is None:
         raise StaleActionError
-    return match.group(1)
+    return press.text("verb")
 
 
 def _text(args: Args, index: int) -> str:
@@ -223,5 +222,5 @@ def staff_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         *(CommandHandler(name, callback, filters=private) for name, callback in commands.items()),
         MessageHandler(private & filters.UpdateType.MESSAGE & spreadsheet, roster_file),
-        CallbackQueryHandler(on_button, pattern=BUTTON),
+        CallbackQueryHandler(on_button, pattern=STAFF.pattern),
     ]

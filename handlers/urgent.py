@@ -3,22 +3,15 @@ mediator's care panel (/care and its buttons). Every press is re-checked by the 
 
 from __future__ import annotations
 
-import re
-
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot.callbacks import URGENT
 from bot.errors import StaleActionError
 from bot.i18n import _
-from bot.messaging import ID_PATTERN, Outgoing, parse_id
-from bot.urgent import URGENT_PREFIX
+from bot.messaging import Outgoing, parse_id
 from handlers.context import BotContext
 from handlers.replies import answer
-
-PATTERN = re.compile(
-    rf"^{URGENT_PREFIX}(sos|alarm|take|consent|card|ref|minor|flag|clear)"
-    rf"(?::({ID_PATTERN}|yes|no))?(?::(\w+))?$"
-)
 
 
 def _reply_to(update: Update) -> int | None:
@@ -35,9 +28,9 @@ async def care(update: Update, context: BotContext) -> None:
 async def on_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
-    match = PATTERN.match(query.data)
-    assert match  # the handler's pattern guarantees it
-    verb, ref, value = match.group(1), match.group(2) or "", match.group(3) or ""
+    press = URGENT.unpack(query.data)
+    assert press  # the handler's pattern guarantees it
+    verb, ref, value = press.text("verb"), press.text("ref"), press.text("value")
     services, person = context.services, context.person
     # Answers replace the pressed message when it is a text (a forged press may come from
     # any message); else they come as a new one.
@@ -84,5 +77,5 @@ async def _replace(
 def urgent_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("care", care, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(on_button, pattern=PATTERN),
+        CallbackQueryHandler(on_button, pattern=URGENT.pattern),
     ]

@@ -19,12 +19,24 @@ from bot.app import DaasaoApp, build_application, open_feed, start_app, stop_app
 from bot.clock import FakeClock
 from bot.config import Config, parse_config
 from bot.domain.cases import EventRecord
-from bot.i18n import Catalogs
+from bot.i18n import Catalogs, gettext
 from bot.localapi.server import LocalBotApi
 from bot.localapi.state import BotMessage
 from storage.cases import CaseRepository
 
 DEFAULT_WAIT = 5.0
+_ZH = Catalogs(default="zh_CN")
+
+
+def zh(source: str, **values: object) -> str:
+    """What a resident reading Chinese sees for the English source text `source` (a msgid
+    of the catalogs): tests assert on meaning, not on fragments of the copy."""
+    with _ZH.using("zh_CN"):
+        text = gettext(source)
+    assert text != source or not source.isascii(), f"not in the zh_CN catalog: {source!r}"
+    return text.format(**values) if values else text
+
+
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # Monday 09:30 in Asia/Shanghai
 
 TEST_AREAS: list[dict[str, Any]] = [

@@ -8,7 +8,7 @@ import pytest
 
 from storage.announcements import Subscription, SubscriptionRepository
 from storage.users import UserRepository
-from tests.harness import BotUnderTest, Person
+from tests.harness import BotUnderTest, Person, zh
 
 
 @pytest.fixture
@@ -111,9 +111,9 @@ async def test_start_offers_notices_once(bot: BotUnderTest) -> None:
 async def test_a_resident_cannot_announce(bot: BotUnderTest) -> None:
     resident = bot.person(1603)
     await resident.send("/announce")
-    await resident.expect("只对调解社工作人员开放")
+    await resident.expect(zh("Sorry, this is only for the federation staff."))
     await resident.send("/announcements")
-    await resident.expect("只对调解社工作人员开放")
+    await resident.expect(zh("Sorry, this is only for the federation staff."))
 
 
 async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(

@@ -6,7 +6,7 @@ import asyncio
 import re
 
 from tests.e2e.flows import describe_and_confirm, open_case, start_intake
-from tests.harness import BotUnderTest, Person
+from tests.harness import BotUnderTest, Person, zh
 
 
 async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]) -> None:
@@ -251,9 +251,9 @@ async def test_a_resident_may_open_a_second_case(
 async def test_staff_commands_are_refused_to_residents(bot: BotUnderTest) -> None:
     resident = bot.person(1012)
     await resident.send("/invite")
-    await resident.expect("只对调解社工作人员开放")
+    await resident.expect(zh("Sorry, this is only for the federation staff."))
     await resident.send("/duty on")
-    await resident.expect("只对调解社工作人员开放")
+    await resident.expect(zh("Sorry, this is only for the mediation desk's team."))
 
 
 async def test_clock_is_used_for_the_case_year(bot: BotUnderTest, team: dict[str, Person]) -> None:

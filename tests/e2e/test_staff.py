@@ -562,10 +562,7 @@ COMMANDS = {
     "/mediators": ("Mediators (", STAFF_ONLY),
     "/overview": ("Case overview", STAFF_OR_HEAD),
     "/stats": ("📊 Statistics", STAFF_OR_HEAD),
-    "/invite": (
-        "Whom do you want to invite?",
-        "Sorry, this is only for the mediation desk's team.",
-    ),
+    "/invite": ("Whom do you want to invite?", STAFF_ONLY),
 }
 FOLLOW_UPS = {  # what an allowed command sends after its first message
     ("/roster export", "staff"): ("The same roster as CSV.",),
