@@ -77,7 +77,8 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
         .updater(None)  # updates come through the inbox: handlers/feed.py
         .concurrent_updates(PerChatUpdateProcessor())
         # Obey Telegram's 429 retry_after on every call, no throttling: broadcasts pace
-        # themselves (bot/broadcast.py) and hear their 429s at once (handlers/ratelimit.py).
+        # themselves (bot/broadcast.py) and hear their 429s at once
+        # (handlers/ratelimit.py).
         .rate_limiter(FloodLimiter(overall_max_rate=0, group_max_rate=0, max_retries=2))
         .post_init(post_init)
         .post_shutdown(post_shutdown)

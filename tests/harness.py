@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,13 +26,17 @@ from bot.localapi.state import BotMessage
 from storage.cases import CaseRepository
 
 DEFAULT_WAIT = 5.0
-_ZH = Catalogs(default="zh_CN")
+
+
+@functools.cache
+def _catalogs() -> Catalogs:
+    return Catalogs(default="zh_CN")
 
 
 def zh(source: str, **values: object) -> str:
     """What a resident reading Chinese sees for the English source text `source` (a msgid
     of the catalogs): tests assert on meaning, not on fragments of the copy."""
-    with _ZH.using("zh_CN"):
+    with _catalogs().using("zh_CN"):
         text = gettext(source)
     assert text != source or not source.isascii(), f"not in the zh_CN catalog: {source!r}"
     return text.format(**values) if values else text

@@ -1,4 +1,5 @@
-"""bot.broadcast.Broadcaster against a messenger with Telegram's round trip, in virtual time.
+"""bot.broadcast.Broadcaster against a messenger with Telegram's round trip, in virtual
+time.
 
 The loop is tests/test_pacing.py's: its clock jumps to the next timer, so a broadcast of
 hundreds of messages with 150 ms answers runs in milliseconds, with exact timings.

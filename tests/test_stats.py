@@ -1,4 +1,5 @@
-"""Statistics (bot.stats, bot.statsfiles): periods, the figures, the chart and the workbook."""
+"""Statistics (bot.stats, bot.statsfiles): periods, the figures, the chart and the
+workbook."""
 
 from __future__ import annotations
 
