@@ -60,7 +60,12 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
         services = await build_services(config, clock, catalogs, messenger)
         app.bot_data.attach(services)
         await _publish_commands(app, catalogs)
-        await services.run_timers()  # the scheduler starts here and stops in post_shutdown
+        await services.run_timers()  # the scheduler starts here and stops in post_stop
+
+    async def post_stop(app: DaasaoApp) -> None:
+        # Before Application.shutdown closes the bot's connection: what is being sent ends.
+        if app.bot_data.attached is not None:
+            await app.bot_data.attached.stop()
 
     async def post_shutdown(app: DaasaoApp) -> None:
         services = app.bot_data.detach()
@@ -81,6 +86,7 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
         # (handlers/ratelimit.py).
         .rate_limiter(FloodLimiter(overall_max_rate=0, group_max_rate=0, max_retries=2))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )

@@ -90,8 +90,13 @@ class Services:
         await self.routing.resume()
         await self.urgent.resume()
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
+        """Stop the timers and the sender while the channel can still send: a reminder or
+        a row in flight finishes instead of waiting for a connection that is gone."""
         self.announcements.stop()  # a broadcast in the middle resumes at the next start
         await self.timers.stop()
         await self.outbox.stop()
+
+    async def close(self) -> None:
+        await self.stop()  # again, harmless: for a caller that did not stop first
         await self.db.close()

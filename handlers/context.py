@@ -26,6 +26,10 @@ class BotData:
         return services
 
     @property
+    def attached(self) -> Services | None:
+        return self._services
+
+    @property
     def services(self) -> Services:
         if self._services is None:
             raise RuntimeError("services are attached in post_init; the application is not up")
