@@ -28,7 +28,7 @@ from bot.callbacks import URGENT
 from bot.danger import DangerWords
 from bot.deps import Deps, Feature
 from bot.domain.cases import WAITING_STATES, CaseRecord, MessagePart
-from bot.domain.people import MemberRecord, Person
+from bot.domain.people import DRAFTING_CASE, MemberRecord, Person
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _, current_locale, ngettext
 from bot.messaging import (
@@ -150,7 +150,7 @@ class UrgentService(Feature):
         waiting already (everyone alerted gets the message: `waiting_message`)."""
         if person.member is not None or not self.in_danger(text):
             return None
-        if person.busy != "draft":
+        if person.busy != DRAFTING_CASE:
             for case in await self._cases.open_of_resident(person.id):
                 if case.state == "accepted" or case.urgent:
                     return None

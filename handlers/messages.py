@@ -14,6 +14,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.callbacks import CARD, HELD
 from bot.casework import PENDING_KINDS
+from bot.domain.people import DRAFTING_ANNOUNCEMENT, DRAFTING_CASE
 from bot.errors import StaleActionError
 from bot.i18n import _
 from bot.messaging import Outgoing
@@ -32,7 +33,7 @@ async def on_message(update: Update, context: BotContext) -> None:
         name = person.member.display_name if person.member else ""
         await answer(update, context, [team_welcome(name)])
         return
-    if person.busy == "announce":
+    if person.busy == DRAFTING_ANNOUNCEMENT:
         text = message.caption if message.photo else message.text
         photo = message.photo[-1].file_id if message.photo else None
         await answer(update, context, await services.announcements.typed(person, text or "", photo))
@@ -62,7 +63,7 @@ async def _from_resident(update: Update, context: BotContext) -> list[Outgoing]:
     incoming = incoming_from(message)
     alarm = await services.urgent.alarm(person, incoming.text)
     replies: list[Outgoing] | None = None
-    if person.busy == "draft":
+    if person.busy == DRAFTING_CASE:
         replies = await services.intake.handle(person, incoming, alarmed=alarm is not None)
     elif person.busy == SURVEY_COMMENT and message.text and alarm is None:
         comment = await services.revisits.survey_comment(person, message.text)

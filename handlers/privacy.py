@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 
 from bot.callbacks import PRIVACY
+from bot.domain.people import DRAFTING_CASE
 from bot.errors import StaleActionError, UsageError
 from bot.i18n import _
 from bot.messaging import Outgoing
@@ -36,7 +37,7 @@ async def guard(update: Update, context: BotContext) -> None:
     if message is None:
         return  # a button press, or Telegram telling us about the chat: no flood of messages
     person = context.person
-    if person.is_staff or person.busy == "draft" or privacy.allow(user.id):
+    if person.is_staff or person.busy == DRAFTING_CASE or privacy.allow(user.id):
         return  # staff are not a flood; an intake keeps every message: nobody reads a draft
     await answer(update, context, await _over_the_limit(update, context))
     raise ApplicationHandlerStop
