@@ -121,7 +121,7 @@ class RelayService(Feature):
         # in discreet mode) straight.
         self._transport = transport
         self._telegram = telegram
-        self.watch: ResidentWatch | None = None  # set once at start (bot.services)
+        self.watch: ResidentWatch | None = None  # set once at start (bot/wiring.py)
         deps.outbox.register(COPY, _CopyDeliverer(self))
         deps.outbox.register(HEADER, _HeaderDeliverer(self))
         deps.outbox.register(EDIT, _EditDeliverer(self))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -27,6 +27,10 @@ from bot.messaging import DeliveryRefused, Outgoing, RefusalReason, TransientDel
 log = logging.getLogger(__name__)
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+# Bot.send_document and Bot.send_photo, as _send_file calls them.
+FileSender = Callable[..., Awaitable[Message]]
 
 
 def main_keyboard() -> ReplyKeyboardMarkup:
@@ -96,22 +100,19 @@ class TelegramMessenger:
     async def send_document(
         self, chat_id: int, file_name: str, data: bytes, caption: str
     ) -> int | None:
-        try:
-            async with _transient():
-                document = InputFile(data, filename=file_name)
-                sent = await self._bot.send_document(chat_id, document, caption=caption)
-        except DeliveryRefused as refusal:
-            _none_if_blocked(refusal)
-            return None
-        return sent.message_id
+        return await self._send_file(self._bot.send_document, chat_id, file_name, data, caption)
 
     async def send_photo(
         self, chat_id: int, file_name: str, data: bytes, caption: str
     ) -> int | None:
+        return await self._send_file(self._bot.send_photo, chat_id, file_name, data, caption)
+
+    async def _send_file(
+        self, method: FileSender, chat_id: int, file_name: str, data: bytes, caption: str
+    ) -> int | None:
         try:
             async with _transient():
-                photo = InputFile(data, filename=file_name)
-                sent = await self._bot.send_photo(chat_id, photo, caption=caption)
+                sent = await method(chat_id, InputFile(data, filename=file_name), caption=caption)
         except DeliveryRefused as refusal:
             _none_if_blocked(refusal)
             return None
