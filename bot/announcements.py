@@ -133,6 +133,12 @@ class AnnouncementService:
             return await self._summary(await self._draft(person))
         if step == "confirm" and value == "yes":
             return [await self._confirm(await self._draft(person))]
+        if step == "confirm" and value == "edit":  # the text again; the rest is asked again
+            await self._repo.update(draft.id, step="text")
+            return [Outgoing(_("Send the new text (or a photo with the text as its caption)."))]
+        if step == "confirm" and value == "cancel":
+            await self._repo.update(draft.id, state="cancelled")
+            return [Outgoing(_("Cancelled: the announcement will not be sent."))]
         raise StaleActionError
 
     async def _take_text(self, draft: Announcement, text: str, photo: str | None) -> Outgoing:
@@ -240,7 +246,13 @@ class AnnouncementService:
                     when=format_when(event, self._config.locale.zone)
                 )
             )
-        buttons = rows(Button(_("✓ Send it"), f"{ANN_PREFIX}confirm:yes"), per_row=1)
+        buttons = (
+            (Button(_("✓ Send it"), f"{ANN_PREFIX}confirm:yes"),),
+            (
+                Button(_("✎ Change the text"), f"{ANN_PREFIX}confirm:edit"),
+                Button(_("✗ Cancel"), f"{ANN_PREFIX}confirm:cancel"),
+            ),
+        )
         preview = self._resident_view(draft, run_id=None)
         return [preview, Outgoing("\n".join(lines), buttons)]
 
@@ -253,8 +265,9 @@ class AnnouncementService:
             await self._timers.at(f"announce:{run.id}", "announce", first, ref=run.id)
         return Outgoing(
             _(
-                "Announcement #{id} is scheduled. /announcements shows it and its delivery report."
-            ).format(id=draft.id)
+                "Announcement #{id} “{title}” is scheduled. /announcements shows it and its "
+                "delivery report."
+            ).format(id=draft.id, title=title_of(draft))
         )
 
     # ------------------------------------------------------------------ screens
@@ -315,20 +328,26 @@ class AnnouncementService:
     def _resident_view(self, announcement: Announcement, run_id: int | None) -> Outgoing:
         """The announcement as a resident gets it, in the current locale."""
         target = str(run_id) if run_id is not None else PREVIEW
-        buttons = []
         if announcement.rsvp:
-            buttons += [
-                Button(_("🙋 I'll come"), f"{RSVP_PREFIX}{target}:yes"),
-                Button(_("Can't come"), f"{RSVP_PREFIX}{target}:no"),
-            ]
-        buttons.append(
-            Button(
-                _("Unsubscribe"),
-                UNSUBSCRIBE if run_id is not None else f"{RSVP_PREFIX}{PREVIEW}:unsub",
-            )
-        )
+            buttons = self._rsvp_buttons(target, None)
+        else:
+            unsubscribe = UNSUBSCRIBE if run_id is not None else f"{RSVP_PREFIX}{PREVIEW}:unsub"
+            buttons = rows(Button(_("Unsubscribe"), unsubscribe))
         text = announcement.text + "\n\n" + _("— Women's federation of the sub-district")
-        return Outgoing(text, rows(*buttons, per_row=2), photo=announcement.photo_file_id)
+        return Outgoing(text, buttons, photo=announcement.photo_file_id)
+
+    @staticmethod
+    def _rsvp_buttons(target: str, answer: str | None) -> tuple[tuple[Button, ...], ...]:
+        """I'll come / Can't come, her answer ticked (she can change it), Unsubscribe."""
+        come = ("✓ " if answer == "yes" else "") + _("🙋 I'll come")
+        cannot = ("✓ " if answer == "no" else "") + _("Can't come")
+        unsubscribe = UNSUBSCRIBE if target != PREVIEW else f"{RSVP_PREFIX}{PREVIEW}:unsub"
+        return rows(
+            Button(come, f"{RSVP_PREFIX}{target}:yes"),
+            Button(cannot, f"{RSVP_PREFIX}{target}:no"),
+            Button(_("Unsubscribe"), unsubscribe),
+            per_row=2,
+        )
 
     # ------------------------------------------------------------------ sending
 
@@ -381,10 +400,10 @@ class AnnouncementService:
         if not announcement.repeat:
             await self._repo.update(announcement.id, state="done")
         with self._catalogs.using(await self._locale(announcement.author_id)):
-            report = await self._report_text(announcement)
-        await self._messenger.send(
-            announcement.author_id, Outgoing(report, self._manage_buttons(announcement))
-        )
+            report = Outgoing(
+                await self._report_text(announcement), self._manage_buttons(announcement)
+            )
+        await self._messenger.send(announcement.author_id, report)
 
     def _views(self, announcement: Announcement, run_id: int) -> dict[str, Outgoing]:
         views = {}
@@ -421,10 +440,11 @@ class AnnouncementService:
 
     # ------------------------------------------------------------------ residents' answers
 
-    async def rsvp(self, person: Person, target: str, answer: str) -> str:
-        """ "I'll come" / "Can't come" (changeable); returns the short confirmation."""
+    async def rsvp(self, person: Person, target: str, answer: str) -> Outgoing:
+        """ "I'll come" / "Can't come" (changeable): the short confirmation, and the
+        notice's buttons with her answer ticked (none for a preview)."""
         if target == PREVIEW:
-            return _("This is a preview: the buttons work for residents.")
+            return Outgoing(_("This is a preview: the buttons work for residents."))
         run_id = parse_id(target)
         run = await self._repo.run(run_id) if run_id is not None else None
         if run is None or answer not in ("yes", "no"):
@@ -432,7 +452,8 @@ class AnnouncementService:
         if not await self._repo.was_delivered(run.id, person.id):
             raise NotAllowedError
         await self._repo.rsvp(run.id, person.id, answer, self._clock.now())
-        return _("See you there!") if answer == "yes" else _("Thank you for letting us know.")
+        text = _("See you there!") if answer == "yes" else _("Thank you for letting us know.")
+        return Outgoing(text, self._rsvp_buttons(str(run.id), answer))
 
     # ------------------------------------------------------------------ staff: list, report
 
@@ -461,7 +482,11 @@ class AnnouncementService:
             raise StaleActionError
         if action == "cancel" and announcement.state == "scheduled":
             await self._cancel(announcement)
-            return Outgoing(_("Announcement #{id} is cancelled.").format(id=announcement.id))
+            return Outgoing(
+                _("Announcement #{id} “{title}” is cancelled.").format(
+                    id=announcement.id, title=title_of(announcement)
+                )
+            )
         if action == "report":
             report = await self._report_text(announcement)
             return Outgoing(report, self._manage_buttons(announcement))
@@ -476,7 +501,7 @@ class AnnouncementService:
                 await self._timers.cancel(f"announce:{run.id}")
 
     async def _line(self, item: Announcement) -> str:
-        first = item.text.splitlines()[0][:40] if item.text else ""
+        first = title_of(item)
         when = format_when(item.first_at, self._config.locale.zone) if item.first_at else "—"
         state = {"scheduled": _("scheduled"), "done": _("sent"), "cancelled": _("cancelled")}
         line = f"#{item.id} · {state.get(item.state, item.state)} · {when} · {first}"
@@ -488,10 +513,11 @@ class AnnouncementService:
         runs = await self._repo.runs_of(announcement.id)
         report = await self._repo.report([r.id for r in runs if r.state != "scheduled"])
         text = _(
-            "Announcement #{id}: sent {sent}, failed {failed}, blocked {blocked}, "
+            "Announcement #{id} “{title}”: sent {sent}, failed {failed}, blocked {blocked}, "
             "still to send {pending}."
         ).format(
             id=announcement.id,
+            title=title_of(announcement),
             sent=report.sent,
             failed=report.failed,
             blocked=report.blocked,
@@ -512,6 +538,12 @@ class AnnouncementService:
         if draft is None:
             raise StaleActionError
         return draft
+
+
+def title_of(announcement: Announcement) -> str:
+    """What staff call a notice: its first line, shortened."""
+    first = announcement.text.strip().splitlines()[0] if announcement.text.strip() else "—"
+    return first if len(first) <= 30 else first[:30] + "…"
 
 
 def _require_staff(person: Person) -> None:

@@ -166,12 +166,13 @@ def _message_text(part: MessagePart) -> str:
 
 
 def _table(title: str, rows: list[tuple[str, str]]) -> str:
+    nothing = escape(_("(none)"))  # outside the f-string, where the extractor finds it
     body = (
         "".join(
             f"<tr><th>{escape(str(key))}</th><td>{escape(str(value))}</td></tr>"
             for key, value in rows
         )
-        or f"<tr><td>{escape(_('(none)'))}</td></tr>"
+        or f"<tr><td>{nothing}</td></tr>"
     )
     return f"<h2>{escape(title)}</h2><table>{body}</table>"
 

@@ -41,6 +41,7 @@ from storage.drafts import DraftRepository
 from storage.users import UserRepository
 
 INTAKE_PREFIX = "in:"
+NEW_MATTER = f"{INTAKE_PREFIX}new:go"  # a resident with an open case starts another one
 MAX_PART_CHARS = 3000  # leaves room for the case header when relayed (Telegram: 4096)
 MAX_PARTS = 30
 EXCERPT_CHARS = 200
@@ -50,6 +51,7 @@ YES_WORDS = {"yes", "ok", "agree", "i agree", "同意", "好", "好的", "是", 
 NO_WORDS = {"no", "不", "不同意", "不要", "算了"}
 DONE_WORDS = {"done", "finished", "完成", "好了", "说完了", "完了", "结束"}
 SKIP_WORDS = {"skip", "no", "跳过", "不用", "不留"}
+EDIT_WORDS = {"edit", "change", "修改", "改", "改一下"}
 CONFIRM_WORDS = {"confirm", "send", "yes", "确认", "提交", "发送", "是", "好"}
 
 
@@ -81,6 +83,7 @@ class Draft:
     parts: list[dict[str, Any]] | None = None
     contact: str | None = None
     phone: str | None = None
+    editing: bool = False  # 修改 from the summary: each answer leads back to it
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Draft:
@@ -123,17 +126,43 @@ class IntakeService:
 
     # ------------------------------------------------------------------ entry points
 
-    async def begin(self, person: Person) -> list[Outgoing]:
-        """Start (or resume) an intake."""
+    async def begin(self, person: Person, *, new_matter: bool = False) -> list[Outgoing]:
+        """Start (or resume) an intake. A resident whose case is open is told who follows
+        it: a second matter is her deliberate choice (`new_matter`), not an accident of the
+        big 找大阿嫂 button."""
+        if person.role != "resident":
+            raise NotAllowedError  # the team's own matters are not registered here
         stored = await self._drafts.get(person.id)
         if stored is not None:
             draft = Draft.load(stored.data)
             resume = Outgoing(_("Let's continue where we left off."))
             return [resume, await self._screen(person, Step(stored.step), draft)]
+        if not new_matter and (followed := await self._followed(person)) is not None:
+            return [followed]
         user = await self._users.get(person.id)
         step = Step.AREA if user and user.consented_at else Step.CONSENT
         await self._save(person, step, Draft())
         return [await self._screen(person, step, Draft())]
+
+    async def _followed(self, person: Person) -> Outgoing | None:
+        """Her newest open case and who follows it, with the choice of a new matter."""
+        open_cases = await self._cases.open_of_resident(person.id)
+        if not open_cases:
+            return None
+        case = open_cases[-1]
+        name = (await self._routing.follower(case)).display_name if case.mediator_id else None
+        if name:
+            text = _(
+                "{name} is looking after your case {number}. Just write here: {name} reads "
+                "every message."
+            ).format(name=name, number=case.number)
+        else:
+            text = _(
+                "Your case {number} is registered and a mediator will take it soon. Anything "
+                "you write here goes to your case."
+            ).format(number=case.number)
+        text += "\n\n" + _("Is it something else, a new matter? Press the button below.")
+        return Outgoing(text, rows(Button(_("It is a new matter"), NEW_MATTER)))
 
     async def hold(self, person: Person, incoming: Incoming) -> list[Outgoing]:
         """Danger words from someone with no intake and no case: the message waits in a new
@@ -273,14 +302,44 @@ class IntakeService:
         return [saved, *await self._advance(person, Step.SUMMARY, draft)]
 
     async def _on_summary(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
-        answer = _answer(got, {"confirm": CONFIRM_WORDS, "cancel": {"cancel", "取消"}})
+        answer = _answer(
+            got, {"confirm": CONFIRM_WORDS, "cancel": {"cancel", "取消"}, "edit": EDIT_WORDS}
+        )
         if answer == "cancel":
             return await self.cancel(person)
+        if answer == "edit":
+            return [self._edit_menu()]
+        if got.kind == "button" and got.text.startswith("edit-"):
+            return await self._edit(person, draft, got.text.removeprefix("edit-"))
         if answer != "confirm":
             return await self._again(person, Step.SUMMARY, draft, got)
         case = await self._register(person, draft, urgent=False)
         assignment = await self._routing.route(case.id)
         return [Outgoing(self._registered_text(case, assignment), reply_keyboard="main")]
+
+    def _edit_menu(self) -> Outgoing:
+        choices = (
+            (Step.AREA, _("Village or community")),
+            (Step.CATEGORY, _("What it is about")),
+            (Step.DESCRIPTION, _("What happened (tell it again)")),
+            (Step.CONTACT, _("How we reach you")),
+        )
+        buttons = [Button(label, _data(Step.SUMMARY, f"edit-{step}")) for step, label in choices]
+        return Outgoing(_("What would you like to change?"), rows(*buttons, per_row=2))
+
+    async def _edit(self, person: Person, draft: Draft, step_name: str) -> list[Outgoing]:
+        """Back to one step; its answer leads straight back to the summary."""
+        editable = {Step.AREA, Step.CATEGORY, Step.DESCRIPTION, Step.CONTACT}
+        step = next((s for s in editable if s == step_name), None)
+        if step is None:
+            return await self._again(person, Step.SUMMARY, draft, Incoming("button"))
+        draft.editing = True
+        if step == Step.DESCRIPTION:
+            draft.parts = []  # told again from the start: the summary shows the new words
+        if step == Step.CONTACT:
+            draft.phone = None
+        await self._save(person, step, draft)
+        return [await self._screen(person, step, draft)]
 
     # ------------------------------------------------------------------ danger path
 
@@ -371,6 +430,8 @@ class IntakeService:
     # ------------------------------------------------------------------ screens
 
     async def _advance(self, person: Person, step: Step, draft: Draft) -> list[Outgoing]:
+        if draft.editing and step not in (Step.PHONE, Step.SUMMARY):
+            step = Step.SUMMARY  # a change asked from the summary: back to it
         await self._save(person, step, draft)
         return [await self._screen(person, step, draft)]
 
@@ -391,6 +452,11 @@ class IntakeService:
 
     async def _consent_screen(self, person: Person, draft: Draft) -> Outgoing:
         text = _(
+            "Hello! This is Da'asao, the volunteer women mediators of your neighbourhood. Tell "
+            "us what troubles you, at home or with neighbours, landlords or employers: one of "
+            "us will answer you herself, and what you say stays private."
+        )
+        text += "\n\n" + _(
             "Before we start, about your privacy:\n"
             "• What you tell us is seen only by the mediator who takes your case and the head "
             "of the mediation society.\n"
@@ -461,10 +527,12 @@ class IntakeService:
             lines.append(
                 _("Desk hours: {hours}").format(hours=area.office_hours.text(current_locale()))
             )
-        buttons = rows(
-            Button(_("✓ Send to Da'asao"), _data(Step.SUMMARY, "confirm")),
-            Button(_("✗ Cancel"), _data(Step.SUMMARY, "cancel")),
-            per_row=2,
+        buttons = (
+            (Button(_("✓ Send to Da'asao"), _data(Step.SUMMARY, "confirm")),),
+            (
+                Button(_("✎ Change"), _data(Step.SUMMARY, "edit")),
+                Button(_("✗ Cancel"), _data(Step.SUMMARY, "cancel")),
+            ),
         )
         return Outgoing("\n".join(lines), buttons)
 

@@ -53,11 +53,18 @@ def outgoing_to_json(message: Outgoing) -> dict[str, Any]:
     return asdict(message)
 
 
+def buttons_from_json(data: list[list[dict[str, str]]]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(Button(**button) for button in row) for row in data)
+
+
+def buttons_to_json(buttons: tuple[tuple[Button, ...], ...]) -> list[list[dict[str, str]]]:
+    return [[asdict(button) for button in row] for row in buttons]
+
+
 def outgoing_from_json(data: dict[str, Any]) -> Outgoing:
-    buttons = tuple(tuple(Button(**button) for button in row) for row in data["buttons"])
     return Outgoing(
         text=data["text"],
-        buttons=buttons,
+        buttons=buttons_from_json(data["buttons"]),
         reply_keyboard=data["reply_keyboard"],
         photo=data["photo"],
         entities=tuple(data.get("entities", ())),
@@ -132,4 +139,11 @@ class Messenger(Protocol):
         self, chat_id: int, message_id: int, *, text: str | None, caption: str | None
     ) -> None:
         """Follow an edit of the original: new text, or new caption of a media message."""
+        ...
+
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> None:
+        """New inline buttons on a message, its text (or caption) unchanged; none: the
+        buttons are taken off (their action is over)."""
         ...

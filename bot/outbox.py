@@ -27,10 +27,13 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.i18n import Catalogs, current_locale
 from bot.messaging import (
+    Button,
     DeliveryRefused,
     Messenger,
     Outgoing,
     TransientDeliveryError,
+    buttons_from_json,
+    buttons_to_json,
     outgoing_from_json,
     outgoing_to_json,
 )
@@ -365,6 +368,10 @@ class MessageDeliverer:
                 chat, p["message_id"], text=p["text"], caption=p["caption"]
             )
             return None
+        if op == "buttons":
+            buttons = buttons_from_json(p["buttons"])
+            await self._messenger.set_buttons(chat, p["message_id"], buttons)
+            return None
         raise ValueError(f"unknown outbox operation {op!r}")
 
     async def delivered(self, row: OutboxRow, result: Any) -> None:
@@ -460,4 +467,10 @@ class OutboxMessenger:
         self, chat_id: int, message_id: int, *, text: str | None, caption: str | None
     ) -> None:
         payload = {"op": "edit_copy", "message_id": message_id, "text": text, "caption": caption}
+        await self._call(chat_id, payload)
+
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> None:
+        payload = {"op": "buttons", "message_id": message_id, "buttons": buttons_to_json(buttons)}
         await self._call(chat_id, payload)

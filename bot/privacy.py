@@ -434,6 +434,11 @@ class DiscreetMessenger:
     async def delete(self, chat_id: int, message_id: int) -> bool:
         return await self._inner.delete(chat_id, message_id)
 
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> None:
+        await self._inner.set_buttons(chat_id, message_id, buttons)
+
     async def _neutral(self, chat_id: int, text: str) -> str:
         async with self._people.speaking_to(chat_id):
             first = neutral_first_line()

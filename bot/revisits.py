@@ -19,7 +19,7 @@ from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.routing import RoutingService
-from bot.terms import area_name, category_label, state_label
+from bot.terms import area_name, category_label, mediator_label, state_label
 from bot.timers import Timers
 from bot.urgent import is_waiting_urgent, waiting_mark
 from storage.cases import CaseRecord, CaseRepository, NewCase
@@ -239,11 +239,17 @@ class RevisitService:
         user = await self._users.get(case.resident_id)
         if user is None or user.blocked_at is not None:
             return
+        mediator = await self._members.get(case.mediator_id) if case.mediator_id else None
         async with self._people.speaking_to(case.resident_id):
             text = _(
-                "A few days ago your case {number} was closed. How satisfied are you with "
-                "Da'asao's help? (1 = not at all, 5 = very)"
-            ).format(number=case.number)
+                "A few days ago {name} closed your case about “{topic}” ({number}). How "
+                "satisfied are you with the help you got? Press the stars: 1 = not at all, "
+                "5 = very."
+            ).format(
+                name=mediator_label(mediator.display_name if mediator else None),
+                topic=category_label(case.category),
+                number=case.number,
+            )
             stars = [Button("★" * n, f"{SURVEY_PREFIX}{case.id}:rate:{n}") for n in range(1, 6)]
         if await self._messenger.send(case.resident_id, Outgoing(text, rows(*stars))) is None:
             await self._users.mark_blocked(case.resident_id, self._clock.now())
@@ -284,7 +290,12 @@ class RevisitService:
         if case_id is None:
             return None
         await self._followup.survey_comment(case_id, text[:1000], self._clock.now())
-        return Outgoing(_("Thank you for your answers."))
+        return Outgoing(
+            _(
+                "Thank you for telling us this; we read every word, and it helps us do better. "
+                "All the best to you and your family!"
+            )
+        )
 
     # ------------------------------------------------------------------ weekly digest
 

@@ -107,6 +107,10 @@ class RoutingService:
         await self._send_offer_card(case, offer, plan.mediator)
         return Assignment(plan.mediator.user_id, plan.mediator.display_name, plan.starts_at)
 
+    async def follower(self, case: CaseRecord) -> Assignment:
+        """Who follows the case now: its mediator, or the one it is offered to."""
+        return await self._current_assignment(case)
+
     async def _current_assignment(self, case: CaseRecord) -> Assignment:
         offer = await self._cases.open_offer(case.id)
         mediator_id = offer.mediator_id if offer else case.mediator_id

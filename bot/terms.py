@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.config import Config
-from bot.i18n import _, current_locale, lazy_gettext
+from bot.i18n import _, current_locale, lazy_gettext, ngettext
 from storage.cases import MessagePart
 
 CATEGORIES: dict[str, Any] = {
@@ -70,10 +70,27 @@ def excerpt(parts: Sequence[MessagePart], limit: int) -> str:
     texts = " / ".join(p.text for p in parts if p.text)
     if len(texts) > limit:
         texts = texts[:limit] + "…"
-    media = sum(1 for p in parts if p.kind != "text")
+    media = attachments([p.kind for p in parts if p.kind != "text"])
     if media:
-        texts += " " + _("(+ {count} photo, voice or file messages)").format(count=media)
+        texts += " " + _("(with {attachments})").format(attachments=media)
     return texts.strip()
+
+
+def attachments(kinds: Sequence[str]) -> str:
+    """What came besides words, counted by kind: "2 photos, 1 voice message"."""
+    counted = {kind: kinds.count(kind) for kind in dict.fromkeys(kinds)}
+    # Translators: joins "2 photos" and "1 voice message" in a list.
+    return _(", ").join(_media_count(kind, n) for kind, n in counted.items())
+
+
+def _media_count(kind: str, n: int) -> str:
+    if kind == "photo":
+        return ngettext("{count} photo", "{count} photos", n).format(count=n)
+    if kind == "voice":
+        return ngettext("{count} voice message", "{count} voice messages", n).format(count=n)
+    if kind == "video":
+        return ngettext("{count} video", "{count} videos", n).format(count=n)
+    return ngettext("{count} file", "{count} files", n).format(count=n)
 
 
 STATES: dict[str, Any] = {

@@ -39,8 +39,11 @@ async def on_subscribe_button(update: Update, context: BotContext) -> None:
     subscriptions, messenger = context.services.subscriptions, context.services.messenger
     await query.answer()
     chat, message_id = query.message.chat.id, query.message.message_id
-    if kind == "done" or (kind == "offer" and value == "no"):
-        await messenger.edit(chat, message_id, subscriptions.done())
+    if kind == "offer" and value == "no":
+        await messenger.edit(chat, message_id, subscriptions.declined())
+        return
+    if kind == "done":
+        await messenger.edit(chat, message_id, await subscriptions.done(context.person))
         return
     if kind == "offer":
         await messenger.edit(chat, message_id, await subscriptions.menu(context.person))
@@ -60,8 +63,13 @@ async def on_rsvp(update: Update, context: BotContext) -> None:
     assert query and query.data
     match = RSVP.match(query.data)
     assert match
-    text = await context.services.announcements.rsvp(context.person, match.group(1), match.group(2))
-    await query.answer(text)
+    reply = await context.services.announcements.rsvp(
+        context.person, match.group(1), match.group(2)
+    )
+    await query.answer(reply.text)
+    if reply.buttons and query.message is not None:  # her answer ticked on the notice
+        chat, message_id = query.message.chat.id, query.message.message_id
+        await context.services.messenger.set_buttons(chat, message_id, reply.buttons)
 
 
 async def announce(update: Update, context: BotContext) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from telegram import Update
+from telegram import Message, MessageEntity, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.casework import PENDING_KINDS
@@ -29,6 +29,10 @@ async def on_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     services, person = context.services, context.person
+    command = _command_in(message)
+    if command is not None:  # a command no handler took: answered, never a message
+        await answer(update, context, [unknown_command(command)])
+        return
     if person.needs_display_name and message.text:
         person = await services.people.set_display_name(person, message.text)
         name = person.member.display_name if person.member else ""
@@ -126,6 +130,25 @@ def not_understood() -> Outgoing:
     return Outgoing(
         _("Sorry, I did not understand that. Write 找大阿嫂 to talk to Da'asao, or send /help."),
         reply_keyboard="main",
+    )
+
+
+def _command_in(message: Message) -> str | None:
+    """The /command a message starts with (as Telegram marks it), else None."""
+    first = message.entities[0] if message.entities else None
+    if message.text is None or first is None:
+        return None
+    if first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
+        return None
+    return message.text[: first.length].split("@")[0]
+
+
+def unknown_command(command: str) -> Outgoing:
+    return Outgoing(
+        _(
+            "I don't know the command {command}, so nothing was sent to anyone. "
+            "Send /help to see what you can do."
+        ).format(command=command)
     )
 
 

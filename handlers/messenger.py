@@ -22,7 +22,13 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.i18n import _
-from bot.messaging import DeliveryRefused, Outgoing, RefusalReason, TransientDeliveryError
+from bot.messaging import (
+    Button,
+    DeliveryRefused,
+    Outgoing,
+    RefusalReason,
+    TransientDeliveryError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +184,20 @@ class TelegramMessenger:
                 await self._edit_copy(chat_id, message_id, text, caption)
         except DeliveryRefused as refusal:
             _none_if_blocked(refusal)
+
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> None:
+        inline = markup(Outgoing("", buttons)) if buttons else None
+        try:
+            async with _transient(), _unless_unchanged():
+                await self._bot.edit_message_reply_markup(
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    reply_markup=inline if isinstance(inline, InlineKeyboardMarkup) else None,
+                )
+        except DeliveryRefused:
+            pass  # too old to edit, already gone, or blocked: the press was answered anyway
 
     async def _edit_copy(
         self, chat_id: int, message_id: int, text: str | None, caption: str | None

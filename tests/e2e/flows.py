@@ -8,6 +8,7 @@ from bot.localapi.state import BotMessage
 from tests.harness import Person
 
 CASE_NUMBER = re.compile(r"QJS-2026-\d{4}")
+NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
 
 
 async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修天天吵到半夜") -> str:
@@ -39,8 +40,8 @@ async def register_en(
         await resident.send("/start")
         await resident.expect_many("Do you agree", "By the way")
     else:
-        await resident.send("找大阿嫂")
-        await resident.expect("Do you agree")
+        first = await trigger(resident, "Find Da'asao")
+        assert "Do you agree" in first.content, first.content
     await resident.press("I agree")
     await resident.expect("Which village")
     await resident.press(area)
@@ -71,12 +72,25 @@ async def open_case_en(
     return match.group(0)
 
 
+async def trigger(resident: Person, words: str = "找大阿嫂") -> BotMessage:
+    """The trigger; with a case open she is told who follows it, and chooses a new matter."""
+    await resident.send(words)
+    first = await resident.expect()
+    new_matter = next((b for b in NEW_MATTER if b in str(first.buttons)), None)
+    if new_matter is not None:
+        await resident.press(new_matter)
+        first = await resident.expect()
+    return first
+
+
 async def start_intake(resident: Person, *, consent: bool = True) -> None:
-    await resident.send("找大阿嫂")
+    first = await trigger(resident)
     if consent:
-        await resident.expect("您同意吗")
+        assert "您同意吗" in first.content, first.content
         await resident.press("我同意")
-    await resident.expect("您住在哪个村或社区")
+        await resident.expect("您住在哪个村或社区")
+        return
+    assert "您住在哪个村或社区" in first.content, first.content
 
 
 async def open_case(

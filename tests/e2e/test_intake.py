@@ -10,7 +10,7 @@ from tests.harness import BotUnderTest, Person
 
 
 async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]) -> None:
-    resident = bot.person(1001, "秀英", last_name="张", username="zhangxy")
+    resident = bot.person(1001, "秀英", last_name="钟", username="zhongxy")
     await start_intake(resident)
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
@@ -29,7 +29,7 @@ async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]
     assert "东升社区" in summary.content
     assert "婚姻家庭" in summary.content
     assert "老公最近总是喝酒" in summary.content
-    assert "另有 2 条图片、语音或文件" in summary.content
+    assert "另附 1 张照片、1 条语音" in summary.content
     assert "坐班时间：周二、周四 9:00–11:30" in summary.content
     await resident.press("✓ 提交给大阿嫂")
     registered = await resident.expect("案件编号 QJS-2026-0001")
@@ -41,7 +41,7 @@ async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]
     card = await team["wang"].expect("新案件 QJS-2026-0001")
     assert "东升社区" in card.content
     assert re.search(r"居民 R-\d{4}", card.content)
-    for secret in ("秀英", "张", "zhangxy", "1001"):
+    for secret in ("秀英", "钟", "zhongxy", "1001"):
         assert secret not in card.content
 
 

@@ -98,13 +98,14 @@ async def test_survey_after_three_days(bot: BotUnderTest, team: dict[str, Person
     resident, wang = bot.person(1405), team["wang"]
     number = await settle(resident, wang)
     bot.clock.advance(3 * DAY + timedelta(minutes=30))  # Thursday 10:00 local
-    await resident.expect(f"您的案件 {number} 已经结案。您对大阿嫂的帮助满意吗")
+    survey = await resident.expect(f"（{number}）已经办结了。您对这次帮忙满意吗")
+    assert "王大姐帮您调解的“邻里纠纷”的事情" in survey.content  # the matter and who helped
     await resident.press("★★★★")
     await resident.expect("问题解决了吗")
     await resident.press("解决了")
     await resident.expect("还有什么想告诉我们的吗")
     await resident.send("王大姐人很好")
-    await resident.expect("谢谢您的回答")
+    await resident.expect("谢谢您跟我们说这些")
     assert bot.app is not None
     followup = bot.app.bot_data.services.revisits._followup
     case = await bot.app.bot_data.services.db.fetch_one(
