@@ -94,6 +94,9 @@ async def on_composer_button(update: Update, context: BotContext) -> None:
         chat, message_id = query.message.chat.id, query.message.message_id
         await context.services.messenger.edit(chat, message_id, replies[0])
         return
+    if step == "confirm":  # sent, changed or cancelled: these buttons are done
+        chat, message_id = query.message.chat.id, query.message.message_id
+        await context.services.messenger.set_buttons(chat, message_id)
     await answer(update, context, replies)
 
 

@@ -145,6 +145,9 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
     assert await coming.press_and_expect_answer("🙋 我参加") == "到时见！"
     assert await not_coming.press_and_expect_answer("不能参加") == "谢谢您告诉我们。"
     assert await not_coming.press_and_expect_answer("🙋 我参加") == "到时见！"  # changeable
+    notice = await coming.expect_button("✓ 🙋 我参加")  # her answer, ticked on the notice
+    assert "不能参加" in str(notice.buttons) and "退订" in str(notice.buttons)
+    await not_coming.expect_button("✓ 🙋 我参加")
     await staff.press("刷新发送情况")
     await staff.expect("报名：2 人参加，0 人不能参加")
     bot.clock.advance(timedelta(days=6, hours=7, minutes=30))  # 3月7日 19:00: 24 h before

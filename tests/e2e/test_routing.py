@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.localapi.state import BotMessage
 from tests.e2e.conftest import invite_link
 from tests.e2e.flows import open_case, register_en, start_intake
 from tests.harness import BotUnderTest, Person
@@ -86,7 +87,17 @@ async def test_old_offer_button_after_timeout_is_stale(
     bot.clock.advance(timedelta(minutes=31))
     await wang.expect("没有及时接受")
     await team["li"].expect(number)
+    offer = next(m for m in bot.api.messages_to(wang.id) if "接受" in str(m.buttons))
     assert await wang.press_and_expect_answer("接受") == "这个按钮已经失效了。"
+    await wang.api.wait_for(
+        lambda: wang.api.messages_to(wang.id)[offer_index(wang, offer)].buttons == [],
+        what="the stale offer's buttons taken off",
+    )
+
+
+def offer_index(person: Person, offer: BotMessage) -> int:
+    ids = [m.message_id for m in person.api.messages_to(person.id)]
+    return ids.index(offer.message_id)
 
 
 async def test_nobody_on_duty_goes_to_the_next_one_and_the_resident_is_told_when(
