@@ -127,7 +127,8 @@ class CaseworkService:
         for case in cases:
             mark = "▶ " if case.id == current else ""
             lines.append(
-                f"{mark}{case.number} · {category_label(case.category)} · {state_label(case.state)}"
+                f"{mark}{case.number} · {category_label(self._config, case.category)} · "
+                f"{state_label(case.state)}"
             )
             if case.is_open:
                 buttons.append(Button(case.number, f"{SELECT_PREFIX}{case.id}"))
@@ -411,7 +412,7 @@ class CaseworkService:
                 "{question}\n\nReply to this message to answer the mediator."
             ).format(
                 number=case.number,
-                category=category_label(case.category),
+                category=category_label(self._config, case.category),
                 area=area_name(self._config, case.area_id),
                 name=mediator_label(person.member.display_name if person.member else None),
                 question=question,
@@ -451,7 +452,10 @@ class CaseworkService:
         if not cases:
             raise NothingToWithdrawError
         buttons = [
-            Button(f"{c.number} · {category_label(c.category)}", f"{WITHDRAW_PREFIX}{c.id}")
+            Button(
+                f"{c.number} · {category_label(self._config, c.category)}",
+                f"{WITHDRAW_PREFIX}{c.id}",
+            )
             for c in cases
         ]
         return Outgoing(
@@ -497,7 +501,7 @@ class CaseworkService:
         page = BookPage(
             case=case,
             area=area_name(self._config, case.area_id),
-            category=category_label(case.category),
+            category=category_label(self._config, case.category),
             contact=contact_label(case.contact),
             state=state_label(case.state),
             events=await self._cases.events(case.id),

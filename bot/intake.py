@@ -26,7 +26,6 @@ from bot.people import Person
 from bot.privacy import offer_discreet
 from bot.routing import Assignment, RoutingService
 from bot.terms import (
-    CATEGORIES,
     CONTACTS,
     VIOLENCE,
     area_name,
@@ -241,7 +240,7 @@ class IntakeService:
     async def _on_category(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
         choices = {
             key: _names(str(label), str(i))
-            for i, (key, label) in enumerate(CATEGORIES.items(), start=1)
+            for i, (key, label) in enumerate(self._topics(), start=1)
         }
         choices["danger"] = {"danger", "sos", "危险"}
         category = _answer(got, choices)
@@ -489,10 +488,13 @@ class IntakeService:
         )
 
     async def _category_screen(self, person: Person, draft: Draft) -> Outgoing:
-        buttons = [
-            Button(str(label), _data(Step.CATEGORY, key)) for key, label in CATEGORIES.items()
-        ]
-        return Outgoing(_("What is it about?"), (*rows(*buttons), *_sos()))
+        buttons = [Button(label, _data(Step.CATEGORY, key)) for key, label in self._topics()]
+        return Outgoing(_("What is it about?"), (*rows(*buttons, per_row=2), *_sos()))
+
+    def _topics(self) -> list[tuple[str, str]]:
+        """The configured case topics, in the reader's language."""
+        locale = current_locale()
+        return [(t.id, t.name.text(locale)) for t in self._config.case_topics]
 
     async def _description_screen(self, person: Person, draft: Draft) -> Outgoing:
         text = _(
@@ -516,7 +518,9 @@ class IntakeService:
         lines = [
             _("Please check your request:"),
             _("Area: {area}").format(area=area_name(self._config, draft.area)),
-            _("About: {category}").format(category=category_label(draft.category or "other")),
+            _("About: {category}").format(
+                category=category_label(self._config, draft.category or "other")
+            ),
             _("What you told us: {excerpt}").format(excerpt=excerpt(draft.messages, EXCERPT_CHARS)),
             _("Contact: {contact}").format(contact=contact_label(draft.contact or "chat")),
         ]

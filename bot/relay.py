@@ -203,7 +203,7 @@ class RelayService:
     def _ask_which_case(self, envelope: Envelope, open_cases: list[CaseRecord]) -> Outgoing:
         buttons = [
             Button(
-                f"{case.number} · {category_label(case.category)}",
+                f"{case.number} · {category_label(self._config, case.category)}",
                 f"{PICK_PREFIX}{envelope.part.message_id}:{case.id}",
             )
             for case in open_cases

@@ -131,7 +131,7 @@ class RevisitService:
         lines = [
             _("🔁 Revisit {n} of case {number}").format(n=n, number=case.number),
             _("{category} · {area} · settled on {date}").format(
-                category=category_label(case.category),
+                category=category_label(self._config, case.category),
                 area=area_name(self._config, case.area_id),
                 date=closed,
             ),
@@ -247,7 +247,7 @@ class RevisitService:
                 "5 = very."
             ).format(
                 name=mediator_label(mediator.display_name if mediator else None),
-                topic=category_label(case.category),
+                topic=category_label(self._config, case.category),
                 number=case.number,
             )
             stars = [Button("★" * n, f"{SURVEY_PREFIX}{case.id}:rate:{n}") for n in range(1, 6)]
@@ -332,7 +332,7 @@ class RevisitService:
         """Urgent cases nobody has taken first, marked 🔴 with how long they have waited."""
         ordered = sorted(cases, key=lambda c: not is_waiting_urgent(c))
         return [
-            f"• {c.number} · {category_label(c.category)} · {state_label(c.state)}"
+            f"• {c.number} · {category_label(self._config, c.category)} · {state_label(c.state)}"
             + (f" · {waiting_mark(c, now)}" if is_waiting_urgent(c) else "")
             for c in ordered
         ]

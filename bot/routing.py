@@ -194,7 +194,7 @@ class RoutingService:
         head = [
             _("New case {number}").format(number=case.number),
             f"{pseudonym_label(case.pseudonym)} · {area_name(self._config, case.area_id)}",
-            _("Category: {category}").format(category=category_label(case.category)),
+            _("Category: {category}").format(category=category_label(self._config, case.category)),
             _("Contact: {contact}").format(contact=contact_label(case.contact)),
         ]
         if case.no_mediation:

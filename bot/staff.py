@@ -24,7 +24,7 @@ from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.revisits import OVERDUE_AFTER
 from bot.routing import RoutingService
-from bot.terms import CATEGORIES, STATES, area_name, category_label, state_label
+from bot.terms import STATES, area_name, category_label, state_label
 from bot.timers import Timers
 from bot.urgent import UrgentService, waiting_mark
 from storage.cases import CaseRepository
@@ -353,7 +353,10 @@ class StaffService:
                     counts=_joined((area_name(self._config, a), areas.get(a, 0)) for a in area_ids)
                 ),
                 _("Open cases by category: {counts}").format(
-                    counts=_joined((category_label(c), categories.get(c, 0)) for c in CATEGORIES)
+                    counts=_joined(
+                        (category_label(self._config, t.id), categories.get(t.id, 0))
+                        for t in self._config.case_topics
+                    )
                 ),
             ]
         )
@@ -417,7 +420,7 @@ class StaffService:
         lines = [_("Open cases ({count}):").format(count=len(cases))]
         lines += [
             f"• {c.number} · {area_name(self._config, c.area_id)} · "
-            f"{category_label(c.category)} · {state_label(c.state)} · "
+            f"{category_label(self._config, c.category)} · {state_label(c.state)} · "
             f"{names.get(c.mediator_id or 0) or '—'} · {self._when(c.created_at)}"
             + (f" · {waiting_mark(urgent[c.number], now)}" if c.number in urgent else "")
             for c in cases[:MAX_CASE_LINES]

@@ -24,7 +24,7 @@ from babel.numbers import format_decimal, format_percent
 from babel.units import format_unit
 
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import DEFAULT_CASE_TOPICS, Config
 from bot.errors import DomainError
 from bot.i18n import _, current_locale
 from bot.messaging import Button, Outgoing, rows
@@ -32,7 +32,7 @@ from bot.people import Person
 from bot.revisits import OVERDUE_AFTER
 from bot.staff import StaffFile, button, require_staff_or_head
 from bot.statsfiles import ChartSpec, Panel, Table, render_chart, render_workbook
-from bot.terms import CATEGORIES, REFERRALS, area_name, category_label, referral_label, state_label
+from bot.terms import REFERRALS, area_name, category_label, referral_label, state_label
 from storage.stats import CaseFact, OutreachFacts, RevisitFact, StatsRepository, SurveyFact
 
 OUTCOMES = ("settled", "not_settled", "withdrawn", "open")
@@ -172,6 +172,9 @@ class Figures:
     outreach: OutreachFigures | None
 
 
+DEFAULT_TOPIC_IDS = tuple(topic.id for topic in DEFAULT_CASE_TOPICS)
+
+
 def compute(
     period: Period,
     zone: ZoneInfo,
@@ -179,6 +182,7 @@ def compute(
     now: datetime,
     area_ids: Sequence[str],
     *,
+    topic_ids: Sequence[str] = DEFAULT_TOPIC_IDS,
     outreach: OutreachFigures | None = None,
     referrals: Mapping[str, int] | None = None,
 ) -> Figures:
@@ -186,7 +190,7 @@ def compute(
     cases, revisits, surveys = facts
     months = Counter(c.created_at.astimezone(zone).date().replace(day=1) for c in cases)
     areas = Counter(c.area_id for c in cases)
-    categories = Counter(c.category if c.category in CATEGORIES else "other" for c in cases)
+    categories = Counter(c.category if c.category in topic_ids else "other" for c in cases)
     outcomes = Counter(c.state if c.state in OUTCOMES[:3] else "open" for c in cases)
     closed = outcomes["settled"] + outcomes["not_settled"]
     replies = [c.first_reply_at - c.created_at for c in cases if c.first_reply_at]
@@ -198,7 +202,7 @@ def compute(
         total=len(cases),
         by_month=tuple((m, months[m]) for m in period.months()),
         by_area=tuple((a, areas[a]) for a in [*area_ids, *sorted(extra_areas, key=str)]),
-        by_category=tuple((c, categories[c]) for c in CATEGORIES),
+        by_category=tuple((c, categories[c]) for c in topic_ids),
         by_outcome=tuple((o, outcomes[o]) for o in OUTCOMES),
         settlement_rate=outcomes["settled"] / closed if closed else None,
         first_reply_median=_median(replies),
@@ -318,6 +322,7 @@ class StatsService:
             facts,
             self._clock.now(),
             area_ids,
+            topic_ids=[t.id for t in self._config.case_topics],
             outreach=outreach,
             referrals=referrals,
         )
@@ -360,7 +365,7 @@ class Labels:
         return [(area_name(self._config, a), n) for a, n in self.figures.by_area]
 
     def categories(self) -> list[tuple[str, int]]:
-        return [(category_label(c), n) for c, n in self.figures.by_category]
+        return [(category_label(self._config, c), n) for c, n in self.figures.by_category]
 
     def outcomes(self) -> list[tuple[str, int]]:
         return [(self.outcome(o), n) for o, n in self.figures.by_outcome]

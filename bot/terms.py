@@ -12,14 +12,7 @@ from bot.config import Config
 from bot.i18n import _, current_locale, lazy_gettext, ngettext
 from storage.cases import MessagePart
 
-CATEGORIES: dict[str, Any] = {
-    "family": lazy_gettext("Marriage and family"),
-    "neighbours": lazy_gettext("Neighbours"),
-    "inheritance": lazy_gettext("Inheritance and elder support"),
-    "rights": lazy_gettext("Women's and children's rights"),
-    "violence": lazy_gettext("Domestic violence and personal safety"),
-    "other": lazy_gettext("Something else"),
-}
+# Case topics (what a matter is about) come from the configuration: [[case_topics]].
 VIOLENCE = "violence"  # an urgent case's category unless the resident chose one
 
 # Where a mediator referred someone at risk: counted in /stats.
@@ -39,8 +32,9 @@ CONTACTS: dict[str, Any] = {
 }
 
 
-def category_label(category: str) -> str:
-    return str(CATEGORIES.get(category, CATEGORIES["other"]))
+def category_label(config: Config, category: str) -> str:
+    """A case topic in the reader's language (a topic no longer configured: "other")."""
+    return config.case_topic(category).name.text(current_locale())
 
 
 def referral_label(kind: str) -> str:

@@ -314,7 +314,7 @@ class UrgentService:
             (
                 pseudonym_label(case.pseudonym),
                 area_name(self._config, case.area_id),
-                category_label(case.category),
+                category_label(self._config, case.category),
             )
         )
         head = (
