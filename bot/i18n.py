@@ -133,3 +133,8 @@ def language_name(locale: str) -> str:
 
 def _babel_locale() -> Locale:
     return Locale.parse(current_locale())
+
+
+def language_label(locale: str) -> str:
+    """A language's name in the reader's language (英语, Chinese): what a card says."""
+    return Locale.parse(locale).get_language_name(_babel_locale()) or locale

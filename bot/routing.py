@@ -15,7 +15,7 @@ from bot import roster
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import NotAllowedError, StaleActionError
-from bot.i18n import _, format_when
+from bot.i18n import _, current_locale, format_when, language_label
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.notify import Notifier
 from bot.people import PeopleService, Person
@@ -186,17 +186,24 @@ class RoutingService:
     async def _send_offer_card(
         self, case: CaseRecord, offer: OfferRecord, mediator: MemberRecord
     ) -> None:
+        writes_in = await self._people.locale_of(case.resident_id) if case.resident_id else None
         async with self._people.speaking_to(mediator.user_id):
-            card = await self._offer_card(case, offer)
+            card = await self._offer_card(case, offer, writes_in)
         await self._messenger.send(mediator.user_id, card)
 
-    async def _offer_card(self, case: CaseRecord, offer: OfferRecord) -> Outgoing:
+    async def _offer_card(
+        self, case: CaseRecord, offer: OfferRecord, writes_in: str | None = None
+    ) -> Outgoing:
         head = [
             _("New case {number}").format(number=case.number),
             f"{pseudonym_label(case.pseudonym)} · {area_name(self._config, case.area_id)}",
             _("Category: {category}").format(category=category_label(self._config, case.category)),
             _("Contact: {contact}").format(contact=contact_label(case.contact)),
         ]
+        if writes_in is not None and writes_in != current_locale():  # she answers in it
+            head.append(
+                _("The resident writes in {language}.").format(language=language_label(writes_in))
+            )
         if case.no_mediation:
             head.append(_("🛡 Not suitable for mediation: see /care once you have accepted."))
         parent = await self._cases.get(case.parent_id) if case.parent_id else None
@@ -232,7 +239,8 @@ class RoutingService:
         offer = await self._own_open_offer(person, offer_id)
         case = await self._cases.get(offer.case_id)
         assert case is not None
-        return await self._offer_card(case, offer)
+        writes_in = await self._people.locale_of(case.resident_id) if case.resident_id else None
+        return await self._offer_card(case, offer, writes_in)
 
     async def accept(self, person: Person, offer_id: int) -> CaseRecord:
         """Take the case: it is now this mediator's, and the resident is told who answers."""

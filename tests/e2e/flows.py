@@ -64,9 +64,10 @@ async def open_case_en(
     text: str = "Noise every night",
     *,
     via_start: bool = False,
+    category: str = "Neighbours",
 ) -> str:
     """A whole intake in English; returns the case number."""
-    registered = await register_en(resident, area, text=text, via_start=via_start)
+    registered = await register_en(resident, area, category, text, via_start=via_start)
     match = CASE_NUMBER.search(registered.content)
     assert match, registered.content
     return match.group(0)

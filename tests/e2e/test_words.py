@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.localapi.state import BotMessage
 from storage.db import Database
 from tests.e2e.driving import count, settled
-from tests.e2e.flows import accepted_case, open_case
+from tests.e2e.flows import accepted_case, open_case, open_case_en
 from tests.harness import BotUnderTest, Person
 
 STALE = "这个按钮已经失效了。"
@@ -233,3 +233,20 @@ async def test_the_notice_preview_can_be_changed_or_cancelled(
     assert await press_old(bot, staff, previews[0], "an:confirm:yes") == STALE  # not sent
     await settled(staff)
     assert await database(bot).fetch_one("SELECT id FROM announcement_runs") is None
+
+
+async def test_a_deposit_dispute_is_renting_and_the_offer_says_english(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    resident = bot.person(5008, language_code="en")
+    number = await open_case_en(resident, category="Renting and landlords", text="Deposit kept")
+    card = await team["wang"].expect(f"新案件 {number}")
+    assert "类别：租房" in card.content
+    assert "这位居民用英语写信。" in card.content  # the mediator knows before she accepts
+    chinese = bot.person(5009)
+    other = await open_case(chinese, category="劳动/欠薪", text="厂里三个月没发工资")
+    offer = await team["li"].expect(f"新案件 {other}")  # 王大姐 has one waiting: 李阿姨
+    assert "写信" not in offer.content  # the same language as the mediator: nothing to say
+    await staff.send("/stats")
+    stats = await staff.expect("按类别")
+    assert "劳动/欠薪 1" in stats.content and "租房 1" in stats.content
