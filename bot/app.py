@@ -26,6 +26,7 @@ from handlers.messenger import TelegramMessenger
 from handlers.offers import offer_handlers
 from handlers.ordering import PerChatUpdateProcessor
 from handlers.privacy import guard_handlers, privacy_handlers
+from handlers.profile import publish_profile
 from handlers.ratelimit import FloodLimiter
 from handlers.staff import staff_handlers
 from handlers.start import start_handlers
@@ -60,6 +61,7 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
         services = await Services.start(config, clock, catalogs, messenger)
         app.bot_data.attach(services)
         await _publish_commands(app, catalogs)
+        await publish_profile(app.bot, catalogs)  # a refusal is logged, start goes on
         await services.run_timers()  # the scheduler starts here and stops in post_shutdown
 
     async def post_shutdown(app: DaasaoApp) -> None:
