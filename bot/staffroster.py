@@ -16,7 +16,7 @@ from typing import Literal
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import DomainError, StaleActionError
-from bot.i18n import _, current_locale, format_skeleton
+from bot.i18n import _, current_locale, format_skeleton, zone_label
 from bot.messaging import Outgoing, rows
 from bot.people import Person
 from bot.roster import Override, Slot
@@ -79,7 +79,8 @@ class StaffRosterService:
         require_staff_or_head(person)
         book = await self.book()
         slots = await self._roster.slots()
-        lines = [_("🗓 Duty roster (local time, {zone})").format(zone=self._config.locale.timezone)]
+        zone = zone_label(self._config.locale.zone)
+        lines = [_("🗓 Duty roster · {zone}").format(zone=zone)]
         for area in self._config.areas:
             lines.append("")
             lines.append(book.area_label(area.id))

@@ -109,7 +109,7 @@ async def test_roster_shows_each_areas_slots_and_this_weeks_changes(
     await roster.add_override(Override(date(2026, 3, 3), 2003, "off", "lianhe"))
     await roster.add_override(Override(date(2026, 3, 20), 2001, "off", "dongsheng"))  # not now
     await desk.send("/roster")
-    view = await desk.expect("Duty roster (local time, Asia/Shanghai)")
+    view = await desk.expect("Duty roster · China (Shanghai) Time")
     for line in (
         "Dongsheng Community\n• Monday 09:00–12:00 · 王大姐, 李阿姨",
         "Lianhe Village\n• Tuesday 09:00–11:30 · 赵嫂子",
