@@ -10,12 +10,13 @@ confirm. Each sending is a run on `bot.timers`; `bot.broadcast` delivers it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.broadcast import Broadcaster
 from bot.clock import Clock
 from bot.config import Config
-from bot.errors import DomainError, NotAllowedError, StaleActionError
+from bot.errors import DomainError, NotAllowedError, StaleActionError, UsageError
 from bot.i18n import SUPPORTED_LOCALES, Catalogs, _, current_locale, format_when, negotiate
 from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
 from bot.people import Person
@@ -454,6 +455,33 @@ class AnnouncementService:
         await self._repo.rsvp(run.id, person.id, answer, self._clock.now())
         text = _("See you there!") if answer == "yes" else _("Thank you for letting us know.")
         return Outgoing(text, self._rsvp_buttons(str(run.id), answer))
+
+    async def attendance(self, person: Person, words: Sequence[str]) -> Outgoing:
+        """/attendance <notice> <people>: how many came to its latest event (staff count at
+        the door); the year-end report adds them up."""
+        _require_staff(person)
+        example = _("/attendance 3 45 (notice #3: 45 people came)")
+        numbers = [parse_id(w.removeprefix("#")) for w in words]
+        if len(numbers) != 2 or None in numbers:
+            raise UsageError(example)
+        announcement_id, attended = numbers
+        assert announcement_id is not None and attended is not None
+        announcement = await self._repo.get(announcement_id)
+        if announcement is None or not announcement.rsvp:
+            raise ComposeError(
+                _("Notice #{id} is not an event with “I'll come” buttons.").format(
+                    id=announcement_id
+                )
+            )
+        sent = [r for r in await self._repo.runs_of(announcement.id) if r.state == "sent"]
+        if not sent:
+            raise ComposeError(_("Notice #{id} has not been sent yet.").format(id=announcement.id))
+        await self._repo.set_attendance(sent[-1].id, attended)
+        return Outgoing(
+            _("Noted: {count} people came to “{title}” (notice #{id}).").format(
+                count=attended, title=title_of(announcement), id=announcement.id
+            )
+        )
 
     # ------------------------------------------------------------------ staff: list, report
 

@@ -81,6 +81,12 @@ async def announcements(update: Update, context: BotContext) -> None:
     await answer(update, context, [reply])
 
 
+async def attendance(update: Update, context: BotContext) -> None:
+    words = context.args or []
+    reply = await context.services.announcements.attendance(context.person, words)
+    await answer(update, context, [reply])
+
+
 async def on_composer_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data and query.message
@@ -119,6 +125,7 @@ def announcement_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler("unsubscribe", unsubscribe, filters=private),
         CommandHandler("announce", announce, filters=private),
         CommandHandler("announcements", announcements, filters=private),
+        CommandHandler("attendance", attendance, filters=private),
         CallbackQueryHandler(on_subscribe_button, pattern=SUBSCRIBE),
         CallbackQueryHandler(on_unsubscribe_button, pattern=f"^{UNSUBSCRIBE}$"),
         CallbackQueryHandler(on_rsvp, pattern=RSVP),

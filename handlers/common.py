@@ -138,8 +138,16 @@ async def _put_away(update: Update, context: BotContext) -> None:
     with suppress(BadRequest):  # answered already, or too old: taking the buttons off helps
         await query.answer(text)
     message = query.message
-    if isinstance(message, Message) and message.reply_markup and message.chat.type == "private":
+    if isinstance(message, Message) and _carries(message, query.data):
         await context.services.messenger.set_buttons(message.chat.id, message.message_id)
+
+
+def _carries(message: Message, data: str | None) -> bool:
+    """The message (in a private chat) shows a button with this callback data."""
+    markup = message.reply_markup
+    if markup is None or message.chat.type != "private":
+        return False
+    return any(b.callback_data == data for row in markup.inline_keyboard for b in row)
 
 
 async def _explain(update: Update, context: BotContext, text: str) -> None:

@@ -215,7 +215,7 @@ async def _send_report(update: Update, context: BotContext, report: StatsReport)
     await context.bot.send_photo(
         chat.id, InputFile(chart.data, filename=chart.file_name), caption=chart.caption
     )
-    await _send_files(update, context, [report.workbook])
+    await _send_files(update, context, [report.page_chart, report.workbook])
 
 
 def staff_handlers() -> list[BaseHandler[Update, BotContext, None]]:

@@ -8,6 +8,7 @@ writing in English to a Chinese mediator is her words, not the bot's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.localapi.state import BotMessage
@@ -32,17 +33,22 @@ def _screens(message: BotMessage) -> list[str]:
     return texts
 
 
-def _scan(bot: BotUnderTest, chat_id: int, stray: object) -> dict[str, list[str]]:
+def _without_typed(text: str) -> str:
+    for typed in TYPED_IN_ENGLISH:
+        text = text.replace(typed, " ")
+    return text
+
+
+def _scan(
+    bot: BotUnderTest, chat_id: int, stray: Callable[[str], list[str]]
+) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for message in bot.api.messages_to(chat_id):
         if message.method == "copyMessage" or message.copied_from is not None:
             continue  # a person's own message, copied across the relay
-        for text in _screens(message):
-            for typed in TYPED_IN_ENGLISH:
-                text = text.replace(typed, " ")
-            words = stray(text)  # type: ignore[operator]
-            if words:
-                found[text[:80]] = words
+        for screen in _screens(message):
+            if words := stray(_without_typed(screen)):
+                found[screen[:80]] = words
     return found
 
 

@@ -169,6 +169,7 @@ COMMANDS = [
     row("reopen", "/reopen {C}", CASE_TEAM, changes=("cases",)),
     row("announce", "/announce", STAFF_ONLY, changes=("announcements",)),
     row("announcements", "/announcements", STAFF_ONLY),
+    row("attendance", "/attendance {sent} 12", STAFF_ONLY, changes=("announcement_runs",)),
     row("roster", "/roster", STAFF_OR_HEAD),
     row("mediators", "/mediators", STAFF_ONLY),
     row("overview", "/overview", STAFF_OR_HEAD),
@@ -180,7 +181,9 @@ COMMANDS = [
 ]
 BUTTONS = [
     row("language-button", "press lang:en", EVERYONE, "/language"),
-    row("intake-button", "press in:consent:yes", EVERYONE),  # anyone may start their own
+    # A resident with a case open chooses a new matter; the team's matters are not cases.
+    row("new-matter", "press in:new:go", NOT_TEAM - {"staff"}, changes=("drafts",)),
+    row("unknown-command", "/foobar", EVERYONE),  # answered, never passed on
     row("offer-accept", "press of:{offer_B}:accept", WANG_ONLY, changes=("offers", "cases")),
     row("offer-decline", "press of:{offer_B}:decline", WANG_ONLY),
     row("offer-decline-reason", "press of:{offer_B}:no-busy", WANG_ONLY, changes=("offers",)),
@@ -234,6 +237,11 @@ BUTTONS = [
     row("care-flag", "press ur:flag:{A_id}", CASE_TEAM, changes=("cases",)),
 ]
 STALE = [  # buttons that were real once
+    row("consent-without-intake", "press in:consent:yes", NOBODY),  # not a new intake
+    row("submit-without-intake", "press in:summary:confirm", NOBODY),  # a second submit
+    row("change-without-intake", "press in:summary:edit", NOBODY),
+    row("notice-cancel-too-early", "press an:confirm:cancel", NOBODY, "/announce"),
+    row("notice-edit-too-early", "press an:confirm:edit", NOBODY, "/announce"),
     row("offer-expired", "press of:{offer_E_expired}:accept", NOBODY),
     row("offer-taken", "press of:{offer_A}:accept", NOBODY),
     row("close-closed-case", "press cl:{C_id}:settled", NOBODY),
@@ -306,6 +314,8 @@ async def _join(bot: BotUnderTest, staff: Person, user_id: int, invite: str, nam
 async def _intake(resident: Person, text: str) -> str:
     """A whole intake by buttons (Dongsheng, neighbours, chat here); returns the number."""
     answers = await say(resident, "找大阿嫂")
+    if any("in:new:go" in buttons(m) for m in answers):  # a case open: a new matter
+        answers = await choose(resident, "in:new:go")
     if any("in:consent:yes" in buttons(m) for m in answers):
         await choose(resident, "in:consent:yes")
     await choose(resident, "in:area:dongsheng")
@@ -550,7 +560,7 @@ def test_the_matrix_names_every_command_and_button_kind() -> None:
         "/invite", "/duty", "/cases", "/case", "/note", "/close", "/reopen", "/transfer",
         "/reassign", "/consult", "/book", "/announce", "/announcements", "/roster",
         "/mediators", "/overview", "/stats", "/block", "/unblock", "/mydata", "/forget",
-        "/unsubscribe", "/care", "/access",
+        "/unsubscribe", "/care", "/access", "/attendance",
     } <= typed  # fmt: skip
     assert {
         "in", "lang", "of", "cs", "cl", "tr", "wd", "rl", "rv", "sv", "sub", "unsub", "rsvp",
