@@ -267,6 +267,8 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await wang.send(f"/note {secrets['note']}")
     await wang.expect("备注已保存")
     await resident.send("找大阿嫂")  # a second request, begun and left
+    await resident.expect("王大姐正在跟进您的案件")
+    await resident.press("这是另一件事")
     await resident.expect("您住在哪个村或社区")
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
