@@ -169,7 +169,7 @@ async def test_cancel_leaves_at_any_step_and_consent_is_remembered(
     await resident.send("/cancel")
     await resident.expect("已取消，什么都没有发出去")
     await resident.send("/cancel")
-    await resident.expect("现在没有需要取消的操作")
+    await resident.expect("现在没有要取消的事")
     await start_intake(resident, consent=False)
     buttons = resident.last().reply_markup["inline_keyboard"]  # type: ignore[index]
     assert not any(b["text"].startswith("✓") for row in buttons for b in row)  # nothing kept

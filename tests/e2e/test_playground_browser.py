@@ -3,8 +3,10 @@
 `python -m bot run` starts with a copy of the example config (the five demo areas, no token)
 on free loopback ports and a temporary database. The page must show its three phones within
 10 seconds of the command. Then, only through the page: a new resident opens a case, the
-on-duty mediator accepts it and replies (once to a message, quoting it), and the resident
-sees both answers. A screenshot of the page is saved to test-artifacts/playground.png.
+on-duty mediator accepts it and replies (once to a message, quoting it; once in several
+lines, typed with Shift+Enter), and the resident sees the answers. Emoji are drawn by an
+emoji font, and message times follow the playground's clock. A screenshot of the page is
+saved to test-artifacts/playground.png.
 """
 
 from __future__ import annotations
@@ -211,6 +213,28 @@ async def test_a_resident_and_a_mediator_talk_through_the_page(
         quoted = resident.locator(".msg", has_text="晚上几点以后最吵").locator(".quote")
         await expect(quoted).to_contain_text("楼上邻居装修", timeout=STEP)
         await expect(resident.locator(".reply-keyboard button")).to_have_text(["找大阿嫂"])
+
+        # Several lines: Shift+Enter breaks the line, the box grows, Enter sends them all.
+        box = mediator.locator(".text-input")
+        await box.fill("明天上午十点，")
+        await box.press("Shift+Enter")
+        await box.type("社区服务中心二楼，")
+        await box.press("Shift+Enter")
+        await box.type("我在那儿等您。")
+        assert (await box.bounding_box() or {"height": 0})["height"] > 40  # it grew
+        await box.press("Enter")
+        lines = await _see(resident, "我在那儿等您")
+        assert "明天上午十点，\n社区服务中心二楼，\n我在那儿等您。" in await lines.inner_text()
+        assert await box.input_value() == ""
+
+        # 🆘 in colour: the page's fonts end with emoji fonts.
+        family = await page.evaluate("getComputedStyle(document.documentElement).fontFamily")
+        assert "Noto Color Emoji" in family
+
+        # Message times follow the playground clock, as the day separators do.
+        now = await page.locator("#clock-now").inner_text()
+        newest = await lines.locator(".meta").inner_text()
+        assert newest[-5:] in now, (newest, now)
 
         # The commands menu comes from the bot's setMyCommands.
         await staff.locator(".menu-button").click()

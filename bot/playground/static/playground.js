@@ -188,6 +188,15 @@ class Pane {
     const n = this.nodes;
     n.who.addEventListener("change", () => this.show(Number(n.who.value)));
     n.form.addEventListener("submit", (event) => { event.preventDefault(); this.sendText(); });
+    // Enter sends, Shift+Enter starts a new line (as Telegram Desktop); the box grows with
+    // its lines, so a five-line notice is typed and sent as five lines.
+    n.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.sendText();
+      }
+    });
+    n.input.addEventListener("input", () => this.fitInput());
     n.menuButton.addEventListener("click", () => { n.menu.hidden = !n.menu.hidden; });
     n.attachButton.addEventListener("click", () => n.attach.click());
     n.attach.addEventListener("change", () => this.sendPhoto());
@@ -450,10 +459,17 @@ class Pane {
     this.poll();
   }
 
+  fitInput() {
+    const box = this.nodes.input;
+    box.style.height = "auto";
+    box.style.height = `${box.scrollHeight + 2}px`;
+  }
+
   sendText() {
     const text = this.nodes.input.value.trim();
     if (!text) return;
     this.nodes.input.value = "";
+    this.fitInput();
     this.nodes.menu.hidden = true;
     this.send({ text });
   }
