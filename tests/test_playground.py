@@ -146,6 +146,8 @@ async def test_info_lists_the_demo_people_in_three_panes(page: Page) -> None:
     assert {roles[i] for i in panes["staff"]["people"]} == {"staff", "head", "adviser"}
     assert {p["language"] for p in info["people"]} == {"zh", "en"}
     assert info["timezone"] == "Asia/Shanghai"
+    names = (await page.get("/api/state"))["names"]
+    assert names == {"zh": "大阿嫂", "en": "Da'asao"}  # the profile the bot set at start
 
 
 async def test_a_person_talks_to_the_real_bot(page: Page) -> None:
@@ -187,7 +189,7 @@ async def test_one_day_on_the_clock_fires_the_demo_survey_revisit_and_notice(
     moved = await page.post("/api/clock", {"seconds": DAY})
     assert moved["offset_seconds"] == DAY
     assert moved["now"] > before["clock"]["now"]
-    await page.wait_for(1003, "您对大阿嫂的帮助满意吗")  # 小梅's survey
+    await page.wait_for(1003, "您对这次帮忙满意吗")  # 小梅's survey
     await page.wait_for(2001, "第 1 次回访")  # 王大姐's revisit reminder
     await page.wait_for(1002, "妇女维权法律讲座")  # the scheduled notice, to subscribers
     counts = (await page.get("/api/state"))["counts"]

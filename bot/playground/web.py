@@ -135,6 +135,7 @@ class PlaygroundWeb:
         bot = self.api.world.bot
         return {
             "bot": {"first_name": bot.first_name, "username": bot.username},
+            "names": self._bot_names(),
             "timezone": self.config.locale.timezone,
             "people": [self._person(p) for p in self.people.values()],
             "panes": [self._pane(name) for name in PANE_ROLES],
@@ -143,7 +144,12 @@ class PlaygroundWeb:
 
     async def state(self, request: web.Request) -> Any:
         counts = {str(i): bot_message_count(self.api, i) for i in self.people}
-        return {"clock": self._clock(), "counts": counts}
+        return {"clock": self._clock(), "counts": counts, "names": self._bot_names()}
+
+    def _bot_names(self) -> dict[str, str]:
+        """The bot's name as each language's users see it (setMyName), as a phone shows it."""
+        fallback = self.api.world.bot.first_name
+        return {code: self.api.profile("name", code) or fallback for code in ("zh", "en")}
 
     async def chat(self, request: web.Request) -> Any:
         view = chat_view(self.api, self._user(request))

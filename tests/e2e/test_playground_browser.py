@@ -227,6 +227,9 @@ async def test_a_resident_and_a_mediator_talk_through_the_page(
         assert "明天上午十点，\n社区服务中心二楼，\n我在那儿等您。" in await lines.inner_text()
         assert await box.input_value() == ""
 
+        # The bot is called by its profile name in each person's language (setMyName).
+        await expect(resident.locator(".chat-name")).to_have_text("大阿嫂")
+
         # 🆘 in colour: the page's fonts end with emoji fonts.
         family = await page.evaluate("getComputedStyle(document.documentElement).fontFamily")
         assert "Noto Color Emoji" in family

@@ -80,6 +80,12 @@ function langOf(person) {
   return person && person.language === "en" ? "en" : "zh";
 }
 
+function botName(person) {
+  // The bot's profile name in the person's language (setMyName), as her phone shows it.
+  const names = state.names || state.info.names || {};
+  return names[langOf(person)] || state.info.bot.first_name;
+}
+
 function areaName(person, lang) {
   return person.area ? person.area[lang] || person.area.zh : "";
 }
@@ -236,7 +242,7 @@ class Pane {
     const lang = langOf(person);
     this.root.lang = lang === "en" ? "en" : "zh-CN";
     this.nodes.role.textContent = t.pane[this.spec.id];
-    this.nodes.name.textContent = state.info.bot.first_name;
+    this.nodes.name.textContent = botName(person);
     const who = person.display_name || person.first_name;
     const duty = person.duty_on ? ` · ${t.dutyOn}` : "";
     const where = person.area ? ` · ${areaName(person, lang)}` : "";
@@ -314,7 +320,7 @@ class Pane {
     const bubble = el("div", "bubble");
     if (message.reply_to) {
       const quote = el("div", "quote");
-      quote.append(el("b", "", message.reply_to.from_bot ? state.info.bot.first_name : t.you));
+      quote.append(el("b", "", message.reply_to.from_bot ? botName(this.person) : t.you));
       quote.append(message.reply_to.text);
       bubble.append(quote);
     }
@@ -440,7 +446,7 @@ class Pane {
     if (!message) return;
     const node = this.nodes.messages.querySelector(`.msg[data-id="${message.id}"]`);
     if (node) node.classList.add("selected");
-    this.nodes.replyLabel.textContent = `${this.t.replyTo} ${message.from_bot ? state.info.bot.first_name : this.t.you}`;
+    this.nodes.replyLabel.textContent = `${this.t.replyTo} ${message.from_bot ? botName(this.person) : this.t.you}`;
     this.nodes.replyQuote.textContent = message.text || (message.media ? "🖼" : "");
     this.nodes.input.focus();
   }
@@ -542,6 +548,7 @@ async function pollState() {
   try {
     const result = await api("/api/state");
     drawClock(result.clock);
+    state.names = result.names;
     for (const [id, count] of Object.entries(result.counts)) {
       state.counts.set(Number(id), count);
       if (!state.primed) state.seen.set(Number(id), count);  // unread: since the page opened
