@@ -54,7 +54,7 @@ async def compose(
             await staff.send(event)
     preview = await staff.expect(text)
     assert "—— 街道妇联" in preview.content
-    await staff.expect("请检查上面的通知")
+    await staff.expect("请看一下上面的通知")
     await staff.press("✓ 确认发送")
     return (await staff.expect("已安排发送")).content
 
@@ -250,8 +250,8 @@ async def test_times_written_as_people_say_them(bot: BotUnderTest, staff: Person
     await staff.expect("活动是哪天几点")
     await staff.send("周六下午3点")
     await staff.expect("周六亲子读书会")
-    summary = await staff.expect("请检查上面的通知")
-    assert "时间：3月7日周六 14:30" in summary.content
+    summary = await staff.expect("请看一下上面的通知")
+    assert "3月7日周六 14:30发出" in summary.content
     assert "活动时间：3月7日周六 15:00" in summary.content
     await staff.press("✓ 确认发送")
     await staff.expect("已安排发送")
@@ -290,7 +290,7 @@ async def test_broadcast_to_300_with_faults_and_a_restart_reaches_everyone_once(
     await staff.press("现在发送")
     await staff.expect("要加上")
     await staff.press("不用")
-    await staff.expect_many("免费两癌筛查", "请检查上面的通知。它将发给 200 位订阅者")
+    await staff.expect_many("免费两癌筛查", "请看一下上面的通知：会发给 200 位订阅的居民")
     await staff.press("✓ 确认发送")
     await staff.expect("已安排发送")
 

@@ -109,7 +109,7 @@ async def _staff_in_chinese(staff: Person) -> None:
     await staff.expect("活动是哪天几点")
     await staff.send("3月8日晚上7点")
     await staff.expect("三八妇女节联欢会")
-    await staff.expect("请检查上面的通知")
+    await staff.expect("请看一下上面的通知")
     await staff.press("✓ 确认发送")
     await staff.expect("已安排发送")
     await staff.expect("已送达")

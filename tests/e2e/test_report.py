@@ -92,7 +92,7 @@ async def test_year_end_figures_match_an_independent_count(
     await staff.press("要，加上报名按钮")
     await staff.expect("活动是哪天几点")
     await staff.press("不用提醒")
-    await staff.expect_many("租房法律讲座", "请检查上面的通知")
+    await staff.expect_many("租房法律讲座", "请看一下上面的通知")
     await staff.press("✓ 确认发送")
     await staff.expect("已安排发送")
     await staff.expect("”：已送达 3")

@@ -211,7 +211,7 @@ async def test_the_notice_preview_can_be_changed_or_cancelled(
     await staff.expect("要加上“我参加”")
     await staff.press("不用")
     await staff.expect("健康讲座，周六上午")
-    await staff.expect("请检查上面的通知")
+    await staff.expect("请看一下上面的通知")
     await staff.press("✎ 修改文字")
     await staff.expect("请把新的通知文字发过来")
     await staff.send("健康讲座，周日上午")
@@ -222,13 +222,13 @@ async def test_the_notice_preview_can_be_changed_or_cancelled(
     await staff.expect("要加上“我参加”")
     await staff.press("不用")
     await staff.expect("健康讲座，周日上午")
-    await staff.expect("请检查上面的通知")
+    await staff.expect("请看一下上面的通知")
     await staff.press("✗ 取消")
     await staff.expect("已取消，这条通知不会发出去")
     await staff.send("/announcements")
     assert "#1 · 已取消" in (await staff.expect("通知列表")).content
     await settled(staff)
-    previews = [m for m in bot.api.messages_to(staff.id) if "请检查上面的通知" in m.content]
+    previews = [m for m in bot.api.messages_to(staff.id) if "请看一下上面的通知" in m.content]
     assert [m.buttons for m in previews] == [[], []]  # pressed: done, taken off
     assert await press_old(bot, staff, previews[0], "an:confirm:yes") == STALE  # not sent
     await settled(staff)
