@@ -103,7 +103,7 @@ async def test_year_end_figures_match_an_independent_count(
     await staff.expect("记好了：“租房法律讲座”（第 1 号通知）来了 12 人。")
 
     await staff.send("/stats 2026")
-    report = await staff.expect("📊")
+    report = await staff.expect("📊", timeout=30)  # two charts are drawn first
     median = timedelta(seconds=statistics.median(d.total_seconds() for d in delays))
     hours, minutes = divmod(round(median.total_seconds() / 60), 60)
     assert f"从登记到调解员第一次回复居民：{hours}小时{minutes}分钟（{len(delays)} 件" in (
