@@ -27,6 +27,7 @@ from tests.harness import BotUnderTest, Person
 CASE_NUMBER = re.compile(r"[A-Z]{2,8}-\d{4}-\d{4}")
 SENTINEL = "lang:none"  # a press refused with an alert; changes nothing
 LAST_GROUP = 99  # after every group of bot.app
+SETTLE_WAIT = 20.0  # seconds: the longest a person's earlier updates may take to be handled
 # Columns that change whenever someone merely writes: not a change of the world.
 VOLATILE = {("users", "updated_at")}
 
@@ -103,7 +104,8 @@ async def settled(person: Person) -> None:
         record = api.callback_answer(query)
         return record is not None and record.answered
 
-    await api.wait_for(answered, what=f"the sentinel's answer for {person.id}")
+    # What it waits behind may be slow work (/stats draws two charts on a loaded machine).
+    await api.wait_for(answered, timeout=SETTLE_WAIT, what=f"the sentinel's answer for {person.id}")
 
 
 async def say(person: Person, text: str) -> list[BotMessage]:
