@@ -19,6 +19,7 @@ from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
 from bot.notify import Notifier
+from bot.parties import END_PREFIX, PartyService
 from bot.people import PeopleService, Person
 from bot.relay import NoCaseChosenError, RelayService
 from bot.revisits import RevisitService
@@ -78,10 +79,12 @@ class CaseworkService:
         people: PeopleService,
         messenger: Messenger,
         access: AccessLog,
+        parties: PartyService,
         clock: Clock,
         config: Config,
     ) -> None:
         self._db = db
+        self._parties = parties
         self._access = access
         self._cases = cases
         self._store = relay_repo
@@ -140,12 +143,11 @@ class CaseworkService:
         async with self._db.transaction():
             await self._access.opened(person, case, "case")
             await self._members.set_current_case(person.id, case.id)
-        return Outgoing(
-            _(
-                "Now talking in case {number} ({area}). Messages you write without "
-                "replying go to its resident."
-            ).format(number=case.number, area=area_name(self._config, case.area_id))
-        )
+        chosen = _(
+            "Now talking in case {number} ({area}). Messages you write without "
+            "replying go to its resident."
+        ).format(number=case.number, area=area_name(self._config, case.area_id))
+        return Outgoing(chosen + "\n" + await self._parties.parties_line(case))
 
     async def target(self, person: Person, reply_to: int | None) -> CaseRecord:
         """The case a command is about: the one replied to, else the current one."""
@@ -448,11 +450,15 @@ class CaseworkService:
 
     async def withdraw_menu(self, person: Person) -> Outgoing:
         cases = await self._cases.open_of_resident(person.id)
-        if not cases:
+        joined = await self._parties.cases_of(person)  # as the other party: end mediation
+        if not cases and not joined:
             raise NothingToWithdrawError
         buttons = [
             Button(f"{c.number} · {category_label(c.category)}", f"{WITHDRAW_PREFIX}{c.id}")
             for c in cases
+        ] + [
+            Button(_("{number} · end mediation").format(number=c.number), f"{END_PREFIX}{c.id}")
+            for c in joined
         ]
         return Outgoing(
             _("Which case do you want to withdraw? The mediator will be told."), rows(*buttons)

@@ -17,6 +17,7 @@ from bot.intake import IntakeService
 from bot.messaging import Messenger
 from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
 from bot.pacing import TELEGRAM_LIMIT, SendPacer
+from bot.parties import PartyService
 from bot.people import PeopleService
 from bot.privacy import DiscreetMessenger, PrivacyService
 from bot.relay import RelayService
@@ -37,6 +38,7 @@ from storage.drafts import DraftRepository
 from storage.followup import FollowUpRepository
 from storage.members import MemberRepository
 from storage.outbox import BROADCAST, OutboxRepository
+from storage.parties import PartyRepository
 from storage.privacy import PrivacyRepository
 from storage.relay import RelayRepository
 from storage.reminders import ReminderRepository
@@ -73,6 +75,7 @@ class Services:
     privacy: PrivacyService
     urgent: UrgentService
     access: AccessLog
+    parties: PartyService
 
     @classmethod
     async def start(
@@ -150,6 +153,16 @@ class Services:
             config=config,
         )
         access = AccessLog(repo=AccessRepository(db), cases=cases, clock=clock, config=config)
+        parties = PartyService(
+            db=db,
+            cases=cases,
+            parties=PartyRepository(db),
+            relay=relay,
+            people=people,
+            messenger=messenger,
+            clock=clock,
+            config=config,
+        )
         casework = CaseworkService(
             db=db,
             cases=cases,
@@ -162,6 +175,7 @@ class Services:
             people=people,
             messenger=messenger,
             access=access,
+            parties=parties,
             clock=clock,
             config=config,
         )
@@ -247,6 +261,7 @@ class Services:
             ),
             urgent=urgent,
             access=access,
+            parties=parties,
         )
 
     async def run_timers(self) -> None:

@@ -16,7 +16,7 @@ from handlers.context import BotContext
 from handlers.replies import answer
 
 
-def _reply_to(update: Update) -> int | None:
+def reply_to(update: Update) -> int | None:
     message = update.effective_message
     replied = message.reply_to_message if message else None
     return replied.message_id if replied else None
@@ -40,12 +40,12 @@ async def case(update: Update, context: BotContext) -> None:
 
 
 async def note(update: Update, context: BotContext) -> None:
-    reply = await context.services.casework.note(context.person, _reply_to(update), _arg(context))
+    reply = await context.services.casework.note(context.person, reply_to(update), _arg(context))
     await answer(update, context, [reply])
 
 
 async def close(update: Update, context: BotContext) -> None:
-    reply = await context.services.casework.close_menu(context.person, _reply_to(update))
+    reply = await context.services.casework.close_menu(context.person, reply_to(update))
     await answer(update, context, [reply])
 
 
@@ -60,19 +60,19 @@ async def reopen(update: Update, context: BotContext) -> None:
 
 async def transfer(update: Update, context: BotContext) -> None:
     reply = await context.services.casework.transfer_menu(
-        context.person, _reply_to(update), _arg(context) or None
+        context.person, reply_to(update), _arg(context) or None
     )
     await answer(update, context, [reply])
 
 
 async def consult(update: Update, context: BotContext) -> None:
-    reply = await context.services.casework.consult(context.person, _reply_to(update))
+    reply = await context.services.casework.consult(context.person, reply_to(update))
     await answer(update, context, [reply])
 
 
 async def book(update: Update, context: BotContext) -> None:
     work = context.services.casework
-    name, data, caption = await work.book(context.person, _reply_to(update), _arg(context) or None)
+    name, data, caption = await work.book(context.person, reply_to(update), _arg(context) or None)
     chat = update.effective_chat
     assert chat is not None
     await context.services.messenger.send_document(chat.id, name, data, caption)

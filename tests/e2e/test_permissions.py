@@ -38,6 +38,7 @@ from bot.casework import CaseNotFoundError, NothingToWithdrawError
 from bot.errors import InviteError, NotAllowedError, StaleActionError
 from bot.i18n import Catalogs
 from bot.localapi.state import BotMessage
+from bot.parties import PartyLinkError
 from bot.relay import CaseClosedError, CaseNotYoursError, NoCaseChosenError
 from bot.staff import StaffOnlyError, StaffOrHeadOnlyError
 from bot.urgent import NoMediationError, TakenError
@@ -100,6 +101,7 @@ def _refusals() -> tuple[str, ...]:
         InviteError("unknown"),
         TakenError("王大姐"),  # 我来接手 on a case she has
         NoMediationError(),
+        PartyLinkError(),
     ]
     with Catalogs(default="en").using("en"):
         return (
@@ -166,6 +168,10 @@ COMMANDS = [
     row("consult", "/consult", CASE_TEAM, SELECT_A, changes=("pending_inputs",)),
     row("book", "/book {A}", CASE_TEAM),
     row("care", "/care", CASE_TEAM, SELECT_A),
+    # The other party (bot/parties.py): an invite link, whom messages go to, a link's use.
+    row("party", "/party", CASE_TEAM, SELECT_A, changes=("case_parties", "case_events")),
+    row("talk", "/talk", CASE_TEAM, SELECT_A),
+    row("party-unknown-link", "/start party-NotARealToken", NOBODY),
     row("reopen", "/reopen {C}", CASE_TEAM, changes=("cases",)),
     row("announce", "/announce", STAFF_ONLY, changes=("announcements",)),
     row("announcements", "/announcements", STAFF_ONLY),
@@ -232,6 +238,12 @@ BUTTONS = [
     row("care-referral", "press ur:ref:{A_id}:court", CASE_TEAM, changes=("case_events",)),
     row("care-minor", "press ur:minor:{A_id}", CASE_TEAM, changes=("case_events",)),
     row("care-flag", "press ur:flag:{A_id}", CASE_TEAM, changes=("cases",)),
+    row("talk-resident", "press tk:{A_id}:resident", CASE_TEAM, changes=("party_focus",)),
+    # Nobody was invited to case A: no party to talk to, no link opened, nobody to end.
+    row("talk-party", "press tk:{A_id}:party", NOBODY),
+    row("party-join", "press pj:{A_id}:yes", NOBODY),
+    row("party-decline", "press pj:{A_id}:no", NOBODY),
+    row("party-end", "press pe:{A_id}", NOBODY),
 ]
 STALE = [  # buttons that were real once
     row("offer-expired", "press of:{offer_E_expired}:accept", NOBODY),
@@ -261,6 +273,8 @@ MALFORMED = [  # known prefixes, data the bot never made
     row("care-card-kind", "press ur:card:{A_id}:poison", NOBODY),
     row("care-verb", "press ur:steal:{A_id}", NOBODY),
     row("take-odd-digits", "press ur:take:²", NOBODY),
+    row("party-answer", "press pj:{A_id}:maybe", NOBODY),
+    row("talk-whom", "press tk:{A_id}:everyone", NOBODY),
     row("unknown-prefix", "press zz:{A_id}", NOBODY),
     row("no-prefix", "press hello", NOBODY),
 ]
@@ -550,9 +564,9 @@ def test_the_matrix_names_every_command_and_button_kind() -> None:
         "/invite", "/duty", "/cases", "/case", "/note", "/close", "/reopen", "/transfer",
         "/reassign", "/consult", "/book", "/announce", "/announcements", "/roster",
         "/mediators", "/overview", "/stats", "/block", "/unblock", "/mydata", "/forget",
-        "/unsubscribe", "/care", "/access",
+        "/unsubscribe", "/care", "/access", "/party", "/talk",
     } <= typed  # fmt: skip
     assert {
         "in", "lang", "of", "cs", "cl", "tr", "wd", "rl", "rv", "sv", "sub", "unsub", "rsvp",
-        "an", "am", "pv", "inv", "duty", "st", "ur", "rk",
+        "an", "am", "pv", "inv", "duty", "st", "ur", "rk", "pj", "pe", "tk",
     } <= pressed  # fmt: skip
