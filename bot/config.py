@@ -547,6 +547,16 @@ class UrgentConfig:
     )
 
 
+@dataclass(frozen=True)
+class MediationConfig:
+    """How mediation is run and written down (人民调解法): the organisation's name, as it is
+    printed on agreements."""
+
+    organisation: Localized = field(
+        default_factory=lambda: Localized("大阿嫂妇女调解室", "Da'asao Women's Mediation Desk")
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """The whole configuration. Only ``areas`` has no default."""
@@ -566,6 +576,7 @@ class Config:
     announcements: AnnouncementsConfig = field(default_factory=AnnouncementsConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     urgent: UrgentConfig = field(default_factory=UrgentConfig)
+    mediation: MediationConfig = field(default_factory=MediationConfig)
 
     @property
     def has_token(self) -> bool:

@@ -22,6 +22,7 @@ from bot.config import Config
 from bot.errors import NotAllowedError
 from bot.i18n import _, current_locale, format_when
 from bot.messaging import Button, Outgoing, rows
+from bot.parties import rights_notice
 from bot.people import Person
 from bot.privacy import offer_discreet
 from bot.routing import Assignment, RoutingService
@@ -280,7 +281,12 @@ class IntakeService:
             return await self._again(person, Step.SUMMARY, draft, got)
         case = await self._register(person, draft, urgent=False)
         assignment = await self._routing.route(case.id)
-        return [Outgoing(self._registered_text(case, assignment), reply_keyboard="main")]
+        now = self._clock.now()  # the notice goes with the answer: shown now, recorded so
+        await self._cases.add_event(
+            case.id, "rights_notice", now, side="resident", shown_at=now.isoformat()
+        )
+        text = self._registered_text(case, assignment) + "\n\n" + rights_notice()
+        return [Outgoing(text, reply_keyboard="main")]
 
     # ------------------------------------------------------------------ danger path
 

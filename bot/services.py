@@ -11,6 +11,7 @@ from bot.broadcast import Broadcaster
 from bot.cases import CaseService
 from bot.casework import CaseworkService
 from bot.clock import Clock
+from bot.closing import ClosingService
 from bot.config import Config
 from bot.i18n import Catalogs
 from bot.intake import IntakeService
@@ -76,6 +77,7 @@ class Services:
     urgent: UrgentService
     access: AccessLog
     parties: PartyService
+    closing: ClosingService
 
     @classmethod
     async def start(
@@ -153,11 +155,25 @@ class Services:
             config=config,
         )
         access = AccessLog(repo=AccessRepository(db), cases=cases, clock=clock, config=config)
+        party_repo = PartyRepository(db)
         parties = PartyService(
             db=db,
             cases=cases,
-            parties=PartyRepository(db),
+            parties=party_repo,
             relay=relay,
+            people=people,
+            messenger=messenger,
+            clock=clock,
+            config=config,
+        )
+        closing = ClosingService(
+            db=db,
+            cases=cases,
+            relay_repo=relay_repo,
+            parties=party_repo,
+            members=members,
+            relay=relay,
+            revisits=revisits,
             people=people,
             messenger=messenger,
             clock=clock,
@@ -176,6 +192,7 @@ class Services:
             messenger=messenger,
             access=access,
             parties=parties,
+            closing=closing,
             clock=clock,
             config=config,
         )
@@ -262,6 +279,7 @@ class Services:
             urgent=urgent,
             access=access,
             parties=parties,
+            closing=closing,
         )
 
     async def run_timers(self) -> None:

@@ -9,7 +9,8 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.casework import CLOSE_PREFIX, SELECT_PREFIX, TRANSFER_PREFIX, WITHDRAW_PREFIX
-from bot.errors import NotAllowedError, UsageError
+from bot.closing import AGREE_PREFIX, CONFIRM_PREFIX, FORM_PREFIX
+from bot.errors import NotAllowedError, StaleActionError, UsageError
 from bot.messaging import ID_PATTERN, Outgoing, parse_id
 from bot.relay import PICK_PREFIX
 from handlers.context import BotContext
@@ -112,6 +113,30 @@ async def on_button(update: Update, context: BotContext) -> None:
     await answer(update, context, replies)
 
 
+CLOSING_BUTTON = re.compile(rf"^(af|cf|ac):({ID_PATTERN})(?::(written|oral|ok|edit|cancel))?$")
+
+
+async def on_closing_button(update: Update, context: BotContext) -> None:
+    """Written or oral (af), the preview's 确认/修改/取消 (cf), a party's 我同意 (ac)."""
+    query = update.callback_query
+    assert query and query.data
+    match = CLOSING_BUTTON.match(query.data)
+    if match is None:
+        raise NotAllowedError
+    kind, case_id, extra = match.group(1) + ":", int(match.group(2)), match.group(3) or ""
+    closing, person = context.services.closing, context.person
+    if kind == FORM_PREFIX and extra in ("written", "oral"):
+        replies = [await closing.form_chosen(person, case_id, extra)]
+    elif kind == CONFIRM_PREFIX and extra in ("ok", "edit", "cancel"):
+        replies = await closing.confirm_pressed(person, case_id, extra)
+    elif kind == AGREE_PREFIX and not extra:
+        replies = [await closing.agreed(person, case_id)]
+    else:
+        raise StaleActionError
+    await query.answer()
+    await answer(update, context, replies)
+
+
 def casework_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     private = filters.ChatType.PRIVATE
     commands = {
@@ -129,4 +154,5 @@ def casework_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         *(CommandHandler(name, callback, filters=private) for name, callback in commands.items()),
         CallbackQueryHandler(on_button, pattern=BUTTON),
+        CallbackQueryHandler(on_closing_button, pattern=CLOSING_BUTTON),
     ]

@@ -107,3 +107,27 @@ async def accepted_case(
     await mediator.expect_many(f"📨 {number}", text)
     await resident.expect(f"已经接手您的案件 {number}")
     return number
+
+
+async def close_settled(mediator: Person, agreement: str) -> None:
+    """/close as settled with an oral agreement (§28), through its preview and ✓ 确认."""
+    await mediator.send("/close")
+    await mediator.expect("结果是")
+    await mediator.press("调解成功（达成协议）")
+    await mediator.expect("签书面协议，还是口头协议")
+    await mediator.press("口头协议（记录内容）")
+    await mediator.expect("请写下商量好的内容")
+    await mediator.send(agreement)
+    await mediator.expect("请核对")
+    await mediator.press("✓ 确认")
+
+
+async def close_referred(mediator: Person, where: str) -> None:
+    """/close as not settled, referred to `where`, through its preview and ✓ 确认."""
+    await mediator.send("/close")
+    await mediator.expect("结果是")
+    await mediator.press("未调解成功（已转介）")
+    await mediator.expect("转介到了哪里")
+    await mediator.send(where)
+    await mediator.expect("请核对")
+    await mediator.press("✓ 确认")

@@ -121,7 +121,7 @@ class Action:
     name: str
     do: str  # a typed message, or "press <callback data>"; {placeholders} from the world
     allowed: frozenset[str]
-    prep: tuple[str, ...] = ()  # tried first by everyone (a selection, a menu); not judged
+    prep: tuple[str, ...] = ()  # tried first by everyone (a selection, a press); not judged
     changes: frozenset[str] = frozenset()  # tables an allowed try must change
 
     def steps(self, refs: dict[str, Any]) -> tuple[list[str], str]:
@@ -192,8 +192,21 @@ BUTTONS = [
     row("offer-decline-reason", "press of:{offer_B}:no-busy", WANG_ONLY, changes=("offers",)),
     row("offer-to-head", "press of:{offer_E}:accept", HEAD_ONLY, changes=("offers", "cases")),
     row("select-button", "press cs:{A_id}", CASE_TEAM),
-    row("close-withdrawn", "press cl:{A_id}:withdrawn", CASE_TEAM, changes=("cases",)),
-    row("close-settled", "press cl:{A_id}:settled", CASE_TEAM, changes=("pending_inputs",)),
+    # Every outcome first shows what will happen (bot/closing.py); only ✓ 确认 closes.
+    row("close-withdrawn", "press cl:{A_id}:withdrawn", CASE_TEAM, changes=("pending_inputs",)),
+    row("close-settled", "press cl:{A_id}:settled", CASE_TEAM),
+    row("agreement-form", "press af:{A_id}:written", CASE_TEAM, changes=("pending_inputs",)),
+    row(
+        "close-confirm",
+        "press cf:{A_id}:ok",
+        CASE_TEAM,
+        "press cl:{A_id}:withdrawn",
+        changes=("cases", "case_events"),
+    ),
+    row("close-cancel", "press cf:{A_id}:cancel", CASE_TEAM, "press cl:{A_id}:withdrawn"),
+    # The owner of settled case C confirms its (oral) agreement; nobody else can.
+    row("agreement-confirm", "press ac:{C_id}", OWNER_ONLY, changes=("agreement_confirmations",)),
+    row("agreement-of-open-case", "press ac:{A_id}", NOBODY),
     row("hand-over", "press tr:{A_id}:{li}", CASE_TEAM, changes=("pending_inputs",)),
     row("withdraw-accepted", "press wd:{A_id}", OWNER_ONLY, changes=("cases",)),
     row("withdraw-offered", "press wd:{B_id}", OWNER_ONLY, changes=("cases", "offers")),
@@ -250,7 +263,8 @@ STALE = [  # buttons that were real once
     row("offer-taken", "press of:{offer_A}:accept", NOBODY),
     row("close-closed-case", "press cl:{C_id}:settled", NOBODY),
     row("withdraw-closed-case", "press wd:{C_id}", NOBODY),
-    row("handed-over-case", "press cl:{F_id}:withdrawn", HEAD_ONLY, changes=("cases",)),
+    row("handed-over-case", "press cl:{F_id}:withdrawn", HEAD_ONLY, changes=("pending_inputs",)),
+    row("confirm-nothing-waiting", "press cf:{A_id}:ok", NOBODY),
     row("revisit-not-due", "press rv:{C_id}:2:holding", NOBODY),
     row("survey-of-open-case", "press sv:{A_id}:rate:1", NOBODY),
     row("take-accepted", "press ur:take:{A_id}", NOBODY),
@@ -274,6 +288,8 @@ MALFORMED = [  # known prefixes, data the bot never made
     row("care-verb", "press ur:steal:{A_id}", NOBODY),
     row("take-odd-digits", "press ur:take:²", NOBODY),
     row("party-answer", "press pj:{A_id}:maybe", NOBODY),
+    row("agreement-form-kind", "press af:{A_id}:sung", NOBODY),
+    row("confirm-verb", "press cf:{A_id}:burn", NOBODY),
     row("talk-whom", "press tk:{A_id}:everyone", NOBODY),
     row("unknown-prefix", "press zz:{A_id}", NOBODY),
     row("no-prefix", "press hello", NOBODY),
@@ -384,8 +400,11 @@ async def _build(bot: BotUnderTest) -> dict[str, Any]:
     refs["C"] = await _intake(owner, "Noise from upstairs")
     await choose(wang, await _offer(wang, refs["C"]))
     await say(wang, "/close")
-    await choose(wang, f"cl:{await _case_id(bot, refs['C'])}:settled")
+    c_id = await _case_id(bot, refs["C"])
+    await choose(wang, f"cl:{c_id}:settled")
+    await choose(wang, f"af:{c_id}:oral")
     await say(wang, "No drilling after 22:00")
+    await choose(wang, f"cf:{c_id}:ok")
 
     # A day later: 王大姐's offer of E has expired and it waits for the head; C's first
     # revisit card and survey are out.
@@ -500,7 +519,11 @@ async def attempt(world: World, role: str, action: Action) -> Outcome:
     prep, do = action.steps(world.refs)
     if prep:
         for step in prep:
-            await person.send(step)
+            if step.startswith("press "):  # a button the role may or may not have
+                await press_any(person, step.removeprefix("press "))
+                await settled(person)
+            else:
+                await person.send(step)
         await settled(person)
         await _sent(db)  # a prepared message's copy is mapped before the try, not during it
     before, since, query = await snapshot(db), count(person), None
@@ -569,4 +592,5 @@ def test_the_matrix_names_every_command_and_button_kind() -> None:
     assert {
         "in", "lang", "of", "cs", "cl", "tr", "wd", "rl", "rv", "sv", "sub", "unsub", "rsvp",
         "an", "am", "pv", "inv", "duty", "st", "ur", "rk", "pj", "pe", "tk",
+        "af", "cf", "ac",
     } <= pressed  # fmt: skip

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from tests.e2e.flows import accepted_case
+from tests.e2e.flows import accepted_case, close_referred
 from tests.harness import BotUnderTest, Person
 
 DAY = timedelta(days=1)
@@ -74,11 +74,7 @@ async def test_contents_of_old_closed_cases_are_purged_daily(
     wang.ignore("📋", "🔁")
     resident.ignore("几天前")
     number = await accepted_case(resident, wang, text="很久以前的事")
-    await wang.send("/close")
-    await wang.expect("结果是")
-    await wang.press("未调解成功（已转介）")
-    await wang.expect("转介到了哪里")
-    await wang.send("法院")
+    await close_referred(wang, "法院")
     await wang.expect("已结案")
     await resident.expect("已结案")
     assert bot.app is not None
@@ -310,11 +306,7 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     await resident.expect_many("💬 王大姐", secrets["to the resident"])
     await staff.send(f"/block {number} {secrets['block reason']}")
     await staff.expect("已被屏蔽")
-    await wang.send("/close")
-    await wang.expect("结果是")
-    await wang.press("未调解成功（已转介）")
-    await wang.expect("转介到了哪里")
-    await wang.send(secrets["referral"])
+    await close_referred(wang, secrets["referral"])
     await wang.expect("已结案")
     await other.send("找大阿嫂")
     await other.expect("您同意吗")
