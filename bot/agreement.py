@@ -64,7 +64,7 @@ class Agreement:
 
 def day_label(iso: str) -> str:
     day = date.fromisoformat(iso)
-    return _("{year}-{month:02d}-{day:02d}").format(year=day.year, month=day.month, day=day.day)
+    return _("{year}-{month}-{day}").format(year=day.year, month=day.month, day=day.day)
 
 
 def term_line(number: int, term: Term) -> str:

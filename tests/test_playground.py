@@ -135,12 +135,13 @@ async def test_the_page_and_its_static_files_are_served_with_nothing_from_elsewh
         assert not REMOTE.search(text), path  # works offline: no CDN, no web fonts
 
 
-async def test_info_lists_the_demo_people_in_three_panes(page: Page) -> None:
+async def test_info_lists_the_demo_people_in_four_panes(page: Page) -> None:
     info = await page.get("/api/info")
     assert len(info["people"]) == len(DEMO_PEOPLE)
     panes = {pane["id"]: pane for pane in info["panes"]}
-    assert list(panes) == ["resident", "mediator", "staff"]
+    assert list(panes) == ["resident", "mediator", "staff", "party"]
     assert panes["resident"]["default"] == 1001
+    assert panes["party"]["default"] == 1002  # another resident: the other party of a case
     assert len(panes["mediator"]["people"]) == 12
     roles = {p["id"]: p["role"] for p in info["people"]}
     assert {roles[i] for i in panes["staff"]["people"]} == {"staff", "head", "adviser"}

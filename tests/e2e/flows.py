@@ -46,6 +46,7 @@ async def register_en(
     await resident.press(area)
     await resident.expect("What is it about")
     await resident.press(category)
+    await sensitive_consent(resident)
     await resident.expect("Please tell")
     await resident.send(text)
     await resident.expect("Got it")
@@ -92,6 +93,7 @@ async def open_case(
     await resident.press(area)
     await resident.expect("是哪方面的事情")
     await resident.press(category)
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     return await describe_and_confirm(resident, text=text)
 
@@ -131,3 +133,13 @@ async def close_referred(mediator: Person, where: str) -> None:
     await mediator.send(where)
     await mediator.expect("请核对")
     await mediator.press("✓ 确认")
+
+
+async def sensitive_consent(resident: Person, *, agree: bool = True) -> None:
+    """The separate consent for details about violence, health or minors (PIPL Art. 29),
+    asked right after the topic: its button, in any language."""
+    screen = await resident.expect()
+    data = f"in:sensitive:{'yes' if agree else 'no'}"
+    offered = [b.get("callback_data") for row in screen.buttons for b in row]
+    assert data in offered, screen.content
+    await resident.api.press_button(resident.id, screen.message_id, data)

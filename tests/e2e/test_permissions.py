@@ -340,6 +340,7 @@ async def _intake(resident: Person, text: str) -> str:
         await choose(resident, "in:consent:yes")
     await choose(resident, "in:area:dongsheng")
     await choose(resident, "in:category:neighbours")
+    await choose(resident, "in:sensitive:yes")
     await say(resident, text)
     await choose(resident, "in:describe:done")
     await choose(resident, "in:contact:chat")

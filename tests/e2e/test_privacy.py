@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from tests.e2e.flows import accepted_case, close_referred
+from tests.e2e.flows import accepted_case, close_referred, sensitive_consent
 from tests.harness import BotUnderTest, Person
 
 DAY = timedelta(days=1)
@@ -267,6 +267,7 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("邻里纠纷")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send(secrets["a new intake"])
     await resident.expect("收到了")
@@ -315,6 +316,7 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     await other.press("东升社区")
     await other.expect("是哪方面的事情")
     await other.press("邻里纠纷")
+    await sensitive_consent(other)
     await other.expect("请用您自己的话")
     await other.send(secrets["abandoned intake"])
     await other.expect("收到了")

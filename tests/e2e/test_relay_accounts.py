@@ -24,7 +24,7 @@ from bot.localapi.formatting import utf16_len
 from bot.localapi.state import BotMessage
 from handlers.incoming import RELAYED
 from tests.e2e.conftest import ROSTER
-from tests.e2e.flows import accepted_case, describe_and_confirm, start_intake
+from tests.e2e.flows import accepted_case, describe_and_confirm, sensitive_consent, start_intake
 from tests.harness import BotUnderTest, Person
 
 RESIDENT, RESIDENT_HANDLE, RESIDENT_SURNAME = 7_340_019, "xiuying_secret_handle", "欧阳秘"
@@ -136,6 +136,7 @@ async def test_a_mention_of_an_account_becomes_plain_text_at_intake_and_in_the_r
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("邻里纠纷")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await bot.api.send_text(resident.id, text, entities=hidden)
     await resident.expect("收到了")
