@@ -22,6 +22,7 @@ from typing import Any
 from bot.agreement import Agreement, Letterhead, Term, agreement_text, render_docx
 from bot.clock import Clock
 from bot.config import Config
+from bot.deadlines import DeadlineService
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _, format_when
 from bot.messaging import Button, Messenger, Outgoing, rows
@@ -78,6 +79,7 @@ class ClosingService:
         members: MemberRepository,
         relay: RelayService,
         revisits: RevisitService,
+        deadlines: DeadlineService,
         people: PeopleService,
         messenger: Messenger,
         clock: Clock,
@@ -90,6 +92,7 @@ class ClosingService:
         self._members = members
         self._relay = relay
         self._revisits = revisits
+        self._deadlines = deadlines
         self._people = people
         self._messenger = messenger
         self._tell = Notifier(people, messenger).tell
@@ -314,7 +317,11 @@ class ClosingService:
             await self._cases.add_event(case.id, "closed", now, actor_id=person.id, **detail)
             await self._members.set_current_case(person.id, None)
             await self._revisits.case_closed(case, outcome)
+            if agreement is not None:
+                await self._deadlines.settled(case, agreement, now)
         await self._tell_parties(case, outcome, text, agreement)
+        if agreement is not None:
+            await self._deadlines.judicial_cards(case, now)
         replies = [
             Outgoing(
                 _("Case {number} is closed: {outcome}.").format(

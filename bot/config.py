@@ -555,6 +555,15 @@ class MediationConfig:
     organisation: Localized = field(
         default_factory=lambda: Localized("大阿嫂妇女调解室", "Da'asao Women's Mediation Desk")
     )
+    judicial_confirmation: bool = False
+    court: str = ""
+
+
+def _court_named(mediation: MediationConfig) -> Problem | None:
+    """Judicial confirmation needs the court the parties apply to."""
+    if mediation.judicial_confirmation and not mediation.court.strip():
+        return Problem("the court's name when judicial_confirmation is true", "''", ".court")
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -649,6 +658,7 @@ _CLASS_CHECKS: dict[type, tuple[Check, ...]] = {
     PlaygroundConfig: (_distinct_ports,),
     RosterSlotConfig: (_slot_ends_after_start,),
     Config: (_roster_areas_exist,),
+    MediationConfig: (_court_named,),
 }
 
 

@@ -112,6 +112,13 @@ class RevisitService:
 
     # ------------------------------------------------------------------ revisits
 
+    async def extra_revisit(self, case: CaseRecord, n: int) -> None:
+        """A revisit outside the usual days (a broken term): tomorrow, numbered `n`."""
+        now = self._clock.now()
+        await self._timers.at(
+            f"revisit:{case.id}:{n}", "revisit", self._at_local_hour(now, 1), case.id, n
+        )
+
     async def _send_revisit(self, reminder: Reminder) -> None:
         case = await self._case_of(reminder)
         n = reminder.ref or 1

@@ -13,9 +13,11 @@ from bot.casework import CaseworkService
 from bot.clock import Clock
 from bot.closing import ClosingService
 from bot.config import Config
+from bot.deadlines import DeadlineService
 from bot.i18n import Catalogs
 from bot.intake import IntakeService
 from bot.messaging import Messenger
+from bot.notify import Notifier
 from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
 from bot.pacing import TELEGRAM_LIMIT, SendPacer
 from bot.parties import PartyService
@@ -78,6 +80,7 @@ class Services:
     access: AccessLog
     parties: PartyService
     closing: ClosingService
+    deadlines: DeadlineService
 
     @classmethod
     async def start(
@@ -166,6 +169,16 @@ class Services:
             clock=clock,
             config=config,
         )
+        deadlines = DeadlineService(
+            cases=cases,
+            parties=party_repo,
+            members=members,
+            revisits=revisits,
+            timers=timers,
+            notifier=Notifier(people, messenger),
+            clock=clock,
+            config=config,
+        )
         closing = ClosingService(
             db=db,
             cases=cases,
@@ -174,6 +187,7 @@ class Services:
             members=members,
             relay=relay,
             revisits=revisits,
+            deadlines=deadlines,
             people=people,
             messenger=messenger,
             clock=clock,
@@ -280,6 +294,7 @@ class Services:
             access=access,
             parties=parties,
             closing=closing,
+            deadlines=deadlines,
         )
 
     async def run_timers(self) -> None:

@@ -10,6 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.casework import CLOSE_PREFIX, SELECT_PREFIX, TRANSFER_PREFIX, WITHDRAW_PREFIX
 from bot.closing import AGREE_PREFIX, CONFIRM_PREFIX, FORM_PREFIX
+from bot.deadlines import BROKEN_PREFIX, TERM_ANSWERS, TERM_PREFIX
 from bot.errors import NotAllowedError, StaleActionError, UsageError
 from bot.messaging import ID_PATTERN, Outgoing, parse_id
 from bot.relay import PICK_PREFIX
@@ -137,6 +138,38 @@ async def on_closing_button(update: Update, context: BotContext) -> None:
     await answer(update, context, replies)
 
 
+DEADLINE_BUTTON = re.compile(
+    rf"^(tf|tb):({ID_PATTERN}):({ID_PATTERN}):(done|notyet|broken|revisit|reopen)$"
+)
+
+
+async def on_deadline_button(update: Update, context: BotContext) -> None:
+    """A term's card (tf: performed / not yet / broken) and the head's choice (tb:)."""
+    query = update.callback_query
+    assert query and query.data
+    match = DEADLINE_BUTTON.match(query.data)
+    if match is None:
+        raise NotAllowedError
+    kind, case_id, n, verb = (
+        match.group(1) + ":",
+        int(match.group(2)),
+        int(match.group(3)),
+        match.group(4),
+    )
+    deadlines, person = context.services.deadlines, context.person
+    if kind == TERM_PREFIX and verb in TERM_ANSWERS:
+        reply = await deadlines.term_answered(person, case_id, n, verb)
+    elif kind == BROKEN_PREFIX and verb == "revisit":
+        reply = await deadlines.revisit_broken(person, case_id, n)
+    elif kind == BROKEN_PREFIX and verb == "reopen":
+        case = await deadlines.broken_case(person, case_id, n)
+        reply = await context.services.casework.reopen(person, case.number)
+    else:
+        raise StaleActionError
+    await query.answer()
+    await answer(update, context, [reply])
+
+
 def casework_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     private = filters.ChatType.PRIVATE
     commands = {
@@ -155,4 +188,5 @@ def casework_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         *(CommandHandler(name, callback, filters=private) for name, callback in commands.items()),
         CallbackQueryHandler(on_button, pattern=BUTTON),
         CallbackQueryHandler(on_closing_button, pattern=CLOSING_BUTTON),
+        CallbackQueryHandler(on_deadline_button, pattern=DEADLINE_BUTTON),
     ]

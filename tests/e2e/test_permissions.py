@@ -265,6 +265,10 @@ STALE = [  # buttons that were real once
     row("withdraw-closed-case", "press wd:{C_id}", NOBODY),
     row("handed-over-case", "press cl:{F_id}:withdrawn", HEAD_ONLY, changes=("pending_inputs",)),
     row("confirm-nothing-waiting", "press cf:{A_id}:ok", NOBODY),
+    # C's agreement is oral, without terms: no term card was ever sent, none was broken.
+    row("term-not-asked", "press tf:{C_id}:1:done", NOBODY),
+    row("broken-term-reopen", "press tb:{C_id}:1:reopen", NOBODY),
+    row("broken-term-revisit", "press tb:{C_id}:1:revisit", NOBODY),
     row("revisit-not-due", "press rv:{C_id}:2:holding", NOBODY),
     row("survey-of-open-case", "press sv:{A_id}:rate:1", NOBODY),
     row("take-accepted", "press ur:take:{A_id}", NOBODY),
@@ -290,6 +294,7 @@ MALFORMED = [  # known prefixes, data the bot never made
     row("party-answer", "press pj:{A_id}:maybe", NOBODY),
     row("agreement-form-kind", "press af:{A_id}:sung", NOBODY),
     row("confirm-verb", "press cf:{A_id}:burn", NOBODY),
+    row("term-answer", "press tf:{C_id}:1:explode", NOBODY),
     row("talk-whom", "press tk:{A_id}:everyone", NOBODY),
     row("unknown-prefix", "press zz:{A_id}", NOBODY),
     row("no-prefix", "press hello", NOBODY),
@@ -593,5 +598,5 @@ def test_the_matrix_names_every_command_and_button_kind() -> None:
     assert {
         "in", "lang", "of", "cs", "cl", "tr", "wd", "rl", "rv", "sv", "sub", "unsub", "rsvp",
         "an", "am", "pv", "inv", "duty", "st", "ur", "rk", "pj", "pe", "tk",
-        "af", "cf", "ac",
+        "af", "cf", "ac", "tf", "tb",
     } <= pressed  # fmt: skip
