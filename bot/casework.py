@@ -12,7 +12,8 @@ from collections.abc import Callable
 from functools import partial
 
 from bot.access import AccessLog
-from bot.book import BookPage, render
+from bot.agreement import Agreement, agreement_text
+from bot.book import BookPage, render, render_docx
 from bot.clock import Clock
 from bot.closing import CLOSING, ClosingService
 from bot.config import Config
@@ -29,6 +30,7 @@ from bot.terms import (
     category_label,
     contact_label,
     mediator_label,
+    party_label,
     pseudonym_label,
     state_label,
 )
@@ -40,9 +42,10 @@ from bot.urgent import (
     is_waiting_urgent,
     waiting_mark,
 )
-from storage.cases import CaseRecord, CaseRepository
+from storage.cases import BookEntry, CaseRecord, CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository
+from storage.parties import PartyRepository
 from storage.relay import PendingInput, RelayRepository
 from storage.urgent import WAITING_STATES
 
@@ -87,6 +90,7 @@ class CaseworkService:
     ) -> None:
         self._db = db
         self._parties = parties
+        self._party_repo = PartyRepository(db)
         self._closing = closing
         self._access = access
         self._cases = cases
@@ -467,28 +471,78 @@ class CaseworkService:
 
     async def book(
         self, person: Person, reply_to: int | None, number: str | None
-    ) -> tuple[str, bytes, str]:
-        """The case's page of the registration book: (file name, HTML, caption)."""
+    ) -> list[tuple[str, bytes, str]]:
+        """The case file (调解卷宗) as HTML and as DOCX: [(file name, data, caption)]."""
         case = await self._viewable(person, reply_to, number)
         await self._access.opened(person, case, "book")  # recorded before it is shown
+        page = await self._case_file(case)
+        zone = self._config.locale.zone
+        caption = _("Case file of case {number}. Confidential.").format(number=case.number)
+        return [
+            (f"{case.number}.html", render(page, zone), caption),
+            (f"{case.number}.docx", render_docx(page, zone), caption),
+        ]
+
+    async def _case_file(self, case: CaseRecord) -> BookPage:
         names = await self._members.display_names()
+        party = await self._party_repo.get(case.id)
+        party_name = party_label(party.pseudonym) if party else None
         labels = {"resident": pseudonym_label(case.pseudonym), "adviser": _("Legal adviser")}
-        page = BookPage(
+        talks: dict[str, list[tuple[str, BookEntry]]] = {"resident": [], "party": [], "adviser": []}
+        for entry in await self._cases.book(case.id):
+            channel = await self._channel_of(entry, party.user_id if party else None)
+            author = labels.get(entry.author) or names.get(entry.part.chat_id, "?")
+            if channel == "party" and entry.author == "resident" and party_name:
+                author = party_name
+            talks[channel].append((author, entry))
+        stored = await self._party_repo.agreement(case.id)
+        agreement = Agreement.from_json(stored.content) if stored else None
+        sides = {"resident": pseudonym_label(case.pseudonym), "party": party_name or "?"}
+        cover = [
+            (_("Case number"), case.number),
+            (
+                _("Applicant"),
+                _cover_name(sides["resident"], agreement.applicant if agreement else None),
+            ),
+            (
+                _("Other party"),
+                _cover_name(party_name, agreement.respondent if agreement else None),
+            ),
+            (_("Area"), area_name(self._config, case.area_id)),
+            (_("Mediator"), names.get(case.mediator_id or 0, "—")),
+            (_("Outcome"), state_label(case.state)),
+        ]
+        return BookPage(
             case=case,
             area=area_name(self._config, case.area_id),
             category=category_label(case.category),
             contact=contact_label(case.contact),
             state=state_label(case.state),
             events=await self._cases.events(case.id),
-            messages=[
-                (labels.get(entry.author) or names.get(entry.part.chat_id, "?"), entry)
-                for entry in await self._cases.book(case.id)
-            ],
+            messages=talks["resident"],
             notes=[(names.get(n.author_id, "?"), n) for n in await self._store.notes(case.id)],
             names=names,
+            cover=cover,
+            party_messages=talks["party"],
+            consultation=talks["adviser"],
+            agreement=agreement_text(agreement, case.number).splitlines() if agreement else [],
+            confirmations=[
+                (sides.get(side, side), at)
+                for side, at in (await self._party_repo.confirmations(case.id)).items()
+            ],
         )
-        caption = _("Registration book of case {number}. Confidential.").format(number=case.number)
-        return f"{case.number}.html", render(page, self._config.locale.zone), caption
+
+    async def _channel_of(self, entry: BookEntry, party_id: int | None) -> str:
+        """Which conversation an entry belongs to: the applicant's, the other party's, or
+        the consultation with the adviser."""
+        if entry.author == "adviser":
+            return "adviser"
+        if entry.author == "resident":
+            return (
+                "party" if party_id is not None and entry.part.chat_id == party_id else "resident"
+            )
+        mapped = await self._store.find(entry.part.chat_id, entry.part.message_id)
+        return mapped.channel if mapped is not None else "resident"
 
     async def _viewable(
         self, person: Person, reply_to: int | None, number: str | None
@@ -534,6 +588,13 @@ class CaseworkService:
 class CaseNotFoundError(DomainError):
     def user_message(self) -> str:
         return _("There is no case with that number.")
+
+
+def _cover_name(label: str | None, typed: str | bool | None) -> str:
+    """A party on the cover: the pseudonym, and the name the mediator typed if any."""
+    if isinstance(typed, str) and typed:
+        return f"{label} · {typed}"
+    return label or "—"
 
 
 def withdrawn_notice(number: str) -> str:

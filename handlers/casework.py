@@ -74,10 +74,11 @@ async def consult(update: Update, context: BotContext) -> None:
 
 async def book(update: Update, context: BotContext) -> None:
     work = context.services.casework
-    name, data, caption = await work.book(context.person, reply_to(update), _arg(context) or None)
+    files = await work.book(context.person, reply_to(update), _arg(context) or None)
     chat = update.effective_chat
     assert chat is not None
-    await context.services.messenger.send_document(chat.id, name, data, caption)
+    for name, data, caption in files:  # the case file as HTML, then as DOCX
+        await context.services.messenger.send_document(chat.id, name, data, caption)
 
 
 async def withdraw(update: Update, context: BotContext) -> None:

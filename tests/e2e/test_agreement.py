@@ -172,3 +172,57 @@ async def test_cancel_on_the_preview_leaves_everything_as_it_was(
     assert changed_tables(before, await snapshot(db)) == set()
     await wang.send("还在吗")  # still her current case: it goes to the resident
     await resident.expect_many(f"💬 王大姐 · 案件 {number}", "还在吗")
+
+
+async def test_the_case_file_holds_both_conversations_the_agreement_and_its_confirmations(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang = team["wang"]
+    applicant, other, number = await _two_party_case(bot, team)
+    await other.send("<script>alert('围墙')</script>")  # kept as text in both renderings
+    await wang.expect(f"📨 {number} · 对方")
+    await wang.expect("<script>")
+    await applicant.send("我只想要回我家的地")
+    await wang.expect("我只想要回我家的地")
+    await _written_dialogue(wang)
+    await wang.expect("请核对")
+    await wang.press("✓ 确认")
+    await wang.expect_many(f"案件 {number} 已结案", "调解协议书")
+    await applicant.expect(f"您的案件 {number} 已结案")
+    await applicant.press("我同意以上协议内容")
+    await applicant.expect("已记下")
+    await wang.expect("确认了案件")
+    await wang.send(f"/book {number}")
+    html_file, docx_file = await wang.expect_many(number, number)
+    assert html_file.file is not None and docx_file.file is not None
+    html = html_file.file.data.decode("utf-8")
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    docx = Document(io.BytesIO(docx_file.file.data))
+    cells = [cell.text for table in docx.tables for row in table.rows for cell in row.cells]
+    headings = [
+        p.text for p in docx.paragraphs if p.style is not None and "Heading" in p.style.name
+    ]
+    for section in (
+        "封面",
+        "登记",
+        "告知和同意",
+        "与申请人的对话",
+        "与对方当事人的对话",
+        "调解协议和当事人确认",
+        "协议履行跟进",
+        "回访",
+    ):
+        assert section in headings, section
+        assert section in html
+    text = "\n".join(cells)
+    assert "<script>alert('围墙')</script>" in text  # a plain run, as it was written
+    assert PARTY_A in text and PARTY_B in text  # the names typed into the agreement
+    assert "已告知权利义务" in text and "对方当事人已加入并同意" in text
+    assert "1. 乙方拆除加高部分（方式：自行拆除；期限：2026年3月31日 前）" in text
+    assert "居民 R-" in text and "已确认" in text
+    # Each party's words are in their own conversation.
+    conversations = dict(part.split("</h2>", 1) for part in html.split("<h2>")[1:])
+    assert "我只想要回我家的地" in conversations["与申请人的对话"]
+    assert "我只想要回我家的地" not in conversations["与对方当事人的对话"]
+    assert "&lt;script&gt;" in conversations["与对方当事人的对话"]
+    assert "laoli" not in text and "xiuying" not in text

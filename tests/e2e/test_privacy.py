@@ -356,9 +356,9 @@ async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resi
     await wang.send(f"/case {number}")
     await wang.expect(f"现在在案件 {number}")
     await wang.send(f"/book {number}")
-    await wang.expect(number)
+    await wang.expect_many(number, number)  # the case file as HTML and as DOCX
     await head.send(f"/book {number}")
-    await head.expect(number)
+    await head.expect_many(number, number)
     await wang.send("/consult")
     await wang.expect("请写下您要问法律指导员的问题")
     await wang.send("邻居的树挡光，能要求砍掉吗？")
