@@ -557,6 +557,7 @@ class MediationConfig:
     )
     judicial_confirmation: bool = False
     court: str = ""
+    time_limit_days: int = field(default=30, metadata=checks(int_range(1, 365)))
 
 
 def _court_named(mediation: MediationConfig) -> Problem | None:

@@ -31,6 +31,7 @@ from bot.staff import StaffService
 from bot.staffroster import StaffRosterService
 from bot.stats import StatsService
 from bot.subscriptions import SubscriptionService
+from bot.timelimit import TimeLimitService
 from bot.timers import Timers
 from bot.urgent import UrgentService
 from storage.access import AccessRepository
@@ -81,6 +82,7 @@ class Services:
     parties: PartyService
     closing: ClosingService
     deadlines: DeadlineService
+    time_limits: TimeLimitService
 
     @classmethod
     async def start(
@@ -144,6 +146,17 @@ class Services:
             clock=clock,
             config=config,
         )
+        party_repo = PartyRepository(db)
+        time_limits = TimeLimitService(
+            cases=cases,
+            followup=FollowUpRepository(db),
+            parties=party_repo,
+            members=members,
+            timers=timers,
+            notifier=Notifier(people, messenger),
+            clock=clock,
+            config=config,
+        )
         revisits = RevisitService(
             db=db,
             cases=cases,
@@ -153,12 +166,12 @@ class Services:
             routing=routing,
             people=people,
             timers=timers,
+            time_limits=time_limits,
             messenger=messenger,
             clock=clock,
             config=config,
         )
         access = AccessLog(repo=AccessRepository(db), cases=cases, clock=clock, config=config)
-        party_repo = PartyRepository(db)
         parties = PartyService(
             db=db,
             cases=cases,
@@ -253,6 +266,7 @@ class Services:
             routing=routing,
             urgent=urgent,
             timers=timers,
+            time_limits=time_limits,
             people=people,
             messenger=messenger,
             clock=clock,
@@ -295,6 +309,7 @@ class Services:
             parties=parties,
             closing=closing,
             deadlines=deadlines,
+            time_limits=time_limits,
         )
 
     async def run_timers(self) -> None:
@@ -302,6 +317,7 @@ class Services:
         interrupted."""
         await self.outbox.start()
         await self.revisits.ensure_digest()
+        await self.time_limits.ensure_check()
         await self.privacy.start()
         await self.timers.start()
         await self.routing.resume()

@@ -72,6 +72,29 @@ async def consult(update: Update, context: BotContext) -> None:
     await answer(update, context, [reply])
 
 
+async def extend(update: Update, context: BotContext) -> None:
+    """/extend: ask the parties of the current case for more time than the limit."""
+    case = await context.services.casework.target(context.person, reply_to(update))
+    reply = await context.services.time_limits.ask_extension(context.person, case)
+    await answer(update, context, [reply])
+
+
+EXTEND_BUTTON = re.compile(rf"^ex:({ID_PATTERN}):({ID_PATTERN}):(yes|no)$")
+
+
+async def on_extend_button(update: Update, context: BotContext) -> None:
+    """A party's answer to "more time?"; the service checks it is theirs to give."""
+    query = update.callback_query
+    assert query and query.data
+    match = EXTEND_BUTTON.match(query.data)
+    if match is None:
+        raise NotAllowedError
+    case_id, period, agree = int(match.group(1)), int(match.group(2)), match.group(3) == "yes"
+    reply = await context.services.time_limits.answered(context.person, case_id, period, agree)
+    await query.answer()
+    await answer(update, context, [reply])
+
+
 async def book(update: Update, context: BotContext) -> None:
     work = context.services.casework
     files = await work.book(context.person, reply_to(update), _arg(context) or None)
@@ -183,6 +206,7 @@ def casework_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         "reassign": transfer,
         "consult": consult,
         "book": book,
+        "extend": extend,
         "withdraw": withdraw,
     }
     return [
@@ -190,4 +214,5 @@ def casework_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(on_button, pattern=BUTTON),
         CallbackQueryHandler(on_closing_button, pattern=CLOSING_BUTTON),
         CallbackQueryHandler(on_deadline_button, pattern=DEADLINE_BUTTON),
+        CallbackQueryHandler(on_extend_button, pattern=EXTEND_BUTTON),
     ]

@@ -171,6 +171,7 @@ COMMANDS = [
     # The other party (bot/parties.py): an invite link, whom messages go to, a link's use.
     row("party", "/party", CASE_TEAM, SELECT_A, changes=("case_parties", "case_events")),
     row("talk", "/talk", CASE_TEAM, SELECT_A),
+    row("extend", "/extend", CASE_TEAM, SELECT_A, changes=("case_events",)),
     row("party-unknown-link", "/start party-NotARealToken", NOBODY),
     row("reopen", "/reopen {C}", CASE_TEAM, changes=("cases",)),
     row("announce", "/announce", STAFF_ONLY, changes=("announcements",)),
@@ -267,6 +268,7 @@ STALE = [  # buttons that were real once
     row("confirm-nothing-waiting", "press cf:{A_id}:ok", NOBODY),
     # C's agreement is oral, without terms: no term card was ever sent, none was broken.
     row("term-not-asked", "press tf:{C_id}:1:done", NOBODY),
+    row("extension-not-asked", "press ex:{A_id}:0:yes", NOBODY),
     row("broken-term-reopen", "press tb:{C_id}:1:reopen", NOBODY),
     row("broken-term-revisit", "press tb:{C_id}:1:revisit", NOBODY),
     row("revisit-not-due", "press rv:{C_id}:2:holding", NOBODY),
@@ -593,10 +595,10 @@ def test_the_matrix_names_every_command_and_button_kind() -> None:
         "/invite", "/duty", "/cases", "/case", "/note", "/close", "/reopen", "/transfer",
         "/reassign", "/consult", "/book", "/announce", "/announcements", "/roster",
         "/mediators", "/overview", "/stats", "/block", "/unblock", "/mydata", "/forget",
-        "/unsubscribe", "/care", "/access", "/party", "/talk",
+        "/unsubscribe", "/care", "/access", "/party", "/talk", "/extend",
     } <= typed  # fmt: skip
     assert {
         "in", "lang", "of", "cs", "cl", "tr", "wd", "rl", "rv", "sv", "sub", "unsub", "rsvp",
         "an", "am", "pv", "inv", "duty", "st", "ur", "rk", "pj", "pe", "tk",
-        "af", "cf", "ac", "tf", "tb",
+        "af", "cf", "ac", "tf", "tb", "ex",
     } <= pressed  # fmt: skip

@@ -322,7 +322,8 @@ async def test_registration_book_export(bot: BotUnderTest, team: dict[str, Perso
     await wang.send("/note 私下记一笔")
     await wang.expect("备注已保存")
     await wang.send("/book")
-    document = await wang.expect(f"案件 {number} 的调解登记")
+    document, docx = await wang.expect_many(f"案件 {number} 的调解卷宗", f"{number}")
+    assert docx.file is not None and docx.file.data.startswith(b"PK")  # and as DOCX
     assert document.kind == "document"
     assert document.file is not None
     page = document.data.decode("utf-8")  # type: ignore[union-attr]
