@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROSTER
+from tests.e2e.driving import say
 from tests.e2e.test_agreement import _written_dialogue
 from tests.e2e.test_parties import _two_party_case
 from tests.harness import BotUnderTest, Person
@@ -82,3 +83,10 @@ async def test_terms_are_followed_up_on_their_day_and_the_court_card_comes_twice
         "term_broken",
     ]
     assert kinds[-1][0] == "reopened"
+    stats = next(m.content for m in await say(head, "/stats 2026") if "📊" in m.content)
+    mediation = next(line for line in stats.splitlines() if line.startswith("调解："))
+    assert mediation == (
+        "调解：书面协议 1 · 口头协议 0 · 加入的对方当事人 1 · 按期履行的条款 1 · "
+        "逾期履行的条款 0 · 未履行的条款 1 · 发出的司法确认说明 1 · 超过期限的案件 0 · "
+        "延长期限的案件 0"
+    )

@@ -54,6 +54,9 @@ async def test_a_case_over_the_limit_is_flagged_and_extended_with_both_parties_c
     ]
     assert answers == [("resident", True), ("party", True)]
     assert [e.kind for e in await bot.timeline(number)][-1] == "extended"
+    stats = next(m.content for m in await say(head, "/stats 2026") if "📊" in m.content)
+    assert "超过期限的案件 1 · 延长期限的案件 1" in stats
+    assert "加入的对方当事人 1" in stats
 
 
 def _last_digest(person: Person) -> str:
