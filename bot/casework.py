@@ -458,6 +458,7 @@ class CaseworkService:
         for mediator_id in {case.mediator_id, offer.mediator_id if offer else None} - {None}:
             assert mediator_id is not None
             await self._tell(mediator_id, partial(withdrawn_notice, case.number))
+        await self._parties.tell_ended(case)  # the other party, if they had joined
         if is_waiting_urgent(case):  # nobody left with a 我来接手 that no longer applies
             await self._urgent.withdrawn(case)
         return Outgoing(

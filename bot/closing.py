@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from bot.agreement import Agreement, Letterhead, Term, agreement_text, render_docx
@@ -27,6 +28,7 @@ from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _, format_when
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.notify import Notifier
+from bot.parties import ended_for_party
 from bot.people import PeopleService, Person
 from bot.relay import RelayService
 from bot.revisits import RevisitService
@@ -240,11 +242,22 @@ class ClosingService:
         self, case: CaseRecord, data: dict[str, Any], party: PartyRecord | None
     ) -> list[str]:
         resident = pseudonym_label(case.pseudonym)
+        other = (
+            [_("• {who} is told the mediation has ended.").format(who=party_label(party.pseudonym))]
+            if party is not None
+            else []
+        )
         if data["outcome"] == "withdrawn":
-            return [_("• {who} is told the case is closed as withdrawn.").format(who=resident)]
+            return [
+                _("• {who} is told the case is closed as withdrawn.").format(who=resident),
+                *other,
+            ]
         if data["outcome"] == "not_settled":
             return [
-                _("• {who} is told the case is closed, with where to go next.").format(who=resident)
+                _("• {who} is told the case is closed, with where to go next.").format(
+                    who=resident
+                ),
+                *other,
             ]
         said = [
             _("• {who} receives the agreement above and is asked to confirm it.").format(
@@ -361,8 +374,12 @@ class ClosingService:
                 case.resident_id, lambda: _closed_notice(case, outcome, text, agreement)
             )
         party = await self._joined(case)
-        if agreement is not None and party is not None and party.user_id is not None:
+        if party is None or party.user_id is None:
+            return
+        if agreement is not None:
             await self._tell(party.user_id, lambda: _party_notice(case, agreement))
+        else:
+            await self._tell(party.user_id, partial(ended_for_party, case.number))
 
     # ------------------------------------------------------------------ confirmations
 

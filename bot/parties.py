@@ -284,6 +284,12 @@ class PartyService:
             )
         )
 
+    async def tell_ended(self, case: CaseRecord) -> None:
+        """The case ended without them (withdrawn): the other party is told, kindly."""
+        party = await self._joined(case)
+        if party is not None and party.user_id is not None:
+            await self._tell(party.user_id, partial(ended_for_party, case.number))
+
     async def cases_of(self, person: Person) -> list[CaseRecord]:
         """The open cases this person takes part in as the other party."""
         found = []
@@ -335,6 +341,13 @@ class PartyService:
     ) -> None:
         if case.mediator_id is not None:
             await self._tell(case.mediator_id, partial(notice, case.number, party.pseudonym))
+
+
+def ended_for_party(number: str) -> str:
+    """What the other party is told when the case ends without an agreement."""
+    return _(
+        "The mediation of case {number} has ended without an agreement. Thank you for taking part."
+    ).format(number=number)
 
 
 def _joined_notice(number: str, pseudonym: str) -> str:

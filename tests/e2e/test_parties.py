@@ -194,3 +194,30 @@ def _labels_of(markup: dict[str, object] | None) -> list[str]:
     rows = (markup or {}).get("inline_keyboard", [])
     assert isinstance(rows, list)
     return [str(button["text"]) for row in rows for button in row]
+
+
+async def test_the_other_party_is_told_when_the_case_ends_without_an_agreement(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang = team["wang"]
+    applicant, other, number = await _two_party_case(bot, team)
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("未调解成功（已转介）")
+    await wang.expect("转介到了哪里")
+    await wang.send("区人民法院")
+    preview = await wang.expect("请核对")
+    assert "告诉对方 R-" in preview.content and "调解已经结束" in preview.content
+    await wang.press("✓ 确认")
+    await wang.expect(f"案件 {number} 已结案")
+    await applicant.expect(f"您的案件 {number} 已结案")
+    await other.expect(f"案件 {number} 的调解已经结束，没有达成协议")
+    # A second two-party case, withdrawn by the applicant: the other party is told too.
+    await wang.send(f"/reopen {number}")
+    await wang.expect(f"案件 {number} 已重新打开")
+    await applicant.expect("已重新打开")
+    await applicant.send("/withdraw")
+    await applicant.expect("您要撤回哪个案件")
+    await applicant.press(next(b for b in _labels(applicant) if b.startswith(number)))
+    await applicant.expect(f"案件 {number} 已撤回")
+    await other.expect(f"案件 {number} 的调解已经结束，没有达成协议")
