@@ -129,6 +129,7 @@ async def test_reopened_case_has_no_revisits(bot: BotUnderTest, team: dict[str, 
     number = await settle(resident, wang)
     await wang.send(f"/reopen {number}")
     await wang.expect("已重新打开")
+    wang.ignore("📋", "⏰")  # open again past the time limit: flagged, but no revisit
     bot.clock.advance(31 * DAY)
     await wang.expect_silence(0.3)
     await resident.expect("已重新打开")
