@@ -221,3 +221,25 @@ async def test_the_other_party_is_told_when_the_case_ends_without_an_agreement(
     await applicant.press(next(b for b in _labels(applicant) if b.startswith(number)))
     await applicant.expect(f"案件 {number} 已撤回")
     await other.expect(f"案件 {number} 的调解已经结束，没有达成协议")
+
+
+async def test_the_other_party_can_erase_their_words_from_the_case(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang = team["wang"]
+    _applicant, other, number = await _two_party_case(bot, team)
+    await other.send("我的秘密XYZ")
+    await wang.expect_many("📨", "我的秘密XYZ")
+    await other.send("/forget")
+    await other.expect("这会删除您的资料")
+    await other.press("是的，全部删除")
+    await other.expect("您的所有资料都已删除")
+    db = database(bot)
+    assert await db.fetch_one("SELECT 1 FROM case_messages WHERE text LIKE '%XYZ%'") is None
+    assert await db.fetch_one("SELECT 1 FROM relay_map WHERE chat_id = ?", (OTHER,)) is None
+    party = await db.fetch_one("SELECT user_id FROM case_parties")
+    assert party is not None and party[0] is None  # no longer anyone's: nothing reaches them
+    await wang.send("/talk")
+    menu = await wang.expect("发给谁")
+    assert not any(b.startswith("对方") for b in _labels_of(menu.reply_markup))
+    assert (await bot.timeline(number))[0].kind == "registered"  # the case itself stays
