@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from bot.localapi.state import BotMessage
 from tests.e2e.driving import settled
-from tests.e2e.flows import accepted_case, open_case_en
+from tests.e2e.flows import accepted_case, close_settled, open_case_en
 from tests.harness import BotUnderTest, Person
 from tests.words import stray_cjk, stray_latin
 
@@ -88,11 +88,7 @@ async def _mediator_in_chinese(bot: BotUnderTest, wang: Person, resident: Person
     await wang.expect()
     await wang.send("/invite_party QJS-2026-0001")
     await wang.expect("我不认识")
-    await wang.send("/close")
-    await wang.expect("结果是")
-    await wang.press("调解成功（达成协议）")
-    await wang.expect("请写下双方达成的协议")
-    await wang.send("每晚十点后停止装修")
+    await close_settled(wang, "每晚十点后停止装修")
     await wang.expect("已结案")
 
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from openpyxl import load_workbook
 from PIL import Image
 
-from tests.e2e.flows import CASE_NUMBER, start_intake
+from tests.e2e.flows import CASE_NUMBER, sensitive_consent, start_intake
 from tests.harness import BotUnderTest, Person
 
 CONTACT_BUTTONS = {"office": "坐班时间到调解室面谈", "home": "上门走访", "chat": "就在这里聊"}
@@ -22,6 +22,7 @@ async def register(resident: Person, contact: str, text: str) -> str:
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("租房")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send(text)
     await resident.expect("收到了")

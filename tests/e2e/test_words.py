@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.localapi.state import BotMessage
 from storage.db import Database
 from tests.e2e.driving import count, settled
-from tests.e2e.flows import accepted_case, open_case, open_case_en
+from tests.e2e.flows import accepted_case, open_case, open_case_en, sensitive_consent
 from tests.harness import BotUnderTest, Person
 
 STALE = "这个按钮已经失效了。"
@@ -122,6 +122,7 @@ async def test_the_summary_can_be_changed(bot: BotUnderTest, team: dict[str, Per
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("邻里纠纷")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("楼上漏水")
     await resident.expect("收到了")
@@ -164,6 +165,7 @@ async def test_unknown_commands_are_answered_and_never_passed_on(
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("邻里纠纷")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("装修太吵")
     await resident.expect("收到了")
