@@ -2,9 +2,9 @@
 
 A Chinese screen may carry Latin letters only where a reader needs them as they are: command
 names and their arguments (/stats last-month), case numbers (QJS-2026-0001), pseudonyms
-(R-1234), links, file types and names of products she uses (Telegram, Excel, CSV), units (MB).
+(R-1234), links, file types and names of products she uses (Telegram, Word, Excel, CSV), units (MB).
 An English screen may carry Chinese only in names: a mediator's name as residents see it
-(王大姐), terms she will meet in Chinese (告诫书: the police's written caution), and the
+(王大姐), terms she will meet in Chinese (告诫书: the police's written caution; 司法确认: a court's confirmation), and the
 language chooser's 中文, written as its readers look for it.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-LATIN_ALLOWED = {"Telegram", "Excel", "CSV", "csv", "xlsx", "ID", "MB", "PDF", "HTML"}
-CJK_ALLOWED = {"王大姐", "李阿姨", "赵嫂子", "陈社长", "告诫书", "中文"}
+LATIN_ALLOWED = {"Telegram", "Word", "Excel", "CSV", "csv", "xlsx", "ID", "MB", "PDF", "HTML"}
+CJK_ALLOWED = {"王大姐", "李阿姨", "赵嫂子", "陈社长", "告诫书", "司法确认", "中文"}
 
 _COMMAND = re.compile(r"/[a-z_]+(?:@\w+)?(?:[ \t]+(?:[a-z][a-z0-9-]*|\d{4}))*")
 _CASE = re.compile(r"\b[A-Z]{1,8}-(?:\d{4}-)?[\d…]+")

@@ -61,6 +61,7 @@ async def test_waiting_case_and_the_big_button_in_english(
     await resident.press("Lianhe Village")  # nobody on duty now: the case waits
     await resident.expect("What is it about")
     await resident.press("Neighbours")
+    await sensitive_consent(resident)
     await resident.expect("Please tell")
     await resident.send("Noise")
     await resident.expect("Got it")
