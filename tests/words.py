@@ -2,10 +2,11 @@
 
 A Chinese screen may carry Latin letters only where a reader needs them as they are: command
 names and their arguments (/stats last-month), case numbers (QJS-2026-0001), pseudonyms
-(R-1234), links, file types and names of products she uses (Telegram, Word, Excel, CSV), units (MB).
-An English screen may carry Chinese only in names: a mediator's name as residents see it
-(王大姐), terms she will meet in Chinese (告诫书: the police's written caution; 司法确认: a court's confirmation), and the
-language chooser's 中文, written as its readers look for it.
+(R-1234), links, file types and names of products she uses (Telegram, Word, Excel, CSV),
+units (MB). An English screen may carry Chinese only in names: a mediator's name as
+residents see it (王大姐), terms she will meet in Chinese (告诫书: the police's written
+caution; 司法确认: a court's confirmation), and the language chooser's 中文, written as its
+readers look for it.
 """
 
 from __future__ import annotations
