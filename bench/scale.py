@@ -177,9 +177,10 @@ async def sample(bot: Bot, count: int, tag: str) -> list[Copy]:
 
 
 async def sample_until(bot: Bot, done: asyncio.Event, tag: str) -> list[Copy]:
+    """Rounds of `sample` until `done` (one at least)."""
     copies: list[Copy] = []
     n = 0
-    while not done.is_set():
+    while n == 0 or not done.is_set():
         copies += await sample(bot, 1, f"{tag}{n}")
         n += 1
     return copies

@@ -393,8 +393,11 @@ class CaseRepository:
         return {int(row[0]): int(row[1]) for row in rows}
 
     async def last_offered(self) -> dict[int, datetime]:
+        """When each member was last offered a case (one index look-up each)."""
         rows = await self._db.fetch_all(
-            "SELECT mediator_id, max(offered_at) FROM offers GROUP BY mediator_id"
+            """SELECT m.user_id, (SELECT max(o.offered_at) FROM offers o
+                                  WHERE o.mediator_id = m.user_id) AS last
+               FROM members m WHERE last IS NOT NULL"""
         )
         return {int(row[0]): from_db(row[1]) for row in rows}
 
