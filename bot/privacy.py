@@ -48,10 +48,10 @@ log = logging.getLogger(__name__)
 
 PRIVACY_PREFIX = "pv:"  # pv:mydata | pv:forget | pv:forget-yes | pv:discreet-on/off | pv:clear
 RETENTION_JOB = "retention:daily"
-# The nightly purge goes this many cases at a time (each batch one short transaction, some
-# 10 ms), pausing this long between batches so that relayed messages wait for no more.
+# The nightly purge goes this many cases at a time, each batch one short transaction (some
+# 20 ms for 20 cases of a district), and yields between batches: the database lock is first
+# come, first served, so a relayed message's statements wait for one batch at most.
 PURGE_BATCH = 20
-PURGE_PAUSE = 0.005
 DELETABLE_FOR = timedelta(hours=48)  # Telegram lets a bot delete its messages this long
 
 
@@ -213,7 +213,7 @@ class PrivacyService:
         purged = 0
         while batch := await self._purge_batch(before, now):
             purged += len(batch)
-            await asyncio.sleep(PURGE_PAUSE)  # let the relay's statements in
+            await asyncio.sleep(0)  # let the relay's statements in
         await self._privacy.forget_block_reasons(before)
         drafts = await self._privacy.purge_abandoned(
             now - timedelta(days=self._config.privacy.draft_days)
@@ -225,8 +225,7 @@ class PrivacyService:
     async def _purge_batch(self, before: datetime, now: datetime) -> list[int]:
         async with self._db.transaction():
             ids = await self._privacy.purge_closed_before(before, now, PURGE_BATCH)
-            for case_id in ids:
-                await self._cases.add_event(case_id, "purged", now)
+            await self._cases.add_events([(case_id, "purged", now, None, {}) for case_id in ids])
         return ids
 
     def _next_purge(self) -> datetime:
