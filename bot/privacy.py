@@ -49,9 +49,10 @@ log = logging.getLogger(__name__)
 PRIVACY_PREFIX = "pv:"  # pv:mydata | pv:forget | pv:forget-yes | pv:discreet-on/off | pv:clear
 RETENTION_JOB = "retention:daily"
 # The nightly purge goes this many cases at a time, each batch one short transaction (some
-# 20 ms for 20 cases of a district), and yields between batches: the database lock is first
-# come, first served, so a relayed message's statements wait for one batch at most.
+# 20 ms for 20 cases of a district), and pauses between batches so that a relayed message's
+# statements (the database lock is first come, first served) get through together.
 PURGE_BATCH = 20
+PURGE_PAUSE = 0.005
 DELETABLE_FOR = timedelta(hours=48)  # Telegram lets a bot delete its messages this long
 
 
@@ -213,7 +214,7 @@ class PrivacyService:
         purged = 0
         while batch := await self._purge_batch(before, now):
             purged += len(batch)
-            await asyncio.sleep(0)  # let the relay's statements in
+            await asyncio.sleep(PURGE_PAUSE)  # let the conversations' statements in
         await self._privacy.forget_block_reasons(before)
         drafts = await self._privacy.purge_abandoned(
             now - timedelta(days=self._config.privacy.draft_days)
