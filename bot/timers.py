@@ -93,7 +93,7 @@ class Timers:
         late = await self._reminders.mark_late(self._clock.now())
         scheduled = await self._refill()
         self._scheduler.add_job(
-            self._refill, "interval", seconds=REFILL.total_seconds(), id=REFILL_JOB
+            self._refill_quietly, "interval", seconds=REFILL.total_seconds(), id=REFILL_JOB
         )
         self._scheduler.start()
         self._clock.subscribe(self._clock_moved)
@@ -249,8 +249,12 @@ class Timers:
             task.add_done_callback(self._refilling.discard)
 
     async def _refill_quietly(self) -> None:
-        with suppress(Exception):  # a failed refill is retried by the next one
+        """A refill from the clock or the hourly job; a failure is logged, and the next
+        refill (within the hour, before the window runs out) tries again."""
+        try:
             await self._refill()
+        except Exception:
+            log.exception("timers refill failed")
 
     @property
     def scheduled(self) -> int:
