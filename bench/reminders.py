@@ -105,7 +105,7 @@ async def copy_with_due(template: Path, target: Path, due: int) -> None:
     try:
         reminders = ReminderRepository(db)
         async with db.transaction():
-            for reminder in (await reminders.open_until(now + 10 * FUTURE))[:due]:
+            for reminder in (await reminders.open())[:due]:
                 await reminders.add(
                     reminder.job_id,
                     reminder.kind,

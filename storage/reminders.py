@@ -74,6 +74,13 @@ class ReminderRepository:
         row = await self._db.fetch_one("SELECT * FROM reminders WHERE job_id = ?", (job_id,))
         return _reminder(row) if row else None
 
+    async def open(self) -> list[Reminder]:
+        """Everything still to do, whenever it is due (the timers take a day at a time)."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM reminders WHERE state IN ('pending', 'claimed') ORDER BY due_at"
+        )
+        return [_reminder(row) for row in rows]
+
     async def open_until(self, horizon: datetime) -> list[Reminder]:
         """Everything still to do by `horizon`: pending, and claimed by a run that died
         mid-send (the timers hold a day's worth; the rest waits here)."""
