@@ -43,6 +43,8 @@ def help_text(person: Person) -> str:
             _("/transfer – hand over · /consult – ask the legal adviser"),
             _("/close – close with the outcome · /reopen QJS-… – open again"),
             _("/care – safety: information cards, referrals, not suitable for mediation"),
+            _("/party – invite the other party · /talk – whom your messages go to"),
+            _("/extend – ask the parties for more time than the limit"),
         ]
     if person.is_head:
         lines.append(_("/reassign – take or give any open case, waiting or not"))

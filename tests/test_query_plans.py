@@ -29,7 +29,8 @@ LARGE = frozenset(
         "users", "cases", "case_events", "case_messages", "case_notes", "case_access",
         "relay_map", "relay_showing", "offers", "reminders", "revisits", "surveys",
         "inbox", "outbox", "subscribers", "subscriber_areas", "subscriber_topics",
-        "deliveries", "rsvps", "sent_messages", "urgent_alerts",
+        "deliveries", "rsvps", "sent_messages", "urgent_alerts", "case_parties",
+        "party_focus", "agreements", "agreement_confirmations",
     }
 )  # fmt: skip
 # Tables that stay small: the team, its roster and invites, configuration-like rows, and
