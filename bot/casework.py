@@ -61,6 +61,7 @@ TRANSFERABLE = ("accepted", "settled")
 # The head moves any case that is not closed for good: waiting ones too, urgent or not.
 HEAD_MOVABLE = (*WAITING_STATES, *TRANSFERABLE)
 MAX_TEXT = 2000
+MAX_LISTED = 40  # /cases lists the open cases and the newest closed ones, up to this many
 
 
 class NothingToWithdrawError(DomainError):
@@ -112,7 +113,7 @@ class CaseworkService:
         """/cases: the mediator's cases with their state; buttons pick the current one."""
         if not person.is_mediator:
             raise NotAllowedError
-        cases = await self._cases.of_mediator(person.id)
+        cases = await self._cases.of_mediator(person.id, MAX_LISTED)
         urgent = await self._urgent.waiting_for(person)
         if not cases and not urgent:
             return Outgoing(_("You have no cases yet."))
@@ -142,6 +143,15 @@ class CaseworkService:
             )
             if case.is_open:
                 buttons.append(Button(case.number, f"{SELECT_PREFIX}{case.id}"))
+        if len(cases) == MAX_LISTED:
+            total = await self._cases.count_of_mediator(person.id)
+            if total > MAX_LISTED:
+                lines.append(
+                    _(
+                        "Showing {shown} of your {total} cases, open ones first. "
+                        "/case <number> opens any other."
+                    ).format(shown=MAX_LISTED, total=total)
+                )
         return Outgoing("\n".join(lines), rows(*buttons, per_row=2))
 
     async def select(self, person: Person, case_ref: str) -> Outgoing:
