@@ -20,7 +20,7 @@ from bot.i18n import _
 from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
 from bot.notify import Notifier
 from bot.people import PeopleService, Person
-from bot.relay import NoCaseChosenError, RelayService
+from bot.relay import CaseErasedError, CaseNotYoursError, NoCaseChosenError, RelayService
 from bot.revisits import RevisitService
 from bot.terms import (
     area_name,
@@ -50,6 +50,8 @@ SELECT_PREFIX = "cs:"
 CLOSE_PREFIX = "cl:"
 TRANSFER_PREFIX = "tr:"
 WITHDRAW_PREFIX = "wd:"
+TRANSFER_CONFIRM_PREFIX = "tc:"  # tc:<case_id>:yes|edit|no — the handover, confirmed
+HANDOVER_CONFIRM = "handover_confirm"  # a pending input: the note written, not yet sent
 OUTCOMES = ("settled", "not_settled", "withdrawn")
 # A settled case still has revisits ahead: it can change hands too.
 TRANSFERABLE = ("accepted", "settled")
@@ -126,9 +128,7 @@ class CaseworkService:
             lines.append(_("Your cases (the current one is marked ▶):"))
         for case in cases:
             mark = "▶ " if case.id == current else ""
-            lines.append(
-                f"{mark}{case.number} · {category_label(case.category)} · {state_label(case.state)}"
-            )
+            lines.append(f"{mark}{case.number} · {category_label(case.category)} · {_state(case)}")
             if case.is_open:
                 buttons.append(Button(case.number, f"{SELECT_PREFIX}{case.id}"))
         return Outgoing("\n".join(lines), rows(*buttons, per_row=2))
@@ -139,7 +139,7 @@ class CaseworkService:
         case = await self._relay.case_for_mediator(person, case.id)
         async with self._db.transaction():
             await self._access.opened(person, case, "case")
-            await self._members.set_current_case(person.id, case.id)
+            await self._members.set_current_case(person.id, case.id, self._clock.now())
         return Outgoing(
             _(
                 "Now talking in case {number} ({area}). Messages you write without "
@@ -166,8 +166,25 @@ class CaseworkService:
         await self._store.set_pending(PendingInput(person.id, kind, case.id, {}), self._clock.now())
         return Outgoing(prompt + "\n" + _("(Send /cancel to stop.)"))
 
-    async def note(self, person: Person, reply_to: int | None, text: str) -> Outgoing:
-        case = await self.target(person, reply_to)
+    async def named(
+        self,
+        person: Person,
+        reply_to: int | None,
+        number: str | None,
+        states: tuple[str, ...] = ("accepted",),
+    ) -> CaseRecord:
+        """The case a command names (refused when it is not hers), else `target`."""
+        if not number:
+            return await self.target(person, reply_to)
+        if not person.is_mediator:
+            raise NotAllowedError
+        found = await self._find(number)
+        return await self._relay.case_for_mediator(person, found.id, states)
+
+    async def note(
+        self, person: Person, reply_to: int | None, text: str, number: str | None = None
+    ) -> Outgoing:
+        case = await self.named(person, reply_to, number)
         if not text:
             return await self.ask(
                 person,
@@ -205,7 +222,7 @@ class CaseworkService:
         if pending.kind in ("settled", "not_settled"):
             return [await self._close(person, case, pending.kind, text)]
         if pending.kind == "handover":
-            return [await self._transfer(person, case, int(pending.data["to"]), text)]
+            return [await self._confirm_transfer(person, case, int(pending.data["to"]), text)]
         if pending.kind == "consult":
             return [await self._consult(person, case, text)]
         if pending.kind == CARE_REASON:
@@ -219,8 +236,10 @@ class CaseworkService:
 
     # ------------------------------------------------------------------ closing
 
-    async def close_menu(self, person: Person, reply_to: int | None) -> Outgoing:
-        case = await self.target(person, reply_to)
+    async def close_menu(
+        self, person: Person, reply_to: int | None, number: str | None = None
+    ) -> Outgoing:
+        case = await self.named(person, reply_to, number)
         labels = {
             "settled": _("Settled (an agreement)"),
             "not_settled": _("Not settled (referred on)"),
@@ -272,12 +291,16 @@ class CaseworkService:
             raise NotAllowedError
         if case.is_open:
             return Outgoing(_("Case {number} is still open.").format(number=case.number))
+        if case.resident_id is None:
+            raise CaseErasedError
+        if case.purged:
+            raise CasePurgedError
         now = self._clock.now()
         async with self._db.transaction():
             await self._cases.reopen(case.id, now)
             await self._cases.add_event(case.id, "reopened", now, actor_id=person.id)
             await self._timers.cancel_case(case.id)  # no revisits of a case that is open
-            await self._members.set_current_case(person.id, case.id)
+            await self._members.set_current_case(person.id, case.id, now)
         await self._tell_resident(case, _reopened_notice)
         return Outgoing(
             _("Case {number} is open again, and it is your current case.").format(
@@ -292,8 +315,7 @@ class CaseworkService:
     ) -> Outgoing:
         """/transfer (or the head's /reassign), for the current case or a numbered one."""
         if number:
-            found = await self._find(number)
-            case = await self._relay.case_for_mediator(person, found.id, self._movable(person))
+            case = await self.named(person, reply_to, number, self._movable(person))
         else:
             case = await self.target(person, reply_to)
         others = [
@@ -349,6 +371,52 @@ class CaseworkService:
                 "is agreed, what to watch out for."
             ).format(name=target.display_name)
         )
+
+    async def _confirm_transfer(
+        self, person: Person, case: CaseRecord, to_id: int, note: str
+    ) -> Outgoing:
+        """Before the handover: who gets the case and the note, with 确认 / 修改 / 取消."""
+        target = await self._members.get(to_id)
+        if target is None or not target.active:
+            raise StaleActionError
+        data = {"to": to_id, "note": note}
+        await self._store.set_pending(
+            PendingInput(person.id, HANDOVER_CONFIRM, case.id, data), self._clock.now()
+        )
+        text = _(
+            "Hand case {number} over to {name}? She receives the case summary, the "
+            "registration book and your note:\n{note}\nThe resident is told that {name} "
+            "looks after the case now."
+        ).format(number=case.number, name=target.display_name, note=note)
+        prefix = f"{TRANSFER_CONFIRM_PREFIX}{case.id}"
+        return Outgoing(
+            text,
+            rows(
+                Button(_("Confirm"), f"{prefix}:yes"),
+                Button(_("Change"), f"{prefix}:edit"),
+                Button(_("Cancel"), f"{prefix}:no"),
+                per_row=3,
+            ),
+        )
+
+    async def transfer_confirmed(self, person: Person, case_id: int, answer: str) -> Outgoing:
+        """确认 hands over; 修改 asks for the note again; 取消 changes nothing."""
+        pending = await self._store.pending(person.id)
+        if pending is None or pending.kind != HANDOVER_CONFIRM or pending.case_id != case_id:
+            raise StaleActionError
+        case = await self._relay.case_for_mediator(person, case_id, self._movable(person))
+        to_id = int(pending.data["to"])
+        if answer == "no":
+            await self._store.clear_pending(person.id)
+            return Outgoing(
+                _("Cancelled: case {number} stays with its mediator.").format(number=case.number)
+            )
+        if answer == "edit":
+            return await self.choose_transfer(person, case_id, to_id)
+        if answer != "yes":
+            raise StaleActionError
+        await self._store.clear_pending(person.id)
+        return await self._transfer(person, case, to_id, str(pending.data["note"]))
 
     async def _transfer(self, person: Person, case: CaseRecord, to_id: int, note: str) -> Outgoing:
         target = await self._members.get(to_id)
@@ -525,8 +593,8 @@ class CaseworkService:
             case = await self._find(str(person.member.current_case_id))
         else:
             raise NoCaseChosenError
-        if not person.is_head and (not person.is_mediator or case.mediator_id != person.id):
-            raise NotAllowedError
+        if not person.is_head and case.mediator_id != person.id:
+            raise CaseNotYoursError
         return case
 
     # ------------------------------------------------------------------ helpers
@@ -552,9 +620,24 @@ class CaseworkService:
         await self._tell(case.resident_id, lambda: notice(case, *args))
 
 
+class CasePurgedError(DomainError):
+    def user_message(self) -> str:
+        return _(
+            "This case cannot be reopened: its contents were deleted after the retention "
+            "period. If the resident needs help again, she can start a new case."
+        )
+
+
 class CaseNotFoundError(DomainError):
     def user_message(self) -> str:
         return _("There is no case with that number.")
+
+
+def _state(case: CaseRecord) -> str:
+    """A case's state as the team sees it: an erased resident's case says so."""
+    if case.resident_id is None and not case.is_open:
+        return _("withdrawn (data erased)")
+    return state_label(case.state)
 
 
 def _closed_notice(case: CaseRecord, outcome: str, text: str | None) -> str:
@@ -569,6 +652,14 @@ def _closed_notice(case: CaseRecord, outcome: str, text: str | None) -> str:
         lines.append(_("Where to go next: {text}").format(text=text))
     lines.append(_("Thank you for trusting Da'asao. Write 找大阿嫂 if you need us again."))
     return "\n".join(lines)
+
+
+def erased_notice(number: str) -> str:
+    """What a case's mediator is told when the resident erases her data (/forget)."""
+    return _(
+        "The resident of case {number} has withdrawn it and had her data erased "
+        "(withdrawn, data erased). The case has ended for good and cannot be reopened."
+    ).format(number=number)
 
 
 def withdrawn_notice(number: str) -> str:

@@ -91,6 +91,7 @@ class TelegramMessenger:
             reply_parameters=_reply(reply_to),
             entities=entities or None,
             protect_content=message.protect or None,
+            disable_notification=message.quiet or None,
         )
 
     async def send_document(

@@ -183,7 +183,8 @@ BUTTONS = [
     row("intake-button", "press in:consent:yes", EVERYONE),  # anyone may start their own
     row("offer-accept", "press of:{offer_B}:accept", WANG_ONLY, changes=("offers", "cases")),
     row("offer-decline", "press of:{offer_B}:decline", WANG_ONLY),
-    row("offer-decline-reason", "press of:{offer_B}:no-busy", WANG_ONLY, changes=("offers",)),
+    row("offer-decline-reason", "press of:{offer_B}:no-busy", WANG_ONLY),
+    row("offer-decline-confirm", "press of:{offer_B}:yes-busy", WANG_ONLY, changes=("offers",)),
     row("offer-to-head", "press of:{offer_E}:accept", HEAD_ONLY, changes=("offers", "cases")),
     row("select-button", "press cs:{A_id}", CASE_TEAM),
     row("close-withdrawn", "press cl:{A_id}:withdrawn", CASE_TEAM, changes=("cases",)),

@@ -151,6 +151,8 @@ async def test_transfer_with_a_handover_note(bot: BotUnderTest, team: dict[str, 
     await wang.press("李阿姨")
     await wang.expect("请给李阿姨写一段简短的交接说明")
     await wang.send("双方已同意周四见面")
+    await wang.expect("转交给李阿姨吗")
+    await wang.press("确认")
     await wang.expect(f"案件 {number} 现在由李阿姨负责")
     handed = await li.expect(f"案件 {number}（东升社区）已经转交给您")
     assert "双方已同意周四见面" in handed.content
@@ -174,6 +176,8 @@ async def test_the_head_can_reassign_any_case(bot: BotUnderTest, team: dict[str,
     await head.press("李阿姨")
     await head.expect("交接说明")
     await head.send("王大姐请假，由李阿姨接手")
+    await head.expect("转交给李阿姨吗")
+    await head.press("确认")
     await head.expect(f"案件 {number} 现在由李阿姨负责")
     await team["li"].expect(f"案件 {number}（东升社区）已经转交给您")
 

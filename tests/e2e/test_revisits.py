@@ -149,6 +149,8 @@ async def test_revisits_of_a_reassigned_case_go_to_the_new_mediator(
     await head.press("李阿姨")
     await head.expect("交接说明")
     await head.send("王大姐搬走了，回访由李阿姨做")
+    await head.expect("转交给李阿姨吗")
+    await head.press("确认")
     await head.expect(f"案件 {number} 现在由李阿姨负责")
     li.skip_all()
     li.ignore("📋")

@@ -241,6 +241,8 @@ async def test_every_step_of_routing_is_on_the_case_timeline(
     await team["wang"].press("婉拒")
     await team["wang"].expect_edit("您为什么婉拒")
     await team["wang"].press("我现在太忙")
+    await team["wang"].expect_edit("确认婉拒")
+    await team["wang"].press("确认")
     await team["li"].expect(number)
     bot.clock.advance(timedelta(minutes=31))
     await team["head"].expect(number)

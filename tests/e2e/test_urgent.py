@@ -504,6 +504,8 @@ async def test_the_head_takes_an_offered_case_and_gives_a_waiting_one_with_reass
         await person.press("婉拒")
         await person.expect_edit("您为什么婉拒")
         await person.press("我现在太忙")
+        await person.expect_edit("确认婉拒")
+        await person.press("确认")
         await person.expect_edit("您已婉拒")
     await other.send("/status")
     await other.expect("等待调解员接手")

@@ -1,0 +1,200 @@
+"""The mediator's desk on a phone: the right case, commands that act on the case they
+name, ends that are ends, the cards, the menus, confirm steps, continuity and load."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.localapi.state import BotMessage
+from tests.e2e.flows import accepted_case, open_case
+from tests.harness import BotUnderTest, Person
+
+
+def _with_text(person: Person, text: str) -> BotMessage:
+    return next(m for m in reversed(person.api.messages_to(person.id)) if text in m.content)
+
+
+async def _three_cases(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> tuple[list[Person], list[str]]:
+    wang = team["wang"]
+    await team["li"].send("/duty off")  # all three go to 王大姐
+    await team["li"].expect()
+    residents = [bot.person(3100 + n) for n in range(3)]
+    numbers = []
+    for n, resident in enumerate(residents):
+        numbers.append(await accepted_case(resident, wang, text=f"第{n}户的事"))
+        wang.skip_all()
+        resident.skip_all()
+    return residents, numbers
+
+
+async def test_unquoted_messages_go_to_the_fresh_choice_else_she_is_asked_and_can_recall(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang = team["wang"]
+    residents, numbers = await _three_cases(bot, team)
+    # Just accepted the third: that is her explicit choice, for a few minutes.
+    mine = await wang.send("您好，我是王大姐")
+    await residents[2].expect_many(f"💬 王大姐 · 案件 {numbers[2]}", "您好，我是王大姐")
+    await bot.api.wait_for(lambda: len(wang.confirmations()) == 1, what="a confirmation")
+    confirmation = wang.confirmations()[0]
+    assert confirmation.content.startswith(f"→ {numbers[2]} · 居民 ")
+    assert confirmation.reply_to_message_id == mine["message_id"]
+    assert confirmation.options.get("disable_notification") in (True, "true")
+    # Ten minutes later the choice is stale: with three conversations open, she is asked.
+    bot.clock.advance(timedelta(minutes=11))
+    await wang.send("明天上午有空吗？")
+    question = await wang.expect("您有几件案件在同时聊")
+    labels = [b["text"] for row in question.buttons for b in row]
+    assert len(labels) == 3 and all("· 居民 " in label and "邻里纠纷" in label for label in labels)
+    for resident in residents:
+        await resident.expect_silence(0.1)  # held, not lost, not sent anywhere
+    first = next(label for label in labels if label.startswith(numbers[0]))
+    await wang.press(first)
+    await residents[0].expect_many(f"💬 王大姐 · 案件 {numbers[0]}", "明天上午有空吗？")
+    await bot.api.wait_for(lambda: len(wang.confirmations()) == 2, what="a second confirmation")
+    # The choice is fresh again: the next unquoted message goes there too.
+    await wang.send("我十点到")
+    await residents[0].expect("我十点到")
+    await bot.api.wait_for(lambda: len(wang.confirmations()) == 3, what="a third confirmation")
+    # 撤回: the resident's copy is deleted, the book keeps the message and records it.
+    copy = _with_text(residents[0], "我十点到")
+    recall = wang.confirmations()[-1]
+    await bot.api.press_button(wang.id, recall.message_id, recall.button_data("撤回"))
+    await wang.expect(f"已撤回：案件 {numbers[0]} 的居民看不到这条消息了")
+    await bot.api.wait_for(lambda: _with_text(residents[0], "我十点到").deleted, what="deleted")
+    assert copy.deleted
+    assert "recalled" in [e.kind for e in await bot.timeline(numbers[0])]
+    assert ("mediator", "我十点到") in await bot.book(numbers[0])
+    # Pressed again: nothing more to recall.
+    await bot.api.press_button(wang.id, recall.message_id, recall.button_data("撤回"))
+    await wang.expect_silence(0.2)
+
+
+async def test_recall_is_refused_after_48_hours(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    resident, wang = bot.person(3110), team["wang"]
+    await accepted_case(resident, wang)
+    await wang.send("这条以后撤不回")
+    await resident.expect_many("💬 王大姐", "这条以后撤不回")
+    await bot.api.wait_for(lambda: len(wang.confirmations()) == 1, what="a confirmation")
+    bot.clock.advance(timedelta(hours=49))
+    recall = wang.confirmations()[0]
+    await bot.api.press_button(wang.id, recall.message_id, recall.button_data("撤回"))
+    await wang.expect("来不及撤回了")
+    assert not _with_text(resident, "这条以后撤不回").deleted
+
+
+async def test_commands_act_on_the_case_they_name_and_refuse_someone_elses(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang, li = team["wang"], team["li"]
+    await li.send("/duty off")
+    await li.expect()
+    first = await accepted_case(bot.person(3120), wang, text="第一户")
+    second = await accepted_case(bot.person(3121), wang, text="第二户")
+    await li.send("/duty on")
+    await li.expect()
+    await wang.send("/duty off")
+    await wang.expect()
+    others = await accepted_case(bot.person(3122), li, text="李阿姨的案件")
+    # Her current case is the second; /close with the first's number acts on the first.
+    await wang.send(f"/close {first}")
+    await wang.expect(f"案件 {first} 的结果是")
+    await wang.send(f"/close {others}")
+    await wang.expect("这个案件没有分配给您")
+    await wang.send(f"/note {first} 下周再约")
+    await wang.expect(f"备注已保存到案件 {first}")
+    await wang.send(f"/note {others} 偷看")
+    await wang.expect("这个案件没有分配给您")
+    await wang.send(f"/transfer {others}")
+    await wang.expect("这个案件没有分配给您")
+    await wang.send(f"/book {others}")
+    await wang.expect("这个案件没有分配给您")
+    await wang.send("/close")  # no number: the chosen case, named
+    await wang.expect(f"案件 {second} 的结果是")
+
+
+async def test_forget_ends_the_case_for_good_on_the_mediators_side(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(3130), team["wang"]
+    number = await accepted_case(resident, wang)
+    await resident.send("/forget")
+    await resident.expect("这会删除您的资料")
+    await resident.press("是的，全部删除")
+    await resident.expect("您的所有资料都已删除")
+    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
+    await wang.send("/cases")
+    assert "已撤回（资料已删除）" in (await wang.expect(number)).content
+    await wang.send(f"/reopen {number}")
+    await wang.expect("居民撤回了这个案件并删除了自己的资料")
+    case = await bot.timeline(number)
+    assert "reopened" not in [e.kind for e in case]
+
+
+async def test_a_purged_case_is_refused_on_reopen(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(3140), team["wang"]
+    wang.ignore("📋", "🔁")
+    resident.ignore("几天前")
+    number = await accepted_case(resident, wang)
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("居民撤回")
+    await wang.expect("已结案")
+    assert bot.app is not None
+    db = bot.app.bot_data.services.db
+    bot.clock.advance(timedelta(days=364))
+    await wang.expect_silence(0.3)
+    bot.clock.advance(timedelta(days=2))  # the next 03:00 purge finds it past retention
+    for _ in range(100):
+        row = await db.fetch_one("SELECT purged_at FROM cases WHERE number = ?", (number,))
+        if row is not None and row[0] is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert row is not None and row[0] is not None
+    await wang.send(f"/reopen {number}")
+    await wang.expect("这个案件无法重新打开：保存期满后")
+
+
+async def test_after_a_decline_the_resident_is_told_the_truth(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(3150), team["wang"]
+    number = await open_case(resident)
+    await wang.expect(f"新案件 {number}")
+    await wang.press("婉拒")
+    await wang.expect_edit("为什么")
+    await wang.press("我现在太忙")
+    await wang.expect_edit("确认婉拒")
+    await wang.press("确认")
+    await wang.expect_edit("您已婉拒")
+    told = await resident.expect(f"关于您的案件 {number}")
+    assert "李阿姨很快会在这里回复您" in told.content
+    await team["li"].expect(f"新案件 {number}")
+
+
+async def test_a_handover_confirms_and_cancel_leaves_everything_unchanged(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang, li = bot.person(3160), team["wang"], team["li"]
+    number = await accepted_case(resident, wang)
+    await wang.send("/transfer")
+    await wang.press("李阿姨")
+    await wang.expect("请给李阿姨写一段简短的交接说明")
+    await wang.send("双方周四见面")
+    confirm = await wang.expect("转交给李阿姨吗")
+    assert "双方周四见面" in confirm.content
+    await wang.press("修改")
+    await wang.expect("请给李阿姨写一段简短的交接说明")
+    await wang.send("双方周五见面")
+    await wang.expect("转交给李阿姨吗")
+    await wang.press("取消")
+    await wang.expect(f"已取消：案件 {number} 仍由原调解员负责")
+    assert "transferred" not in [e.kind for e in await bot.timeline(number)]
+    await wang.send("还是我来")
+    await resident.expect_many("💬 王大姐", "还是我来")  # still hers
+    await li.expect_silence(0.1)
