@@ -13,6 +13,7 @@ from functools import partial
 
 from bot.access import AccessLog
 from bot.book import BookPage, render
+from bot.cards import CaseCards
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
@@ -97,6 +98,7 @@ class CaseworkService:
         self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
+        self._cards = CaseCards(config, cases, people)
 
     # ------------------------------------------------------------------ choosing a case
 
@@ -140,12 +142,11 @@ class CaseworkService:
         async with self._db.transaction():
             await self._access.opened(person, case, "case")
             await self._members.set_current_case(person.id, case.id, self._clock.now())
-        return Outgoing(
-            _(
-                "Now talking in case {number} ({area}). Messages you write without "
-                "replying go to its resident."
-            ).format(number=case.number, area=area_name(self._config, case.area_id))
-        )
+        said = _(
+            "Now talking in case {number} ({area}). Messages you write without "
+            "replying go to its resident."
+        ).format(number=case.number, area=area_name(self._config, case.area_id))
+        return Outgoing("\n".join([said, *await self._cards.lines(case)]))
 
     async def target(self, person: Person, reply_to: int | None) -> CaseRecord:
         """The case a command is about: the one replied to, else the current one."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import roster
+from bot.cards import CaseCards
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import NotAllowedError, StaleActionError
@@ -21,12 +22,8 @@ from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.relay import RelayService
 from bot.terms import (
-    area_name,
-    category_label,
-    contact_label,
     excerpt,
     mediator_label,
-    pseudonym_label,
 )
 from bot.timers import Timers
 from storage.cases import CaseRecord, CaseRepository, OfferRecord
@@ -86,6 +83,7 @@ class RoutingService:
         self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
+        self.cards = CaseCards(config, cases, people)
 
     # ------------------------------------------------------------------ offering
 
@@ -238,9 +236,7 @@ class RoutingService:
     async def _offer_card(self, case: CaseRecord, offer: OfferRecord) -> Outgoing:
         head = [
             _("New case {number}").format(number=case.number),
-            f"{pseudonym_label(case.pseudonym)} · {area_name(self._config, case.area_id)}",
-            _("Category: {category}").format(category=category_label(case.category)),
-            _("Contact: {contact}").format(contact=contact_label(case.contact)),
+            *await self.cards.lines(case),
         ]
         if case.no_mediation:
             head.append(_("🛡 Not suitable for mediation: see /care once you have accepted."))

@@ -25,11 +25,9 @@ async def on_offer_button(update: Update, context: BotContext) -> None:
     accepted = None
     if action == "accept":
         accepted = await routing.accept(person, offer_id)
-        card = Outgoing(
-            _("✓ You accepted case {number}. What the resident wrote follows.").format(
-                number=accepted.number
-            )
-        )
+        said = _("✓ You accepted case {number}. What the resident wrote follows.")
+        lines = await routing.cards.lines(accepted)
+        card = Outgoing("\n".join([said.format(number=accepted.number), *lines]))
     elif action == "decline":
         card = await routing.decline_reasons(person, offer_id)
     elif action == "back":

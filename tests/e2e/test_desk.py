@@ -7,7 +7,7 @@ import asyncio
 from datetime import timedelta
 
 from bot.localapi.state import BotMessage
-from tests.e2e.flows import accepted_case, open_case
+from tests.e2e.flows import CASE_NUMBER, accepted_case, open_case, start_intake
 from tests.harness import BotUnderTest, Person
 
 
@@ -183,6 +183,7 @@ async def test_a_handover_confirms_and_cancel_leaves_everything_unchanged(
     resident, wang, li = bot.person(3160), team["wang"], team["li"]
     number = await accepted_case(resident, wang)
     await wang.send("/transfer")
+    await wang.expect("转给谁")
     await wang.press("李阿姨")
     await wang.expect("请给李阿姨写一段简短的交接说明")
     await wang.send("双方周四见面")
@@ -198,3 +199,44 @@ async def test_a_handover_confirms_and_cancel_leaves_everything_unchanged(
     await wang.send("还是我来")
     await resident.expect_many("💬 王大姐", "还是我来")  # still hers
     await li.expect_silence(0.1)
+
+
+async def test_a_phone_call_cases_number_is_on_every_card(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(3170, "丽娟"), team["wang"]
+    await accepted_case(resident, wang, text="第一次的事")  # an earlier case with the society
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("居民撤回")
+    await wang.expect("已结案")
+    await resident.expect("已结案")
+    await start_intake(resident, consent=False)
+    await resident.press("东升社区")
+    await resident.expect("是哪方面的事情")
+    await resident.press("邻里纠纷")
+    await resident.expect("请用您自己的话")
+    await resident.send("楼上漏水")
+    await resident.expect("收到了")
+    await resident.press("说完了 ✓")
+    await resident.expect("您希望大阿嫂怎么和您联系")
+    await resident.press("电话联系")
+    await resident.expect()
+    await resident.send("13812345678")
+    await resident.expect("谢谢")
+    await resident.expect("请核对您的求助内容")
+    await resident.press("✓ 提交给大阿嫂")
+    number = CASE_NUMBER.search((await resident.expect("您的求助已登记")).content)
+    assert number
+    offer = await wang.expect(f"新案件 {number.group(0)}")
+    for card in (offer.content,):
+        assert "+86 138 1234 5678" in card
+        assert "她用的语言：中文" in card
+        assert "以前的案件：1" in card and "第一次的事" not in card
+        assert "3170" not in card and "丽娟" not in card
+    await wang.press("接受")
+    accepted = await wang.expect_edit(f"您已接受案件 {number.group(0)}")
+    assert "+86 138 1234 5678" in accepted.content
+    await wang.expect_many(f"📨 {number.group(0)}", "楼上漏水")
+    await wang.send(f"/case {number.group(0)}")
+    assert "+86 138 1234 5678" in (await wang.expect("现在在案件")).content
