@@ -12,8 +12,10 @@ from bot.cases import CaseService
 from bot.casework import CaseworkService
 from bot.clock import Clock
 from bot.config import Config
+from bot.desk import DeskService
 from bot.i18n import Catalogs
 from bot.intake import IntakeService
+from bot.menus import MenuPort, MenuService
 from bot.messaging import Messenger
 from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
 from bot.pacing import TELEGRAM_LIMIT, SendPacer
@@ -73,10 +75,18 @@ class Services:
     privacy: PrivacyService
     urgent: UrgentService
     access: AccessLog
+    menus: MenuService
+    desk: DeskService
+    users: UserRepository
 
     @classmethod
     async def start(
-        cls, config: Config, clock: Clock, catalogs: Catalogs, messenger: Messenger
+        cls,
+        config: Config,
+        clock: Clock,
+        catalogs: Catalogs,
+        messenger: Messenger,
+        menu_port: MenuPort,
     ) -> Services:
         db = await Database.open(config.storage.path)
         # One budget of Telegram sends for the whole bot (about 30 a second), conversations
@@ -96,6 +106,9 @@ class Services:
         outbox.register("message", MessageDeliverer(transport))
         # Every service writes to people through the outbox: recorded first, then sent.
         messenger = OutboxMessenger(outbox)
+        menus = MenuService(
+            outbox=outbox, port=menu_port, members=members, people=people, config=config
+        )
         relay_repo = RelayRepository(db)
         relay = RelayService(
             db=db,
@@ -210,6 +223,7 @@ class Services:
             timers=timers,
             people=people,
             messenger=messenger,
+            menus=menus,
             clock=clock,
             config=config,
         )
@@ -247,12 +261,19 @@ class Services:
             ),
             urgent=urgent,
             access=access,
+            menus=menus,
+            users=users,
+            desk=DeskService(
+                relay=relay, members=members, messenger=messenger, clock=clock, config=config
+            ),
         )
 
     async def run_timers(self) -> None:
         """Start the sender and the one timer mechanism, then catch up on what a crash
         interrupted."""
         await self.outbox.start()
+        known = [u.id for u in await self.users.many(list(self.config.staff.admins))]
+        await self.menus.refresh_team(known)
         await self.revisits.ensure_digest()
         await self.privacy.start()
         await self.timers.start()
