@@ -183,6 +183,9 @@ class RelayService:
     ) -> CaseRecord | Outgoing | None:
         """The case a resident's message is for, or the question "which one?" (the message
         waits for the answer), or None when she has no open case."""
+        revisited = await self._revisit_reply(person, envelope)
+        if revisited is not None:
+            return revisited
         open_cases = await self._cases.open_of_resident(person.id)
         if not open_cases:
             return None
@@ -207,6 +210,24 @@ class RelayService:
         replies = await self._resident_to_case(case, Envelope(MessagePart(**held)))
         return replies or [Outgoing(_("Sent to case {number}.").format(number=case.number))]
 
+    async def _revisit_reply(self, person: Person, envelope: Envelope) -> CaseRecord | None:
+        """A reply to a message of her settled case while its revisits last."""
+        if envelope.reply_to is None:
+            return None
+        mapped = await self._relay.find(person.id, envelope.reply_to)
+        case = await self._cases.get(mapped.case_id) if mapped else None
+        if case is None or case.resident_id != person.id or not self.in_revisits(case):
+            return None
+        return case
+
+    def in_revisits(self, case: CaseRecord) -> bool:
+        """Settled, and still within its revisits (or desk.revisit_chat_days, if longer):
+        mediator and resident may still write to each other by replying."""
+        if case.state != "settled" or case.closed_at is None or case.mediator_id is None:
+            return False
+        days = max(self._config.desk.revisit_chat_days, *self._config.revisits.offsets_days)
+        return self._clock.now() <= case.closed_at + timedelta(days=days + 1)
+
     async def _replied_case(
         self, person: Person, envelope: Envelope, open_cases: list[CaseRecord]
     ) -> CaseRecord | None:
@@ -228,7 +249,7 @@ class RelayService:
         )
 
     async def _resident_to_case(self, case: CaseRecord, envelope: Envelope) -> list[Outgoing]:
-        if case.state != "accepted" or case.mediator_id is None:
+        if case.state not in ("accepted", "settled") or case.mediator_id is None:
             # Booked and mapped alone: passed on when a mediator accepts (deliver_backlog).
             async with self._db.transaction():
                 booked = await self._book(
@@ -309,14 +330,21 @@ class RelayService:
         if mapped is not None and mapped.channel == "adviser":
             return await self._adviser_route(person, mapped.case_id)
         if mapped is not None:
-            case = await self.case_for_mediator(person, mapped.case_id)
+            case = await self._writable(person, mapped.case_id)
             # A reply is an explicit choice: what she writes next without one goes there too.
             await self._members.set_current_case(person.id, case.id, self._clock.now())
             return self._to_resident(person, case)
         case_id = await self._unquoted_case(person)
         if case_id is None:
             return None
-        return self._to_resident(person, await self.case_for_mediator(person, case_id))
+        return self._to_resident(person, await self._writable(person, case_id))
+
+    async def _writable(self, person: Person, case_id: int) -> CaseRecord:
+        """Her case, open — or settled and still within its revisits."""
+        case = await self.case_for_mediator(person, case_id, ("accepted", "settled"))
+        if case.state == "settled" and not self.in_revisits(case):
+            raise CaseClosedError
+        return case
 
     def _to_resident(self, person: Person, case: CaseRecord) -> Route:
         if case.resident_id is None:
@@ -528,6 +556,9 @@ class RelayService:
             entry_id = await self._book(case, channel, author, envelope.part, "pending")
             if entry_id is not None:
                 await self._queue_copy(route, envelope, entry_id, mapped_alone=False)
+            if entry_id is not None and case.state == "settled":  # the book: under the revisits
+                now = self._clock.now()
+                await self._cases.add_event(case.id, "revisit_message", now, entry=entry_id)
 
     async def _book(
         self,

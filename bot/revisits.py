@@ -26,6 +26,7 @@ from storage.cases import CaseRecord, CaseRepository, NewCase
 from storage.db import Database
 from storage.followup import FollowUpRepository
 from storage.members import MemberRepository
+from storage.relay import RelayRepository
 from storage.reminders import Reminder
 from storage.users import UserRepository
 
@@ -43,6 +44,7 @@ class RevisitService:
         db: Database,
         cases: CaseRepository,
         followup: FollowUpRepository,
+        relay_repo: RelayRepository,
         members: MemberRepository,
         users: UserRepository,
         routing: RoutingService,
@@ -55,6 +57,7 @@ class RevisitService:
         self._db = db
         self._cases = cases
         self._followup = followup
+        self._relay = relay_repo
         self._members = members
         self._users = users
         self._routing = routing
@@ -118,7 +121,10 @@ class RevisitService:
         if case is None or case.state != "settled" or case.mediator_id is None:
             return  # reopened, withdrawn or erased meanwhile: nothing to revisit
         now = self._clock.now()
-        await self._tell(case.mediator_id, lambda: self._revisit_card(case, n, late=reminder.late))
+        mediator = case.mediator_id
+        sent = await self._tell(mediator, lambda: self._revisit_card(case, n, late=reminder.late))
+        if sent is not None:  # a reply to the card writes to the resident (bot.relay)
+            await self._relay.map_alone(case.id, "resident", (mediator, sent), now, outgoing=True)
         await self._followup.revisit_sent(case.id, n, now)
         await self._timers.at(
             f"revisit_overdue:{case.id}:{n}", "revisit_overdue", now + OVERDUE_AFTER, case.id, n

@@ -153,6 +153,7 @@ class Services:
             db=db,
             cases=cases,
             followup=FollowUpRepository(db),
+            relay_repo=relay_repo,
             members=members,
             users=users,
             routing=routing,

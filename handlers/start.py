@@ -19,6 +19,7 @@ async def start(update: Update, context: BotContext) -> None:
         if offer is not None:
             await answer(update, context, [offer])
         return
+    await context.services.menus.refresh(context.person.id)  # her role's menu, afresh
     await answer_text(update, context, help_text(context.person))
 
 

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
+import pytest
+from telegram import BotCommandScopeChat
+
+from bot.localapi.methods import menu_commands, scope_key
 from bot.localapi.state import BotMessage
+from tests.e2e.conftest import ROSTER, join_team
 from tests.e2e.flows import CASE_NUMBER, accepted_case, open_case, start_intake
+from tests.e2e.test_revisits import settle
 from tests.harness import BotUnderTest, Person
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    return {"roster": ROSTER, "desk": {"phrases": ["您好，我是大阿嫂，您的事我收到了。"]}}
 
 
 def _with_text(person: Person, text: str) -> BotMessage:
@@ -240,3 +252,100 @@ async def test_a_phone_call_cases_number_is_on_every_card(
     await wang.expect_many(f"📨 {number.group(0)}", "楼上漏水")
     await wang.send(f"/case {number.group(0)}")
     assert "+86 138 1234 5678" in (await wang.expect("现在在案件")).content
+
+
+async def _menu(bot: BotUnderTest, user_id: int) -> dict[str, str]:
+    """Her chat's own command menu, read back through the Bot API."""
+    assert bot.app is not None
+    commands = await bot.app.bot.get_my_commands(scope=BotCommandScopeChat(user_id))
+    return {c.command: c.description for c in commands}
+
+
+async def _menu_with(bot: BotUnderTest, user_id: int, command: str) -> dict[str, str]:
+    key = (scope_key({"type": "chat", "chat_id": user_id}), "")
+    await bot.api.wait_for(
+        lambda: any(c["command"] == command for c in bot.api.world.commands.get(key, [])),
+        what=f"/{command} in the menu of {user_id}",
+    )
+    return await _menu(bot, user_id)
+
+
+async def test_each_role_has_its_own_menu_help_and_welcome(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    wang, head = team["wang"], team["head"]
+    menu = await _menu_with(bot, wang.id, "cases")
+    assert {"cases", "case", "close", "transfer", "book", "duty", "phrases", "capacity"} <= set(
+        menu
+    )
+    assert not {"withdraw", "status", "subscribe", "reassign", "invite"} & set(menu)
+    assert menu["cases"] == "我的案件"
+    head_menu = await _menu_with(bot, head.id, "reassign")
+    assert {"cases", "overview", "roster", "stats"} <= set(head_menu)
+    welcome = _with_text(wang, "居民会看到您的称呼")
+    assert welcome.reply_markup == {"remove_keyboard": True}  # no 找大阿嫂 button for her
+    await wang.send("/help")
+    help_text = (await wang.expect("派给您的案件由您来调解")).content
+    assert "找大阿嫂" not in help_text and "/status" not in help_text
+    await wang.send("/cancel")
+    cancelled = await wang.expect()
+    assert (cancelled.reply_markup or {}).get("keyboard") is None
+    adviser = await join_team(bot, staff, 2300, "法律指导员", "林律师")
+    said = _with_text(adviser, "林律师")
+    assert "调解员会看到您的称呼" in said.content and "/duty" not in said.content
+    adviser_menu = await _menu_with(bot, adviser.id, "help")
+    assert set(adviser_menu) == {"cancel", "language", "help"}
+    await adviser.send("/help")
+    assert "/duty" not in (await adviser.expect("法律指导员")).content
+    # Staff in the config get theirs at the next start once the bot knows them, and on /start.
+    await bot.restart()
+    staff_menu = await _menu_with(bot, staff.id, "invite")
+    assert {"mediators", "announce", "overview"} <= set(staff_menu)
+    resident = bot.person(3180)
+    await resident.send("/start")
+    await resident.expect()
+    assert await _menu(bot, resident.id) == {}  # residents: the bot-wide menu
+    user = bot.api.world.users[resident.id]
+    assert "status" in [c["command"] for c in menu_commands(bot.api.world, user)]
+
+
+async def test_saved_phrases_go_out_in_two_taps(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    resident, wang = bot.person(3190), team["wang"]
+    number = await accepted_case(resident, wang)
+    await wang.send("/phrases add 我下午三点给您打电话")
+    await wang.expect("存好了")
+    await wang.send("/phrases")
+    listing = await wang.expect("点一条常用语就能发出去")
+    labels = [b["text"] for row in listing.buttons for b in row]
+    assert labels == ["您好，我是大阿嫂，您的事我收到了。", "我下午三点给您打电话"]
+    await wang.press("我下午三点给您打电话")
+    await resident.expect_many(f"💬 王大姐 · 案件 {number}", "我下午三点给您打电话")
+    assert ("mediator", "我下午三点给您打电话") in await bot.book(number)
+    await bot.api.wait_for(lambda: len(wang.confirmations()) == 1, what="a confirmation")
+
+
+async def test_a_revisit_conversation_both_ways_in_the_chat(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(3200), team["wang"]
+    resident.ignore("几天前")
+    number = await settle(resident, wang)
+    bot.clock.advance(timedelta(days=7, minutes=30))
+    card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
+    await wang.send("您家最近还好吗？", reply_to=card.message_id)
+    await resident.expect(f"💬 王大姐 · 案件 {number}")
+    asked = await resident.expect("您家最近还好吗？")
+    await resident.send("挺好的，谢谢", reply_to=asked.message_id)
+    answer = await wang.expect("挺好的，谢谢")
+    await wang.send("那就好", reply_to=answer.message_id)
+    await resident.expect("那就好")
+    book = await bot.book(number)
+    assert ("mediator", "您家最近还好吗？") in book and ("resident", "挺好的，谢谢") in book
+    kinds = [e.kind for e in await bot.timeline(number)]
+    assert kinds.count("revisit_message") == 3
+    # Long after the revisits the case has ended: a reply is refused, and says why.
+    wang.ignore("📋", "🔁")
+    bot.clock.advance(timedelta(days=60))
+    await wang.send("还在吗？", reply_to=answer.message_id)
+    await wang.expect("这个案件已结案")
+    await resident.expect_silence(0.2)

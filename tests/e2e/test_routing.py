@@ -56,6 +56,8 @@ async def test_decline_with_a_reason_moves_the_case_on(
     await wang.press("婉拒")
     await wang.expect_edit("您为什么婉拒这个案件")
     await wang.press("我认识这家人（需要回避）")
+    await wang.expect_edit("确认婉拒")
+    await wang.press("确认")
     await wang.expect_edit("您已婉拒这个案件")
     await li.expect(f"新案件 {number}")
 
