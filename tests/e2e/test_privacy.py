@@ -50,7 +50,7 @@ async def test_forget_erases_the_resident_and_withdraws_open_cases(
     await resident.expect("这会删除您的资料")
     await resident.press("是的，全部删除")
     await resident.expect("您的所有资料都已删除")
-    await wang.expect(f"居民撤回了案件 {number}")
+    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     assert await db.fetch_one("SELECT 1 FROM users WHERE id = 1703") is None
@@ -281,7 +281,7 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await resident.expect("这会删除您的资料")
     await resident.press("是的，全部删除")
     await resident.expect("您的所有资料都已删除")
-    await wang.expect(f"居民撤回了案件 {number}")
+    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
     assert await _until_gone(bot, secrets) == []
     events = [e for e in await bot.timeline(number) if e.kind == "blocked"]
     assert events and events[0].detail == {}
