@@ -40,9 +40,9 @@ from bot.urgent import (
     is_waiting_urgent,
     waiting_mark,
 )
-from storage.cases import CaseRecord, CaseRepository
+from storage.cases import CaseRecord, CaseRepository, MessagePart
 from storage.db import Database
-from storage.members import MemberRepository
+from storage.members import MemberRecord, MemberRepository
 from storage.relay import PendingInput, RelayRepository
 from storage.urgent import WAITING_STATES
 
@@ -59,6 +59,8 @@ TRANSFERABLE = ("accepted", "settled")
 # The head moves any case that is not closed for good: waiting ones too, urgent or not.
 HEAD_MOVABLE = (*WAITING_STATES, *TRANSFERABLE)
 MAX_TEXT = 2000
+DIGEST_MESSAGES = 5  # the last messages a new mediator reads in the chat at a handover
+DIGEST_CHARS = 80
 
 
 class NothingToWithdrawError(DomainError):
@@ -437,19 +439,49 @@ class CaseworkService:
             await self._store.add_note(case.id, person.id, note, now)
             await self._members.set_current_case(person.id, None)
             await self._members.set_current_case(to_id, case.id)
-        await self._tell(
-            to_id,
-            lambda: _(
-                "Case {number} ({area}) has been handed over to you.\nHandover note: {note}\n"
-                "It is now your current case: write here to talk to the resident."
-            ).format(number=case.number, area=area_name(self._config, case.area_id), note=note),
-        )
+        await self._hand_history(case, target, note)
         await self._tell_resident(case, _transferred_notice, target.display_name)
+        moved = await self._cases.get(case.id)
+        if moved is not None:
+            await self._relay.handed_over(moved, target.display_name)
         return Outgoing(
             _("Case {number} is now with {name}.").format(
                 number=case.number, name=target.display_name
             )
         )
+
+    async def _hand_history(self, case: CaseRecord, target: MemberRecord, note: str) -> None:
+        """The new mediator gets the case so far: the card and the note, a short digest of
+        the last messages, and the registration book (recorded as read by her)."""
+        entries = [e for e in await self._cases.book(case.id) if e.edit_of is None]
+        names = await self._members.display_names()
+        async with self._people.speaking_to(target.user_id):
+            said = _(
+                "Case {number} ({area}) has been handed over to you.\nHandover note: {note}\n"
+                "It is now your current case: write here to talk to the resident."
+            ).format(number=case.number, area=area_name(self._config, case.area_id), note=note)
+            lines = [said, "", *await self._cards.lines(case)]
+            recent = entries[-DIGEST_MESSAGES:]
+            if recent:
+                lines += [
+                    "",
+                    _("The conversation so far (the last {count}):").format(count=len(recent)),
+                ]
+                resident = pseudonym_label(case.pseudonym)
+                for entry in recent:
+                    who = (
+                        resident
+                        if entry.author == "resident"
+                        else names.get(entry.part.chat_id, "?")
+                    )
+                    lines.append(f"· {who}: {_digest_text(entry.part)}")
+            html = render(await self._page(case), self._config.locale.zone)
+            caption = _("Registration book of case {number}. Confidential.").format(
+                number=case.number
+            )
+        await self._access.handed(target, case)
+        await self._messenger.send(target.user_id, Outgoing("\n".join(lines)))
+        await self._messenger.send_document(target.user_id, f"{case.number}.html", html, caption)
 
     async def consult(self, person: Person, reply_to: int | None) -> Outgoing:
         case = await self.target(person, reply_to)
@@ -561,9 +593,15 @@ class CaseworkService:
         """The case's page of the registration book: (file name, HTML, caption)."""
         case = await self._viewable(person, reply_to, number)
         await self._access.opened(person, case, "book")  # recorded before it is shown
+        caption = _("Registration book of case {number}. Confidential.").format(number=case.number)
+        page = await self._page(case)
+        return f"{case.number}.html", render(page, self._config.locale.zone), caption
+
+    async def _page(self, case: CaseRecord) -> BookPage:
+        """The case's page of the registration book, in the language of the moment."""
         names = await self._members.display_names()
         labels = {"resident": pseudonym_label(case.pseudonym), "adviser": _("Legal adviser")}
-        page = BookPage(
+        return BookPage(
             case=case,
             area=area_name(self._config, case.area_id),
             category=category_label(case.category),
@@ -577,8 +615,6 @@ class CaseworkService:
             notes=[(names.get(n.author_id, "?"), n) for n in await self._store.notes(case.id)],
             names=names,
         )
-        caption = _("Registration book of case {number}. Confidential.").format(number=case.number)
-        return f"{case.number}.html", render(page, self._config.locale.zone), caption
 
     async def _viewable(
         self, person: Person, reply_to: int | None, number: str | None
@@ -632,6 +668,13 @@ class CasePurgedError(DomainError):
 class CaseNotFoundError(DomainError):
     def user_message(self) -> str:
         return _("There is no case with that number.")
+
+
+def _digest_text(part: MessagePart) -> str:
+    text = (part.text or "").replace("\n", " ")
+    if part.kind != "text":
+        text = f"[{part.kind}] {text}".strip()
+    return text if len(text) <= DIGEST_CHARS else text[: DIGEST_CHARS - 1] + "…"
 
 
 def _state(case: CaseRecord) -> str:

@@ -619,6 +619,16 @@ class RelayService:
         }
         await self._outbox.put(to_chat, COPY, payload, case_id=case.id, book_id=entry_id)
 
+    async def handed_over(self, case: CaseRecord, name: str | None) -> None:
+        """After a handover the resident's chat gets a header with her new mediator's name:
+        what comes next (and a reply to it) is under that one, never the old name."""
+        if case.resident_id is None or case.mediator_id is None:
+            return
+        route = Route(case, "resident", case.resident_id, "mediator", name)
+        async with self._db.transaction():
+            await self._queue_header(route)
+            await self._relay.set_showing(case.resident_id, case.id, "resident")
+
     async def _queue_header(self, route: Route) -> None:
         header = await self._header(route.case, route.channel, route.to_chat, route.sender)
         payload = {"channel": route.channel, "text": header}

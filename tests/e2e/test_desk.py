@@ -349,3 +349,55 @@ async def test_a_revisit_conversation_both_ways_in_the_chat(
     await wang.send("还在吗？", reply_to=answer.message_id)
     await wang.expect("这个案件已结案")
     await resident.expect_silence(0.2)
+
+
+async def test_a_transfer_carries_the_history_and_replies_thread_on_all_sides(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang, li = bot.person(3210), team["wang"], team["li"]
+    number = await accepted_case(resident, wang, text="楼上天天漏水")
+    asked = await wang.send("漏了多久了？")
+    await resident.expect(f"💬 王大姐 · 案件 {number}")
+    copy = await resident.expect("漏了多久了？")
+    first = await resident.send("两个星期了", reply_to=copy.message_id)
+    await wang.expect("两个星期了")
+    await wang.send("/transfer")
+    await wang.expect("转给谁")
+    await wang.press("李阿姨")
+    await wang.expect("交接说明")
+    await wang.send("物业不管，要上门看看")
+    await wang.expect("转交给李阿姨吗")
+    await wang.press("确认")
+    await wang.expect(f"案件 {number} 现在由李阿姨负责")
+    handed = await li.expect(f"案件 {number}（东升社区）已经转交给您")
+    for line in ("物业不管，要上门看看", "楼上天天漏水", "王大姐: 漏了多久了？", "两个星期了"):
+        assert line in handed.content, handed.content
+    document = await li.expect(f"案件 {number} 的调解登记")
+    assert document.kind == "document"
+    assert "两个星期了" in document.data.decode("utf-8")  # type: ignore[union-attr]
+    assert "book" in [a[0] for a in await _access_of(bot, number, li.id)]
+    # The resident answers the old mediator's question: it reaches 李阿姨, quoting nothing
+    # of hers; her reply to it threads to the resident's own message.
+    await resident.expect(f"您的案件 {number} 现在由李阿姨负责")
+    still = await resident.send("还在漏", reply_to=copy.message_id)
+    await li.expect(f"📨 {number}")
+    arrived = await li.expect("还在漏")
+    assert arrived.reply_to_message_id is None
+    await li.send("我明天上午来看", reply_to=arrived.message_id)
+    await resident.expect(f"💬 李阿姨 · 案件 {number}")
+    answer = await resident.expect("我明天上午来看")
+    assert answer.reply_to_message_id == still["message_id"]
+    await wang.send("我再说一句", reply_to=asked["message_id"])
+    await wang.expect("这个案件没有分配给您")
+    await resident.expect_silence(0.1)
+    assert first["message_id"] != still["message_id"]
+
+
+async def _access_of(bot: BotUnderTest, number: str, reader: int) -> list[tuple[str]]:
+    assert bot.app is not None
+    rows = await bot.app.bot_data.services.db.fetch_all(
+        """SELECT a.what FROM case_access a JOIN cases c ON c.id = a.case_id
+           WHERE c.number = ? AND a.reader_id = ?""",
+        (number, reader),
+    )
+    return [(str(row[0]),) for row in rows]
