@@ -76,6 +76,7 @@ class DeskService:
         """The second tap: the phrase goes out as her message."""
         _require_mediator(person)
         text = await self._phrase(person, kind, ref)
+        await self._relay.can_write(person)  # refused before anything shows in her chat
         sent = await self._messenger.send(person.id, Outgoing(text))
         if sent is None:
             raise StaleActionError

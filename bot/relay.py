@@ -339,6 +339,12 @@ class RelayService:
             return None
         return self._to_resident(person, await self._writable(person, case_id))
 
+    async def can_write(self, person: Person) -> None:
+        """Raises what an unquoted message of hers would meet (no case, not hers…)."""
+        case_id = await self._unquoted_case(person)
+        if case_id is not None:
+            self._to_resident(person, await self._writable(person, case_id))
+
     async def _writable(self, person: Person, case_id: int) -> CaseRecord:
         """Her case, open — or settled and still within its revisits."""
         case = await self.case_for_mediator(person, case_id, ("accepted", "settled"))

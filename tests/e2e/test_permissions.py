@@ -82,6 +82,7 @@ CONFIG: dict[str, Any] = {
     "staff": {"admins": [STAFF]},
     "revisits": {"offsets_days": [1, 30], "survey_after_days": 1},
     "privacy": {"max_messages_per_minute": 600},  # hundreds of tries in one (fake) minute
+    "desk": {"phrases": ["See you on Thursday"]},
 }
 
 
@@ -167,6 +168,13 @@ COMMANDS = [
     row("book", "/book {A}", CASE_TEAM),
     row("care", "/care", CASE_TEAM, SELECT_A),
     row("reopen", "/reopen {C}", CASE_TEAM, changes=("cases",)),
+    row("close-numbered", "/close {A}", CASE_TEAM),
+    row("close-someone-elses", "/close {F}", HEAD_ONLY),  # F is the head's now
+    row("note-numbered", "/note {A} a private remark", CASE_TEAM, changes=("case_notes",)),
+    row("phrases", "/phrases", MEDIATORS),
+    row("phrases-add", "/phrases add See you soon", MEDIATORS, changes=("saved_phrases",)),
+    row("capacity", "/capacity", MEDIATORS),
+    row("capacity-set", "/capacity 3", MEDIATORS, changes=("members",)),
     row("announce", "/announce", STAFF_ONLY, changes=("announcements",)),
     row("announcements", "/announcements", STAFF_ONLY),
     row("roster", "/roster", STAFF_OR_HEAD),
@@ -190,6 +198,36 @@ BUTTONS = [
     row("close-withdrawn", "press cl:{A_id}:withdrawn", CASE_TEAM, changes=("cases",)),
     row("close-settled", "press cl:{A_id}:settled", CASE_TEAM, changes=("pending_inputs",)),
     row("hand-over", "press tr:{A_id}:{li}", CASE_TEAM, changes=("pending_inputs",)),
+    row(
+        "hand-over-confirm",
+        "press tc:{A_id}:yes",
+        CASE_TEAM,
+        SELECT_A,
+        "press tr:{A_id}:{li}",
+        "Moving away",
+        changes=("cases",),
+    ),
+    row(
+        "hand-over-change",
+        "press tc:{A_id}:edit",
+        CASE_TEAM,
+        SELECT_A,
+        "press tr:{A_id}:{li}",
+        "Moving away",
+        changes=(),
+    ),
+    row(
+        "hand-over-cancel",
+        "press tc:{A_id}:no",
+        CASE_TEAM,
+        SELECT_A,
+        "press tr:{A_id}:{li}",
+        "Moving away",
+        changes=(),
+    ),
+    row("recall", "press rc:{recall}", WANG_ONLY, changes=("case_events",)),
+    row("member-which-case", "press rm:{held}:{A_id}", NOBODY),  # none of hers is waiting
+    row("phrase", "press ph:s:0", CASE_TEAM, changes=("case_messages",)),
     row("withdraw-accepted", "press wd:{A_id}", OWNER_ONLY, changes=("cases",)),
     row("withdraw-offered", "press wd:{B_id}", OWNER_ONLY, changes=("cases", "offers")),
     row("which-case", "press rl:{held}:{A_id}", OWNER_ONLY, changes=("held_messages",)),
@@ -245,6 +283,8 @@ STALE = [  # buttons that were real once
     row("take-accepted", "press ur:take:{A_id}", NOBODY),
     row("take-closed", "press ur:take:{C_id}", NOBODY),
     row("clear-unflagged", "press ur:clear:{A_id}", NOBODY),
+    row("hand-over-unconfirmed", "press tc:{A_id}:yes", NOBODY),  # no note was written
+    row("phrase-gone", "press ph:m:1", NOBODY),
 ]
 MALFORMED = [  # known prefixes, data the bot never made
     row("offer-verb", "press of:{offer_B}:steal", NOBODY),
@@ -264,6 +304,10 @@ MALFORMED = [  # known prefixes, data the bot never made
     row("take-odd-digits", "press ur:take:²", NOBODY),
     row("unknown-prefix", "press zz:{A_id}", NOBODY),
     row("no-prefix", "press hello", NOBODY),
+    row("hand-over-verb", "press tc:{A_id}:steal", NOBODY),
+    row("phrase-kind", "press ph:x:0", NOBODY),
+    row("decline-confirm-reason", "press of:{offer_B}:yes-bribe", NOBODY),
+    row("recall-odd-digits", "press rc:²", NOBODY),
 ]
 MATRIX = [*COMMANDS, *BUTTONS, *STALE, *MALFORMED]
 
@@ -387,6 +431,7 @@ async def _build(bot: BotUnderTest) -> dict[str, Any]:
     await say(wang, "/transfer")
     await choose(wang, f"tr:{await _case_id(bot, refs['F'])}:{HEAD}")
     await say(wang, "The head knows the family")
+    await choose(wang, f"tc:{await _case_id(bot, refs['F'])}:yes")
 
     refs["A"] = await _intake(owner, "Smoke from the barbecue")
     await choose(wang, await _offer(wang, refs["A"]))
@@ -394,6 +439,10 @@ async def _build(bot: BotUnderTest) -> dict[str, Any]:
     await choose(wang, await _offer(wang, refs["G"]))
     await say(staff, f"/block {refs['G']} insults")
     await say(wang, f"/case {refs['A']}")  # 王大姐 talks in A again, as before G came
+    since_wang = count(wang)
+    await say(wang, "Hello, I am on it")  # its copy gets a quiet line with 撤回
+    recall = await arrives(wang, _with_button("rc:"), since_wang, what="the recall button")
+    refs["recall"] = next(d for d in buttons(recall) if d.startswith("rc:")).split(":")[1]
     refs["B"] = await _intake(owner, "Parking in front of my door")
     await _offer(wang, refs["B"])  # left open
 
@@ -487,7 +536,11 @@ async def attempt(world: World, role: str, action: Action) -> Outcome:
     prep, do = action.steps(world.refs)
     if prep:
         for step in prep:
-            await person.send(step)
+            if step.startswith("press "):  # a menu's button on the way (a handover's name)
+                await settled(person)
+                await press_any(person, step.removeprefix("press "))
+            else:
+                await person.send(step)
         await settled(person)
         await _sent(db)  # a prepared message's copy is mapped before the try, not during it
     before, since, query = await snapshot(db), count(person), None
@@ -551,9 +604,9 @@ def test_the_matrix_names_every_command_and_button_kind() -> None:
         "/invite", "/duty", "/cases", "/case", "/note", "/close", "/reopen", "/transfer",
         "/reassign", "/consult", "/book", "/announce", "/announcements", "/roster",
         "/mediators", "/overview", "/stats", "/block", "/unblock", "/mydata", "/forget",
-        "/unsubscribe", "/care", "/access",
+        "/unsubscribe", "/care", "/access", "/phrases", "/capacity",
     } <= typed  # fmt: skip
     assert {
         "in", "lang", "of", "cs", "cl", "tr", "wd", "rl", "rv", "sv", "sub", "unsub", "rsvp",
-        "an", "am", "pv", "inv", "duty", "st", "ur", "rk",
+        "an", "am", "pv", "inv", "duty", "st", "ur", "rk", "rc", "rm", "tc", "ph",
     } <= pressed  # fmt: skip
