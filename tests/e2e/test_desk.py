@@ -401,3 +401,55 @@ async def _access_of(bot: BotUnderTest, number: str, reader: int) -> list[tuple[
         (number, reader),
     )
     return [(str(row[0]),) for row in rows]
+
+
+async def test_continuity_and_capacity_in_routing(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang, li = team["wang"], team["li"]
+    returning = bot.person(3220)
+    await wang.send("/duty off")
+    await wang.expect()
+    first = await accepted_case(returning, li, text="第一次")
+    await li.send("/close")
+    await li.expect("结果是")
+    await li.press("居民撤回")
+    await li.expect("已结案")
+    await returning.expect("已结案")
+    await wang.send("/duty on")
+    await wang.expect()
+    # 王大姐 was never offered a case, so fairness alone would pick her: continuity picks
+    # the mediator of the resident's last case in this area.
+    again = await open_case(returning, text="又吵起来了", consent=False)
+    await li.expect(f"新案件 {again}")
+    assert first != again
+    await li.press("接受")
+    await li.expect_edit(f"您已接受案件 {again}")
+    await li.expect_many(f"📨 {again}", "又吵起来了")
+    # 王大姐 can carry one case; with one open she is passed over though 李阿姨 has more.
+    mine = await accepted_case(bot.person(3221), wang, text="王大姐的一件")
+    await wang.send("/capacity 1")
+    await wang.expect("您手上不到 1 件时")
+    over = await open_case(bot.person(3222), text="第三户")
+    await li.expect(f"新案件 {over}")
+    await wang.send("/capacity")
+    await wang.expect("您最多同时接 1 件案件")
+    await wang.send("/capacity off")
+    await wang.expect("已取消上限")
+    after = await open_case(bot.person(3223), text="第四户")
+    await wang.expect(f"新案件 {after}")
+    assert mine
+
+
+async def test_an_offer_goes_to_someone_on_duty_rather_than_wait(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    head, zhao = team["head"], team["zhao"]
+    await head.send("/duty on")
+    await head.expect()
+    resident = bot.person(3230)
+    number = await open_case(resident, area="联合村")  # 赵嫂子 is on duty only on Tuesdays
+    await head.expect(f"新案件 {number}")
+    registered = _with_text(resident, "您的求助已登记")
+    assert "陈社长很快会在这里回复您" in registered.content
+    await zhao.expect_silence(0.2)
