@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from telegram import BotCommandScopeChat
 
-from bot.localapi.methods import menu_commands, scope_key
+from bot.localapi.methods import menu_commands
 from bot.localapi.state import BotMessage
 from tests.e2e.conftest import ROSTER, join_team
+from tests.e2e.driving import chat_menu
 from tests.e2e.flows import CASE_NUMBER, accepted_case, open_case, start_intake
 from tests.e2e.test_revisits import settle
 from tests.harness import BotUnderTest, Person
@@ -254,33 +254,17 @@ async def test_a_phone_call_cases_number_is_on_every_card(
     assert "+86 138 1234 5678" in (await wang.expect("现在在案件")).content
 
 
-async def _menu(bot: BotUnderTest, user_id: int) -> dict[str, str]:
-    """Her chat's own command menu, read back through the Bot API."""
-    assert bot.app is not None
-    commands = await bot.app.bot.get_my_commands(scope=BotCommandScopeChat(user_id))
-    return {c.command: c.description for c in commands}
-
-
-async def _menu_with(bot: BotUnderTest, user_id: int, command: str) -> dict[str, str]:
-    key = (scope_key({"type": "chat", "chat_id": user_id}), "")
-    await bot.api.wait_for(
-        lambda: any(c["command"] == command for c in bot.api.world.commands.get(key, [])),
-        what=f"/{command} in the menu of {user_id}",
-    )
-    return await _menu(bot, user_id)
-
-
 async def test_each_role_has_its_own_menu_help_and_welcome(
     bot: BotUnderTest, team: dict[str, Person], staff: Person
 ) -> None:
     wang, head = team["wang"], team["head"]
-    menu = await _menu_with(bot, wang.id, "cases")
+    menu = await chat_menu(bot, wang.id, has="cases")
     assert {"cases", "case", "close", "transfer", "book", "duty", "phrases", "capacity"} <= set(
         menu
     )
     assert not {"withdraw", "status", "subscribe", "reassign", "invite"} & set(menu)
     assert menu["cases"] == "我的案件"
-    head_menu = await _menu_with(bot, head.id, "reassign")
+    head_menu = await chat_menu(bot, head.id, has="reassign")
     assert {"cases", "overview", "roster", "stats"} <= set(head_menu)
     welcome = _with_text(wang, "居民会看到您的称呼")
     assert welcome.reply_markup == {"remove_keyboard": True}  # no 找大阿嫂 button for her
@@ -293,18 +277,18 @@ async def test_each_role_has_its_own_menu_help_and_welcome(
     adviser = await join_team(bot, staff, 2300, "法律指导员", "林律师")
     said = _with_text(adviser, "林律师")
     assert "调解员会看到您的称呼" in said.content and "/duty" not in said.content
-    adviser_menu = await _menu_with(bot, adviser.id, "help")
+    adviser_menu = await chat_menu(bot, adviser.id, has="help")
     assert set(adviser_menu) == {"cancel", "language", "help"}
     await adviser.send("/help")
     assert "/duty" not in (await adviser.expect("法律指导员")).content
     # Staff in the config get theirs at the next start once the bot knows them, and on /start.
     await bot.restart()
-    staff_menu = await _menu_with(bot, staff.id, "invite")
+    staff_menu = await chat_menu(bot, staff.id, has="invite")
     assert {"mediators", "announce", "overview"} <= set(staff_menu)
     resident = bot.person(3180)
     await resident.send("/start")
     await resident.expect()
-    assert await _menu(bot, resident.id) == {}  # residents: the bot-wide menu
+    assert await chat_menu(bot, resident.id, has=None) == {}  # residents: the bot-wide menu
     user = bot.api.world.users[resident.id]
     assert "status" in [c["command"] for c in menu_commands(bot.api.world, user)]
 
