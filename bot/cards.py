@@ -35,7 +35,7 @@ def case_card(
         _("Topic: {category} · {area}").format(
             category=category_label(case.category), area=area_name(config, case.area_id)
         ),
-        _("Contact: {contact}").format(contact=_contact(config, case)),
+        contact_line(config, case),
     ]
     if resident_locale:
         language = LANGUAGES.get(resident_locale, resident_locale)
@@ -49,6 +49,11 @@ def case_card(
             _("Earlier cases with us: {count} ({cases})").format(count=len(earlier), cases=visits)
         )
     return lines
+
+
+def contact_line(config: Config, case: CaseRecord) -> str:
+    """How the resident wants to be reached, with her number when she gave one."""
+    return _("Contact: {contact}").format(contact=_contact(config, case))
 
 
 def _contact(config: Config, case: CaseRecord) -> str:

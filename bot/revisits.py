@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
+from bot.cards import contact_line
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import NotAllowedError, StaleActionError
@@ -142,6 +143,8 @@ class RevisitService:
                 date=closed,
             ),
             _("The agreement: {text}").format(text=case.outcome_text or "—"),
+            contact_line(self._config, case),
+            _("Reply to this card to write to the resident here."),
             _("Please check with the family whether the agreement holds, then tell me:"),
         ]
         if late:

@@ -316,6 +316,7 @@ async def test_a_revisit_conversation_both_ways_in_the_chat(
     number = await settle(resident, wang)
     bot.clock.advance(timedelta(days=7, minutes=30))
     card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
+    assert "联系方式：就在这里聊" in card.content and "回复这张卡片" in card.content
     await wang.send("您家最近还好吗？", reply_to=card.message_id)
     await resident.expect(f"💬 王大姐 · 案件 {number}")
     asked = await resident.expect("您家最近还好吗？")
