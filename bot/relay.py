@@ -428,7 +428,7 @@ class RelayService:
         entry = await self._cases.entry(entry_id)
         if entry is None or entry.author != "mediator" or entry.part.chat_id != person.id:
             raise NotAllowedError
-        case = await self.case_for_mediator(person, entry.case_id)
+        case = await self._writable(person, entry.case_id)
         events = await self._cases.events(case.id)
         if any(e.kind == "recalled" and e.detail.get("entry") == entry.id for e in events):
             raise StaleActionError

@@ -11,7 +11,7 @@ import pytest
 
 from bot.localapi.methods import menu_commands
 from bot.localapi.state import BotMessage
-from tests.e2e.conftest import ROSTER, join_team
+from tests.e2e.conftest import ROSTER, invite_link, join_team
 from tests.e2e.driving import chat_menu
 from tests.e2e.flows import CASE_NUMBER, accepted_case, open_case, start_intake
 from tests.e2e.test_revisits import settle
@@ -438,3 +438,22 @@ async def test_an_offer_goes_to_someone_on_duty_rather_than_wait(
     registered = _with_text(resident, "您的求助已登记")
     assert "陈社长很快会在这里回复您" in registered.content
     await zhao.expect_silence(0.2)
+
+
+async def test_a_refused_menu_push_is_told_and_the_next_start_puts_it_right(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    payload = await invite_link(staff, "调解员 · 东升社区")
+    bot.api.inject_fault("setMyCommands", kind="403")
+    newcomer = bot.person(2400, "真名2400")
+    newcomer.ignore("您的命令菜单")  # looked for below
+    await newcomer.send(f"/start {payload}")
+    await newcomer.expect("欢迎加入大阿嫂团队")
+    await newcomer.send("孙阿姨")
+    await newcomer.expect("孙阿姨")
+    await bot.api.wait_for(
+        lambda: any("命令菜单刚才没能更新" in m.content for m in bot.api.messages_to(2400)),
+        what="the refusal told",
+    )
+    await newcomer.send("/start")
+    assert "cases" in await chat_menu(bot, newcomer.id, has="cases")
