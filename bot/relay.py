@@ -29,13 +29,13 @@ from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, DeliveryRefused, Messenger, Outgoing, RefusalReason, rows
-from bot.outbox import Outbox, OutboxMessenger
+from bot.outbox import Outbox, OutboxMessenger, send_payload
 from bot.people import PeopleService, Person
 from bot.terms import area_name, category_label, mediator_label, pseudonym_label
 from storage.cases import BookEntry, CaseRecord, CaseRepository, Delivery, MessagePart
 from storage.db import Database
 from storage.members import MemberRepository
-from storage.outbox import OutboxRow
+from storage.outbox import REMINDER, OutboxRow
 from storage.privacy import PrivacyRepository
 from storage.relay import Author, Channel, RelayRepository
 
@@ -721,7 +721,9 @@ class RelayService:
             text = f"→ {case.number} · {pseudonym_label(case.pseudonym)}"
         button = Button(label, f"{RECALL_PREFIX}{row.book_id}")
         message = Outgoing(text, rows(button), quiet=True)
-        await self._outbox.queue_message(source[0], message, reply_to=source[1])
+        # After the conversation's own messages: the copies never wait for these lines.
+        payload = send_payload(message, source[1])
+        await self._outbox.put(source[0], "message", payload, priority=REMINDER)
 
     async def copy_refused(self, row: OutboxRow, reason: RefusalReason) -> None:
         """Telegram would not take the copy: the book says so, and the writer is told."""

@@ -182,6 +182,17 @@ async def test_after_a_decline_the_resident_is_told_the_truth(
     await wang.expect_edit("为什么")
     await wang.press("我现在太忙")
     await wang.expect_edit("确认婉拒")
+    await wang.press("取消")  # nothing changes: the offer card is back, still open
+    await wang.expect_button("接受")
+    assert "declined" not in [e.kind for e in await bot.timeline(number)]
+    await wang.press("婉拒")
+    await wang.expect_button("我现在太忙")
+    await wang.press("我现在太忙")
+    await wang.expect_button("修改")
+    await wang.press("修改")  # another reason
+    await wang.expect_button("我认识这家人（需要回避）")
+    await wang.press("我现在太忙")
+    await wang.expect_button("确认")
     await wang.press("确认")
     await wang.expect_edit("您已婉拒")
     told = await resident.expect(f"关于您的案件 {number}")
