@@ -29,13 +29,13 @@ from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, DeliveryRefused, Messenger, Outgoing, RefusalReason, rows
-from bot.outbox import Outbox, OutboxMessenger, send_payload
+from bot.outbox import Outbox, OutboxMessenger
 from bot.people import PeopleService, Person
 from bot.terms import area_name, category_label, mediator_label, pseudonym_label
 from storage.cases import BookEntry, CaseRecord, CaseRepository, Delivery, MessagePart
 from storage.db import Database
 from storage.members import MemberRepository
-from storage.outbox import REMINDER, OutboxRow
+from storage.outbox import OutboxRow
 from storage.privacy import PrivacyRepository
 from storage.relay import Author, Channel, RelayRepository
 
@@ -621,7 +621,7 @@ class RelayService:
             "mark": self.watch.mark(case, part) if self.watch else None,
             "alone": mapped_alone,
             "unreachable": case.unreachable is not None,
-            "author": route.author,
+            "confirm": await self._confirmation(route, part.chat_id),
         }
         await self._outbox.put(to_chat, COPY, payload, case_id=case.id, book_id=entry_id)
 
@@ -708,22 +708,31 @@ class RelayService:
         )
         if row.payload.get("unreachable", True):
             await self._cases.reachable_again(row.case_id, now)
-        if row.payload.get("author") == "mediator" and row.payload["channel"] == "resident":
-            await self._confirm_sent(row, (source[0], source[1]))
+        confirm = row.payload.get("confirm")
+        if confirm and row.book_id is not None:
+            await self._confirm_sent(confirm, row.book_id, (source[0], source[1]))
 
-    async def _confirm_sent(self, row: OutboxRow, source: tuple[int, int]) -> None:
-        """A quiet line under her message: where it went, and a button to take it back."""
-        case = await self._cases.get(row.case_id) if row.case_id is not None else None
-        if case is None or row.book_id is None:
-            return
-        async with self._people.speaking_to(source[0]):
-            label = _("Recall")
-            text = f"→ {case.number} · {pseudonym_label(case.pseudonym)}"
-        button = Button(label, f"{RECALL_PREFIX}{row.book_id}")
-        message = Outgoing(text, rows(button), quiet=True)
-        # After the conversation's own messages: the copies never wait for these lines.
-        payload = send_payload(message, source[1])
-        await self._outbox.put(source[0], "message", payload, priority=REMINDER)
+    async def _confirmation(self, route: Route, writer: int) -> dict[str, str] | None:
+        """Worded when the copy is queued, in the writer's language: the quiet line that
+        says where a mediator's message went (sent once the copy is through)."""
+        if route.author != "mediator" or route.channel != "resident":
+            return None
+        case = route.case
+        async with self._people.speaking_to(writer):
+            return {
+                "text": f"→ {case.number} · {pseudonym_label(case.pseudonym)}",
+                "label": _("Recall"),
+            }
+
+    async def _confirm_sent(
+        self, confirm: dict[str, str], entry_id: int, source: tuple[int, int]
+    ) -> None:
+        """Under her message: where it went, and 撤回 to take it back. At the conversation's
+        priority: a lower one would hold the chat's next copies behind it while other chats
+        keep the pacer busy."""
+        button = Button(confirm["label"], f"{RECALL_PREFIX}{entry_id}")
+        message = Outgoing(confirm["text"], rows(button), quiet=True)
+        await self._outbox.queue_message(source[0], message, reply_to=source[1])
 
     async def copy_refused(self, row: OutboxRow, reason: RefusalReason) -> None:
         """Telegram would not take the copy: the book says so, and the writer is told."""
