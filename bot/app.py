@@ -27,6 +27,7 @@ from handlers.messages import message_handlers
 from handlers.messenger import TelegramMessenger
 from handlers.offers import offer_handlers
 from handlers.ordering import PerChatUpdateProcessor
+from handlers.parties import party_handlers
 from handlers.privacy import guard_handlers, privacy_handlers
 from handlers.ratelimit import FloodLimiter
 from handlers.staff import staff_handlers
@@ -88,6 +89,7 @@ def _add_handlers(app: DaasaoApp) -> None:
     # /start join-… (members) must come before the plain /start; free messages come last.
     main = [
         *member_handlers(),
+        *party_handlers(),  # /start party-… before the plain /start
         *start_handlers(),
         *intake_handlers(),
         *urgent_handlers(),

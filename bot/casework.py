@@ -12,14 +12,17 @@ from collections.abc import Callable
 from functools import partial
 
 from bot.access import AccessLog
-from bot.book import BookPage, render
+from bot.agreement import Agreement, agreement_text
+from bot.book import BookPage, render, render_docx
 from bot.cards import CaseCards
 from bot.clock import Clock
+from bot.closing import CLOSING, ClosingService
 from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
 from bot.notify import Notifier
+from bot.parties import END_PREFIX, PartyService
 from bot.people import PeopleService, Person
 from bot.relay import CaseErasedError, CaseNotYoursError, NoCaseChosenError, RelayService
 from bot.revisits import RevisitService
@@ -28,6 +31,7 @@ from bot.terms import (
     category_label,
     contact_label,
     mediator_label,
+    party_label,
     pseudonym_label,
     state_label,
 )
@@ -36,17 +40,18 @@ from bot.urgent import (
     CARE_REASON,
     URGENT_PREFIX,
     UrgentService,
-    ensure_mediation_allowed,
     is_waiting_urgent,
     waiting_mark,
 )
-from storage.cases import CaseRecord, CaseRepository, MessagePart
+from storage.cases import BookEntry, CaseRecord, CaseRepository, MessagePart
 from storage.db import Database
 from storage.members import MemberRecord, MemberRepository
+from storage.parties import PartyRepository
 from storage.relay import PendingInput, RelayRepository
 from storage.urgent import WAITING_STATES
 
-PENDING_KINDS = ("note", "settled", "not_settled", "handover", "consult", CARE_REASON)
+# "settled" and "not_settled": the one-step close of earlier versions, still finished.
+PENDING_KINDS = ("note", CLOSING, "settled", "not_settled", "handover", "consult", CARE_REASON)
 SELECT_PREFIX = "cs:"
 CLOSE_PREFIX = "cl:"
 TRANSFER_PREFIX = "tr:"
@@ -83,10 +88,15 @@ class CaseworkService:
         people: PeopleService,
         messenger: Messenger,
         access: AccessLog,
+        parties: PartyService,
+        closing: ClosingService,
         clock: Clock,
         config: Config,
     ) -> None:
         self._db = db
+        self._parties = parties
+        self._party_repo = PartyRepository(db)
+        self._closing = closing
         self._access = access
         self._cases = cases
         self._store = relay_repo
@@ -144,11 +154,12 @@ class CaseworkService:
         async with self._db.transaction():
             await self._access.opened(person, case, "case")
             await self._members.set_current_case(person.id, case.id, self._clock.now())
-        said = _(
+        chosen = _(
             "Now talking in case {number} ({area}). Messages you write without "
             "replying go to its resident."
         ).format(number=case.number, area=area_name(self._config, case.area_id))
-        return Outgoing("\n".join([said, *await self._cards.lines(case)]))
+        lines = [chosen, *await self._cards.lines(case), await self._parties.parties_line(case)]
+        return Outgoing("\n".join(lines))
 
     async def target(self, person: Person, reply_to: int | None) -> CaseRecord:
         """The case a command is about: the one replied to, else the current one."""
@@ -222,8 +233,10 @@ class CaseworkService:
         text = text.strip()[:MAX_TEXT]
         if pending.kind == "note":
             return [await self._save_note(person, case, text)]
+        if pending.kind == CLOSING:
+            return [await self._closing.typed(person, pending, text)]
         if pending.kind in ("settled", "not_settled"):
-            return [await self._close(person, case, pending.kind, text)]
+            return [await self._closing.legacy(person, case, pending.kind, text)]
         if pending.kind == "handover":
             return [await self._confirm_transfer(person, case, int(pending.data["to"]), text)]
         if pending.kind == "consult":
@@ -253,40 +266,8 @@ class CaseworkService:
         return Outgoing(_("How did case {number} end?").format(number=case.number), rows(*buttons))
 
     async def choose_outcome(self, person: Person, case_id: int, outcome: str) -> Outgoing:
-        case = await self._relay.case_for_mediator(person, case_id)
-        if outcome == "settled":
-            ensure_mediation_allowed(case)  # a mediated agreement brings the parties together
-            return await self.ask(
-                person, "settled", case, _("Write down the agreement the parties reached.")
-            )
-        if outcome == "not_settled":
-            return await self.ask(
-                person,
-                "not_settled",
-                case,
-                _("Where was it referred (for example the court, the police, the labour bureau)?"),
-            )
-        if outcome == "withdrawn":
-            return await self._close(person, case, "withdrawn", None)
-        raise StaleActionError
-
-    async def _close(
-        self, person: Person, case: CaseRecord, outcome: str, text: str | None
-    ) -> Outgoing:
-        if outcome == "settled":
-            ensure_mediation_allowed(case)
-        now = self._clock.now()
-        async with self._db.transaction():
-            await self._cases.close(case.id, outcome, text, now)
-            await self._cases.add_event(case.id, "closed", now, actor_id=person.id, outcome=outcome)
-            await self._members.set_current_case(person.id, None)
-            await self._revisits.case_closed(case, outcome)
-        await self._tell_resident(case, _closed_notice, outcome, text)
-        return Outgoing(
-            _("Case {number} is closed: {outcome}.").format(
-                number=case.number, outcome=state_label(outcome)
-            )
-        )
+        """A button of /close: the closing dialogue and its preview (bot/closing.py)."""
+        return await self._closing.outcome_chosen(person, case_id, outcome)
 
     async def reopen(self, person: Person, number: str) -> Outgoing:
         case = await self._find(number)
@@ -475,13 +456,11 @@ class CaseworkService:
                         else names.get(entry.part.chat_id, "?")
                     )
                     lines.append(f"· {who}: {_digest_text(entry.part)}")
-            html = render(await self._page(case), self._config.locale.zone)
-            caption = _("Registration book of case {number}. Confidential.").format(
-                number=case.number
-            )
+            files = await self._files(case)
         await self._access.handed(target, case)
         await self._messenger.send(target.user_id, Outgoing("\n".join(lines)))
-        await self._messenger.send_document(target.user_id, f"{case.number}.html", html, caption)
+        for name, data, caption in files:
+            await self._messenger.send_document(target.user_id, name, data, caption)
 
     async def consult(self, person: Person, reply_to: int | None) -> Outgoing:
         case = await self.target(person, reply_to)
@@ -549,11 +528,15 @@ class CaseworkService:
 
     async def withdraw_menu(self, person: Person) -> Outgoing:
         cases = await self._cases.open_of_resident(person.id)
-        if not cases:
+        joined = await self._parties.cases_of(person)  # as the other party: end mediation
+        if not cases and not joined:
             raise NothingToWithdrawError
         buttons = [
             Button(f"{c.number} · {category_label(c.category)}", f"{WITHDRAW_PREFIX}{c.id}")
             for c in cases
+        ] + [
+            Button(_("{number} · end mediation").format(number=c.number), f"{END_PREFIX}{c.id}")
+            for c in joined
         ]
         return Outgoing(
             _("Which case do you want to withdraw? The mediator will be told."), rows(*buttons)
@@ -576,6 +559,7 @@ class CaseworkService:
         for mediator_id in {case.mediator_id, offer.mediator_id if offer else None} - {None}:
             assert mediator_id is not None
             await self._tell(mediator_id, partial(withdrawn_notice, case.number))
+        await self._parties.tell_ended(case)  # the other party, if they had joined
         if is_waiting_urgent(case):  # nobody left with a 我来接手 that no longer applies
             await self._urgent.withdrawn(case)
         return Outgoing(
@@ -589,18 +573,51 @@ class CaseworkService:
 
     async def book(
         self, person: Person, reply_to: int | None, number: str | None
-    ) -> tuple[str, bytes, str]:
-        """The case's page of the registration book: (file name, HTML, caption)."""
+    ) -> list[tuple[str, bytes, str]]:
+        """The case file (调解卷宗) as HTML and as DOCX: [(file name, data, caption)]."""
         case = await self._viewable(person, reply_to, number)
         await self._access.opened(person, case, "book")  # recorded before it is shown
-        caption = _("Registration book of case {number}. Confidential.").format(number=case.number)
-        page = await self._page(case)
-        return f"{case.number}.html", render(page, self._config.locale.zone), caption
+        return await self._files(case)
 
-    async def _page(self, case: CaseRecord) -> BookPage:
-        """The case's page of the registration book, in the language of the moment."""
+    async def _files(self, case: CaseRecord) -> list[tuple[str, bytes, str]]:
+        """The case file as HTML and DOCX, in the language of the moment."""
+        page = await self._case_file(case)
+        zone = self._config.locale.zone
+        caption = _("Case file of case {number}. Confidential.").format(number=case.number)
+        return [
+            (f"{case.number}.html", render(page, zone), caption),
+            (f"{case.number}.docx", render_docx(page, zone), caption),
+        ]
+
+    async def _case_file(self, case: CaseRecord) -> BookPage:
         names = await self._members.display_names()
+        party = await self._party_repo.get(case.id)
+        party_name = party_label(party.pseudonym) if party else None
         labels = {"resident": pseudonym_label(case.pseudonym), "adviser": _("Legal adviser")}
+        talks: dict[str, list[tuple[str, BookEntry]]] = {"resident": [], "party": [], "adviser": []}
+        for entry in await self._cases.book(case.id):
+            channel = await self._channel_of(entry, party.user_id if party else None)
+            author = labels.get(entry.author) or names.get(entry.part.chat_id, "?")
+            if channel == "party" and entry.author == "resident" and party_name:
+                author = party_name
+            talks[channel].append((author, entry))
+        stored = await self._party_repo.agreement(case.id)
+        agreement = Agreement.from_json(stored.content) if stored else None
+        sides = {"resident": pseudonym_label(case.pseudonym), "party": party_name or "?"}
+        cover = [
+            (_("Case number"), case.number),
+            (
+                _("Applicant"),
+                _cover_name(sides["resident"], agreement.applicant if agreement else None),
+            ),
+            (
+                _("Other party"),
+                _cover_name(party_name, agreement.respondent if agreement else None),
+            ),
+            (_("Area"), area_name(self._config, case.area_id)),
+            (_("Mediator"), names.get(case.mediator_id or 0, "—")),
+            (_("Outcome"), state_label(case.state)),
+        ]
         return BookPage(
             case=case,
             area=area_name(self._config, case.area_id),
@@ -608,13 +625,30 @@ class CaseworkService:
             contact=contact_label(case.contact),
             state=state_label(case.state),
             events=await self._cases.events(case.id),
-            messages=[
-                (labels.get(entry.author) or names.get(entry.part.chat_id, "?"), entry)
-                for entry in await self._cases.book(case.id)
-            ],
+            messages=talks["resident"],
             notes=[(names.get(n.author_id, "?"), n) for n in await self._store.notes(case.id)],
             names=names,
+            cover=cover,
+            party_messages=talks["party"],
+            consultation=talks["adviser"],
+            agreement=agreement_text(agreement, case.number).splitlines() if agreement else [],
+            confirmations=[
+                (sides.get(side, side), at)
+                for side, at in (await self._party_repo.confirmations(case.id)).items()
+            ],
         )
+
+    async def _channel_of(self, entry: BookEntry, party_id: int | None) -> str:
+        """Which conversation an entry belongs to: the applicant's, the other party's, or
+        the consultation with the adviser."""
+        if entry.author == "adviser":
+            return "adviser"
+        if entry.author == "resident":
+            return (
+                "party" if party_id is not None and entry.part.chat_id == party_id else "resident"
+            )
+        mapped = await self._store.find(entry.part.chat_id, entry.part.message_id)
+        return mapped.channel if mapped is not None else "resident"
 
     async def _viewable(
         self, person: Person, reply_to: int | None, number: str | None
@@ -684,18 +718,11 @@ def _state(case: CaseRecord) -> str:
     return state_label(case.state)
 
 
-def _closed_notice(case: CaseRecord, outcome: str, text: str | None) -> str:
-    lines = [
-        _("Your case {number} has been closed: {outcome}.").format(
-            number=case.number, outcome=state_label(outcome)
-        )
-    ]
-    if outcome == "settled" and text:
-        lines.append(_("The agreement: {text}").format(text=text))
-    if outcome == "not_settled" and text:
-        lines.append(_("Where to go next: {text}").format(text=text))
-    lines.append(_("Thank you for trusting Da'asao. Write 找大阿嫂 if you need us again."))
-    return "\n".join(lines)
+def _cover_name(label: str | None, typed: str | bool | None) -> str:
+    """A party on the cover: the pseudonym, and the name the mediator typed if any."""
+    if isinstance(typed, str) and typed:
+        return f"{label} · {typed}"
+    return label or "—"
 
 
 def erased_notice(number: str) -> str:

@@ -560,6 +560,26 @@ class DeskConfig:
     )
 
 
+@dataclass(frozen=True)
+class MediationConfig:
+    """How mediation is run and written down (人民调解法): the organisation's name, as it is
+    printed on agreements."""
+
+    organisation: Localized = field(
+        default_factory=lambda: Localized("大阿嫂妇女调解室", "Da'asao Women's Mediation Desk")
+    )
+    judicial_confirmation: bool = False
+    court: str = ""
+    time_limit_days: int = field(default=30, metadata=checks(int_range(1, 365)))
+
+
+def _court_named(mediation: MediationConfig) -> Problem | None:
+    """Judicial confirmation needs the court the parties apply to."""
+    if mediation.judicial_confirmation and not mediation.court.strip():
+        return Problem("the court's name when judicial_confirmation is true", "''", ".court")
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """The whole configuration. Only ``areas`` has no default."""
@@ -580,6 +600,7 @@ class Config:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     urgent: UrgentConfig = field(default_factory=UrgentConfig)
     desk: DeskConfig = field(default_factory=DeskConfig)
+    mediation: MediationConfig = field(default_factory=MediationConfig)
 
     @property
     def has_token(self) -> bool:
@@ -652,6 +673,7 @@ _CLASS_CHECKS: dict[type, tuple[Check, ...]] = {
     PlaygroundConfig: (_distinct_ports,),
     RosterSlotConfig: (_slot_ends_after_start,),
     Config: (_roster_areas_exist,),
+    MediationConfig: (_court_named,),
 }
 
 

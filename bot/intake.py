@@ -1,6 +1,13 @@
 """Intake: from "找大阿嫂" to a registered, routed case, one short step at a time.
 
-consent → area → category → description → contact (→ phone) → summary → confirm.
+consent → area → category → sensitive details → description → contact (→ phone) →
+summary → confirm.
+
+Details about violence, health or minors are sensitive personal information (PIPL
+Art. 28): they get a consent of their own (Art. 29), asked just before the description and
+recorded with the case. Declining changes nothing else: the resident goes on and tells
+what she wants, without those details. The danger path registers without it, on the basis
+of protecting life and health (Art. 13(4)), and says so on the timeline.
 
 The draft lives in the database, so a restart in the middle loses nothing. Every step
 accepts its buttons and sensible typed answers; anything else gets a short explanation
@@ -22,6 +29,7 @@ from bot.config import Config
 from bot.errors import NotAllowedError
 from bot.i18n import _, current_locale, format_when
 from bot.messaging import Button, Outgoing, rows
+from bot.parties import rights_notice
 from bot.people import Person
 from bot.privacy import offer_discreet
 from bot.routing import Assignment, RoutingService
@@ -57,6 +65,7 @@ class Step(StrEnum):
     CONSENT = "consent"
     AREA = "area"
     CATEGORY = "category"
+    SENSITIVE = "sensitive"
     DESCRIPTION = "describe"
     CONTACT = "contact"
     PHONE = "phone"
@@ -81,6 +90,7 @@ class Draft:
     parts: list[dict[str, Any]] | None = None
     contact: str | None = None
     phone: str | None = None
+    sensitive: bool | None = None  # the separate consent: given, declined, not asked
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Draft:
@@ -221,7 +231,21 @@ class IntakeService:
         if category is None:
             return await self._again(person, Step.CATEGORY, draft, got)
         draft.category = category
-        return await self._advance(person, Step.DESCRIPTION, draft)
+        return await self._advance(person, Step.SENSITIVE, draft)
+
+    async def _on_sensitive(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
+        answer = _answer(got, {"yes": YES_WORDS, "no": NO_WORDS})
+        if answer is None:
+            return await self._again(person, Step.SENSITIVE, draft, got)
+        draft.sensitive = answer == "yes"
+        replies = await self._advance(person, Step.DESCRIPTION, draft)
+        if not draft.sensitive:
+            declined = _(
+                "All right. Please leave out details about violence, health or children; "
+                "tell us the rest. Your mediator can ask you again later."
+            )
+            replies.insert(0, Outgoing(declined))
+        return replies
 
     async def _on_description(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
         if _answer(got, {"done": DONE_WORDS}) == "done":
@@ -280,7 +304,12 @@ class IntakeService:
             return await self._again(person, Step.SUMMARY, draft, got)
         case = await self._register(person, draft, urgent=False)
         assignment = await self._routing.route(case.id)
-        return [Outgoing(self._registered_text(case, assignment), reply_keyboard="main")]
+        now = self._clock.now()  # the notice goes with the answer: shown now, recorded so
+        await self._cases.add_event(
+            case.id, "rights_notice", now, side="resident", shown_at=now.isoformat()
+        )
+        text = self._registered_text(case, assignment) + "\n\n" + rights_notice()
+        return [Outgoing(text, reply_keyboard="main")]
 
     # ------------------------------------------------------------------ danger path
 
@@ -331,7 +360,7 @@ class IntakeService:
             for part in draft.messages:
                 await self._cases.add_message(case.id, "resident", part, now, delivery="pending")
             await self._urgent.note_registration(case, consented=consented, now=now)
-            detail: dict[str, Any] = {"urgent": urgent}
+            detail: dict[str, Any] = {"urgent": urgent, "sensitive": _sensitive_basis(draft)}
             if not consented:
                 detail["basis"] = "vital_interests"  # PIPL Art. 13(4); consent asked later
             await self._cases.add_event(case.id, "registered", now, by="resident", **detail)
@@ -428,6 +457,22 @@ class IntakeService:
         ]
         return Outgoing(_("What is it about?"), (*rows(*buttons), *_sos()))
 
+    async def _sensitive_screen(self, person: Person, draft: Draft) -> Outgoing:
+        text = _(
+            "One more question before you tell us what happened. If it involves violence, "
+            "your health or children, those are sensitive details. Only the mediator who "
+            "takes your case and the head of the society will see them, only to help you, "
+            "and they are deleted with the rest.\n\n"
+            "May we keep such details if you tell them? If you say no, you can still go on: "
+            "just leave them out."
+        )
+        buttons = rows(
+            Button(_("Yes, you may keep them"), _data(Step.SENSITIVE, "yes")),
+            Button(_("No, I'll leave them out"), _data(Step.SENSITIVE, "no")),
+            per_row=2,
+        )
+        return Outgoing(text, (*buttons, *_sos()))
+
     async def _description_screen(self, person: Person, draft: Draft) -> Outgoing:
         text = _(
             "Please tell us what happened, in your own words. You can send several messages, "
@@ -477,6 +522,7 @@ _STEPS: dict[Step, StepHandler] = {
     Step.CONSENT: IntakeService._on_consent,
     Step.AREA: IntakeService._on_area,
     Step.CATEGORY: IntakeService._on_category,
+    Step.SENSITIVE: IntakeService._on_sensitive,
     Step.DESCRIPTION: IntakeService._on_description,
     Step.CONTACT: IntakeService._on_contact,
     Step.PHONE: IntakeService._on_phone,
@@ -486,6 +532,7 @@ _SCREENS: dict[Step, Callable[[IntakeService, Person, Draft], Awaitable[Outgoing
     Step.CONSENT: IntakeService._consent_screen,
     Step.AREA: IntakeService._area_screen,
     Step.CATEGORY: IntakeService._category_screen,
+    Step.SENSITIVE: IntakeService._sensitive_screen,
     Step.DESCRIPTION: IntakeService._description_screen,
     Step.CONTACT: IntakeService._contact_screen,
     Step.PHONE: IntakeService._phone_screen,
@@ -496,6 +543,15 @@ _SCREENS: dict[Step, Callable[[IntakeService, Person, Draft], Awaitable[Outgoing
 def _sos() -> tuple[tuple[Button, ...], ...]:
     """On every screen before the description: 🆘 registers an urgent case at once."""
     return rows(Button(_("🆘 I am in danger now"), f"{URGENT_PREFIX}sos"))
+
+
+def _sensitive_basis(draft: Draft) -> str:
+    """Why details about violence, health or minors may be kept (PIPL Art. 29 / 13(4))."""
+    if draft.sensitive is True:
+        return "consent"
+    if draft.sensitive is False:
+        return "declined"
+    return "vital_interests"  # the danger path, before the question was reached
 
 
 def _data(step: Step, value: str) -> str:

@@ -95,6 +95,12 @@ class Messenger(Protocol):
         self, chat_id: int, file_name: str, data: bytes, caption: str
     ) -> int | None: ...
 
+    async def send_photo_file(
+        self, chat_id: int, file_name: str, data: bytes, caption: str
+    ) -> int | None:
+        """Upload an image (a QR code) as a photo; None when the person blocked the bot."""
+        ...
+
     async def edit(self, chat_id: int, message_id: int, message: Outgoing) -> None:
         """Replace the text and buttons of a message the bot sent earlier."""
         ...

@@ -342,6 +342,11 @@ class MessageDeliverer:
         if op == "document":
             assert row.data is not None
             return await self._messenger.send_document(chat, p["file_name"], row.data, p["caption"])
+        if op == "photo_file":
+            assert row.data is not None
+            return await self._messenger.send_photo_file(
+                chat, p["file_name"], row.data, p["caption"]
+            )
         if op == "edit":
             await self._messenger.edit(chat, p["message_id"], outgoing_from_json(p["message"]))
             return None
@@ -405,6 +410,13 @@ class OutboxMessenger:
         self, chat_id: int, file_name: str, data: bytes, caption: str
     ) -> int | None:
         payload = {"op": "document", "file_name": file_name, "caption": caption}
+        result: int | None = await self._call(chat_id, payload, data)
+        return result
+
+    async def send_photo_file(
+        self, chat_id: int, file_name: str, data: bytes, caption: str
+    ) -> int | None:
+        payload = {"op": "photo_file", "file_name": file_name, "caption": caption}
         result: int | None = await self._call(chat_id, payload, data)
         return result
 

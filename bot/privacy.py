@@ -372,6 +372,16 @@ class DiscreetMessenger:
             chat_id, await self._inner.send_document(chat_id, file_name, data, neutral)
         )
 
+    async def send_photo_file(
+        self, chat_id: int, file_name: str, data: bytes, caption: str
+    ) -> int | None:
+        if not await self._privacy.is_discreet(chat_id):
+            return await self._inner.send_photo_file(chat_id, file_name, data, caption)
+        neutral = await self._neutral(chat_id, caption)
+        return await self._remember(
+            chat_id, await self._inner.send_photo_file(chat_id, file_name, data, neutral)
+        )
+
     async def edit(self, chat_id: int, message_id: int, message: Outgoing) -> None:
         if await self._privacy.is_discreet(chat_id):
             message = replace(message, text=await self._neutral(chat_id, message.text))

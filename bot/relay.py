@@ -31,11 +31,12 @@ from bot.i18n import _
 from bot.messaging import Button, DeliveryRefused, Messenger, Outgoing, RefusalReason, rows
 from bot.outbox import Outbox, OutboxMessenger
 from bot.people import PeopleService, Person
-from bot.terms import area_name, category_label, mediator_label, pseudonym_label
+from bot.terms import area_name, category_label, mediator_label, party_label, pseudonym_label
 from storage.cases import BookEntry, CaseRecord, CaseRepository, Delivery, MessagePart
 from storage.db import Database
 from storage.members import MemberRepository
 from storage.outbox import OutboxRow
+from storage.parties import PartyRecord, PartyRepository
 from storage.privacy import PrivacyRepository
 from storage.relay import Author, Channel, RelayRepository
 
@@ -99,6 +100,19 @@ class CaseNotYoursError(NotAllowedError):
         return _("This case is not assigned to you.")
 
 
+class PartyGoneError(DomainError):
+    def user_message(self) -> str:
+        return _("The other party is no longer taking part in this mediation.")
+
+
+class PartyCardError(DomainError):
+    def user_message(self) -> str:
+        return _(
+            "Your own contact card is not passed on to the other party: it shows your "
+            "number. Type a number if you want to give one."
+        )
+
+
 class CaseClosedError(DomainError):
     def user_message(self) -> str:
         return _("This case is closed. Reopen it with /reopen if you need to continue.")
@@ -154,6 +168,7 @@ class RelayService:
         self._relay = relay
         self._members = members
         self._privacy = privacy
+        self._parties = PartyRepository(db)  # the other party of a two-party case
         self._people = people
         self._outbox = outbox
         # What the sender calls: Telegram, through discreet mode or (for a chat that is not
@@ -186,7 +201,7 @@ class RelayService:
         revisited = await self._revisit_reply(person, envelope)
         if revisited is not None:
             return revisited
-        open_cases = await self._cases.open_of_resident(person.id)
+        open_cases = await self._open_cases_of(person.id)
         if not open_cases:
             return None
         case = await self._replied_case(person, envelope, open_cases)
@@ -197,12 +212,32 @@ class RelayService:
             return self._ask_which_case(envelope, open_cases)
         return case
 
+    async def _open_cases_of(self, user_id: int) -> list[CaseRecord]:
+        """Her own open cases, and those she takes part in as the other party."""
+        found = await self._cases.open_of_resident(user_id)
+        for party in await self._parties.of_user(user_id):
+            case = await self._cases.get(party.case_id)
+            if case is not None and case.is_open and case.state == "accepted":
+                found.append(case)
+        return found
+
+    async def party_of(self, case: CaseRecord) -> PartyRecord | None:
+        """The case's other party while they take part, else None."""
+        party = await self._parties.get(case.id)
+        return party if party is not None and party.taking_part else None
+
+    async def _is_party(self, case: CaseRecord, user_id: int) -> bool:
+        party = await self.party_of(case)
+        return party is not None and party.user_id == user_id
+
     async def resident_picked(
         self, person: Person, message_id: int, case_id: int
     ) -> list[Outgoing]:
         """The answer to "which case is this for?": the held message goes to that case."""
         case = await self._cases.get(case_id)
-        if case is None or case.resident_id != person.id or not case.is_open:
+        if case is None or not case.is_open:
+            raise NotAllowedError
+        if case.resident_id != person.id and not await self._is_party(case, person.id):
             raise NotAllowedError
         held = await self._relay.release(person.id, message_id)
         if held is None:
@@ -264,7 +299,10 @@ class RelayService:
                 "mediator takes the case."
             ).format(number=case.number)
             return [Outgoing(text)]
-        route = Route(case, "resident", case.mediator_id, "resident")
+        channel: Channel = "resident"
+        if case.resident_id != envelope.part.chat_id:  # the other party, checked just before
+            channel = "party"
+        route = Route(case, channel, case.mediator_id, "resident")
         await self._relay_message(route, envelope)
         return []
 
@@ -286,6 +324,8 @@ class RelayService:
         if route is None:  # several conversations and no fresh choice: ask, holding it
             await self._relay.hold(person.id, asdict(envelope.part), self._clock.now())
             return [await self._ask_member_case(person, envelope.part.message_id)]
+        if envelope.own_card and route.channel == "party":
+            raise PartyCardError
         if envelope.own_card and route.to_chat == route.case.resident_id:
             await self._relay.hold(person.id, asdict(envelope.part), self._clock.now())
             return [self._ask_own_card(route.case, envelope.part.message_id)]
@@ -333,17 +373,32 @@ class RelayService:
             case = await self._writable(person, mapped.case_id)
             # A reply is an explicit choice: what she writes next without one goes there too.
             await self._members.set_current_case(person.id, case.id, self._clock.now())
-            return self._to_resident(person, case)
+            return await self._route_in(person, case, mapped.channel == "party")
         case_id = await self._unquoted_case(person)
         if case_id is None:
             return None
-        return self._to_resident(person, await self._writable(person, case_id))
+        case = await self._writable(person, case_id)
+        return await self._route_in(person, case, await self._focus_on_party(person, case))
+
+    async def _focus_on_party(self, person: Person, case: CaseRecord) -> bool:
+        return await self._parties.focus(person.id, case.id) == "party"
+
+    async def _route_in(self, person: Person, case: CaseRecord, to_party: bool) -> Route:
+        """To the case's resident, or to its other party."""
+        if not to_party:
+            return self._to_resident(person, case)
+        party = await self.party_of(case)
+        if party is None or party.user_id is None or case.no_mediation:
+            raise PartyGoneError
+        name = person.member.display_name if person.member else None
+        return Route(case, "party", party.user_id, "mediator", name)
 
     async def can_write(self, person: Person) -> None:
         """Raises what an unquoted message of hers would meet (no case, not hers…)."""
         case_id = await self._unquoted_case(person)
         if case_id is not None:
-            self._to_resident(person, await self._writable(person, case_id))
+            case = await self._writable(person, case_id)
+            await self._route_in(person, case, await self._focus_on_party(person, case))
 
     async def _writable(self, person: Person, case_id: int) -> CaseRecord:
         """Her case, open — or settled and still within its revisits."""
@@ -408,12 +463,14 @@ class RelayService:
         """Her answer to "which case?": the held message goes there, and that case is her
         explicit choice for the next few minutes."""
         case = await self.case_for_mediator(person, case_id)
-        route = self._to_resident(person, case)
+        route = await self._route_in(person, case, await self._focus_on_party(person, case))
         held = await self._relay.release(person.id, message_id)
         if held is None:
             raise StaleActionError
         await self._members.set_current_case(person.id, case.id, self._clock.now())
         part = MessagePart(**held)
+        if part.kind == "contact" and route.channel == "party":
+            raise PartyCardError
         if part.kind == "contact":  # it may be her own number: she confirms first
             await self._relay.hold(person.id, held, self._clock.now())
             return [self._ask_own_card(case, message_id)]
@@ -478,8 +535,8 @@ class RelayService:
         """Over the flood limit: keep the message in the book, held, and tell the other
         side once that messages are waiting; None when it belongs to no conversation."""
         route = await self._flood_route(person, envelope)
-        if route is None:
-            return None
+        if route is None or route.channel == "party":
+            return None  # held messages are released by case, not by party: asked to wait
         async with self._db.transaction():
             first = not await self._cases.entries_in(route.case.id, "held")
             case, channel, author = route.case, route.channel, route.author
@@ -511,7 +568,8 @@ class RelayService:
         case = await self._resident_case(person, envelope)
         if not isinstance(case, CaseRecord) or case.mediator_id is None:
             return None
-        return Route(case, "resident", case.mediator_id, "resident")
+        channel: Channel = "resident" if case.resident_id == person.id else "party"
+        return Route(case, channel, case.mediator_id, "resident")
 
     async def _queue_held_notice(self, route: Route) -> None:
         async with self._people.speaking_to(route.to_chat):
@@ -715,14 +773,13 @@ class RelayService:
     async def _confirmation(self, route: Route, writer: int) -> dict[str, str] | None:
         """Worded when the copy is queued, in the writer's language: the quiet line that
         says where a mediator's message went (sent once the copy is through)."""
-        if route.author != "mediator" or route.channel != "resident":
+        if route.author != "mediator" or route.channel == "adviser":
             return None
         case = route.case
+        party = await self.party_of(case) if route.channel == "party" else None
         async with self._people.speaking_to(writer):
-            return {
-                "text": f"→ {case.number} · {pseudonym_label(case.pseudonym)}",
-                "label": _("Recall"),
-            }
+            who = party_label(party.pseudonym) if party else pseudonym_label(case.pseudonym)
+            return {"text": f"→ {case.number} · {who}", "label": _("Recall")}
 
     async def _confirm_sent(
         self, confirm: dict[str, str], entry_id: int, source: tuple[int, int]
@@ -755,7 +812,8 @@ class RelayService:
         if reason == "blocked":
             await self._mark_unreachable(case, row.chat_id)
         async with self._people.speaking_to(writer):
-            text = _not_delivered(reason, case, row.chat_id == case.resident_id)
+            to_party = row.chat_id not in (case.mediator_id, case.adviser_id)
+            text = _not_delivered(reason, case, to_party)
         await self._outbox.queue_message(writer, Outgoing(text), reply_to=message_id)
         if reason == "blocked" and row.chat_id == case.mediator_id:
             await self._alert_head(case)
@@ -777,6 +835,8 @@ class RelayService:
         return sent
 
     async def _mark_unreachable(self, case: CaseRecord, chat_id: int) -> None:
+        if chat_id not in (case.resident_id, case.mediator_id):
+            return  # the other party: the mediator was told, the case is not marked
         side = "resident" if chat_id == case.resident_id else "mediator"
         if case.unreachable != side:
             now = self._clock.now()
@@ -806,7 +866,7 @@ class RelayService:
         case = await self._cases.get(entry.case_id)
         if case is None or not case.is_open:
             raise EditRefusedError(closed=True)
-        if not self._may_edit(person, case, entry):
+        if not self._may_edit(person, case, entry, await self._is_party(case, person.id)):
             raise EditRefusedError(closed=False)
         mapped = await self._relay.find(part.chat_id, part.message_id)
         async with self._db.transaction():
@@ -832,10 +892,12 @@ class RelayService:
                 mapped.peer_chat, EDIT, payload, case_id=case.id, book_id=edit_id
             )
 
-    def _may_edit(self, person: Person, case: CaseRecord, entry: BookEntry) -> bool:
-        """The writer of the message, while still the case's resident or its mediator."""
+    def _may_edit(self, person: Person, case: CaseRecord, entry: BookEntry, is_party: bool) -> bool:
+        """The writer of the message, while still a party of the case or its mediator."""
+        if entry.author == "resident" and entry.part.chat_id != person.id:
+            return False
         if entry.author == "resident":
-            return case.resident_id == person.id
+            return case.resident_id == person.id or is_party
         if entry.author == "adviser":
             return case.adviser_id == person.id and person.role == "adviser"
         return person.is_mediator and case.mediator_id == person.id
@@ -871,6 +933,14 @@ class RelayService:
                 )
             if channel == "adviser":
                 return _("⚖️ The mediator of case {number} writes:").format(number=case.number)
+            if channel == "party" and to_chat != case.mediator_id:
+                return _("💬 {name} · case {number}").format(
+                    name=mediator_label(sender), number=case.number
+                )
+            if channel == "party":
+                party = await self._parties.get(case.id)
+                who = party_label(party.pseudonym) if party else "?"
+                return "📨 " + " · ".join((case.number, who, area_name(self._config, case.area_id)))
             if to_chat == case.resident_id:
                 return _("💬 {name} · case {number}").format(
                     name=mediator_label(sender), number=case.number

@@ -21,6 +21,7 @@ from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.routing import RoutingService
 from bot.terms import area_name, category_label, state_label
+from bot.timelimit import TimeLimitService
 from bot.timers import Timers
 from bot.urgent import is_waiting_urgent, waiting_mark
 from storage.cases import CaseRecord, CaseRepository, NewCase
@@ -51,12 +52,14 @@ class RevisitService:
         routing: RoutingService,
         people: PeopleService,
         timers: Timers,
+        time_limits: TimeLimitService,
         messenger: Messenger,
         clock: Clock,
         config: Config,
     ) -> None:
         self._db = db
         self._cases = cases
+        self._time_limits = time_limits
         self._followup = followup
         self._relay = relay_repo
         self._members = members
@@ -115,6 +118,13 @@ class RevisitService:
         return moment.astimezone(after.tzinfo)
 
     # ------------------------------------------------------------------ revisits
+
+    async def extra_revisit(self, case: CaseRecord, n: int) -> None:
+        """A revisit outside the usual days (a broken term): tomorrow, numbered `n`."""
+        now = self._clock.now()
+        await self._timers.at(
+            f"revisit:{case.id}:{n}", "revisit", self._at_local_hour(now, 1), case.id, n
+        )
 
     async def _send_revisit(self, reminder: Reminder) -> None:
         case = await self._case_of(reminder)
@@ -314,9 +324,12 @@ class RevisitService:
         due = await self._followup.revisits_due(mediator, now, week_end)
         overdue = await self._followup.revisits_overdue(mediator, now - OVERDUE_AFTER)
         title = _("📋 Weekly digest of the society") if whole else _("📋 Your weekly digest")
+        over = await self._time_limits.over_limit(mediator)
         return "\n".join(
             [
                 title,
+                _("Over the time limit: {count}").format(count=len(over)),
+                *(f"• {case.number}" for case in over),
                 _("Open cases: {count}").format(count=len(open_cases)),
                 *self._case_lines(open_cases, now),
                 _("Revisits due this week: {count}").format(count=len(due)),

@@ -11,14 +11,18 @@ from bot.broadcast import Broadcaster
 from bot.cases import CaseService
 from bot.casework import CaseworkService
 from bot.clock import Clock
+from bot.closing import ClosingService
 from bot.config import Config
+from bot.deadlines import DeadlineService
 from bot.desk import DeskService
 from bot.i18n import Catalogs
 from bot.intake import IntakeService
 from bot.menus import MenuPort, MenuService
 from bot.messaging import Messenger
+from bot.notify import Notifier
 from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
 from bot.pacing import TELEGRAM_LIMIT, SendPacer
+from bot.parties import PartyService
 from bot.people import PeopleService
 from bot.privacy import DiscreetMessenger, PrivacyService
 from bot.relay import RelayService
@@ -29,6 +33,7 @@ from bot.staff import StaffService
 from bot.staffroster import StaffRosterService
 from bot.stats import StatsService
 from bot.subscriptions import SubscriptionService
+from bot.timelimit import TimeLimitService
 from bot.timers import Timers
 from bot.urgent import UrgentService
 from storage.access import AccessRepository
@@ -39,6 +44,7 @@ from storage.drafts import DraftRepository
 from storage.followup import FollowUpRepository
 from storage.members import MemberRepository
 from storage.outbox import BROADCAST, OutboxRepository
+from storage.parties import PartyRepository
 from storage.privacy import PrivacyRepository
 from storage.relay import RelayRepository
 from storage.reminders import ReminderRepository
@@ -78,6 +84,10 @@ class Services:
     menus: MenuService
     desk: DeskService
     users: UserRepository
+    parties: PartyService
+    closing: ClosingService
+    deadlines: DeadlineService
+    time_limits: TimeLimitService
 
     @classmethod
     async def start(
@@ -149,6 +159,17 @@ class Services:
             clock=clock,
             config=config,
         )
+        party_repo = PartyRepository(db)
+        time_limits = TimeLimitService(
+            cases=cases,
+            followup=FollowUpRepository(db),
+            parties=party_repo,
+            members=members,
+            timers=timers,
+            notifier=Notifier(people, messenger),
+            clock=clock,
+            config=config,
+        )
         revisits = RevisitService(
             db=db,
             cases=cases,
@@ -159,11 +180,46 @@ class Services:
             routing=routing,
             people=people,
             timers=timers,
+            time_limits=time_limits,
             messenger=messenger,
             clock=clock,
             config=config,
         )
         access = AccessLog(repo=AccessRepository(db), cases=cases, clock=clock, config=config)
+        parties = PartyService(
+            db=db,
+            cases=cases,
+            parties=party_repo,
+            relay=relay,
+            people=people,
+            messenger=messenger,
+            clock=clock,
+            config=config,
+        )
+        deadlines = DeadlineService(
+            cases=cases,
+            parties=party_repo,
+            members=members,
+            revisits=revisits,
+            timers=timers,
+            notifier=Notifier(people, messenger),
+            clock=clock,
+            config=config,
+        )
+        closing = ClosingService(
+            db=db,
+            cases=cases,
+            relay_repo=relay_repo,
+            parties=party_repo,
+            members=members,
+            relay=relay,
+            revisits=revisits,
+            deadlines=deadlines,
+            people=people,
+            messenger=messenger,
+            clock=clock,
+            config=config,
+        )
         casework = CaseworkService(
             db=db,
             cases=cases,
@@ -176,6 +232,8 @@ class Services:
             people=people,
             messenger=messenger,
             access=access,
+            parties=parties,
+            closing=closing,
             clock=clock,
             config=config,
         )
@@ -222,6 +280,7 @@ class Services:
             routing=routing,
             urgent=urgent,
             timers=timers,
+            time_limits=time_limits,
             people=people,
             messenger=messenger,
             menus=menus,
@@ -267,6 +326,10 @@ class Services:
             desk=DeskService(
                 relay=relay, members=members, messenger=messenger, clock=clock, config=config
             ),
+            parties=parties,
+            closing=closing,
+            deadlines=deadlines,
+            time_limits=time_limits,
         )
 
     async def run_timers(self) -> None:
@@ -276,6 +339,7 @@ class Services:
         known = [u.id for u in await self.users.many(list(self.config.staff.admins))]
         await self.menus.refresh_team(known)
         await self.revisits.ensure_digest()
+        await self.time_limits.ensure_check()
         await self.privacy.start()
         await self.timers.start()
         await self.routing.resume()

@@ -26,6 +26,7 @@ from bot.people import PeopleService, Person
 from bot.revisits import OVERDUE_AFTER
 from bot.routing import RoutingService
 from bot.terms import CATEGORIES, STATES, area_name, category_label, state_label
+from bot.timelimit import TimeLimitService
 from bot.timers import Timers
 from bot.urgent import UrgentService, waiting_mark
 from storage.cases import CaseRepository
@@ -90,6 +91,7 @@ class StaffService:
         routing: RoutingService,
         urgent: UrgentService,
         timers: Timers,
+        time_limits: TimeLimitService,
         people: PeopleService,
         messenger: Messenger,
         menus: MenuService,
@@ -98,6 +100,7 @@ class StaffService:
     ) -> None:
         self._db = db
         self._menus = menus
+        self._time_limits = time_limits
         self._cases = cases
         self._members = members
         self._roster = roster_repo
@@ -337,11 +340,23 @@ class StaffService:
             await self._counts(),
             await self._waiting(names),
             await self._overdue(names),
+            await self._over_limit(),
         ]
         replies = [Outgoing("\n\n".join(parts))]
         if person.is_head:
             replies.append(Outgoing(await self._case_list(names)))
         return replies
+
+    async def _over_limit(self) -> str:
+        """Open cases past `mediation.time_limit_days` (and any agreed extension)."""
+        over = await self._time_limits.over_limit(None)
+        lines = [
+            _("⏰ Open longer than the time limit ({days} days): {count}").format(
+                days=self._config.mediation.time_limit_days, count=len(over)
+            )
+        ]
+        lines += [f"• {c.number}" for c in over[:MAX_LISTED]]
+        return "\n".join(lines)
 
     async def _counts(self) -> str:
         by_state = await self._staff.count_by_state()

@@ -36,6 +36,18 @@ from bot.terms import CATEGORIES, REFERRALS, area_name, category_label, referral
 from storage.stats import CaseFact, OutreachFacts, RevisitFact, StatsRepository, SurveyFact
 
 OUTCOMES = ("settled", "not_settled", "withdrawn", "open")
+# What storage.stats.mediation counts, in the order they are shown.
+MEDIATION = (
+    "written",
+    "oral",
+    "party_joined",
+    "term_performed:on_time",
+    "term_performed:late",
+    "term_broken",
+    "judicial_card",
+    "time_limit",
+    "extended",
+)
 MAX_YEARS = 10
 _KEYWORDS = {
     "this-month": ("month", "this-month", "this month", "thismonth", "本月"),
@@ -170,6 +182,7 @@ class Figures:
     revisits: RevisitFigures
     satisfaction: SatisfactionFigures
     outreach: OutreachFigures | None
+    mediation: tuple[tuple[str, int], ...] = ()  # MEDIATION keys, in that order
 
 
 def compute(
@@ -181,6 +194,7 @@ def compute(
     *,
     outreach: OutreachFigures | None = None,
     referrals: Mapping[str, int] | None = None,
+    mediation: Mapping[str, int] | None = None,
 ) -> Figures:
     """Count the facts of the period's cases (pure: no database, no clock)."""
     cases, revisits, surveys = facts
@@ -210,6 +224,7 @@ def compute(
         revisits=_revisit_figures(revisits, now),
         satisfaction=_satisfaction(surveys),
         outreach=outreach,
+        mediation=tuple((key, (mediation or {}).get(key, 0)) for key in MEDIATION),
     )
 
 
@@ -320,6 +335,7 @@ class StatsService:
             area_ids,
             outreach=outreach,
             referrals=referrals,
+            mediation=await self._repo.mediation(start, end),
         )
 
 
@@ -392,6 +408,7 @@ class Labels:
             self._reply_line(),
             self._urgent_line(),
             _("Referrals: {counts}").format(counts=_pairs(self.referrals())),
+            _("Mediation: {counts}").format(counts=_pairs(self.mediation())),
             self._revisit_line(),
             *self._satisfaction_lines(),
             *self._outreach_lines(),
@@ -421,6 +438,20 @@ class Labels:
         return _(
             "🔴 Urgent cases: {count} · median time until taken: {time} ({taken} taken)"
         ).format(count=f.urgent, time=self.duration(f.urgent_take_median), taken=f.urgent_taken)
+
+    def mediation(self) -> list[tuple[str, int]]:
+        labels = {
+            "written": _("written agreements"),
+            "oral": _("oral agreements"),
+            "party_joined": _("other parties who joined"),
+            "term_performed:on_time": _("terms performed on time"),
+            "term_performed:late": _("terms performed late"),
+            "term_broken": _("terms broken"),
+            "judicial_card": _("judicial-confirmation cards sent"),
+            "time_limit": _("cases over the time limit"),
+            "extended": _("cases extended"),
+        }
+        return [(labels[key], n) for key, n in self.figures.mediation]
 
     def referrals(self) -> list[tuple[str, int]]:
         return [(referral_label(r), n) for r, n in self.figures.referrals]
@@ -499,6 +530,7 @@ class Labels:
             Table(_("By category"), (_("Category"), count), _rows(self.categories())),
             Table(_("Outcomes"), (_("Outcome"), count), _rows(self.outcomes())),
             Table(_("Referrals"), (_("Referred to"), _("Count")), _rows(self.referrals())),
+            Table(_("Mediation"), (_("What"), _("Count")), _rows(self.mediation())),
             self._revisit_table(),
             Table(_("Satisfaction"), (_("Rating"), _("Answers")), _rows(self.ratings())),
         ]

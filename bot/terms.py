@@ -61,6 +61,11 @@ def pseudonym_label(pseudonym: str) -> str:
     return _("Resident {code}").format(code=pseudonym)
 
 
+def party_label(pseudonym: str) -> str:
+    """How a mediator sees the other party of a case: 对方 R-5130."""
+    return _("Other party {code}").format(code=pseudonym)
+
+
 def mediator_label(display_name: str | None) -> str:
     return display_name or _("your mediator")
 

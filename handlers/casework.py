@@ -15,14 +15,16 @@ from bot.casework import (
     TRANSFER_PREFIX,
     WITHDRAW_PREFIX,
 )
-from bot.errors import NotAllowedError, UsageError
+from bot.closing import AGREE_PREFIX, CONFIRM_PREFIX, FORM_PREFIX
+from bot.deadlines import BROKEN_PREFIX, TERM_ANSWERS, TERM_PREFIX
+from bot.errors import NotAllowedError, StaleActionError, UsageError
 from bot.messaging import ID_PATTERN, Outgoing, parse_id
 from bot.relay import MEMBER_PICK_PREFIX, PICK_PREFIX, RECALL_PREFIX
 from handlers.context import BotContext
 from handlers.replies import answer
 
 
-def _reply_to(update: Update) -> int | None:
+def reply_to(update: Update) -> int | None:
     message = update.effective_message
     replied = message.reply_to_message if message else None
     return replied.message_id if replied else None
@@ -56,13 +58,13 @@ def _numbered(context: BotContext) -> tuple[str | None, str]:
 async def note(update: Update, context: BotContext) -> None:
     number, text = _numbered(context)
     work = context.services.casework
-    reply = await work.note(context.person, _reply_to(update), text, number)
+    reply = await work.note(context.person, reply_to(update), text, number)
     await answer(update, context, [reply])
 
 
 async def close(update: Update, context: BotContext) -> None:
     number, _rest = _numbered(context)
-    reply = await context.services.casework.close_menu(context.person, _reply_to(update), number)
+    reply = await context.services.casework.close_menu(context.person, reply_to(update), number)
     await answer(update, context, [reply])
 
 
@@ -77,22 +79,46 @@ async def reopen(update: Update, context: BotContext) -> None:
 
 async def transfer(update: Update, context: BotContext) -> None:
     reply = await context.services.casework.transfer_menu(
-        context.person, _reply_to(update), _arg(context) or None
+        context.person, reply_to(update), _arg(context) or None
     )
     await answer(update, context, [reply])
 
 
 async def consult(update: Update, context: BotContext) -> None:
-    reply = await context.services.casework.consult(context.person, _reply_to(update))
+    reply = await context.services.casework.consult(context.person, reply_to(update))
+    await answer(update, context, [reply])
+
+
+async def extend(update: Update, context: BotContext) -> None:
+    """/extend: ask the parties of the current case for more time than the limit."""
+    case = await context.services.casework.target(context.person, reply_to(update))
+    reply = await context.services.time_limits.ask_extension(context.person, case)
+    await answer(update, context, [reply])
+
+
+EXTEND_BUTTON = re.compile(rf"^ex:({ID_PATTERN}):({ID_PATTERN}):(yes|no)$")
+
+
+async def on_extend_button(update: Update, context: BotContext) -> None:
+    """A party's answer to "more time?"; the service checks it is theirs to give."""
+    query = update.callback_query
+    assert query and query.data
+    match = EXTEND_BUTTON.match(query.data)
+    if match is None:
+        raise NotAllowedError
+    case_id, period, agree = int(match.group(1)), int(match.group(2)), match.group(3) == "yes"
+    reply = await context.services.time_limits.answered(context.person, case_id, period, agree)
+    await query.answer()
     await answer(update, context, [reply])
 
 
 async def book(update: Update, context: BotContext) -> None:
     work = context.services.casework
-    name, data, caption = await work.book(context.person, _reply_to(update), _arg(context) or None)
+    files = await work.book(context.person, reply_to(update), _arg(context) or None)
     chat = update.effective_chat
     assert chat is not None
-    await context.services.messenger.send_document(chat.id, name, data, caption)
+    for name, data, caption in files:  # the case file as HTML, then as DOCX
+        await context.services.messenger.send_document(chat.id, name, data, caption)
 
 
 async def withdraw(update: Update, context: BotContext) -> None:
@@ -136,6 +162,62 @@ async def on_button(update: Update, context: BotContext) -> None:
     await answer(update, context, replies)
 
 
+CLOSING_BUTTON = re.compile(rf"^(af|cf|ac):({ID_PATTERN})(?::(written|oral|ok|edit|cancel))?$")
+
+
+async def on_closing_button(update: Update, context: BotContext) -> None:
+    """Written or oral (af), the preview's 确认/修改/取消 (cf), a party's 我同意 (ac)."""
+    query = update.callback_query
+    assert query and query.data
+    match = CLOSING_BUTTON.match(query.data)
+    if match is None:
+        raise NotAllowedError
+    kind, case_id, extra = match.group(1) + ":", int(match.group(2)), match.group(3) or ""
+    closing, person = context.services.closing, context.person
+    if kind == FORM_PREFIX and extra in ("written", "oral"):
+        replies = [await closing.form_chosen(person, case_id, extra)]
+    elif kind == CONFIRM_PREFIX and extra in ("ok", "edit", "cancel"):
+        replies = await closing.confirm_pressed(person, case_id, extra)
+    elif kind == AGREE_PREFIX and not extra:
+        replies = [await closing.agreed(person, case_id)]
+    else:
+        raise StaleActionError
+    await query.answer()
+    await answer(update, context, replies)
+
+
+DEADLINE_BUTTON = re.compile(
+    rf"^(tf|tb):({ID_PATTERN}):({ID_PATTERN}):(done|notyet|broken|revisit|reopen)$"
+)
+
+
+async def on_deadline_button(update: Update, context: BotContext) -> None:
+    """A term's card (tf: performed / not yet / broken) and the head's choice (tb:)."""
+    query = update.callback_query
+    assert query and query.data
+    match = DEADLINE_BUTTON.match(query.data)
+    if match is None:
+        raise NotAllowedError
+    kind, case_id, n, verb = (
+        match.group(1) + ":",
+        int(match.group(2)),
+        int(match.group(3)),
+        match.group(4),
+    )
+    deadlines, person = context.services.deadlines, context.person
+    if kind == TERM_PREFIX and verb in TERM_ANSWERS:
+        reply = await deadlines.term_answered(person, case_id, n, verb)
+    elif kind == BROKEN_PREFIX and verb == "revisit":
+        reply = await deadlines.revisit_broken(person, case_id, n)
+    elif kind == BROKEN_PREFIX and verb == "reopen":
+        case = await deadlines.broken_case(person, case_id, n)
+        reply = await context.services.casework.reopen(person, case.number)
+    else:
+        raise StaleActionError
+    await query.answer()
+    await answer(update, context, [reply])
+
+
 def casework_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     private = filters.ChatType.PRIVATE
     commands = {
@@ -148,9 +230,13 @@ def casework_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         "reassign": transfer,
         "consult": consult,
         "book": book,
+        "extend": extend,
         "withdraw": withdraw,
     }
     return [
         *(CommandHandler(name, callback, filters=private) for name, callback in commands.items()),
         CallbackQueryHandler(on_button, pattern=BUTTON),
+        CallbackQueryHandler(on_closing_button, pattern=CLOSING_BUTTON),
+        CallbackQueryHandler(on_deadline_button, pattern=DEADLINE_BUTTON),
+        CallbackQueryHandler(on_extend_button, pattern=EXTEND_BUTTON),
     ]

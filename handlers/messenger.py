@@ -108,6 +108,18 @@ class TelegramMessenger:
             return None
         return sent.message_id
 
+    async def send_photo_file(
+        self, chat_id: int, file_name: str, data: bytes, caption: str
+    ) -> int | None:
+        try:
+            async with _transient():
+                photo = InputFile(data, filename=file_name)
+                sent = await self._bot.send_photo(chat_id, photo, caption=caption)
+        except DeliveryRefused as refusal:
+            _none_if_blocked(refusal)
+            return None
+        return sent.message_id
+
     async def edit(self, chat_id: int, message_id: int, message: Outgoing) -> None:
         inline = markup(message)
         async with _transient(), _unless_unchanged():

@@ -66,6 +66,8 @@ def _mediator_help(person: Person) -> list[str]:
         _("/transfer – hand over · /consult – ask the legal adviser"),
         _("/close – close with the outcome · /reopen QJS-… – open again"),
         _("/care – safety: information cards, referrals, not suitable for mediation"),
+        _("/party – invite the other party · /talk – whom your messages go to"),
+        _("/extend – ask the parties for more time than the limit"),
         _("/duty – go on or off duty · /capacity – how many cases you can carry"),
         _("/cancel – stop what you are doing · /language – choose your language"),
     ]

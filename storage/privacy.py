@@ -109,6 +109,10 @@ class PrivacyRepository:
                 tuple(case_ids),
             ),
             (f"UPDATE surveys SET comment = NULL WHERE case_id IN ({marks})", tuple(case_ids)),
+            # As the other party of someone else's case: their own words, and the map.
+            ("DELETE FROM case_messages WHERE chat_id = ? AND author = 'resident'", (user_id,)),
+            ("DELETE FROM relay_map WHERE chat_id = ? OR peer_chat = ?", (user_id, user_id)),
+            ("DELETE FROM party_focus WHERE user_id = ?", (user_id,)),
             ("DELETE FROM outbox WHERE chat_id = ?", (user_id,)),
             ("DELETE FROM inbox WHERE user_id = ? OR chat_id = ?", (user_id, user_id)),
             ("DELETE FROM relay_showing WHERE chat_id = ?", (user_id,)),
@@ -216,11 +220,13 @@ class PrivacyRepository:
 
 def _contents_of(marks: str, case_ids: tuple[Any, ...]) -> list[tuple[str, tuple[Any, ...]]]:
     """What erasure and the purge delete of cases (`marks`: their placeholders): messages,
-    notes, the message map, rows still to send, finished reminders, personal event details."""
+    notes, the message map, rows still to send, finished reminders, personal event details,
+    the agreement's contents (its form stays, for the statistics)."""
     kinds = ",".join(f"'{kind}'" for kind in PERSONAL_EVENTS)
     return [
         (f"DELETE FROM case_messages WHERE case_id IN ({marks})", case_ids),
         (f"DELETE FROM case_notes WHERE case_id IN ({marks})", case_ids),
+        (f"UPDATE agreements SET content = '{{}}' WHERE case_id IN ({marks})", case_ids),
         (f"DELETE FROM relay_map WHERE case_id IN ({marks})", case_ids),
         (f"DELETE FROM outbox WHERE case_id IN ({marks})", case_ids),
         (

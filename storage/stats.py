@@ -116,6 +116,33 @@ class StatsRepository:
             for row in rows
         ]
 
+    async def mediation(self, start: datetime, end: datetime) -> dict[str, int]:
+        """The period's cases as mediation goes: agreements by form, other parties who
+        joined, terms performed (on time or late) and broken, judicial-confirmation cards,
+        cases flagged over the time limit and extensions agreed."""
+        period = (to_db(start), to_db(end))
+        forms = await self._db.fetch_all(
+            f"""SELECT form, count(*) FROM agreements WHERE case_id IN ({_IN_PERIOD})
+                GROUP BY form""",
+            period,
+        )
+        events = await self._db.fetch_all(
+            f"""SELECT kind || CASE WHEN kind = 'term_performed'
+                                    THEN CASE WHEN json_extract(detail, '$.on_time')
+                                              THEN ':on_time' ELSE ':late' END
+                                    ELSE '' END,
+                       count(DISTINCT CASE WHEN kind IN ('time_limit', 'extended')
+                                           THEN case_id ELSE id END)
+                FROM case_events
+                WHERE case_id IN ({_IN_PERIOD}) AND kind IN ('party_joined', 'term_performed',
+                      'term_broken', 'judicial_card', 'time_limit', 'extended')
+                GROUP BY 1""",
+            period,
+        )
+        found = {str(row[0]): int(row[1]) for row in forms}
+        found.update({str(row[0]): int(row[1]) for row in events})
+        return found
+
     async def referrals(self, start: datetime, end: datetime) -> dict[str, int]:
         """Referrals recorded for the period's cases (police, court, shelter, …), by kind."""
         rows = await self._db.fetch_all(

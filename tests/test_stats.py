@@ -190,6 +190,9 @@ def test_text_and_workbook_say_the_same(tmp_path: Path) -> None:
         "Median time to the mediator's first reply: 1 hr 8 min (4 cases)",
         "Revisits: 2 done (1 holding, 1 came back, 0 not reached) · 3 pending · 1 overdue",
         "Satisfaction: average 3.7 of 5 from 3 answers",
+        "Mediation: written agreements 0 · oral agreements 0 · other parties who joined 0 · "
+        "terms performed on time 0 · terms performed late 0 · terms broken 0 · "
+        "judicial-confirmation cards sent 0 · cases over the time limit 0 · cases extended 0",
     ):
         assert line in text, (line, text)
     workbook = load_workbook(io.BytesIO(data))
@@ -200,6 +203,7 @@ def test_text_and_workbook_say_the_same(tmp_path: Path) -> None:
         "By category",
         "Outcomes",
         "Referrals",
+        "Mediation",
         "Revisits",
         "Satisfaction",
     ]

@@ -43,11 +43,15 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 12 * 1024 * 1024  # a phone photo, base64
 MAX_JUMP = timedelta(days=366)
 ANSWER_WAIT_SECONDS = 3.0
-PANE_ROLES = {  # the three phones, left to right
+PANE_ROLES = {  # the four phones, left to right
     "resident": ("resident",),
     "mediator": ("mediator",),
     "staff": ("staff", "head", "adviser"),
+    # The other party of a case: another resident, who opens the mediator's /party link
+    # (type /start party-… here, copied from the mediator's phone).
+    "party": ("resident",),
 }
+PANE_DEFAULT = {"party": 1}  # which of its people a phone shows first (else the first)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -241,7 +245,8 @@ class PlaygroundWeb:
     def _pane(self, name: str) -> JSONDict:
         """Which demo people a phone can switch between; the first is shown at first."""
         ids = [p.id for p in self.people.values() if p.role in PANE_ROLES[name]]
-        return {"id": name, "people": ids, "default": ids[0] if ids else None}
+        first = min(PANE_DEFAULT.get(name, 0), len(ids) - 1)
+        return {"id": name, "people": ids, "default": ids[first] if ids else None}
 
 
 def demo_phone(user_id: int) -> str:

@@ -46,6 +46,7 @@ async def register_en(
     await resident.press(area)
     await resident.expect("What is it about")
     await resident.press(category)
+    await sensitive_consent(resident)
     await resident.expect("Please tell")
     await resident.send(text)
     await resident.expect("Got it")
@@ -92,6 +93,7 @@ async def open_case(
     await resident.press(area)
     await resident.expect("是哪方面的事情")
     await resident.press(category)
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     return await describe_and_confirm(resident, text=text)
 
@@ -107,3 +109,37 @@ async def accepted_case(
     await mediator.expect_many(f"📨 {number}", text)
     await resident.expect(f"已经接手您的案件 {number}")
     return number
+
+
+async def close_settled(mediator: Person, agreement: str) -> None:
+    """/close as settled with an oral agreement (§28), through its preview and ✓ 确认."""
+    await mediator.send("/close")
+    await mediator.expect("结果是")
+    await mediator.press("调解成功（达成协议）")
+    await mediator.expect("签书面协议，还是口头协议")
+    await mediator.press("口头协议（记录内容）")
+    await mediator.expect("请写下商量好的内容")
+    await mediator.send(agreement)
+    await mediator.expect("请核对")
+    await mediator.press("✓ 确认")
+
+
+async def close_referred(mediator: Person, where: str) -> None:
+    """/close as not settled, referred to `where`, through its preview and ✓ 确认."""
+    await mediator.send("/close")
+    await mediator.expect("结果是")
+    await mediator.press("未调解成功（已转介）")
+    await mediator.expect("转介到了哪里")
+    await mediator.send(where)
+    await mediator.expect("请核对")
+    await mediator.press("✓ 确认")
+
+
+async def sensitive_consent(resident: Person, *, agree: bool = True) -> None:
+    """The separate consent for details about violence, health or minors (PIPL Art. 29),
+    asked right after the topic: its button, in any language."""
+    screen = await resident.expect()
+    data = f"in:sensitive:{'yes' if agree else 'no'}"
+    offered = [b.get("callback_data") for row in screen.buttons for b in row]
+    assert data in offered, screen.content
+    await resident.api.press_button(resident.id, screen.message_id, data)

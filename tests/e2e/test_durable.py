@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.flows import accepted_case
+from tests.e2e.flows import accepted_case, close_settled
 from tests.harness import BotUnderTest, Person
 
 NOT_TAKEN = "没能收下"  # zh: "…could not be taken just now… Please send it again"
@@ -186,11 +186,7 @@ async def test_an_edit_after_the_close_is_refused_and_changes_nothing(
     number = await accepted_case(resident, wang)
     sent = await resident.send("原话")
     copy = await wang.expect("原话")
-    await wang.send("/close")
-    await wang.expect("的结果是")
-    await wang.press("调解成功（达成协议）")
-    await wang.expect("请写下双方达成的协议")
-    await wang.send("各让一步")
+    await close_settled(wang, "各让一步")
     await resident.expect(f"您的案件 {number} 已结案")
     before = _book_rows(bot.config.storage.path, number)
     await bot.api.edit_text(resident.id, sent["message_id"], "改过的话")

@@ -38,6 +38,7 @@ from bot.casework import CaseNotFoundError, NothingToWithdrawError
 from bot.errors import InviteError, NotAllowedError, StaleActionError
 from bot.i18n import Catalogs
 from bot.localapi.state import BotMessage
+from bot.parties import PartyLinkError
 from bot.relay import CaseClosedError, CaseNotYoursError, NoCaseChosenError
 from bot.staff import StaffOnlyError, StaffOrHeadOnlyError
 from bot.urgent import NoMediationError, TakenError
@@ -101,6 +102,7 @@ def _refusals() -> tuple[str, ...]:
         InviteError("unknown"),
         TakenError("王大姐"),  # 我来接手 on a case she has
         NoMediationError(),
+        PartyLinkError(),
     ]
     with Catalogs(default="en").using("en"):
         return (
@@ -120,7 +122,7 @@ class Action:
     name: str
     do: str  # a typed message, or "press <callback data>"; {placeholders} from the world
     allowed: frozenset[str]
-    prep: tuple[str, ...] = ()  # tried first by everyone (a selection, a menu); not judged
+    prep: tuple[str, ...] = ()  # tried first by everyone (a selection, a press); not judged
     changes: frozenset[str] = frozenset()  # tables an allowed try must change
 
     def steps(self, refs: dict[str, Any]) -> tuple[list[str], str]:
@@ -167,6 +169,11 @@ COMMANDS = [
     row("consult", "/consult", CASE_TEAM, SELECT_A, changes=("pending_inputs",)),
     row("book", "/book {A}", CASE_TEAM),
     row("care", "/care", CASE_TEAM, SELECT_A),
+    # The other party (bot/parties.py): an invite link, whom messages go to, a link's use.
+    row("party", "/party", CASE_TEAM, SELECT_A, changes=("case_parties", "case_events")),
+    row("talk", "/talk", CASE_TEAM, SELECT_A),
+    row("extend", "/extend", CASE_TEAM, SELECT_A, changes=("case_events",)),
+    row("party-unknown-link", "/start party-NotARealToken", NOBODY),
     row("reopen", "/reopen {C}", CASE_TEAM, changes=("cases",)),
     row("close-numbered", "/close {A}", CASE_TEAM),
     row("close-someone-elses", "/close {F}", HEAD_ONLY),  # F is the head's now
@@ -195,8 +202,21 @@ BUTTONS = [
     row("offer-decline-confirm", "press of:{offer_B}:yes-busy", WANG_ONLY, changes=("offers",)),
     row("offer-to-head", "press of:{offer_E}:accept", HEAD_ONLY, changes=("offers", "cases")),
     row("select-button", "press cs:{A_id}", CASE_TEAM),
-    row("close-withdrawn", "press cl:{A_id}:withdrawn", CASE_TEAM, changes=("cases",)),
-    row("close-settled", "press cl:{A_id}:settled", CASE_TEAM, changes=("pending_inputs",)),
+    # Every outcome first shows what will happen (bot/closing.py); only ✓ 确认 closes.
+    row("close-withdrawn", "press cl:{A_id}:withdrawn", CASE_TEAM, changes=("pending_inputs",)),
+    row("close-settled", "press cl:{A_id}:settled", CASE_TEAM),
+    row("agreement-form", "press af:{A_id}:written", CASE_TEAM, changes=("pending_inputs",)),
+    row(
+        "close-confirm",
+        "press cf:{A_id}:ok",
+        CASE_TEAM,
+        "press cl:{A_id}:withdrawn",
+        changes=("cases", "case_events"),
+    ),
+    row("close-cancel", "press cf:{A_id}:cancel", CASE_TEAM, "press cl:{A_id}:withdrawn"),
+    # The owner of settled case C confirms its (oral) agreement; nobody else can.
+    row("agreement-confirm", "press ac:{C_id}", OWNER_ONLY, changes=("agreement_confirmations",)),
+    row("agreement-of-open-case", "press ac:{A_id}", NOBODY),
     row("hand-over", "press tr:{A_id}:{li}", CASE_TEAM, changes=("pending_inputs",)),
     row(
         "hand-over-confirm",
@@ -271,13 +291,25 @@ BUTTONS = [
     row("care-referral", "press ur:ref:{A_id}:court", CASE_TEAM, changes=("case_events",)),
     row("care-minor", "press ur:minor:{A_id}", CASE_TEAM, changes=("case_events",)),
     row("care-flag", "press ur:flag:{A_id}", CASE_TEAM, changes=("cases",)),
+    row("talk-resident", "press tk:{A_id}:resident", CASE_TEAM, changes=("party_focus",)),
+    # Nobody was invited to case A: no party to talk to, no link opened, nobody to end.
+    row("talk-party", "press tk:{A_id}:party", NOBODY),
+    row("party-join", "press pj:{A_id}:yes", NOBODY),
+    row("party-decline", "press pj:{A_id}:no", NOBODY),
+    row("party-end", "press pe:{A_id}", NOBODY),
 ]
 STALE = [  # buttons that were real once
     row("offer-expired", "press of:{offer_E_expired}:accept", NOBODY),
     row("offer-taken", "press of:{offer_A}:accept", NOBODY),
     row("close-closed-case", "press cl:{C_id}:settled", NOBODY),
     row("withdraw-closed-case", "press wd:{C_id}", NOBODY),
-    row("handed-over-case", "press cl:{F_id}:withdrawn", HEAD_ONLY, changes=("cases",)),
+    row("handed-over-case", "press cl:{F_id}:withdrawn", HEAD_ONLY, changes=("pending_inputs",)),
+    row("confirm-nothing-waiting", "press cf:{A_id}:ok", NOBODY),
+    # C's agreement is oral, without terms: no term card was ever sent, none was broken.
+    row("term-not-asked", "press tf:{C_id}:1:done", NOBODY),
+    row("extension-not-asked", "press ex:{A_id}:0:yes", NOBODY),
+    row("broken-term-reopen", "press tb:{C_id}:1:reopen", NOBODY),
+    row("broken-term-revisit", "press tb:{C_id}:1:revisit", NOBODY),
     row("revisit-not-due", "press rv:{C_id}:2:holding", NOBODY),
     row("survey-of-open-case", "press sv:{A_id}:rate:1", NOBODY),
     row("take-accepted", "press ur:take:{A_id}", NOBODY),
@@ -302,6 +334,11 @@ MALFORMED = [  # known prefixes, data the bot never made
     row("care-card-kind", "press ur:card:{A_id}:poison", NOBODY),
     row("care-verb", "press ur:steal:{A_id}", NOBODY),
     row("take-odd-digits", "press ur:take:²", NOBODY),
+    row("party-answer", "press pj:{A_id}:maybe", NOBODY),
+    row("agreement-form-kind", "press af:{A_id}:sung", NOBODY),
+    row("confirm-verb", "press cf:{A_id}:burn", NOBODY),
+    row("term-answer", "press tf:{C_id}:1:explode", NOBODY),
+    row("talk-whom", "press tk:{A_id}:everyone", NOBODY),
     row("unknown-prefix", "press zz:{A_id}", NOBODY),
     row("no-prefix", "press hello", NOBODY),
     row("hand-over-verb", "press tc:{A_id}:steal", NOBODY),
@@ -355,6 +392,7 @@ async def _intake(resident: Person, text: str) -> str:
         await choose(resident, "in:consent:yes")
     await choose(resident, "in:area:dongsheng")
     await choose(resident, "in:category:neighbours")
+    await choose(resident, "in:sensitive:yes")
     await say(resident, text)
     await choose(resident, "in:describe:done")
     await choose(resident, "in:contact:chat")
@@ -415,8 +453,11 @@ async def _build(bot: BotUnderTest) -> dict[str, Any]:
     refs["C"] = await _intake(owner, "Noise from upstairs")
     await choose(wang, await _offer(wang, refs["C"]))
     await say(wang, "/close")
-    await choose(wang, f"cl:{await _case_id(bot, refs['C'])}:settled")
+    c_id = await _case_id(bot, refs["C"])
+    await choose(wang, f"cl:{c_id}:settled")
+    await choose(wang, f"af:{c_id}:oral")
     await say(wang, "No drilling after 22:00")
+    await choose(wang, f"cf:{c_id}:ok")
 
     # A day later: 王大姐's offer of E has expired and it waits for the head; C's first
     # revisit card and survey are out.
@@ -536,9 +577,9 @@ async def attempt(world: World, role: str, action: Action) -> Outcome:
     prep, do = action.steps(world.refs)
     if prep:
         for step in prep:
-            if step.startswith("press "):  # a menu's button on the way (a handover's name)
-                await settled(person)
+            if step.startswith("press "):  # a button the role may or may not have
                 await press_any(person, step.removeprefix("press "))
+                await settled(person)
             else:
                 await person.send(step)
         await settled(person)
@@ -604,9 +645,11 @@ def test_the_matrix_names_every_command_and_button_kind() -> None:
         "/invite", "/duty", "/cases", "/case", "/note", "/close", "/reopen", "/transfer",
         "/reassign", "/consult", "/book", "/announce", "/announcements", "/roster",
         "/mediators", "/overview", "/stats", "/block", "/unblock", "/mydata", "/forget",
-        "/unsubscribe", "/care", "/access", "/phrases", "/capacity",
+        "/unsubscribe", "/care", "/access", "/party", "/talk", "/extend", "/phrases",
+        "/capacity",
     } <= typed  # fmt: skip
     assert {
         "in", "lang", "of", "cs", "cl", "tr", "wd", "rl", "rv", "sv", "sub", "unsub", "rsvp",
-        "an", "am", "pv", "inv", "duty", "st", "ur", "rk", "rc", "rm", "tc", "ph",
+        "an", "am", "pv", "inv", "duty", "st", "ur", "rk", "pj", "pe", "tk",
+        "af", "cf", "ac", "tf", "tb", "ex", "rc", "rm", "tc", "ph",
     } <= pressed  # fmt: skip

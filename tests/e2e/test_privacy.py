@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from tests.e2e.flows import accepted_case
+from tests.e2e.flows import accepted_case, close_referred, sensitive_consent
 from tests.harness import BotUnderTest, Person
 
 DAY = timedelta(days=1)
@@ -74,11 +74,7 @@ async def test_contents_of_old_closed_cases_are_purged_daily(
     wang.ignore("📋", "🔁")
     resident.ignore("几天前")
     number = await accepted_case(resident, wang, text="很久以前的事")
-    await wang.send("/close")
-    await wang.expect("结果是")
-    await wang.press("未调解成功（已转介）")
-    await wang.expect("转介到了哪里")
-    await wang.send("法院")
+    await close_referred(wang, "法院")
     await wang.expect("已结案")
     await resident.expect("已结案")
     assert bot.app is not None
@@ -271,6 +267,7 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("邻里纠纷")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send(secrets["a new intake"])
     await resident.expect("收到了")
@@ -310,11 +307,7 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     await resident.expect_many("💬 王大姐", secrets["to the resident"])
     await staff.send(f"/block {number} {secrets['block reason']}")
     await staff.expect("已被屏蔽")
-    await wang.send("/close")
-    await wang.expect("结果是")
-    await wang.press("未调解成功（已转介）")
-    await wang.expect("转介到了哪里")
-    await wang.send(secrets["referral"])
+    await close_referred(wang, secrets["referral"])
     await wang.expect("已结案")
     await other.send("找大阿嫂")
     await other.expect("您同意吗")
@@ -323,6 +316,7 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     await other.press("东升社区")
     await other.expect("是哪方面的事情")
     await other.press("邻里纠纷")
+    await sensitive_consent(other)
     await other.expect("请用您自己的话")
     await other.send(secrets["abandoned intake"])
     await other.expect("收到了")
@@ -362,9 +356,9 @@ async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resi
     await wang.send(f"/case {number}")
     await wang.expect(f"现在在案件 {number}")
     await wang.send(f"/book {number}")
-    await wang.expect(number)
+    await wang.expect_many(number, number)  # the case file as HTML and as DOCX
     await head.send(f"/book {number}")
-    await head.expect(number)
+    await head.expect_many(number, number)
     await wang.send("/consult")
     await wang.expect("请写下您要问法律指导员的问题")
     await wang.send("邻居的树挡光，能要求砍掉吗？")

@@ -6,7 +6,7 @@ import random
 import string
 
 from tests.e2e.conftest import join_team
-from tests.e2e.flows import accepted_case, open_case, open_case_en
+from tests.e2e.flows import accepted_case, close_referred, close_settled, open_case, open_case_en
 from tests.harness import BotUnderTest, Person
 
 
@@ -208,11 +208,7 @@ async def test_consult_the_adviser_who_answers_the_mediator_only(
 async def test_close_settled_then_reopen(bot: BotUnderTest, team: dict[str, Person]) -> None:
     resident, wang = bot.person(1270), team["wang"]
     number = await accepted_case(resident, wang)
-    await wang.send("/close")
-    await wang.expect(f"案件 {number} 的结果是")
-    await wang.press("调解成功（达成协议）")
-    await wang.expect("请写下双方达成的协议")
-    await wang.send("楼上每晚十点后不再装修")
+    await close_settled(wang, "楼上每晚十点后不再装修")
     await wang.expect(f"案件 {number} 已结案：已调解成功")
     notice = await resident.expect(f"您的案件 {number} 已结案：已调解成功")
     assert "协议内容：楼上每晚十点后不再装修" in notice.content
@@ -234,11 +230,7 @@ async def test_close_not_settled_with_a_referral(
     await wang.press("接受")
     await wang.expect_edit("您已接受")
     await wang.expect_many(f"📨 {number}", "Noise")
-    await wang.send("/close")
-    await wang.expect("结果是")
-    await wang.press("未调解成功（已转介）")
-    await wang.expect("转介到了哪里")
-    await wang.send("区人民法院")
+    await close_referred(wang, "区人民法院")
     await wang.expect("已结案：未调解成功")
     await resident.expect("王大姐 has taken your case")
     notice = await resident.expect(f"Your case {number} has been closed: not settled.")
@@ -336,7 +328,8 @@ async def test_registration_book_export(bot: BotUnderTest, team: dict[str, Perso
     await wang.send("/note 私下记一笔")
     await wang.expect("备注已保存")
     await wang.send("/book")
-    document = await wang.expect(f"案件 {number} 的调解登记")
+    document, docx = await wang.expect_many(f"案件 {number} 的调解卷宗", f"{number}")
+    assert docx.file is not None and docx.file.data.startswith(b"PK")  # and as DOCX
     assert document.kind == "document"
     assert document.file is not None
     page = document.data.decode("utf-8")  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from tests.e2e.flows import accepted_case
+from tests.e2e.flows import accepted_case, close_settled
 from tests.harness import BotUnderTest, Person
 
 DAY = timedelta(days=1)
@@ -19,11 +19,7 @@ async def settle(resident: Person, mediator: Person, agreement: str = "每晚十
     """A case accepted by `mediator` and closed as settled; weekly digests are ignored."""
     number = await accepted_case(resident, mediator)
     mediator.ignore("📋")
-    await mediator.send("/close")
-    await mediator.expect("结果是")
-    await mediator.press("调解成功（达成协议）")
-    await mediator.expect("请写下双方达成的协议")
-    await mediator.send(agreement)
+    await close_settled(mediator, agreement)
     await mediator.expect(f"案件 {number} 已结案")
     await resident.expect(f"您的案件 {number} 已结案")
     return number
@@ -136,6 +132,7 @@ async def test_reopened_case_has_no_revisits(bot: BotUnderTest, team: dict[str, 
     number = await settle(resident, wang)
     await wang.send(f"/reopen {number}")
     await wang.expect("已重新打开")
+    wang.ignore("📋", "⏰")  # open again past the time limit: flagged, but no revisit
     bot.clock.advance(31 * DAY)
     await wang.expect_silence(0.3)
     await resident.expect("已重新打开")

@@ -254,11 +254,13 @@ async def test_every_step_of_routing_is_on_the_case_timeline(
     assert [e.kind for e in events] == [
         "registered",
         "offered",
+        "rights_notice",  # shown with the answer "registered as case …"
         "declined",
         "offered",
         "offer_expired",
         "offered",
         "accepted",
     ]
-    assert events[2].detail == {"reason": "busy"}
+    assert events[2].detail["side"] == "resident"
+    assert events[3].detail == {"reason": "busy"}
     assert [e.detail.get("mediator") for e in events if e.kind == "offered"] == [2001, 2002, 2100]

@@ -9,7 +9,7 @@ const TOAST_MS = 2500;
 
 const UI = {
   zh: {
-    pane: { resident: "居民", mediator: "调解员", staff: "工作人员 · 社长 · 指导员" },
+    pane: { resident: "居民", mediator: "调解员", staff: "工作人员 · 社长 · 指导员", party: "对方当事人" },
     role: {
       resident: "居民", mediator: "调解员", head: "社长", adviser: "法律指导员", staff: "妇联工作人员",
     },
@@ -29,7 +29,7 @@ const UI = {
     photo: "图片",
   },
   en: {
-    pane: { resident: "Resident", mediator: "Mediator", staff: "Staff · head · adviser" },
+    pane: { resident: "Resident", mediator: "Mediator", staff: "Staff · head · adviser", party: "Other party" },
     role: {
       resident: "resident", mediator: "mediator", head: "head", adviser: "legal adviser",
       staff: "federation staff",
