@@ -13,7 +13,13 @@ from bot.localapi.methods import menu_commands
 from bot.localapi.state import BotMessage
 from tests.e2e.conftest import ROSTER, invite_link, join_team
 from tests.e2e.driving import chat_menu
-from tests.e2e.flows import CASE_NUMBER, accepted_case, open_case, start_intake
+from tests.e2e.flows import (
+    CASE_NUMBER,
+    accepted_case,
+    open_case,
+    sensitive_consent,
+    start_intake,
+)
 from tests.e2e.test_revisits import settle
 from tests.harness import BotUnderTest, Person
 
@@ -156,6 +162,8 @@ async def test_a_purged_case_is_refused_on_reopen(
     await wang.send("/close")
     await wang.expect("结果是")
     await wang.press("居民撤回")
+    await wang.expect("请核对")
+    await wang.press("✓ 确认")
     await wang.expect("已结案")
     assert bot.app is not None
     db = bot.app.bot_data.services.db
@@ -232,12 +240,15 @@ async def test_a_phone_call_cases_number_is_on_every_card(
     await wang.send("/close")
     await wang.expect("结果是")
     await wang.press("居民撤回")
+    await wang.expect("请核对")
+    await wang.press("✓ 确认")
     await wang.expect("已结案")
     await resident.expect("已结案")
     await start_intake(resident, consent=False)
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("邻里纠纷")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("楼上漏水")
     await resident.expect("收到了")
@@ -368,7 +379,7 @@ async def test_a_transfer_carries_the_history_and_replies_thread_on_all_sides(
     handed = await li.expect(f"案件 {number}（东升社区）已经转交给您")
     for line in ("物业不管，要上门看看", "楼上天天漏水", "王大姐: 漏了多久了？", "两个星期了"):
         assert line in handed.content, handed.content
-    document = await li.expect(f"案件 {number} 的调解登记")
+    document, _docx = await li.expect_many(f"案件 {number} 的调解卷宗", f"案件 {number} 的调解卷宗")
     assert document.kind == "document"
     assert "两个星期了" in document.data.decode("utf-8")  # type: ignore[union-attr]
     assert "book" in [a[0] for a in await _access_of(bot, number, li.id)]
@@ -410,6 +421,8 @@ async def test_continuity_and_capacity_in_routing(
     await li.send("/close")
     await li.expect("结果是")
     await li.press("居民撤回")
+    await li.expect("请核对")
+    await li.press("✓ 确认")
     await li.expect("已结案")
     await returning.expect("已结案")
     await wang.send("/duty on")

@@ -152,7 +152,7 @@ async def test_revisits_of_a_reassigned_case_go_to_the_new_mediator(
     await head.expect("转交给李阿姨吗")
     await head.press("确认")
     await head.expect(f"案件 {number} 现在由李阿姨负责")
-    await li.expect_many("已经转交给您", f"案件 {number} 的调解登记")
+    await li.expect_many("已经转交给您", *[f"案件 {number} 的调解卷宗"] * 2)  # HTML, DOCX
     li.ignore("📋")
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
     await li.expect(f"🔁 案件 {number} 第 1 次回访")
