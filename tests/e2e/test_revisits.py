@@ -76,6 +76,7 @@ async def test_a_recurred_dispute_opens_a_linked_case_and_routes_it(
     await wang.expect_edit("您已接受案件 QJS-2026-0002")
     await asyncio.sleep(0.2)  # nothing else comes: a recurred case has no messages yet
     wang.skip_all()
+    wang.ignore("📋", "⏰")  # the new case is hers: its time-limit flag comes too
     bot.clock.advance(30 * DAY)
     await wang.expect_silence(0.3)  # the old case's second revisit was cancelled
 
