@@ -66,6 +66,7 @@ HEAD_MOVABLE = (*WAITING_STATES, *TRANSFERABLE)
 MAX_TEXT = 2000
 DIGEST_MESSAGES = 5  # the last messages a new mediator reads in the chat at a handover
 DIGEST_CHARS = 80
+MAX_LISTED = 40  # /cases lists the open cases and the newest closed ones, up to this many
 
 
 class NothingToWithdrawError(DomainError):
@@ -118,7 +119,7 @@ class CaseworkService:
         """/cases: the mediator's cases with their state; buttons pick the current one."""
         if not person.is_mediator:
             raise NotAllowedError
-        cases = await self._cases.of_mediator(person.id)
+        cases = await self._cases.of_mediator(person.id, MAX_LISTED)
         urgent = await self._urgent.waiting_for(person)
         if not cases and not urgent:
             return Outgoing(_("You have no cases yet."))
@@ -145,6 +146,15 @@ class CaseworkService:
             lines.append(f"{mark}{case.number} · {category_label(case.category)} · {_state(case)}")
             if case.is_open:
                 buttons.append(Button(case.number, f"{SELECT_PREFIX}{case.id}"))
+        if len(cases) == MAX_LISTED:
+            total = await self._cases.count_of_mediator(person.id)
+            if total > MAX_LISTED:
+                lines.append(
+                    _(
+                        "Showing {shown} of your {total} cases, open ones first. "
+                        "/case <number> opens any other."
+                    ).format(shown=MAX_LISTED, total=total)
+                )
         return Outgoing("\n".join(lines), rows(*buttons, per_row=2))
 
     async def select(self, person: Person, case_ref: str) -> Outgoing:

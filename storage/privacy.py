@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from storage.cases import OPEN_STATES
 from storage.db import HANDLED_PAYLOAD, Database
 from storage.timefmt import to_db
 
@@ -133,34 +134,39 @@ class PrivacyRepository:
         for sql, params in statements:
             await self._db.execute(sql, params)
 
-    async def purge_closed_before(self, before: datetime, now: datetime) -> list[int]:
-        """The contents of cases closed before `before` — messages, notes, the message map,
-        the agreement, a shared phone number, survey comments, a block's reason, finished
-        reminders; returns their ids. Their metadata and outcome stay, for the statistics."""
+    async def purge_closed_before(self, before: datetime, now: datetime, limit: int) -> list[int]:
+        """The contents of up to `limit` cases closed before `before` — messages, notes, the
+        message map, the agreement, a shared phone number, survey comments, finished
+        reminders; returns their ids (none left: []). Their metadata and outcome stay, for
+        the statistics. Call inside a transaction, one batch each: the nightly purge of a
+        year's cases must not hold the database for long."""
         rows = await self._db.fetch_all(
-            """SELECT id FROM cases WHERE closed_at IS NOT NULL AND closed_at < ?
-               AND purged_at IS NULL AND state NOT IN ('new', 'unassigned', 'offered',
-               'accepted')""",
-            (to_db(before),),
+            f"""SELECT id FROM cases WHERE closed_at < ? AND purged_at IS NULL
+                AND state NOT IN {OPEN_STATES} ORDER BY closed_at LIMIT ?""",
+            (to_db(before), limit),
         )
         ids = [int(row[0]) for row in rows]
-        async with self._db.transaction():
-            for case_id in ids:
-                for sql, params in _contents_of("?", (case_id,)):
-                    await self._db.execute(sql, params)
-                await self._db.execute(
-                    """UPDATE cases SET purged_at = ?, phone = NULL, outcome_text = NULL
-                       WHERE id = ?""",
-                    (to_db(now), case_id),
-                )
-                await self._db.execute(
-                    "UPDATE surveys SET comment = NULL WHERE case_id = ?", (case_id,)
-                )
-            # Block reasons are kept as long as case contents are.
-            await self._db.execute(
-                "UPDATE user_blocks SET reason = '—' WHERE at < ?", (to_db(before),)
-            )
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        for sql, params in _contents_of(marks, tuple(ids)):
+            await self._db.execute(sql, params)
+        await self._db.execute(
+            f"""UPDATE cases SET purged_at = ?, phone = NULL, outcome_text = NULL
+                WHERE id IN ({marks})""",
+            (to_db(now), *ids),
+        )
+        await self._db.execute(
+            f"UPDATE surveys SET comment = NULL WHERE case_id IN ({marks})", tuple(ids)
+        )
         return ids
+
+    async def forget_block_reasons(self, before: datetime) -> None:
+        """Block reasons are kept as long as case contents are."""
+        await self._db.execute(
+            "UPDATE user_blocks SET reason = '—' WHERE at < ? AND reason != '—'",
+            (to_db(before),),
+        )
 
     async def purge_abandoned(self, before: datetime) -> int:
         """Intakes nobody touched since `before`, and messages left waiting as long for an
