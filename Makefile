@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= $(if $(wildcard config.toml),config.toml,config.example.toml)
 POT    ?= locales/messages.pot
 
-.PHONY: run test lint typecheck unit catalogs extract update compile bench bench-reminders bench-relay clean
+.PHONY: run test lint typecheck unit catalogs extract update compile bench bench-reminders bench-relay bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench-reminders: compile
 # round trips; sizes: make bench-relay ARGS="--residents 20 --rate 5".
 bench-relay: compile
 	$(BIN)/python -m bench.relay $(ARGS)
+
+# Ten years of a district (built once a day, cached in $TMPDIR/daasao): start-up, staff
+# commands, the nightly purge and relay latency during it; make bench-scale ARGS="--tiny".
+bench-scale: compile
+	$(BIN)/python -m bench.scale $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache locales/*/LC_MESSAGES/*.mo

@@ -255,7 +255,7 @@ async def compose(control: Control) -> None:
     await step("发给谁", text=TEXT)
     await step("什么时候发送", button="下一步 ›")
     await step("要加上", button="现在发送")
-    await step("请检查上面的通知", button="不用")
+    await step("请看一下上面的通知", button="不用")
 
 
 async def wait_started(control: Control, process: subprocess.Popen[bytes], folder: Path) -> None:

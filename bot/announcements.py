@@ -10,6 +10,7 @@ confirm. Each sending is a run on `bot.timers`; `bot.broadcast` delivers it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.broadcast import Broadcaster
@@ -17,7 +18,7 @@ from bot.callbacks import COMPOSE, MANAGE, RSVP, UNSUBSCRIBE
 from bot.deps import Deps, Feature
 from bot.domain.people import Person
 from bot.domain.permissions import require_staff
-from bot.errors import DomainError, NotAllowedError, StaleActionError
+from bot.errors import DomainError, NotAllowedError, StaleActionError, UsageError
 from bot.i18n import SUPPORTED_LOCALES, _, current_locale, format_when, negotiate
 from bot.messaging import Button, Outgoing, parse_id, rows
 from bot.when import REPEATS, Reading, Refusal, next_occurrence, read_local
@@ -109,6 +110,12 @@ class AnnouncementService(Feature):
             return await self._summary(await self._draft(person))
         if step == "confirm" and value == "yes":
             return [await self._confirm(await self._draft(person))]
+        if step == "confirm" and value == "edit":  # the text again; the rest is asked again
+            await self._repo.update(draft.id, step="text")
+            return [Outgoing(_("Send the new text (or a photo with the text as its caption)."))]
+        if step == "confirm" and value == "cancel":
+            await self._repo.update(draft.id, state="cancelled")
+            return [Outgoing(_("Cancelled: the announcement will not be sent."))]
         raise StaleActionError
 
     async def _take_text(self, draft: Announcement, text: str, photo: str | None) -> Outgoing:
@@ -216,7 +223,13 @@ class AnnouncementService(Feature):
                     when=format_when(event, self._config.locale.zone)
                 )
             )
-        buttons = rows(Button(_("✓ Send it"), COMPOSE.pack("confirm", "yes")), per_row=1)
+        buttons = (
+            (Button(_("✓ Send it"), COMPOSE.pack("confirm", "yes")),),
+            (
+                Button(_("✎ Change the text"), COMPOSE.pack("confirm", "edit")),
+                Button(_("✗ Cancel"), COMPOSE.pack("confirm", "cancel")),
+            ),
+        )
         preview = self._resident_view(draft, run_id=None)
         return [preview, Outgoing("\n".join(lines), buttons)]
 
@@ -229,8 +242,9 @@ class AnnouncementService(Feature):
             await self._timers.at(f"announce:{run.id}", "announce", first, ref=run.id)
         return Outgoing(
             _(
-                "Announcement #{id} is scheduled. /announcements shows it and its delivery report."
-            ).format(id=draft.id)
+                "Announcement #{id} “{title}” is scheduled. /announcements shows it and its "
+                "delivery report."
+            ).format(id=draft.id, title=title_of(draft))
         )
 
     # ------------------------------------------------------------------ screens
@@ -291,24 +305,31 @@ class AnnouncementService(Feature):
     def _resident_view(self, announcement: Announcement, run_id: int | None) -> Outgoing:
         """The announcement as a resident gets it, in the current locale."""
         target = str(run_id) if run_id is not None else PREVIEW
-        buttons = []
         if announcement.rsvp:
-            buttons += [
-                Button(_("🙋 I'll come"), RSVP.pack(target, "yes")),
-                Button(_("Can't come"), RSVP.pack(target, "no")),
-            ]
-        buttons.append(
-            Button(
-                _("Unsubscribe"),
-                (
-                    UNSUBSCRIBE.pack()
-                    if run_id is not None
-                    else f"{RSVP.prefix}{PREVIEW}:unsub"  # inert: no kind takes it
-                ),
+            buttons = self._rsvp_buttons(target, None)
+        else:
+            # In a preview the button is inert: no kind takes rsvp:preview:unsub.
+            unsubscribe = (
+                UNSUBSCRIBE.pack() if run_id is not None else f"{RSVP.prefix}{PREVIEW}:unsub"
             )
-        )
+            buttons = rows(Button(_("Unsubscribe"), unsubscribe))
         text = announcement.text + "\n\n" + _("— Women's federation of the sub-district")
-        return Outgoing(text, rows(*buttons, per_row=2), photo=announcement.photo_file_id)
+        return Outgoing(text, buttons, photo=announcement.photo_file_id)
+
+    @staticmethod
+    def _rsvp_buttons(target: str, answer: str | None) -> tuple[tuple[Button, ...], ...]:
+        """I'll come / Can't come, her answer ticked (she can change it), Unsubscribe."""
+        come = ("✓ " if answer == "yes" else "") + _("🙋 I'll come")
+        cannot = ("✓ " if answer == "no" else "") + _("Can't come")
+        # In a preview the button is inert: no kind takes rsvp:preview:unsub.
+        inert = f"{RSVP.prefix}{PREVIEW}:unsub"
+        unsubscribe = UNSUBSCRIBE.pack() if target != PREVIEW else inert
+        return rows(
+            Button(come, RSVP.pack(target, "yes")),
+            Button(cannot, RSVP.pack(target, "no")),
+            Button(_("Unsubscribe"), unsubscribe),
+            per_row=2,
+        )
 
     # ------------------------------------------------------------------ sending
 
@@ -361,10 +382,10 @@ class AnnouncementService(Feature):
         if not announcement.repeat:
             await self._repo.update(announcement.id, state="done")
         with self._catalogs.using(await self._locale(announcement.author_id)):
-            report = await self._report_text(announcement)
-        await self._messenger.send(
-            announcement.author_id, Outgoing(report, self._manage_buttons(announcement))
-        )
+            report = Outgoing(
+                await self._report_text(announcement), self._manage_buttons(announcement)
+            )
+        await self._messenger.send(announcement.author_id, report)
 
     def _views(self, announcement: Announcement, run_id: int) -> dict[str, Outgoing]:
         views = {}
@@ -401,10 +422,11 @@ class AnnouncementService(Feature):
 
     # ------------------------------------------------------------------ residents' answers
 
-    async def rsvp(self, person: Person, target: str, answer: str) -> str:
-        """ "I'll come" / "Can't come" (changeable); returns the short confirmation."""
+    async def rsvp(self, person: Person, target: str, answer: str) -> Outgoing:
+        """ "I'll come" / "Can't come" (changeable): the short confirmation, and the
+        notice's buttons with her answer ticked (none for a preview)."""
         if target == PREVIEW:
-            return _("This is a preview: the buttons work for residents.")
+            return Outgoing(_("This is a preview: the buttons work for residents."))
         run_id = parse_id(target)
         run = await self._repo.run(run_id) if run_id is not None else None
         if run is None or answer not in ("yes", "no"):
@@ -412,7 +434,35 @@ class AnnouncementService(Feature):
         if not await self._repo.was_delivered(run.id, person.id):
             raise NotAllowedError
         await self._repo.rsvp(run.id, person.id, answer, self._clock.now())
-        return _("See you there!") if answer == "yes" else _("Thank you for letting us know.")
+        text = _("See you there!") if answer == "yes" else _("Thank you for letting us know.")
+        return Outgoing(text, self._rsvp_buttons(str(run.id), answer))
+
+    async def attendance(self, person: Person, words: Sequence[str]) -> Outgoing:
+        """/attendance <notice> <people>: how many came to its latest event (staff count at
+        the door); the year-end report adds them up."""
+        require_staff(person)
+        example = _("/attendance 3 45 (notice #3: 45 people came)")
+        numbers = [parse_id(w.removeprefix("#")) for w in words]
+        if len(numbers) != 2 or None in numbers:
+            raise UsageError(example)
+        announcement_id, attended = numbers
+        assert announcement_id is not None and attended is not None
+        announcement = await self._repo.get(announcement_id)
+        if announcement is None or not announcement.rsvp:
+            raise ComposeError(
+                _("Notice #{id} is not an event with “I'll come” buttons.").format(
+                    id=announcement_id
+                )
+            )
+        sent = [r for r in await self._repo.runs_of(announcement.id) if r.state == "sent"]
+        if not sent:
+            raise ComposeError(_("Notice #{id} has not been sent yet.").format(id=announcement.id))
+        await self._repo.set_attendance(sent[-1].id, attended)
+        return Outgoing(
+            _("Noted: {count} people came to “{title}” (notice #{id}).").format(
+                count=attended, title=title_of(announcement), id=announcement.id
+            )
+        )
 
     # ------------------------------------------------------------------ staff: list, report
 
@@ -441,7 +491,11 @@ class AnnouncementService(Feature):
             raise StaleActionError
         if action == "cancel" and announcement.state == "scheduled":
             await self._cancel(announcement)
-            return Outgoing(_("Announcement #{id} is cancelled.").format(id=announcement.id))
+            return Outgoing(
+                _("Announcement #{id} “{title}” is cancelled.").format(
+                    id=announcement.id, title=title_of(announcement)
+                )
+            )
         if action == "report":
             report = await self._report_text(announcement)
             return Outgoing(report, self._manage_buttons(announcement))
@@ -456,7 +510,7 @@ class AnnouncementService(Feature):
                 await self._timers.cancel(f"announce:{run.id}")
 
     async def _line(self, item: Announcement) -> str:
-        first = item.text.splitlines()[0][:40] if item.text else ""
+        first = title_of(item)
         when = format_when(item.first_at, self._config.locale.zone) if item.first_at else "—"
         state = {"scheduled": _("scheduled"), "done": _("sent"), "cancelled": _("cancelled")}
         line = f"#{item.id} · {state.get(item.state, item.state)} · {when} · {first}"
@@ -468,10 +522,11 @@ class AnnouncementService(Feature):
         runs = await self._repo.runs_of(announcement.id)
         report = await self._repo.report([r.id for r in runs if r.state != "scheduled"])
         text = _(
-            "Announcement #{id}: sent {sent}, failed {failed}, blocked {blocked}, "
+            "Announcement #{id} “{title}”: sent {sent}, failed {failed}, blocked {blocked}, "
             "still to send {pending}."
         ).format(
             id=announcement.id,
+            title=title_of(announcement),
             sent=report.sent,
             failed=report.failed,
             blocked=report.blocked,
@@ -492,6 +547,12 @@ class AnnouncementService(Feature):
         if draft is None:
             raise StaleActionError
         return draft
+
+
+def title_of(announcement: Announcement) -> str:
+    """What staff call a notice: its first line, shortened."""
+    first = announcement.text.strip().splitlines()[0] if announcement.text.strip() else "—"
+    return first if len(first) <= 30 else first[:30] + "…"
 
 
 def _send_time_prompt() -> str:

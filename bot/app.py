@@ -10,12 +10,14 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.i18n import SUPPORTED_LOCALES, Catalogs, gettext
+from bot.i18n import SUPPORTED_LOCALES, Catalogs
+from bot.menus import RESIDENT
 from bot.wiring import build_services
 from handlers.announcements import announcement_handlers
 from handlers.casework import casework_handlers
 from handlers.common import UnknownButtons, identify_handlers, on_error
 from handlers.context import BotContext, BotData
+from handlers.desk import desk_handlers
 from handlers.feed import POLL_TIMEOUT, STORE_ATTEMPTS, UpdateFeed
 from handlers.followup import followup_handlers
 from handlers.intake import intake_handlers
@@ -25,7 +27,9 @@ from handlers.messages import message_handlers
 from handlers.messenger import TelegramMessenger
 from handlers.offers import offer_handlers
 from handlers.ordering import PerChatUpdateProcessor
+from handlers.parties import party_handlers
 from handlers.privacy import guard_handlers, privacy_handlers
+from handlers.profile import publish_profile
 from handlers.ratelimit import FloodLimiter
 from handlers.staff import staff_handlers
 from handlers.start import start_handlers
@@ -40,16 +44,8 @@ GROUP_IDENTIFY = -2  # who is writing and in which language: before anything ans
 GROUP_GUARD = -1  # blocked users and floods stop here (ApplicationHandlerStop)
 GROUP_MAIN = 0  # unknown buttons first, then commands, buttons and flows; the fallback last
 
-COMMANDS: list[tuple[str, Callable[[], str]]] = [
-    ("start", lambda: gettext("Talk to Da'asao")),
-    ("status", lambda: gettext("My cases")),
-    ("withdraw", lambda: gettext("Withdraw a case")),
-    ("subscribe", lambda: gettext("Event notices")),
-    ("privacy", lambda: gettext("Privacy and my data")),
-    ("cancel", lambda: gettext("Stop what I am doing")),
-    ("language", lambda: gettext("Choose your language")),
-    ("help", lambda: gettext("What I can do")),
-]
+# The bot-wide menu is the residents'; each team member's chat has its own (bot/menus.py).
+COMMANDS = RESIDENT
 
 
 def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> DaasaoApp:
@@ -57,9 +53,10 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
 
     async def post_init(app: DaasaoApp) -> None:
         messenger = TelegramMessenger(app.bot)
-        services = await build_services(config, clock, catalogs, messenger)
+        services = await build_services(config, clock, catalogs, messenger, messenger)
         app.bot_data.attach(services)
         await _publish_commands(app, catalogs)
+        await publish_profile(app.bot, catalogs)  # a refusal is logged, start goes on
         await services.run_timers()  # the scheduler starts here and stops in post_stop
 
     async def post_stop(app: DaasaoApp) -> None:
@@ -101,11 +98,13 @@ def _add_handlers(app: DaasaoApp) -> None:
     # /start join-… (members) must come before the plain /start; free messages come last.
     main = [
         *member_handlers(),
+        *party_handlers(),  # /start party-… before the plain /start
         *start_handlers(),
         *intake_handlers(),
         *urgent_handlers(),
         *offer_handlers(),
         *casework_handlers(),
+        *desk_handlers(),
         *followup_handlers(),
         *announcement_handlers(),
         *status_handlers(),

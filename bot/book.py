@@ -1,17 +1,23 @@
-"""The registration book (调解登记): one page per case, as a self-contained HTML document.
+"""The case file (调解卷宗): one case's whole record, as self-contained HTML and as DOCX.
 
-It holds what the society's rule asks for — number, dates, area, category, contact
-preference, the timeline, the conversation (pseudonymised), private notes and the outcome —
-and nothing that identifies the resident beyond the case's pseudonym (and a phone number
-only if they chose to share it).
+It holds what the society's rule asks for: a cover (number, parties, area, dates,
+mediator, outcome), the registration record, the notices and consents, the conversation
+with each party (pseudonymised), private notes, referrals, the agreement and its
+confirmations, the follow-up of its terms, revisits, and the whole timeline — and nothing
+that identifies a party beyond the case's pseudonyms, the names the mediator typed into an
+agreement, and a phone number only if it was shared. Both renderings hold text only (HTML
+escaped, DOCX plain runs): nothing typed by anyone can run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from html import escape
 from typing import Any
+
+from docx import Document
 
 from bot.domain.cases import BookEntry, CaseRecord, EventRecord, MessagePart
 from bot.i18n import _, current_locale, format_datetime, lazy_gettext
@@ -30,6 +36,8 @@ EVENTS: dict[str, Any] = {
     "reopened": lazy_gettext("Reopened"),
     "transferred": lazy_gettext("Handed over"),
     "consulted": lazy_gettext("Legal adviser consulted"),
+    "recalled": lazy_gettext("A message recalled by the mediator"),
+    "revisit_message": lazy_gettext("Written during the revisits"),
     "withdrawn": lazy_gettext("Withdrawn by the resident"),
     "unreachable": lazy_gettext("A participant could not be reached"),
     "urgent_alerted": lazy_gettext("Urgent: alerted"),
@@ -41,7 +49,34 @@ EVENTS: dict[str, Any] = {
     "care_cleared": lazy_gettext("No longer marked not suitable for mediation"),
     "consented": lazy_gettext("Privacy consent given"),
     "consent_declined": lazy_gettext("Privacy consent declined"),
+    "rights_notice": lazy_gettext("Rights and obligations notice shown"),
+    "party_invited": lazy_gettext("Other party invited"),
+    "party_opened": lazy_gettext("Other party opened the invitation"),
+    "party_joined": lazy_gettext("Other party joined and consented"),
+    "party_declined": lazy_gettext("Other party declined"),
+    "party_ended": lazy_gettext("Other party ended mediation"),
+    "agreement_confirmed": lazy_gettext("Agreement confirmed by a party"),
+    "term_reminded": lazy_gettext("Term deadline: mediator asked"),
+    "term_performed": lazy_gettext("Term performed"),
+    "term_not_yet": lazy_gettext("Term not yet performed"),
+    "term_broken": lazy_gettext("Term broken"),
+    "term_revisit": lazy_gettext("Revisit for a broken term"),
+    "judicial_card": lazy_gettext("Judicial confirmation card sent"),
+    "judicial_reminded": lazy_gettext("Judicial confirmation reminder sent"),
+    "revisited": lazy_gettext("Revisited"),
 }
+NOTICES = (
+    "rights_notice",
+    "consented",
+    "consent_declined",
+    "party_invited",
+    "party_opened",
+    "party_joined",
+    "party_declined",
+    "party_ended",
+)
+TERM_EVENTS = ("term_reminded", "term_performed", "term_not_yet", "term_broken", "judicial_card")
+REVISIT_EVENTS = ("revisited", "revisit_postponed", "term_revisit", "judicial_reminded")
 
 
 @dataclass(frozen=True)
@@ -52,9 +87,14 @@ class BookPage:
     contact: str
     state: str
     events: list[EventRecord]
-    messages: list[tuple[str, BookEntry]]  # (author label, entry)
+    messages: list[tuple[str, BookEntry]]  # (author label, entry): with the applicant
     notes: list[tuple[str, Note]]  # (author label, note)
     names: dict[int, str]  # team member ids → display names, for the timeline
+    cover: list[tuple[str, str]] = field(default_factory=list)  # parties, mediator, …
+    party_messages: list[tuple[str, BookEntry]] = field(default_factory=list)
+    consultation: list[tuple[str, BookEntry]] = field(default_factory=list)
+    agreement: list[str] = field(default_factory=list)  # its text, line by line
+    confirmations: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 # Why Telegram refused a copy (bot.messaging.RefusalReason), for the book.
@@ -66,12 +106,21 @@ FAILURES = {
 }
 
 
-def render(page: BookPage, zone: tzinfo) -> bytes:
-    """The page as UTF-8 HTML, in the current locale."""
+Section = tuple[str, list[tuple[str, str]]]
+
+
+def sections(page: BookPage, zone: tzinfo) -> list[Section]:
+    """The case file, section by section, in the current locale: (title, rows)."""
     case = page.case
 
     def when(moment: datetime) -> str:
         return format_datetime(moment, zone, "short")
+
+    def events(kinds: tuple[str, ...]) -> list[tuple[str, str]]:
+        return [(when(e.at), _event_text(e, page.names)) for e in page.events if e.kind in kinds]
+
+    def talk(entries: list[tuple[str, BookEntry]]) -> list[tuple[str, str]]:
+        return [(f"{when(entry.at)} · {author}", _entry_text(entry)) for author, entry in entries]
 
     facts = [
         (_("Case number"), case.number),
@@ -94,37 +143,82 @@ def render(page: BookPage, zone: tzinfo) -> bytes:
         (_("Closed"), when(case.closed_at) if case.closed_at else "—"),
         (_("Outcome"), case.outcome_text or "—"),
     ]
-    sections = [
-        _table(_("Case"), [(k, v) for k, v in facts]),
-        _table(_("Timeline"), [(when(e.at), _event_text(e, page.names)) for e in page.events]),
-        _table(
-            _("Conversation"),
-            [
-                (f"{when(entry.at)} · {author}", _entry_text(entry))
-                for author, entry in page.messages
-            ],
-        ),
-        _table(
-            _("Private notes"), [(f"{when(n.at)} · {author}", n.text) for author, n in page.notes]
-        ),
+    agreement = [("", line) for line in page.agreement] + [
+        (when(at), _("confirmed by {who}").format(who=who)) for who, at in page.confirmations
     ]
-    title = _("Registration book · {number}").format(number=case.number)
+    found: list[Section] = [
+        (_("Cover"), page.cover),
+        (_("Registration"), facts),
+        (_("Notices and consents"), events(NOTICES)),
+        (_("Conversation with the applicant"), talk(page.messages)),
+    ]
+    if page.party_messages:
+        found.append((_("Conversation with the other party"), talk(page.party_messages)))
+    if page.consultation:
+        found.append((_("Consultation with the legal adviser"), talk(page.consultation)))
+    found += [
+        (_("Private notes"), [(f"{when(n.at)} · {author}", n.text) for author, n in page.notes]),
+        (_("Referrals"), events(("referral", "info_card"))),
+        (_("Agreement and confirmations"), agreement),
+        (_("Follow-up of the terms"), events(TERM_EVENTS)),
+        (_("Revisits"), events(REVISIT_EVENTS)),
+        (_("Timeline"), [(when(e.at), _event_text(e, page.names)) for e in page.events]),
+    ]
+    return found
+
+
+def _title(page: BookPage) -> str:
+    return _("Case file · {number}").format(number=page.case.number)
+
+
+def render(page: BookPage, zone: tzinfo) -> bytes:
+    """The case file as UTF-8 HTML, in the current locale."""
+    title = _title(page)
     footer = _("Confidential: for the mediation society only.")
+    body = "".join(_table(name, rows) for name, rows in sections(page, zone))
     html = (
         f'<!doctype html><html lang="{escape(current_locale().replace("_", "-"))}"><head>'
         f'<meta charset="utf-8"><title>{escape(title)}</title><style>{_CSS}</style></head>'
-        f"<body><h1>{escape(title)}</h1>{''.join(sections)}"
+        f"<body><h1>{escape(title)}</h1>{body}"
         f"<footer>{escape(footer)}</footer>"
         "</body></html>"
     )
     return html.encode("utf-8")
 
 
+def render_docx(page: BookPage, zone: tzinfo) -> bytes:
+    """The case file as a Word document: the same sections, plain runs in tables."""
+    document = Document()
+    document.add_heading(_printable(_title(page)), level=0)
+    for name, rows in sections(page, zone):
+        document.add_heading(_printable(name), level=1)
+        if not rows:
+            document.add_paragraph(_("(none)"))
+            continue
+        table = document.add_table(rows=0, cols=2)
+        table.style = "Table Grid"
+        for key, value in rows:
+            cells = table.add_row().cells
+            cells[0].paragraphs[0].add_run(_printable(str(key)))
+            cells[1].paragraphs[0].add_run(_printable(str(value)))
+    document.add_paragraph(_("Confidential: for the mediation society only."))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _printable(text: str) -> str:
+    """XML cannot hold control characters: they are dropped (tabs and newlines stay)."""
+    return "".join(ch for ch in text if ch in "\t\n" or ord(ch) >= 32)
+
+
 def _event_text(event: EventRecord, names: dict[int, str]) -> str:
     label = str(EVENTS.get(event.kind, event.kind))
     who = names.get(event.actor_id) if event.actor_id else None
     details = [
-        v for k, v in event.detail.items() if k in ("outcome", "reason", "side", "card", "round")
+        v
+        for k, v in event.detail.items()
+        if k in ("outcome", "form", "reason", "side", "card", "round", "n", "answer", "sensitive")
     ]
     target = event.detail.get("mediator") or event.detail.get("to")
     if isinstance(target, int) and target in names:
@@ -166,12 +260,13 @@ def _message_text(part: MessagePart) -> str:
 
 
 def _table(title: str, rows: list[tuple[str, str]]) -> str:
+    nothing = escape(_("(none)"))  # outside the f-string, where the extractor finds it
     body = (
         "".join(
             f"<tr><th>{escape(str(key))}</th><td>{escape(str(value))}</td></tr>"
             for key, value in rows
         )
-        or f"<tr><td>{escape(_('(none)'))}</td></tr>"
+        or f"<tr><td>{nothing}</td></tr>"
     )
     return f"<h2>{escape(title)}</h2><table>{body}</table>"
 

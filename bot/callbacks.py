@@ -182,10 +182,24 @@ UNSUBSCRIBE = declare("unsub")  # the one tap under every notice
 RSVP = declare("rsvp:", word("run"), one_of("answer", "yes", "no"))
 LANGUAGE = declare("lang:", free("locale"))
 # The team: offers, case tools, duty, invites, announcements, staff screens.
-OFFER = declare("of:", number("offer"), Field("action", r"accept|decline|back|no-\w+"))
+OFFER = declare("of:", number("offer"), Field("action", r"accept|decline|back|no-\w+|yes-\w+"))
 SELECT = declare("cs:", number("case"))
 CLOSE = declare("cl:", number("case"), word("outcome"))
 TRANSFER = declare("tr:", number("case"), number("to"))
+TRANSFER_CONFIRM = declare("tc:", number("case"), word("choice"))  # yes | edit | no
+MEMBER_PICK = declare("rm:", number("message"), number("case"))  # a mediator's message: which case
+RECALL = declare("rc:", number("entry"))  # take a relayed message back from the resident
+# The two parties, the closing dialogue, the agreement's terms, the time limit.
+FORM = declare("af:", number("case"), one_of("form", "written", "oral"))  # the agreement's form
+CONFIRM = declare("cf:", number("case"), one_of("choice", "ok", "edit", "cancel"))  # its preview
+AGREE = declare("ac:", number("case"))  # a party agrees to the agreement
+TERM = declare("tf:", number("case"), number("term"), one_of("answer", "done", "notyet", "broken"))
+BROKEN = declare("tb:", number("case"), number("term"), one_of("choice", "revisit", "reopen"))
+JOIN = declare("pj:", number("case"), one_of("answer", "yes", "no"))  # the invited party
+END = declare("pe:", number("case"))  # the other party ends mediation
+TALK = declare("tk:", number("case"), one_of("to", "resident", "party"))  # whom she writes to
+EXTEND = declare("ex:", number("case"), number("period"), one_of("answer", "yes", "no"))
+PHRASE = declare("ph:", one_of("list", "s", "m"), number("ref"))  # the society's, or her own
 DUTY = declare("duty:", free("mode"))
 INVITE = declare("inv:", head("role"), free("area", optional=True))
 COMPOSE = declare("an:", word("step"), slug("value"))  # the /announce composer

@@ -23,7 +23,7 @@ class CaseService(Feature):
             lines.append(
                 _("{number} · {category} · {state} · opened {date}").format(
                     number=case.number,
-                    category=category_label(case.category),
+                    category=category_label(self._config, case.category),
                     state=state_label(case.state),
                     date=opened,
                 )

@@ -12,40 +12,49 @@ from collections.abc import Callable
 from functools import partial
 
 from bot.access import AccessLog
-from bot.book import BookPage, render
-from bot.callbacks import CLOSE, SELECT, TRANSFER, URGENT, WITHDRAW
+from bot.agreement import Agreement, agreement_text
+from bot.book import BookPage, render, render_docx
+from bot.callbacks import CLOSE, END, SELECT, TRANSFER, TRANSFER_CONFIRM, URGENT, WITHDRAW
+from bot.cards import CaseCards
+from bot.closing import CLOSING, ClosingService
 from bot.deps import Deps, Feature
-from bot.domain.cases import WAITING_STATES, CaseRecord, CaseState
-from bot.domain.people import Person
+from bot.domain.cases import WAITING_STATES, BookEntry, CaseRecord, CaseState, MessagePart
+from bot.domain.people import MemberRecord, Person
 from bot.errors import CaseNotFoundError, DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, Outgoing, parse_id, rows
-from bot.relay import NoCaseChosenError, RelayService
+from bot.parties import PartyService
+from bot.relay import CaseErasedError, CaseNotYoursError, NoCaseChosenError, RelayService
 from bot.revisits import RevisitService
 from bot.terms import (
     area_name,
     category_label,
     contact_label,
     mediator_label,
+    party_label,
     pseudonym_label,
     state_label,
 )
 from bot.urgent import (
     CARE_REASON,
     UrgentService,
-    ensure_mediation_allowed,
     is_waiting_urgent,
     waiting_mark,
 )
 from storage.relay import PendingInput
 
-PENDING_KINDS = ("note", "settled", "not_settled", "handover", "consult", CARE_REASON)
+# "settled" and "not_settled": the one-step close of earlier versions, still finished.
+PENDING_KINDS = ("note", CLOSING, "settled", "not_settled", "handover", "consult", CARE_REASON)
+HANDOVER_CONFIRM = "handover_confirm"  # a pending input: the note written, not yet sent
 OUTCOMES = ("settled", "not_settled", "withdrawn")
 # A settled case still has revisits ahead: it can change hands too.
 TRANSFERABLE = ("accepted", "settled")
 # The head moves any case that is not closed for good: waiting ones too, urgent or not.
 HEAD_MOVABLE = (*WAITING_STATES, *TRANSFERABLE)
 MAX_TEXT = 2000
+DIGEST_MESSAGES = 5  # the last messages a new mediator reads in the chat at a handover
+DIGEST_CHARS = 80
+MAX_LISTED = 40  # /cases lists the open cases and the newest closed ones, up to this many
 
 
 class NothingToWithdrawError(DomainError):
@@ -62,13 +71,19 @@ class CaseworkService(Feature):
         revisits: RevisitService,
         urgent: UrgentService,
         access: AccessLog,
+        parties: PartyService,
+        closing: ClosingService,
     ) -> None:
         super().__init__(deps)
         self._store = deps.repos.relay
+        self._parties = parties
+        self._party_repo = deps.repos.parties
+        self._closing = closing
         self._relay = relay
         self._revisits = revisits
         self._urgent = urgent
         self._access = access
+        self._cards = CaseCards(deps.config, deps.repos.cases, deps.people)
 
     # ------------------------------------------------------------------ choosing a case
 
@@ -76,7 +91,7 @@ class CaseworkService(Feature):
         """/cases: the mediator's cases with their state; buttons pick the current one."""
         if not person.is_mediator:
             raise NotAllowedError
-        cases = await self._cases.of_mediator(person.id)
+        cases = await self._cases.of_mediator(person.id, MAX_LISTED)
         urgent = await self._urgent.waiting_for(person)
         if not cases and not urgent:
             return Outgoing(_("You have no cases yet."))
@@ -101,10 +116,20 @@ class CaseworkService(Feature):
         for case in cases:
             mark = "▶ " if case.id == current else ""
             lines.append(
-                f"{mark}{case.number} · {category_label(case.category)} · {state_label(case.state)}"
+                f"{mark}{case.number} · {category_label(self._config, case.category)} · "
+                f"{_state(case)}"
             )
             if case.is_open:
                 buttons.append(Button(case.number, SELECT.pack(case.id)))
+        if len(cases) == MAX_LISTED:
+            total = await self._cases.count_of_mediator(person.id)
+            if total > MAX_LISTED:
+                lines.append(
+                    _(
+                        "Showing {shown} of your {total} cases, open ones first. "
+                        "/case <number> opens any other."
+                    ).format(shown=MAX_LISTED, total=total)
+                )
         return Outgoing("\n".join(lines), rows(*buttons, per_row=2))
 
     async def select(self, person: Person, case_ref: str) -> Outgoing:
@@ -113,13 +138,13 @@ class CaseworkService(Feature):
         case = await self._relay.case_for_mediator(person, case.id)
         async with self._db.transaction():
             await self._access.opened(person, case, "case")
-            await self._members.set_current_case(person.id, case.id)
-        return Outgoing(
-            _(
-                "Now talking in case {number} ({area}). Messages you write without "
-                "replying go to its resident."
-            ).format(number=case.number, area=area_name(self._config, case.area_id))
-        )
+            await self._members.set_current_case(person.id, case.id, self._clock.now())
+        chosen = _(
+            "Now talking in case {number} ({area}). Messages you write without "
+            "replying go to its resident."
+        ).format(number=case.number, area=area_name(self._config, case.area_id))
+        lines = [chosen, *await self._cards.lines(case), await self._parties.parties_line(case)]
+        return Outgoing("\n".join(lines))
 
     async def target(self, person: Person, reply_to: int | None) -> CaseRecord:
         """The case a command is about: the one replied to, else the current one."""
@@ -140,8 +165,25 @@ class CaseworkService(Feature):
         await self._store.set_pending(PendingInput(person.id, kind, case.id, {}), self._clock.now())
         return Outgoing(prompt + "\n" + _("(Send /cancel to stop.)"))
 
-    async def note(self, person: Person, reply_to: int | None, text: str) -> Outgoing:
-        case = await self.target(person, reply_to)
+    async def named(
+        self,
+        person: Person,
+        reply_to: int | None,
+        number: str | None,
+        states: tuple[str, ...] = ("accepted",),
+    ) -> CaseRecord:
+        """The case a command names (refused when it is not hers), else `target`."""
+        if not number:
+            return await self.target(person, reply_to)
+        if not person.is_mediator:
+            raise NotAllowedError
+        found = await self._find(number)
+        return await self._relay.case_for_mediator(person, found.id, states)
+
+    async def note(
+        self, person: Person, reply_to: int | None, text: str, number: str | None = None
+    ) -> Outgoing:
+        case = await self.named(person, reply_to, number)
         if not text:
             return await self.ask(
                 person,
@@ -176,10 +218,12 @@ class CaseworkService(Feature):
         text = text.strip()[:MAX_TEXT]
         if pending.kind == "note":
             return [await self._save_note(person, case, text)]
+        if pending.kind == CLOSING:
+            return [await self._closing.typed(person, pending, text)]
         if pending.kind in ("settled", "not_settled"):
-            return [await self._close(person, case, pending.kind, text)]
+            return [await self._closing.legacy(person, case, pending.kind, text)]
         if pending.kind == "handover":
-            return [await self._transfer(person, case, int(pending.data["to"]), text)]
+            return [await self._confirm_transfer(person, case, int(pending.data["to"]), text)]
         if pending.kind == "consult":
             return [await self._consult(person, case, text)]
         if pending.kind == CARE_REASON:
@@ -193,8 +237,10 @@ class CaseworkService(Feature):
 
     # ------------------------------------------------------------------ closing
 
-    async def close_menu(self, person: Person, reply_to: int | None) -> Outgoing:
-        case = await self.target(person, reply_to)
+    async def close_menu(
+        self, person: Person, reply_to: int | None, number: str | None = None
+    ) -> Outgoing:
+        case = await self.named(person, reply_to, number)
         labels = {
             "settled": _("Settled (an agreement)"),
             "not_settled": _("Not settled (referred on)"),
@@ -205,40 +251,8 @@ class CaseworkService(Feature):
         return Outgoing(_("How did case {number} end?").format(number=case.number), rows(*buttons))
 
     async def choose_outcome(self, person: Person, case_id: int, outcome: str) -> Outgoing:
-        case = await self._relay.case_for_mediator(person, case_id)
-        if outcome == "settled":
-            ensure_mediation_allowed(case)  # a mediated agreement brings the parties together
-            return await self.ask(
-                person, "settled", case, _("Write down the agreement the parties reached.")
-            )
-        if outcome == "not_settled":
-            return await self.ask(
-                person,
-                "not_settled",
-                case,
-                _("Where was it referred (for example the court, the police, the labour bureau)?"),
-            )
-        if outcome == "withdrawn":
-            return await self._close(person, case, "withdrawn", None)
-        raise StaleActionError
-
-    async def _close(
-        self, person: Person, case: CaseRecord, outcome: str, text: str | None
-    ) -> Outgoing:
-        if outcome == "settled":
-            ensure_mediation_allowed(case)
-        now = self._clock.now()
-        async with self._db.transaction():
-            await self._cases.close(case.id, CaseState(outcome), text, now)
-            await self._cases.add_event(case.id, "closed", now, actor_id=person.id, outcome=outcome)
-            await self._members.set_current_case(person.id, None)
-            await self._revisits.case_closed(case, outcome)
-        await self._tell_resident(case, _closed_notice, outcome, text)
-        return Outgoing(
-            _("Case {number} is closed: {outcome}.").format(
-                number=case.number, outcome=state_label(outcome)
-            )
-        )
+        """A button of /close: the closing dialogue and its preview (bot/closing.py)."""
+        return await self._closing.outcome_chosen(person, case_id, outcome)
 
     async def reopen(self, person: Person, number: str) -> Outgoing:
         case = await self._find(number)
@@ -246,12 +260,16 @@ class CaseworkService(Feature):
             raise NotAllowedError
         if case.is_open:
             return Outgoing(_("Case {number} is still open.").format(number=case.number))
+        if case.resident_id is None:
+            raise CaseErasedError
+        if case.purged:
+            raise CasePurgedError
         now = self._clock.now()
         async with self._db.transaction():
             await self._cases.reopen(case.id, now)
             await self._cases.add_event(case.id, "reopened", now, actor_id=person.id)
             await self._timers.cancel_case(case.id)  # no revisits of a case that is open
-            await self._members.set_current_case(person.id, case.id)
+            await self._members.set_current_case(person.id, case.id, now)
         await self._tell_resident(case, _reopened_notice)
         return Outgoing(
             _("Case {number} is open again, and it is your current case.").format(
@@ -266,8 +284,7 @@ class CaseworkService(Feature):
     ) -> Outgoing:
         """/transfer (or the head's /reassign), for the current case or a numbered one."""
         if number:
-            found = await self._find(number)
-            case = await self._relay.case_for_mediator(person, found.id, self._movable(person))
+            case = await self.named(person, reply_to, number, self._movable(person))
         else:
             case = await self.target(person, reply_to)
         others = [
@@ -324,6 +341,51 @@ class CaseworkService(Feature):
             ).format(name=target.display_name)
         )
 
+    async def _confirm_transfer(
+        self, person: Person, case: CaseRecord, to_id: int, note: str
+    ) -> Outgoing:
+        """Before the handover: who gets the case and the note, with 确认 / 修改 / 取消."""
+        target = await self._members.get(to_id)
+        if target is None or not target.active:
+            raise StaleActionError
+        data = {"to": to_id, "note": note}
+        await self._store.set_pending(
+            PendingInput(person.id, HANDOVER_CONFIRM, case.id, data), self._clock.now()
+        )
+        text = _(
+            "Hand case {number} over to {name}? She receives the case summary, the "
+            "registration book and your note:\n{note}\nThe resident is told that {name} "
+            "looks after the case now."
+        ).format(number=case.number, name=target.display_name, note=note)
+        return Outgoing(
+            text,
+            rows(
+                Button(_("Confirm"), TRANSFER_CONFIRM.pack(case.id, "yes")),
+                Button(_("Change"), TRANSFER_CONFIRM.pack(case.id, "edit")),
+                Button(_("Cancel"), TRANSFER_CONFIRM.pack(case.id, "no")),
+                per_row=3,
+            ),
+        )
+
+    async def transfer_confirmed(self, person: Person, case_id: int, answer: str) -> Outgoing:
+        """确认 hands over; 修改 asks for the note again; 取消 changes nothing."""
+        pending = await self._store.pending(person.id)
+        if pending is None or pending.kind != HANDOVER_CONFIRM or pending.case_id != case_id:
+            raise StaleActionError
+        case = await self._relay.case_for_mediator(person, case_id, self._movable(person))
+        to_id = int(pending.data["to"])
+        if answer == "no":
+            await self._store.clear_pending(person.id)
+            return Outgoing(
+                _("Cancelled: case {number} stays with its mediator.").format(number=case.number)
+            )
+        if answer == "edit":
+            return await self.choose_transfer(person, case_id, to_id)
+        if answer != "yes":
+            raise StaleActionError
+        await self._store.clear_pending(person.id)
+        return await self._transfer(person, case, to_id, str(pending.data["note"]))
+
     async def _transfer(self, person: Person, case: CaseRecord, to_id: int, note: str) -> Outgoing:
         target = await self._members.get(to_id)
         if target is None or not target.active:
@@ -342,19 +404,47 @@ class CaseworkService(Feature):
             await self._store.add_note(case.id, person.id, note, now)
             await self._members.set_current_case(person.id, None)
             await self._members.set_current_case(to_id, case.id)
-        await self._tell(
-            to_id,
-            lambda: _(
-                "Case {number} ({area}) has been handed over to you.\nHandover note: {note}\n"
-                "It is now your current case: write here to talk to the resident."
-            ).format(number=case.number, area=area_name(self._config, case.area_id), note=note),
-        )
+        await self._hand_history(case, target, note)
         await self._tell_resident(case, _transferred_notice, target.display_name)
+        moved = await self._cases.get(case.id)
+        if moved is not None:
+            await self._relay.handed_over(moved, target.display_name)
         return Outgoing(
             _("Case {number} is now with {name}.").format(
                 number=case.number, name=target.display_name
             )
         )
+
+    async def _hand_history(self, case: CaseRecord, target: MemberRecord, note: str) -> None:
+        """The new mediator gets the case so far: the card and the note, a short digest of
+        the last messages, and the registration book (recorded as read by her)."""
+        entries = [e for e in await self._cases.book(case.id) if e.edit_of is None]
+        names = await self._members.display_names()
+        async with self._people.speaking_to(target.user_id):
+            said = _(
+                "Case {number} ({area}) has been handed over to you.\nHandover note: {note}\n"
+                "It is now your current case: write here to talk to the resident."
+            ).format(number=case.number, area=area_name(self._config, case.area_id), note=note)
+            lines = [said, "", *await self._cards.lines(case)]
+            recent = entries[-DIGEST_MESSAGES:]
+            if recent:
+                lines += [
+                    "",
+                    _("The conversation so far (the last {count}):").format(count=len(recent)),
+                ]
+                resident = pseudonym_label(case.pseudonym)
+                for entry in recent:
+                    who = (
+                        resident
+                        if entry.author == "resident"
+                        else names.get(entry.part.chat_id, "?")
+                    )
+                    lines.append(f"· {who}: {_digest_text(entry.part)}")
+            files = await self._files(case)
+        await self._access.handed(target, case)
+        await self._messenger.send(target.user_id, Outgoing("\n".join(lines)))
+        for name, data, caption in files:
+            await self._messenger.send_document(target.user_id, name, data, caption)
 
     async def consult(self, person: Person, reply_to: int | None) -> Outgoing:
         case = await self.target(person, reply_to)
@@ -385,7 +475,7 @@ class CaseworkService(Feature):
                 "{question}\n\nReply to this message to answer the mediator."
             ).format(
                 number=case.number,
-                category=category_label(case.category),
+                category=category_label(self._config, case.category),
                 area=area_name(self._config, case.area_id),
                 name=mediator_label(person.member.display_name if person.member else None),
                 question=question,
@@ -422,10 +512,18 @@ class CaseworkService(Feature):
 
     async def withdraw_menu(self, person: Person) -> Outgoing:
         cases = await self._cases.open_of_resident(person.id)
-        if not cases:
+        joined = await self._parties.cases_of(person)  # as the other party: end mediation
+        if not cases and not joined:
             raise NothingToWithdrawError
         buttons = [
-            Button(f"{c.number} · {category_label(c.category)}", WITHDRAW.pack(c.id)) for c in cases
+            Button(
+                f"{c.number} · {category_label(self._config, c.category)}",
+                WITHDRAW.pack(c.id),
+            )
+            for c in cases
+        ] + [
+            Button(_("{number} · end mediation").format(number=c.number), END.pack(c.id))
+            for c in joined
         ]
         return Outgoing(
             _("Which case do you want to withdraw? The mediator will be told."), rows(*buttons)
@@ -448,6 +546,7 @@ class CaseworkService(Feature):
         for mediator_id in {case.mediator_id, offer.mediator_id if offer else None} - {None}:
             assert mediator_id is not None
             await self._tell(mediator_id, partial(withdrawn_notice, case.number))
+        await self._parties.tell_ended(case)  # the other party, if they had joined
         if is_waiting_urgent(case):  # nobody left with a 我来接手 that no longer applies
             await self._urgent.withdrawn(case)
         return Outgoing(
@@ -461,28 +560,82 @@ class CaseworkService(Feature):
 
     async def book(
         self, person: Person, reply_to: int | None, number: str | None
-    ) -> tuple[str, bytes, str]:
-        """The case's page of the registration book: (file name, HTML, caption)."""
+    ) -> list[tuple[str, bytes, str]]:
+        """The case file (调解卷宗) as HTML and as DOCX: [(file name, data, caption)]."""
         case = await self._viewable(person, reply_to, number)
         await self._access.opened(person, case, "book")  # recorded before it is shown
+        return await self._files(case)
+
+    async def _files(self, case: CaseRecord) -> list[tuple[str, bytes, str]]:
+        """The case file as HTML and DOCX, in the language of the moment."""
+        page = await self._case_file(case)
+        zone = self._config.locale.zone
+        caption = _("Case file of case {number}. Confidential.").format(number=case.number)
+        return [
+            (f"{case.number}.html", render(page, zone), caption),
+            (f"{case.number}.docx", render_docx(page, zone), caption),
+        ]
+
+    async def _case_file(self, case: CaseRecord) -> BookPage:
         names = await self._members.display_names()
+        party = await self._party_repo.get(case.id)
+        party_name = party_label(party.pseudonym) if party else None
         labels = {"resident": pseudonym_label(case.pseudonym), "adviser": _("Legal adviser")}
-        page = BookPage(
+        talks: dict[str, list[tuple[str, BookEntry]]] = {"resident": [], "party": [], "adviser": []}
+        for entry in await self._cases.book(case.id):
+            channel = await self._channel_of(entry, party.user_id if party else None)
+            author = labels.get(entry.author) or names.get(entry.part.chat_id, "?")
+            if channel == "party" and entry.author == "resident" and party_name:
+                author = party_name
+            talks[channel].append((author, entry))
+        stored = await self._party_repo.agreement(case.id)
+        agreement = Agreement.from_json(stored.content) if stored else None
+        sides = {"resident": pseudonym_label(case.pseudonym), "party": party_name or "?"}
+        cover = [
+            (_("Case number"), case.number),
+            (
+                _("Applicant"),
+                _cover_name(sides["resident"], agreement.applicant if agreement else None),
+            ),
+            (
+                _("Other party"),
+                _cover_name(party_name, agreement.respondent if agreement else None),
+            ),
+            (_("Area"), area_name(self._config, case.area_id)),
+            (_("Mediator"), names.get(case.mediator_id or 0, "—")),
+            (_("Outcome"), state_label(case.state)),
+        ]
+        return BookPage(
             case=case,
             area=area_name(self._config, case.area_id),
-            category=category_label(case.category),
+            category=category_label(self._config, case.category),
             contact=contact_label(case.contact),
             state=state_label(case.state),
             events=await self._cases.events(case.id),
-            messages=[
-                (labels.get(entry.author) or names.get(entry.part.chat_id, "?"), entry)
-                for entry in await self._cases.book(case.id)
-            ],
+            messages=talks["resident"],
             notes=[(names.get(n.author_id, "?"), n) for n in await self._store.notes(case.id)],
             names=names,
+            cover=cover,
+            party_messages=talks["party"],
+            consultation=talks["adviser"],
+            agreement=agreement_text(agreement, case.number).splitlines() if agreement else [],
+            confirmations=[
+                (sides.get(side, side), at)
+                for side, at in (await self._party_repo.confirmations(case.id)).items()
+            ],
         )
-        caption = _("Registration book of case {number}. Confidential.").format(number=case.number)
-        return f"{case.number}.html", render(page, self._config.locale.zone), caption
+
+    async def _channel_of(self, entry: BookEntry, party_id: int | None) -> str:
+        """Which conversation an entry belongs to: the applicant's, the other party's, or
+        the consultation with the adviser."""
+        if entry.author == "adviser":
+            return "adviser"
+        if entry.author == "resident":
+            return (
+                "party" if party_id is not None and entry.part.chat_id == party_id else "resident"
+            )
+        mapped = await self._store.find(entry.part.chat_id, entry.part.message_id)
+        return mapped.channel if mapped is not None else "resident"
 
     async def _viewable(
         self, person: Person, reply_to: int | None, number: str | None
@@ -498,8 +651,8 @@ class CaseworkService(Feature):
             case = await self._find(str(person.member.current_case_id))
         else:
             raise NoCaseChosenError
-        if not person.is_head and (not person.is_mediator or case.mediator_id != person.id):
-            raise NotAllowedError
+        if not person.is_head and case.mediator_id != person.id:
+            raise CaseNotYoursError
         return case
 
     # ------------------------------------------------------------------ helpers
@@ -525,18 +678,41 @@ class CaseworkService(Feature):
         await self._tell(case.resident_id, lambda: notice(case, *args))
 
 
-def _closed_notice(case: CaseRecord, outcome: str, text: str | None) -> str:
-    lines = [
-        _("Your case {number} has been closed: {outcome}.").format(
-            number=case.number, outcome=state_label(outcome)
+class CasePurgedError(DomainError):
+    def user_message(self) -> str:
+        return _(
+            "This case cannot be reopened: its contents were deleted after the retention "
+            "period. If the resident needs help again, she can start a new case."
         )
-    ]
-    if outcome == "settled" and text:
-        lines.append(_("The agreement: {text}").format(text=text))
-    if outcome == "not_settled" and text:
-        lines.append(_("Where to go next: {text}").format(text=text))
-    lines.append(_("Thank you for trusting Da'asao. Write 找大阿嫂 if you need us again."))
-    return "\n".join(lines)
+
+
+def _digest_text(part: MessagePart) -> str:
+    text = (part.text or "").replace("\n", " ")
+    if part.kind != "text":
+        text = f"[{part.kind}] {text}".strip()
+    return text if len(text) <= DIGEST_CHARS else text[: DIGEST_CHARS - 1] + "…"
+
+
+def _state(case: CaseRecord) -> str:
+    """A case's state as the team sees it: an erased resident's case says so."""
+    if case.resident_id is None and not case.is_open:
+        return _("withdrawn (data erased)")
+    return state_label(case.state)
+
+
+def _cover_name(label: str | None, typed: str | bool | None) -> str:
+    """A party on the cover: the pseudonym, and the name the mediator typed if any."""
+    if isinstance(typed, str) and typed:
+        return f"{label} · {typed}"
+    return label or "—"
+
+
+def erased_notice(number: str) -> str:
+    """What a case's mediator is told when the resident erases her data (/forget)."""
+    return _(
+        "The resident of case {number} has withdrawn it and had her data erased "
+        "(withdrawn, data erased). The case has ended for good and cannot be reopened."
+    ).format(number=number)
 
 
 def withdrawn_notice(number: str) -> str:

@@ -414,6 +414,29 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
 
 
 @dataclass(frozen=True)
+class CaseTopic:
+    """What a resident's matter is about: a button at intake, a line in /stats."""
+
+    id: str = field(metadata=checks(slug))
+    name: Localized
+
+
+# "violence" (the urgent path's topic) and "other" (the fallback) are what the rules rely
+# on; the ids of stored cases stay valid as long as their topic stays configured.
+DEFAULT_CASE_TOPICS: tuple[CaseTopic, ...] = (
+    CaseTopic("family", Localized("婚姻家庭", "Marriage and family")),
+    CaseTopic("neighbours", Localized("邻里纠纷", "Neighbours")),
+    CaseTopic("labour", Localized("劳动/欠薪", "Work and unpaid wages")),
+    CaseTopic("renting", Localized("租房", "Renting and landlords")),
+    CaseTopic("inheritance", Localized("继承与赡养", "Inheritance and elder support")),
+    CaseTopic("rights", Localized("妇女儿童维权", "Women's and children's rights")),
+    CaseTopic("violence", Localized("家庭暴力与人身安全", "Domestic violence and personal safety")),
+    CaseTopic("other", Localized("其他", "Something else")),
+)
+REQUIRED_CASE_TOPICS = ("violence", "other")
+
+
+@dataclass(frozen=True)
 class AnnouncementsConfig:
     """Broadcast pacing and the topics residents can subscribe to."""
 
@@ -547,6 +570,39 @@ class UrgentConfig:
     )
 
 
+@dataclass(frozen=True)
+class DeskConfig:
+    """The mediator's desk: which case an unquoted message goes to, revisits in the chat,
+    continuity for returning residents, and the society's saved phrases."""
+
+    choice_minutes: int = field(default=10, metadata=checks(int_range(1, 240)))
+    revisit_chat_days: int = field(default=30, metadata=checks(int_range(0, 365)))
+    continuity: bool = True
+    phrases: tuple[str, ...] = field(
+        default=(), metadata=checks(each(non_empty("a non-empty phrase")))
+    )
+
+
+@dataclass(frozen=True)
+class MediationConfig:
+    """How mediation is run and written down (人民调解法): the organisation's name, as it is
+    printed on agreements."""
+
+    organisation: Localized = field(
+        default_factory=lambda: Localized("大阿嫂妇女调解室", "Da'asao Women's Mediation Desk")
+    )
+    judicial_confirmation: bool = False
+    court: str = ""
+    time_limit_days: int = field(default=30, metadata=checks(int_range(1, 365)))
+
+
+def _court_named(mediation: MediationConfig) -> Problem | None:
+    """Judicial confirmation needs the court the parties apply to."""
+    if mediation.judicial_confirmation and not mediation.court.strip():
+        return Problem("the court's name when judicial_confirmation is true", "''", ".court")
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """The whole configuration. Only ``areas`` has no default."""
@@ -560,12 +616,17 @@ class Config:
     areas: tuple[AreaConfig, ...] = field(
         metadata=checks(non_empty("at least one [[areas]] table"), unique("area id", "id"))
     )
+    case_topics: tuple[CaseTopic, ...] = field(
+        default=DEFAULT_CASE_TOPICS, metadata=checks(unique("topic id", "id"))
+    )
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     roster: tuple[RosterSlotConfig, ...] = ()
     revisits: RevisitsConfig = field(default_factory=RevisitsConfig)
     announcements: AnnouncementsConfig = field(default_factory=AnnouncementsConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     urgent: UrgentConfig = field(default_factory=UrgentConfig)
+    desk: DeskConfig = field(default_factory=DeskConfig)
+    mediation: MediationConfig = field(default_factory=MediationConfig)
 
     @property
     def has_token(self) -> bool:
@@ -575,6 +636,11 @@ class Config:
     def area(self, area_id: str) -> AreaConfig | None:
         """The area with id ``area_id``, or ``None``."""
         return next((a for a in self.areas if a.id == area_id), None)
+
+    def case_topic(self, topic_id: str) -> CaseTopic:
+        """The topic with that id; a stored id no longer configured reads as "other"."""
+        found = next((t for t in self.case_topics if t.id == topic_id), None)
+        return found or next(t for t in self.case_topics if t.id == "other")
 
 
 # --------------------------------------------------------------------------- cross-field checks
@@ -626,6 +692,16 @@ def _roster_areas_exist(config: Config) -> Problem | None:
     return None
 
 
+def _required_case_topics(config: Config) -> Problem | None:
+    """The urgent path files under "violence"; anything unknown falls back to "other"."""
+    known = {topic.id for topic in config.case_topics}
+    missing = [t for t in REQUIRED_CASE_TOPICS if t not in known]
+    if missing:
+        expected = "[[case_topics]] tables with the ids " + ", ".join(REQUIRED_CASE_TOPICS)
+        return Problem(expected, "no " + ", ".join(missing), "case_topics")
+    return None
+
+
 def _distinct_ports(pg: PlaygroundConfig) -> Problem | None:
     """The playground's Bot API server and web page cannot share a port."""
     if pg.port == pg.api_port:
@@ -637,7 +713,8 @@ _CLASS_CHECKS: dict[type, tuple[Check, ...]] = {
     TelegramConfig: (_webhook_token, _webhook_url, _webhook_secret),
     PlaygroundConfig: (_distinct_ports,),
     RosterSlotConfig: (_slot_ends_after_start,),
-    Config: (_roster_areas_exist,),
+    Config: (_roster_areas_exist, _required_case_topics),
+    MediationConfig: (_court_named,),
 }
 
 

@@ -26,6 +26,7 @@ from storage.db import Database
 from storage.drafts import DraftRepository
 from storage.followup import FollowUpRepository
 from storage.members import MemberRepository
+from storage.parties import PartyRepository
 from storage.privacy import PrivacyRepository
 from storage.relay import RelayRepository
 from storage.reminders import ReminderRepository
@@ -46,6 +47,7 @@ class Repositories:
     drafts: DraftRepository
     followup: FollowUpRepository
     members: MemberRepository
+    parties: PartyRepository
     privacy: PrivacyRepository
     relay: RelayRepository
     reminders: ReminderRepository
@@ -65,6 +67,7 @@ class Repositories:
             drafts=DraftRepository(db),
             followup=FollowUpRepository(db),
             members=MemberRepository(db),
+            parties=PartyRepository(db),
             privacy=PrivacyRepository(db),
             relay=RelayRepository(db),
             reminders=ReminderRepository(db),

@@ -133,3 +133,15 @@ def language_name(locale: str) -> str:
 
 def _babel_locale() -> Locale:
     return Locale.parse(current_locale())
+
+
+def language_label(locale: str) -> str:
+    """A language's name in the reader's language (英语, Chinese): what a card says."""
+    return Locale.parse(locale).get_language_name(_babel_locale()) or locale
+
+
+def zone_label(zone: tzinfo) -> str:
+    """The time zone as the reader names it: 中国（上海）时间, China (Shanghai) Time."""
+    from babel.dates import get_timezone_location
+
+    return str(get_timezone_location(zone, locale=_babel_locale()))

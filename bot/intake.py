@@ -1,6 +1,13 @@
 """Intake: from "找大阿嫂" to a registered, routed case, one short step at a time.
 
-consent → area → category → description → contact (→ phone) → summary → confirm.
+consent → area → category → sensitive details → description → contact (→ phone) →
+summary → confirm.
+
+Details about violence, health or minors are sensitive personal information (PIPL
+Art. 28): they get a consent of their own (Art. 29), asked just before the description and
+recorded with the case. Declining changes nothing else: the resident goes on and tells
+what she wants, without those details. The danger path registers without it, on the basis
+of protecting life and health (Art. 13(4)), and says so on the timeline.
 
 The draft lives in the database, so a restart in the middle loses nothing. Every step
 accepts its buttons and sensible typed answers; anything else gets a short explanation
@@ -24,10 +31,10 @@ from bot.domain.people import Person
 from bot.errors import NotAllowedError
 from bot.i18n import _, current_locale, format_when
 from bot.messaging import Button, Outgoing, rows
+from bot.parties import rights_notice
 from bot.privacy import offer_discreet
 from bot.routing import Assignment, RoutingService
 from bot.terms import (
-    CATEGORIES,
     CONTACTS,
     VIOLENCE,
     area_name,
@@ -37,6 +44,7 @@ from bot.terms import (
 )
 from bot.urgent import UrgentService
 
+NEW_MATTER = INTAKE.pack("new", "go")  # a resident with an open case starts another one
 MAX_PART_CHARS = 3000  # leaves room for the case header when relayed (Telegram: 4096)
 MAX_PARTS = 30
 EXCERPT_CHARS = 200
@@ -46,6 +54,7 @@ YES_WORDS = {"yes", "ok", "agree", "i agree", "同意", "好", "好的", "是", 
 NO_WORDS = {"no", "不", "不同意", "不要", "算了"}
 DONE_WORDS = {"done", "finished", "完成", "好了", "说完了", "完了", "结束"}
 SKIP_WORDS = {"skip", "no", "跳过", "不用", "不留"}
+EDIT_WORDS = {"edit", "change", "修改", "改", "改一下"}
 CONFIRM_WORDS = {"confirm", "send", "yes", "确认", "提交", "发送", "是", "好"}
 
 
@@ -53,6 +62,7 @@ class Step(StrEnum):
     CONSENT = "consent"
     AREA = "area"
     CATEGORY = "category"
+    SENSITIVE = "sensitive"
     DESCRIPTION = "describe"
     CONTACT = "contact"
     PHONE = "phone"
@@ -77,6 +87,8 @@ class Draft:
     parts: list[dict[str, Any]] | None = None
     contact: str | None = None
     phone: str | None = None
+    editing: bool = False  # 修改 from the summary: each answer leads back to it
+    sensitive: bool | None = None  # the separate consent: given, declined, not asked
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Draft:
@@ -104,17 +116,43 @@ class IntakeService(Feature):
 
     # ------------------------------------------------------------------ entry points
 
-    async def begin(self, person: Person) -> list[Outgoing]:
-        """Start (or resume) an intake."""
+    async def begin(self, person: Person, *, new_matter: bool = False) -> list[Outgoing]:
+        """Start (or resume) an intake. A resident whose case is open is told who follows
+        it: a second matter is her deliberate choice (`new_matter`), not an accident of the
+        big 找大阿嫂 button."""
+        if person.role != "resident":
+            raise NotAllowedError  # the team's own matters are not registered here
         stored = await self._drafts.get(person.id)
         if stored is not None:
             draft = Draft.load(stored.data)
             resume = Outgoing(_("Let's continue where we left off."))
             return [resume, await self._screen(person, Step(stored.step), draft)]
+        if not new_matter and (followed := await self._followed(person)) is not None:
+            return [followed]
         user = await self._users.get(person.id)
         step = Step.AREA if user and user.consented_at else Step.CONSENT
         await self._save(person, step, Draft())
         return [await self._screen(person, step, Draft())]
+
+    async def _followed(self, person: Person) -> Outgoing | None:
+        """Her newest open case and who follows it, with the choice of a new matter."""
+        open_cases = await self._cases.open_of_resident(person.id)
+        if not open_cases:
+            return None
+        case = open_cases[-1]
+        name = (await self._routing.follower(case)).display_name if case.mediator_id else None
+        if name:
+            text = _(
+                "{name} is looking after your case {number}. Just write here: {name} reads "
+                "every message."
+            ).format(name=name, number=case.number)
+        else:
+            text = _(
+                "Your case {number} is registered and a mediator will take it soon. Anything "
+                "you write here goes to your case."
+            ).format(number=case.number)
+        text += "\n\n" + _("Is it something else, a new matter? Press the button below.")
+        return Outgoing(text, rows(Button(_("It is a new matter"), NEW_MATTER)))
 
     async def hold(self, person: Person, incoming: Incoming) -> list[Outgoing]:
         """Danger words from someone with no intake and no case: the message waits in a new
@@ -193,7 +231,7 @@ class IntakeService(Feature):
     async def _on_category(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
         choices = {
             key: _names(str(label), str(i))
-            for i, (key, label) in enumerate(CATEGORIES.items(), start=1)
+            for i, (key, label) in enumerate(self._topics(), start=1)
         }
         choices["danger"] = {"danger", "sos", "危险"}
         category = _answer(got, choices)
@@ -202,7 +240,21 @@ class IntakeService(Feature):
         if category is None:
             return await self._again(person, Step.CATEGORY, draft, got)
         draft.category = category
-        return await self._advance(person, Step.DESCRIPTION, draft)
+        return await self._advance(person, Step.SENSITIVE, draft)
+
+    async def _on_sensitive(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
+        answer = _answer(got, {"yes": YES_WORDS, "no": NO_WORDS})
+        if answer is None:
+            return await self._again(person, Step.SENSITIVE, draft, got)
+        draft.sensitive = answer == "yes"
+        replies = await self._advance(person, Step.DESCRIPTION, draft)
+        if not draft.sensitive:
+            declined = _(
+                "All right. Please leave out details about violence, health or children; "
+                "tell us the rest. Your mediator can ask you again later."
+            )
+            replies.insert(0, Outgoing(declined))
+        return replies
 
     async def _on_description(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
         if _answer(got, {"done": DONE_WORDS}) == "done":
@@ -254,14 +306,49 @@ class IntakeService(Feature):
         return [saved, *await self._advance(person, Step.SUMMARY, draft)]
 
     async def _on_summary(self, person: Person, draft: Draft, got: Incoming) -> list[Outgoing]:
-        answer = _answer(got, {"confirm": CONFIRM_WORDS, "cancel": {"cancel", "取消"}})
+        answer = _answer(
+            got, {"confirm": CONFIRM_WORDS, "cancel": {"cancel", "取消"}, "edit": EDIT_WORDS}
+        )
         if answer == "cancel":
             return await self.cancel(person)
+        if answer == "edit":
+            return [self._edit_menu()]
+        if got.kind == "button" and got.text.startswith("edit-"):
+            return await self._edit(person, draft, got.text.removeprefix("edit-"))
         if answer != "confirm":
             return await self._again(person, Step.SUMMARY, draft, got)
         case = await self._register(person, draft, urgent=False)
         assignment = await self._routing.route(case.id)
-        return [Outgoing(self._registered_text(case, assignment), reply_keyboard="main")]
+        now = self._clock.now()  # the notice goes with the answer: shown now, recorded so
+        await self._cases.add_event(
+            case.id, "rights_notice", now, side="resident", shown_at=now.isoformat()
+        )
+        text = self._registered_text(case, assignment) + "\n\n" + rights_notice()
+        return [Outgoing(text, reply_keyboard="main")]
+
+    def _edit_menu(self) -> Outgoing:
+        choices = (
+            (Step.AREA, _("Village or community")),
+            (Step.CATEGORY, _("What it is about")),
+            (Step.DESCRIPTION, _("What happened (tell it again)")),
+            (Step.CONTACT, _("How we reach you")),
+        )
+        buttons = [Button(label, _data(Step.SUMMARY, f"edit-{step}")) for step, label in choices]
+        return Outgoing(_("What would you like to change?"), rows(*buttons, per_row=2))
+
+    async def _edit(self, person: Person, draft: Draft, step_name: str) -> list[Outgoing]:
+        """Back to one step; its answer leads straight back to the summary."""
+        editable = {Step.AREA, Step.CATEGORY, Step.DESCRIPTION, Step.CONTACT}
+        step = next((s for s in editable if s == step_name), None)
+        if step is None:
+            return await self._again(person, Step.SUMMARY, draft, Incoming("button"))
+        draft.editing = True
+        if step == Step.DESCRIPTION:
+            draft.parts = []  # told again from the start: the summary shows the new words
+        if step == Step.CONTACT:
+            draft.phone = None
+        await self._save(person, step, draft)
+        return [await self._screen(person, step, draft)]
 
     # ------------------------------------------------------------------ danger path
 
@@ -312,7 +399,7 @@ class IntakeService(Feature):
             for part in draft.messages:
                 await self._cases.add_message(case.id, "resident", part, now, delivery="pending")
             await self._urgent.note_registration(case, consented=consented, now=now)
-            detail: dict[str, Any] = {"urgent": urgent}
+            detail: dict[str, Any] = {"urgent": urgent, "sensitive": _sensitive_basis(draft)}
             if not consented:
                 detail["basis"] = "vital_interests"  # PIPL Art. 13(4); consent asked later
             await self._cases.add_event(case.id, "registered", now, by="resident", **detail)
@@ -352,6 +439,8 @@ class IntakeService(Feature):
     # ------------------------------------------------------------------ screens
 
     async def _advance(self, person: Person, step: Step, draft: Draft) -> list[Outgoing]:
+        if draft.editing and step not in (Step.PHONE, Step.SUMMARY):
+            step = Step.SUMMARY  # a change asked from the summary: back to it
         await self._save(person, step, draft)
         return [await self._screen(person, step, draft)]
 
@@ -372,6 +461,11 @@ class IntakeService(Feature):
 
     async def _consent_screen(self, person: Person, draft: Draft) -> Outgoing:
         text = _(
+            "Hello! This is Da'asao, the volunteer women mediators of your neighbourhood. Tell "
+            "us what troubles you, at home or with neighbours, landlords or employers: one of "
+            "us will answer you herself, and what you say stays private."
+        )
+        text += "\n\n" + _(
             "Before we start, about your privacy:\n"
             "• What you tell us is seen only by the mediator who takes your case and the head "
             "of the mediation society.\n"
@@ -404,10 +498,29 @@ class IntakeService(Feature):
         )
 
     async def _category_screen(self, person: Person, draft: Draft) -> Outgoing:
-        buttons = [
-            Button(str(label), _data(Step.CATEGORY, key)) for key, label in CATEGORIES.items()
-        ]
-        return Outgoing(_("What is it about?"), (*rows(*buttons), *_sos()))
+        buttons = [Button(label, _data(Step.CATEGORY, key)) for key, label in self._topics()]
+        return Outgoing(_("What is it about?"), (*rows(*buttons, per_row=2), *_sos()))
+
+    def _topics(self) -> list[tuple[str, str]]:
+        """The configured case topics, in the reader's language."""
+        locale = current_locale()
+        return [(t.id, t.name.text(locale)) for t in self._config.case_topics]
+
+    async def _sensitive_screen(self, person: Person, draft: Draft) -> Outgoing:
+        text = _(
+            "One more question before you tell us what happened. If it involves violence, "
+            "your health or children, those are sensitive details. Only the mediator who "
+            "takes your case and the head of the society will see them, only to help you, "
+            "and they are deleted with the rest.\n\n"
+            "May we keep such details if you tell them? If you say no, you can still go on: "
+            "just leave them out."
+        )
+        buttons = rows(
+            Button(_("Yes, you may keep them"), _data(Step.SENSITIVE, "yes")),
+            Button(_("No, I'll leave them out"), _data(Step.SENSITIVE, "no")),
+            per_row=2,
+        )
+        return Outgoing(text, (*buttons, *_sos()))
 
     async def _description_screen(self, person: Person, draft: Draft) -> Outgoing:
         text = _(
@@ -431,7 +544,9 @@ class IntakeService(Feature):
         lines = [
             _("Please check your request:"),
             _("Area: {area}").format(area=area_name(self._config, draft.area)),
-            _("About: {category}").format(category=category_label(draft.category or "other")),
+            _("About: {category}").format(
+                category=category_label(self._config, draft.category or "other")
+            ),
             _("What you told us: {excerpt}").format(excerpt=excerpt(draft.messages, EXCERPT_CHARS)),
             _("Contact: {contact}").format(contact=contact_label(draft.contact or "chat")),
         ]
@@ -442,10 +557,12 @@ class IntakeService(Feature):
             lines.append(
                 _("Desk hours: {hours}").format(hours=area.office_hours.text(current_locale()))
             )
-        buttons = rows(
-            Button(_("✓ Send to Da'asao"), _data(Step.SUMMARY, "confirm")),
-            Button(_("✗ Cancel"), _data(Step.SUMMARY, "cancel")),
-            per_row=2,
+        buttons = (
+            (Button(_("✓ Send to Da'asao"), _data(Step.SUMMARY, "confirm")),),
+            (
+                Button(_("✎ Change"), _data(Step.SUMMARY, "edit")),
+                Button(_("✗ Cancel"), _data(Step.SUMMARY, "cancel")),
+            ),
         )
         return Outgoing("\n".join(lines), buttons)
 
@@ -458,6 +575,7 @@ _STEPS: dict[Step, StepHandler] = {
     Step.CONSENT: IntakeService._on_consent,
     Step.AREA: IntakeService._on_area,
     Step.CATEGORY: IntakeService._on_category,
+    Step.SENSITIVE: IntakeService._on_sensitive,
     Step.DESCRIPTION: IntakeService._on_description,
     Step.CONTACT: IntakeService._on_contact,
     Step.PHONE: IntakeService._on_phone,
@@ -467,6 +585,7 @@ _SCREENS: dict[Step, Callable[[IntakeService, Person, Draft], Awaitable[Outgoing
     Step.CONSENT: IntakeService._consent_screen,
     Step.AREA: IntakeService._area_screen,
     Step.CATEGORY: IntakeService._category_screen,
+    Step.SENSITIVE: IntakeService._sensitive_screen,
     Step.DESCRIPTION: IntakeService._description_screen,
     Step.CONTACT: IntakeService._contact_screen,
     Step.PHONE: IntakeService._phone_screen,
@@ -477,6 +596,15 @@ _SCREENS: dict[Step, Callable[[IntakeService, Person, Draft], Awaitable[Outgoing
 def _sos() -> tuple[tuple[Button, ...], ...]:
     """On every screen before the description: 🆘 registers an urgent case at once."""
     return rows(Button(_("🆘 I am in danger now"), URGENT.pack("sos")))
+
+
+def _sensitive_basis(draft: Draft) -> str:
+    """Why details about violence, health or minors may be kept (PIPL Art. 29 / 13(4))."""
+    if draft.sensitive is True:
+        return "consent"
+    if draft.sensitive is False:
+        return "declined"
+    return "vital_interests"  # the danger path, before the question was reached
 
 
 def _data(step: Step, value: str) -> str:

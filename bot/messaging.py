@@ -47,21 +47,30 @@ class Outgoing:
     photo: str | None = None  # a Telegram file id: sent as a photo with `text` as caption
     entities: tuple[dict[str, Any], ...] = ()  # Bot API MessageEntity objects of `text`
     protect: bool = False  # the recipient can neither forward nor save it
+    quiet: bool = False  # arrives without a sound (a confirmation, not news)
 
 
 def outgoing_to_json(message: Outgoing) -> dict[str, Any]:
     return asdict(message)
 
 
+def buttons_from_json(data: list[list[dict[str, str]]]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(Button(**button) for button in row) for row in data)
+
+
+def buttons_to_json(buttons: tuple[tuple[Button, ...], ...]) -> list[list[dict[str, str]]]:
+    return [[asdict(button) for button in row] for row in buttons]
+
+
 def outgoing_from_json(data: dict[str, Any]) -> Outgoing:
-    buttons = tuple(tuple(Button(**button) for button in row) for row in data["buttons"])
     return Outgoing(
         text=data["text"],
-        buttons=buttons,
+        buttons=buttons_from_json(data["buttons"]),
         reply_keyboard=data["reply_keyboard"],
         photo=data["photo"],
         entities=tuple(data.get("entities", ())),
         protect=bool(data.get("protect", False)),
+        quiet=bool(data.get("quiet", False)),
     )
 
 
@@ -94,10 +103,11 @@ class Messenger(Protocol):
         """A file the bot made (a workbook, a case book); None when blocked."""
         ...
 
-    async def send_photo(
+    async def send_photo_file(
         self, chat_id: int, file_name: str, data: bytes, caption: str
     ) -> int | None:
-        """An image the bot made (a chart), shown as a photo; None when blocked."""
+        """Upload an image the bot made (a chart, a QR code) as a photo; None when the
+        person blocked the bot."""
         ...
 
     async def edit(self, chat_id: int, message_id: int, message: Outgoing) -> None:
@@ -139,4 +149,11 @@ class Messenger(Protocol):
         self, chat_id: int, message_id: int, *, text: str | None, caption: str | None
     ) -> None:
         """Follow an edit of the original: new text, or new caption of a media message."""
+        ...
+
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> None:
+        """New inline buttons on a message, its text (or caption) unchanged; none: the
+        buttons are taken off (their action is over)."""
         ...

@@ -27,10 +27,13 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.i18n import Catalogs, current_locale
 from bot.messaging import (
+    Button,
     DeliveryRefused,
     Messenger,
     Outgoing,
     TransientDeliveryError,
+    buttons_from_json,
+    buttons_to_json,
     outgoing_from_json,
     outgoing_to_json,
 )
@@ -342,9 +345,11 @@ class MessageDeliverer:
         if op == "document":
             assert row.data is not None
             return await self._messenger.send_document(chat, p["file_name"], row.data, p["caption"])
-        if op == "photo":
+        if op == "photo_file":
             assert row.data is not None
-            return await self._messenger.send_photo(chat, p["file_name"], row.data, p["caption"])
+            return await self._messenger.send_photo_file(
+                chat, p["file_name"], row.data, p["caption"]
+            )
         if op == "edit":
             await self._messenger.edit(chat, p["message_id"], outgoing_from_json(p["message"]))
             return None
@@ -367,6 +372,10 @@ class MessageDeliverer:
             await self._messenger.edit_copy(
                 chat, p["message_id"], text=p["text"], caption=p["caption"]
             )
+            return None
+        if op == "buttons":
+            buttons = buttons_from_json(p["buttons"])
+            await self._messenger.set_buttons(chat, p["message_id"], buttons)
             return None
         raise ValueError(f"unknown outbox operation {op!r}")
 
@@ -411,10 +420,10 @@ class OutboxMessenger:
         result: int | None = await self._call(chat_id, payload, data)
         return result
 
-    async def send_photo(
+    async def send_photo_file(
         self, chat_id: int, file_name: str, data: bytes, caption: str
     ) -> int | None:
-        payload = {"op": "photo", "file_name": file_name, "caption": caption}
+        payload = {"op": "photo_file", "file_name": file_name, "caption": caption}
         result: int | None = await self._call(chat_id, payload, data)
         return result
 
@@ -470,4 +479,10 @@ class OutboxMessenger:
         self, chat_id: int, message_id: int, *, text: str | None, caption: str | None
     ) -> None:
         payload = {"op": "edit_copy", "message_id": message_id, "text": text, "caption": caption}
+        await self._call(chat_id, payload)
+
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> None:
+        payload = {"op": "buttons", "message_id": message_id, "buttons": buttons_to_json(buttons)}
         await self._call(chat_id, payload)

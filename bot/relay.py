@@ -21,21 +21,27 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
-from bot.callbacks import CARD, HELD, PICK
+from bot.callbacks import CARD, HELD, MEMBER_PICK, PICK, RECALL
+from bot.config import Config
 from bot.deps import Deps, Feature
 from bot.domain.cases import BookEntry, CaseRecord, Delivery, MessagePart
 from bot.domain.people import Person
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, DeliveryRefused, Messenger, Outgoing, RefusalReason, rows
-from bot.terms import area_name, category_label, mediator_label, pseudonym_label
+from bot.outbox import OutboxMessenger
+from bot.terms import area_name, category_label, mediator_label, party_label, pseudonym_label
 from storage.outbox import OutboxRow
+from storage.parties import PartyRecord
 from storage.relay import Author, Channel
 
 log = logging.getLogger(__name__)
 
+# Telegram lets a bot delete a message for everyone within 48 hours of sending it.
+RECALL_WINDOW = timedelta(hours=48)
 # Entities that name an account without showing it: a text_mention carries the user, a
 # text_link can hide tg://user?id=… or t.me/… behind any words.
 ACCOUNT_LINK = re.compile(r"^\s*(tg:|(https?://)?(www\.)?(t\.me|telegram\.(me|dog))/)", re.I)
@@ -87,9 +93,32 @@ class CaseNotYoursError(NotAllowedError):
         return _("This case is not assigned to you.")
 
 
+class PartyGoneError(DomainError):
+    def user_message(self) -> str:
+        return _("The other party is no longer taking part in this mediation.")
+
+
+class PartyCardError(DomainError):
+    def user_message(self) -> str:
+        return _(
+            "Your own contact card is not passed on to the other party: it shows your "
+            "number. Type a number if you want to give one."
+        )
+
+
 class CaseClosedError(DomainError):
     def user_message(self) -> str:
         return _("This case is closed. Reopen it with /reopen if you need to continue.")
+
+
+class CaseErasedError(DomainError):
+    """The resident erased her data (/forget): the case has ended for good."""
+
+    def user_message(self) -> str:
+        return _(
+            "The resident withdrew this case and had her data erased. It has ended and "
+            "cannot be reopened; nothing can reach her any more."
+        )
 
 
 class EditRefusedError(DomainError):
@@ -116,6 +145,7 @@ class RelayService(Feature):
         super().__init__(deps)
         self._relay = deps.repos.relay
         self._privacy = deps.repos.privacy
+        self._parties = deps.repos.parties  # the other party of a two-party case
         self._outbox = deps.outbox
         # What the sender calls: Telegram, through discreet mode or (for a chat that is not
         # in discreet mode) straight.
@@ -142,7 +172,10 @@ class RelayService(Feature):
     ) -> CaseRecord | Outgoing | None:
         """The case a resident's message is for, or the question "which one?" (the message
         waits for the answer), or None when she has no open case."""
-        open_cases = await self._cases.open_of_resident(person.id)
+        revisited = await self._revisit_reply(person, envelope)
+        if revisited is not None:
+            return revisited
+        open_cases = await self._open_cases_of(person.id)
         if not open_cases:
             return None
         case = await self._replied_case(person, envelope, open_cases)
@@ -153,18 +186,56 @@ class RelayService(Feature):
             return self._ask_which_case(envelope, open_cases)
         return case
 
+    async def _open_cases_of(self, user_id: int) -> list[CaseRecord]:
+        """Her own open cases, and those she takes part in as the other party."""
+        found = await self._cases.open_of_resident(user_id)
+        for party in await self._parties.of_user(user_id):
+            case = await self._cases.get(party.case_id)
+            if case is not None and case.is_open and case.state == "accepted":
+                found.append(case)
+        return found
+
+    async def party_of(self, case: CaseRecord) -> PartyRecord | None:
+        """The case's other party while they take part, else None."""
+        party = await self._parties.get(case.id)
+        return party if party is not None and party.taking_part else None
+
+    async def _is_party(self, case: CaseRecord, user_id: int) -> bool:
+        party = await self.party_of(case)
+        return party is not None and party.user_id == user_id
+
     async def resident_picked(
         self, person: Person, message_id: int, case_id: int
     ) -> list[Outgoing]:
         """The answer to "which case is this for?": the held message goes to that case."""
         case = await self._cases.get(case_id)
-        if case is None or case.resident_id != person.id or not case.is_open:
+        if case is None or not case.is_open:
+            raise NotAllowedError
+        if case.resident_id != person.id and not await self._is_party(case, person.id):
             raise NotAllowedError
         held = await self._relay.release(person.id, message_id)
         if held is None:
             raise StaleActionError
         replies = await self._resident_to_case(case, Envelope(MessagePart(**held)))
         return replies or [Outgoing(_("Sent to case {number}.").format(number=case.number))]
+
+    async def _revisit_reply(self, person: Person, envelope: Envelope) -> CaseRecord | None:
+        """A reply to a message of her settled case while its revisits last."""
+        if envelope.reply_to is None:
+            return None
+        mapped = await self._relay.find(person.id, envelope.reply_to)
+        case = await self._cases.get(mapped.case_id) if mapped else None
+        if case is None or case.resident_id != person.id or not self.in_revisits(case):
+            return None
+        return case
+
+    def in_revisits(self, case: CaseRecord) -> bool:
+        """Settled, and still within its revisits (or desk.revisit_chat_days, if longer):
+        mediator and resident may still write to each other by replying."""
+        if case.state != "settled" or case.closed_at is None or case.mediator_id is None:
+            return False
+        days = max(self._config.desk.revisit_chat_days, *self._config.revisits.offsets_days)
+        return self._clock.now() <= case.closed_at + timedelta(days=days + 1)
 
     async def _replied_case(
         self, person: Person, envelope: Envelope, open_cases: list[CaseRecord]
@@ -177,7 +248,7 @@ class RelayService(Feature):
     def _ask_which_case(self, envelope: Envelope, open_cases: list[CaseRecord]) -> Outgoing:
         buttons = [
             Button(
-                f"{case.number} · {category_label(case.category)}",
+                f"{case.number} · {category_label(self._config, case.category)}",
                 PICK.pack(envelope.part.message_id, case.id),
             )
             for case in open_cases
@@ -187,7 +258,7 @@ class RelayService(Feature):
         )
 
     async def _resident_to_case(self, case: CaseRecord, envelope: Envelope) -> list[Outgoing]:
-        if case.state != "accepted" or case.mediator_id is None:
+        if case.state not in ("accepted", "settled") or case.mediator_id is None:
             # Booked and mapped alone: passed on when a mediator accepts (deliver_backlog).
             async with self._db.transaction():
                 booked = await self._book(
@@ -202,7 +273,10 @@ class RelayService(Feature):
                 "mediator takes the case."
             ).format(number=case.number)
             return [Outgoing(text)]
-        route = Route(case, "resident", case.mediator_id, "resident")
+        channel: Channel = "resident"
+        if case.resident_id != envelope.part.chat_id:  # the other party, checked just before
+            channel = "party"
+        route = Route(case, channel, case.mediator_id, "resident")
         await self._relay_message(route, envelope)
         return []
 
@@ -221,6 +295,11 @@ class RelayService(Feature):
         """A mediator (or the head, or the adviser) writes in a case's conversation; her own
         contact card waits until she confirms that the resident may have her number."""
         route = await self._member_route(person, envelope)
+        if route is None:  # several conversations and no fresh choice: ask, holding it
+            await self._relay.hold(person.id, asdict(envelope.part), self._clock.now())
+            return [await self._ask_member_case(person, envelope.part.message_id)]
+        if envelope.own_card and route.channel == "party":
+            raise PartyCardError
         if envelope.own_card and route.to_chat == route.case.resident_id:
             await self._relay.hold(person.id, asdict(envelope.part), self._clock.now())
             return [self._ask_own_card(route.case, envelope.part.message_id)]
@@ -257,21 +336,147 @@ class RelayService(Feature):
         await self._relay_message(route, Envelope(MessagePart(**held)))
         return []
 
-    async def _member_route(self, person: Person, envelope: Envelope) -> Route:
-        """Where a team member's message goes: the resident, or the adviser's channel."""
+    async def _member_route(self, person: Person, envelope: Envelope) -> Route | None:
+        """Where a team member's message goes: the resident, or the adviser's channel;
+        None when she has several conversations and has not chosen one lately."""
         mapped = await self._relay.find(person.id, envelope.reply_to) if envelope.reply_to else None
         if mapped is not None and mapped.channel == "adviser":
             return await self._adviser_route(person, mapped.case_id)
-        case_id = (
-            mapped.case_id if mapped else (person.member.current_case_id if person.member else None)
-        )
+        if mapped is not None:
+            case = await self._writable(person, mapped.case_id)
+            # A reply is an explicit choice: what she writes next without one goes there too.
+            await self._members.set_current_case(person.id, case.id, self._clock.now())
+            return await self._route_in(person, case, mapped.channel == "party")
+        case_id = await self._unquoted_case(person)
         if case_id is None:
-            raise NoCaseChosenError
-        case = await self.case_for_mediator(person, case_id)
-        if case.resident_id is None:
+            return None
+        case = await self._writable(person, case_id)
+        return await self._route_in(person, case, await self._focus_on_party(person, case))
+
+    async def _focus_on_party(self, person: Person, case: CaseRecord) -> bool:
+        return await self._parties.focus(person.id, case.id) == "party"
+
+    async def _route_in(self, person: Person, case: CaseRecord, to_party: bool) -> Route:
+        """To the case's resident, or to its other party."""
+        if not to_party:
+            return self._to_resident(person, case)
+        party = await self.party_of(case)
+        if party is None or party.user_id is None or case.no_mediation:
+            raise PartyGoneError
+        name = person.member.display_name if person.member else None
+        return Route(case, "party", party.user_id, "mediator", name)
+
+    async def can_write(self, person: Person) -> None:
+        """Raises what an unquoted message of hers would meet (no case, not hers…)."""
+        case_id = await self._unquoted_case(person)
+        if case_id is not None:
+            case = await self._writable(person, case_id)
+            await self._route_in(person, case, await self._focus_on_party(person, case))
+
+    async def _writable(self, person: Person, case_id: int) -> CaseRecord:
+        """Her case, open — or settled and still within its revisits."""
+        case = await self.case_for_mediator(person, case_id, ("accepted", "settled"))
+        if case.state == "settled" and not self.in_revisits(case):
             raise CaseClosedError
+        return case
+
+    def _to_resident(self, person: Person, case: CaseRecord) -> Route:
+        if case.resident_id is None:
+            raise CaseErasedError
         name = person.member.display_name if person.member else None
         return Route(case, "resident", case.resident_id, "mediator", name)
+
+    async def _unquoted_case(self, person: Person) -> int | None:
+        """The case an unquoted message is for: the one she chose in the last few minutes;
+        else her only conversation; None when she has several (she is asked)."""
+        member = person.member
+        if not person.is_mediator or member is None:
+            raise NoCaseChosenError
+        current, chosen_at = member.current_case_id, member.current_case_at
+        window = timedelta(minutes=self._config.desk.choice_minutes)
+        if current is not None and chosen_at and self._clock.now() - chosen_at <= window:
+            return current
+        conversations = await self.conversations(person)
+        if len(conversations) > 1:
+            return None
+        if current is not None:
+            return current
+        if conversations:
+            return conversations[0].id
+        raise NoCaseChosenError
+
+    async def conversations(self, person: Person) -> list[CaseRecord]:
+        """Her cases whose resident she can write to now, newest first."""
+        return [
+            c
+            for c in await self._cases.of_mediator(person.id)
+            if c.state == "accepted" and c.resident_id is not None
+        ]
+
+    async def _ask_member_case(self, person: Person, message_id: int) -> Outgoing:
+        cases = await self.conversations(person)
+        current = person.member.current_case_id if person.member else None
+        if current is not None and current not in {c.id for c in cases}:
+            chosen = await self._cases.get(current)
+            if chosen is not None and chosen.state == "accepted" and chosen.resident_id:
+                cases.append(chosen)
+        buttons = [
+            Button(case_label(self._config, case), MEMBER_PICK.pack(message_id, case.id))
+            for case in cases
+        ]
+        return Outgoing(
+            _(
+                "You have several conversations open. Which case is this message for? It "
+                "waits here until you choose."
+            ),
+            rows(*buttons),
+        )
+
+    async def member_picked(self, person: Person, message_id: int, case_id: int) -> list[Outgoing]:
+        """Her answer to "which case?": the held message goes there, and that case is her
+        explicit choice for the next few minutes."""
+        case = await self.case_for_mediator(person, case_id)
+        route = await self._route_in(person, case, await self._focus_on_party(person, case))
+        held = await self._relay.release(person.id, message_id)
+        if held is None:
+            raise StaleActionError
+        await self._members.set_current_case(person.id, case.id, self._clock.now())
+        part = MessagePart(**held)
+        if part.kind == "contact" and route.channel == "party":
+            raise PartyCardError
+        if part.kind == "contact":  # it may be her own number: she confirms first
+            await self._relay.hold(person.id, held, self._clock.now())
+            return [self._ask_own_card(case, message_id)]
+        await self._relay_message(route, Envelope(part))
+        return []
+
+    # ------------------------------------------------------------------ recall
+
+    async def recall(self, person: Person, entry_id: int) -> Outgoing:
+        """撤回: delete the resident's copy of her message, while Telegram allows it; the
+        book keeps the message and records the recall. Checked again on every press."""
+        entry = await self._cases.entry(entry_id)
+        if entry is None or entry.author != "mediator" or entry.part.chat_id != person.id:
+            raise NotAllowedError
+        case = await self._writable(person, entry.case_id)
+        events = await self._cases.events(case.id)
+        if any(e.kind == "recalled" and e.detail.get("entry") == entry.id for e in events):
+            raise StaleActionError
+        mapped = await self._relay.find(person.id, entry.part.message_id)
+        if mapped is None or mapped.peer_chat is None or mapped.peer_message is None:
+            raise StaleActionError
+        now = self._clock.now()
+        if now - entry.at > RECALL_WINDOW:
+            return Outgoing(_("Too late to recall: Telegram allows it for 48 hours only."))
+        deleted = await OutboxMessenger(self._outbox).delete(mapped.peer_chat, mapped.peer_message)
+        if not deleted:
+            return Outgoing(_("Telegram did not let me recall this message."))
+        await self._cases.add_event(case.id, "recalled", now, actor_id=person.id, entry=entry.id)
+        return Outgoing(
+            _("Recalled: the resident of case {number} no longer sees it.").format(
+                number=case.number
+            )
+        )
 
     async def case_for_mediator(
         self, person: Person, case_id: int, states: tuple[str, ...] = ("accepted",)
@@ -283,7 +488,7 @@ class RelayService(Feature):
         if case.mediator_id != person.id and not person.is_head:
             raise CaseNotYoursError
         if case.state not in states:
-            raise CaseClosedError
+            raise CaseErasedError if case.resident_id is None else CaseClosedError
         return case
 
     async def _adviser_route(self, person: Person, case_id: int) -> Route:
@@ -303,8 +508,8 @@ class RelayService(Feature):
         """Over the flood limit: keep the message in the book, held, and tell the other
         side once that messages are waiting; None when it belongs to no conversation."""
         route = await self._flood_route(person, envelope)
-        if route is None:
-            return None
+        if route is None or route.channel == "party":
+            return None  # held messages are released by case, not by party: asked to wait
         async with self._db.transaction():
             first = not await self._cases.entries_in(route.case.id, "held")
             case, channel, author = route.case, route.channel, route.author
@@ -330,13 +535,14 @@ class RelayService(Feature):
     async def _flood_route(self, person: Person, envelope: Envelope) -> Route | None:
         if person.is_mediator or person.role == "adviser":
             try:
-                return await self._member_route(person, envelope)
+                return await self._member_route(person, envelope)  # None: not chosen
             except DomainError:
                 return None
         case = await self._resident_case(person, envelope)
         if not isinstance(case, CaseRecord) or case.mediator_id is None:
             return None
-        return Route(case, "resident", case.mediator_id, "resident")
+        channel: Channel = "resident" if case.resident_id == person.id else "party"
+        return Route(case, channel, case.mediator_id, "resident")
 
     async def _queue_held_notice(self, route: Route) -> None:
         async with self._people.speaking_to(route.to_chat):
@@ -387,6 +593,9 @@ class RelayService(Feature):
             entry_id = await self._book(case, channel, author, envelope.part, "pending")
             if entry_id is not None:
                 await self._queue_copy(route, envelope, entry_id, mapped_alone=False)
+            if entry_id is not None and case.state == "settled":  # the book: under the revisits
+                now = self._clock.now()
+                await self._cases.add_event(case.id, "revisit_message", now, entry=entry_id)
 
     async def _book(
         self,
@@ -443,8 +652,19 @@ class RelayService(Feature):
             "mark": self.watch.mark(case, part) if self.watch else None,
             "alone": mapped_alone,
             "unreachable": case.unreachable is not None,
+            "confirm": await self._confirmation(route, part.chat_id),
         }
         await self._outbox.put(to_chat, COPY, payload, case_id=case.id, book_id=entry_id)
+
+    async def handed_over(self, case: CaseRecord, name: str | None) -> None:
+        """After a handover the resident's chat gets a header with her new mediator's name:
+        what comes next (and a reply to it) is under that one, never the old name."""
+        if case.resident_id is None or case.mediator_id is None:
+            return
+        route = Route(case, "resident", case.resident_id, "mediator", name)
+        async with self._db.transaction():
+            await self._queue_header(route)
+            await self._relay.set_showing(case.resident_id, case.id, "resident")
 
     async def _queue_header(self, route: Route) -> None:
         header = await self._header(route.case, route.channel, route.to_chat, route.sender)
@@ -519,6 +739,30 @@ class RelayService(Feature):
         )
         if row.payload.get("unreachable", True):
             await self._cases.reachable_again(row.case_id, now)
+        confirm = row.payload.get("confirm")
+        if confirm and row.book_id is not None:
+            await self._confirm_sent(confirm, row.book_id, (source[0], source[1]))
+
+    async def _confirmation(self, route: Route, writer: int) -> dict[str, str] | None:
+        """Worded when the copy is queued, in the writer's language: the quiet line that
+        says where a mediator's message went (sent once the copy is through)."""
+        if route.author != "mediator" or route.channel == "adviser":
+            return None
+        case = route.case
+        party = await self.party_of(case) if route.channel == "party" else None
+        async with self._people.speaking_to(writer):
+            who = party_label(party.pseudonym) if party else pseudonym_label(case.pseudonym)
+            return {"text": f"→ {case.number} · {who}", "label": _("Recall")}
+
+    async def _confirm_sent(
+        self, confirm: dict[str, str], entry_id: int, source: tuple[int, int]
+    ) -> None:
+        """Under her message: where it went, and 撤回 to take it back. At the conversation's
+        priority: a lower one would hold the chat's next copies behind it while other chats
+        keep the pacer busy."""
+        button = Button(confirm["label"], RECALL.pack(entry_id))
+        message = Outgoing(confirm["text"], rows(button), quiet=True)
+        await self._outbox.queue_message(source[0], message, reply_to=source[1])
 
     async def copy_refused(self, row: OutboxRow, reason: RefusalReason) -> None:
         """Telegram would not take the copy: the book says so, and the writer is told."""
@@ -541,7 +785,8 @@ class RelayService(Feature):
         if reason == "blocked":
             await self._mark_unreachable(case, row.chat_id)
         async with self._people.speaking_to(writer):
-            text = _not_delivered(reason, case, row.chat_id == case.resident_id)
+            to_party = row.chat_id not in (case.mediator_id, case.adviser_id)
+            text = _not_delivered(reason, case, to_party)
         await self._outbox.queue_message(writer, Outgoing(text), reply_to=message_id)
         if reason == "blocked" and row.chat_id == case.mediator_id:
             await self._alert_head(case)
@@ -563,6 +808,8 @@ class RelayService(Feature):
         return sent
 
     async def _mark_unreachable(self, case: CaseRecord, chat_id: int) -> None:
+        if chat_id not in (case.resident_id, case.mediator_id):
+            return  # the other party: the mediator was told, the case is not marked
         side = "resident" if chat_id == case.resident_id else "mediator"
         if case.unreachable != side:
             now = self._clock.now()
@@ -592,7 +839,7 @@ class RelayService(Feature):
         case = await self._cases.get(entry.case_id)
         if case is None or not case.is_open:
             raise EditRefusedError(closed=True)
-        if not self._may_edit(person, case, entry):
+        if not self._may_edit(person, case, entry, await self._is_party(case, person.id)):
             raise EditRefusedError(closed=False)
         mapped = await self._relay.find(part.chat_id, part.message_id)
         async with self._db.transaction():
@@ -618,10 +865,12 @@ class RelayService(Feature):
                 mapped.peer_chat, EDIT, payload, case_id=case.id, book_id=edit_id
             )
 
-    def _may_edit(self, person: Person, case: CaseRecord, entry: BookEntry) -> bool:
-        """The writer of the message, while still the case's resident or its mediator."""
+    def _may_edit(self, person: Person, case: CaseRecord, entry: BookEntry, is_party: bool) -> bool:
+        """The writer of the message, while still a party of the case or its mediator."""
+        if entry.author == "resident" and entry.part.chat_id != person.id:
+            return False
         if entry.author == "resident":
-            return case.resident_id == person.id
+            return case.resident_id == person.id or is_party
         if entry.author == "adviser":
             return case.adviser_id == person.id and person.role == "adviser"
         return person.is_mediator and case.mediator_id == person.id
@@ -657,6 +906,14 @@ class RelayService(Feature):
                 )
             if channel == "adviser":
                 return _("⚖️ The mediator of case {number} writes:").format(number=case.number)
+            if channel == "party" and to_chat != case.mediator_id:
+                return _("💬 {name} · case {number}").format(
+                    name=mediator_label(sender), number=case.number
+                )
+            if channel == "party":
+                party = await self._parties.get(case.id)
+                who = party_label(party.pseudonym) if party else "?"
+                return "📨 " + " · ".join((case.number, who, area_name(self._config, case.area_id)))
             if to_chat == case.resident_id:
                 return _("💬 {name} · case {number}").format(
                     name=mediator_label(sender), number=case.number
@@ -667,6 +924,12 @@ class RelayService(Feature):
                 area_name(self._config, case.area_id),
             )
             return "📨 " + " · ".join(parts)
+
+
+def case_label(config: Config, case: CaseRecord) -> str:
+    """A case on a button: number · pseudonym · topic."""
+    topic = category_label(config, case.category)
+    return f"{case.number} · {pseudonym_label(case.pseudonym)} · {topic}"
 
 
 def without_accounts(entities: list[dict[str, Any]]) -> list[dict[str, Any]] | None:

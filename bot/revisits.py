@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
 from bot.callbacks import REVISIT, SURVEY
+from bot.cards import contact_line
 from bot.deps import Deps, Feature
 from bot.domain.cases import CaseRecord, NewCase
 from bot.domain.people import Person
@@ -19,7 +20,8 @@ from bot.errors import NotAllowedError, StaleActionError
 from bot.i18n import _, format_skeleton
 from bot.messaging import Button, Outgoing, rows
 from bot.routing import RoutingService
-from bot.terms import area_name, category_label, state_label
+from bot.terms import area_name, category_label, mediator_label, state_label
+from bot.timelimit import TimeLimitService
 from bot.urgent import is_waiting_urgent, waiting_mark
 from storage.reminders import Reminder
 
@@ -29,9 +31,13 @@ DIGEST_JOB = "digest:weekly"
 
 
 class RevisitService(Feature):
-    def __init__(self, deps: Deps, *, routing: RoutingService) -> None:
+    def __init__(
+        self, deps: Deps, *, routing: RoutingService, time_limits: TimeLimitService
+    ) -> None:
         super().__init__(deps)
+        self._time_limits = time_limits
         self._followup = deps.repos.followup
+        self._relay = deps.repos.relay
         self._routing = routing
         deps.timers.register("revisit", self._send_revisit)
         deps.timers.register("revisit_overdue", self._report_overdue)
@@ -81,13 +87,23 @@ class RevisitService(Feature):
 
     # ------------------------------------------------------------------ revisits
 
+    async def extra_revisit(self, case: CaseRecord, n: int) -> None:
+        """A revisit outside the usual days (a broken term): tomorrow, numbered `n`."""
+        now = self._clock.now()
+        await self._timers.at(
+            f"revisit:{case.id}:{n}", "revisit", self._at_local_hour(now, 1), case.id, n
+        )
+
     async def _send_revisit(self, reminder: Reminder) -> None:
         case = await self._case_of(reminder)
         n = reminder.ref or 1
         if case is None or case.state != "settled" or case.mediator_id is None:
             return  # reopened, withdrawn or erased meanwhile: nothing to revisit
         now = self._clock.now()
-        await self._tell(case.mediator_id, lambda: self._revisit_card(case, n, late=reminder.late))
+        mediator = case.mediator_id
+        sent = await self._tell(mediator, lambda: self._revisit_card(case, n, late=reminder.late))
+        if sent is not None:  # a reply to the card writes to the resident (bot.relay)
+            await self._relay.map_alone(case.id, "resident", (mediator, sent), now, outgoing=True)
         await self._followup.revisit_sent(case.id, n, now)
         await self._timers.at(
             f"revisit_overdue:{case.id}:{n}", "revisit_overdue", now + OVERDUE_AFTER, case.id, n
@@ -100,11 +116,13 @@ class RevisitService(Feature):
         lines = [
             _("🔁 Revisit {n} of case {number}").format(n=n, number=case.number),
             _("{category} · {area} · settled on {date}").format(
-                category=category_label(case.category),
+                category=category_label(self._config, case.category),
                 area=area_name(self._config, case.area_id),
                 date=closed,
             ),
             _("The agreement: {text}").format(text=case.outcome_text or "—"),
+            contact_line(self._config, case),
+            _("Reply to this card to write to the resident here."),
             _("Please check with the family whether the agreement holds, then tell me:"),
         ]
         if late:
@@ -208,11 +226,17 @@ class RevisitService(Feature):
         user = await self._users.get(case.resident_id)
         if user is None or user.blocked_at is not None:
             return
+        mediator = await self._members.get(case.mediator_id) if case.mediator_id else None
         async with self._people.speaking_to(case.resident_id):
             text = _(
-                "A few days ago your case {number} was closed. How satisfied are you with "
-                "Da'asao's help? (1 = not at all, 5 = very)"
-            ).format(number=case.number)
+                "A few days ago {name} closed your case about “{topic}” ({number}). How "
+                "satisfied are you with the help you got? Press the stars: 1 = not at all, "
+                "5 = very."
+            ).format(
+                name=mediator_label(mediator.display_name if mediator else None),
+                topic=category_label(self._config, case.category),
+                number=case.number,
+            )
             stars = [Button("★" * n, SURVEY.pack(case.id, "rate", n)) for n in range(1, 6)]
         if await self._messenger.send(case.resident_id, Outgoing(text, rows(*stars))) is None:
             await self._users.mark_blocked(case.resident_id, self._clock.now())
@@ -253,7 +277,12 @@ class RevisitService(Feature):
         if case_id is None:
             return None
         await self._followup.survey_comment(case_id, text[:1000], self._clock.now())
-        return Outgoing(_("Thank you for your answers."))
+        return Outgoing(
+            _(
+                "Thank you for telling us this; we read every word, and it helps us do better. "
+                "All the best to you and your family!"
+            )
+        )
 
     # ------------------------------------------------------------------ weekly digest
 
@@ -274,9 +303,12 @@ class RevisitService(Feature):
         due = await self._followup.revisits_due(mediator, now, week_end)
         overdue = await self._followup.revisits_overdue(mediator, now - OVERDUE_AFTER)
         title = _("📋 Weekly digest of the society") if whole else _("📋 Your weekly digest")
+        over = await self._time_limits.over_limit(mediator)
         return "\n".join(
             [
                 title,
+                _("Over the time limit: {count}").format(count=len(over)),
+                *(f"• {case.number}" for case in over),
                 _("Open cases: {count}").format(count=len(open_cases)),
                 *self._case_lines(open_cases, now),
                 _("Revisits due this week: {count}").format(count=len(due)),
@@ -290,7 +322,7 @@ class RevisitService(Feature):
         """Urgent cases nobody has taken first, marked 🔴 with how long they have waited."""
         ordered = sorted(cases, key=lambda c: not is_waiting_urgent(c))
         return [
-            f"• {c.number} · {category_label(c.category)} · {state_label(c.state)}"
+            f"• {c.number} · {category_label(self._config, c.category)} · {state_label(c.state)}"
             + (f" · {waiting_mark(c, now)}" if is_waiting_urgent(c) else "")
             for c in ordered
         ]

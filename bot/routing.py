@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot import roster
 from bot.callbacks import OFFER
+from bot.cards import CaseCards
 from bot.deps import Deps, Feature
 from bot.domain.cases import CaseRecord, CaseState, OfferRecord
 from bot.domain.people import MemberRecord, Person
@@ -21,12 +22,8 @@ from bot.i18n import _, format_when
 from bot.messaging import Button, Outgoing, rows
 from bot.relay import RelayService
 from bot.terms import (
-    area_name,
-    category_label,
-    contact_label,
     excerpt,
     mediator_label,
-    pseudonym_label,
 )
 from storage.reminders import Reminder
 
@@ -57,6 +54,7 @@ class RoutingService(Feature):
         super().__init__(deps)
         self._relay = relay
         self._roster = deps.repos.roster
+        self.cards = CaseCards(deps.config, deps.repos.cases, deps.people)
         deps.timers.register("offer", self._offer_timed_out)
         deps.timers.register("route", self._retry_route)
 
@@ -80,6 +78,10 @@ class RoutingService(Feature):
         await self._send_offer_card(case, offer, plan.mediator)
         return Assignment(plan.mediator.user_id, plan.mediator.display_name, plan.starts_at)
 
+    async def follower(self, case: CaseRecord) -> Assignment:
+        """Who follows the case now: its mediator, or the one it is offered to."""
+        return await self._current_assignment(case)
+
     async def _current_assignment(self, case: CaseRecord) -> Assignment:
         offer = await self._cases.open_offer(case.id)
         mediator_id = offer.mediator_id if offer else case.mediator_id
@@ -87,31 +89,80 @@ class RoutingService(Feature):
         return Assignment(mediator_id, member.display_name if member else None, None)
 
     async def _plan(self, case: CaseRecord, exclude: set[int]) -> _Plan | None:
+        """Who is offered the case: her last case's mediator when she is on duty
+        (continuity); else the area's mediator on duty; else the head when she is on duty
+        (a case never waits for someone off duty while someone is there); else the area's
+        next on duty; else the head. Nobody beyond the capacity she set."""
         now = self._clock.now()
         zone = self._config.locale.zone
         members = {m.user_id: m for m in await self._members.active()}
-        mediators = await self._roster_view(members)
+        workload = await self._cases.workload()
+        exclude = exclude | {
+            m.user_id
+            for m in members.values()
+            if m.capacity is not None and workload.get(m.user_id, 0) >= m.capacity
+        }
+        mediators = await self._roster_view(members, workload)
         slots = await self._roster.slots()
         overrides = await self._roster.overrides(now.astimezone(zone).date() - timedelta(days=1))
+
+        def on_duty(m: roster.Mediator) -> bool:
+            return m.id not in exclude and roster.is_on_duty(m, now, slots, overrides, zone)
+
+        def plan(mediator: roster.Mediator, starts_at: datetime | None) -> _Plan:
+            timeout = self._config.routing.accept_timeout_minutes
+            deadline = roster.accept_deadline(mediator, now, timeout, slots, overrides, zone)
+            return _Plan(members[mediator.id], deadline, starts_at)
+
+        returning = await self._continuity(case, mediators)
+        if returning is not None and on_duty(returning):
+            return plan(returning, None)
         choice = None
         if case.area_id:
             choice = roster.choose(
                 mediators, case.area_id, now, slots, overrides, zone, exclude=exclude
             )
-        if choice is not None:
-            mediator = next(m for m in mediators if m.id == choice.mediator_id)
-            deadline = roster.accept_deadline(
-                mediator, now, self._config.routing.accept_timeout_minutes, slots, overrides, zone
-            )
-            starts_at = None if choice.now else choice.starts_at
-            return _Plan(members[choice.mediator_id], deadline, starts_at)
+        if choice is not None and choice.now:
+            return plan(next(m for m in mediators if m.id == choice.mediator_id), None)
         head = next(
             (m for m in members.values() if m.role == "head" and m.user_id not in exclude), None
         )
+        if head is not None and on_duty(self._as_mediator(head, workload)):
+            return _Plan(head, None, None)
+        if choice is not None:
+            return plan(next(m for m in mediators if m.id == choice.mediator_id), choice.starts_at)
         return _Plan(head, None, None) if head else None
 
-    async def _roster_view(self, members: dict[int, MemberRecord]) -> list[roster.Mediator]:
-        workload = await self._cases.workload()
+    async def _continuity(
+        self, case: CaseRecord, mediators: list[roster.Mediator]
+    ) -> roster.Mediator | None:
+        """The mediator of the resident's last case in this area (config desk.continuity)."""
+        if not self._config.desk.continuity or case.resident_id is None:
+            return None
+        earlier = [
+            c
+            for c in await self._cases.of_resident(case.resident_id)
+            if c.id != case.id and c.area_id == case.area_id and c.mediator_id is not None
+        ]
+        if not earlier:
+            return None
+        last = max(earlier, key=lambda c: c.id)
+        return next((m for m in mediators if m.id == last.mediator_id), None)
+
+    @staticmethod
+    def _as_mediator(member: MemberRecord, workload: dict[int, int]) -> roster.Mediator:
+        return roster.Mediator(
+            id=member.user_id,
+            area_id=member.area_id,
+            duty_mode=member.duty_mode,
+            active=member.active,
+            open_cases=workload.get(member.user_id, 0),
+            last_offered_at=None,
+        )
+
+    async def _roster_view(
+        self, members: dict[int, MemberRecord], workload: dict[int, int]
+    ) -> list[roster.Mediator]:
         last_offered = await self._cases.last_offered()
         return [
             roster.Mediator(
@@ -162,9 +213,7 @@ class RoutingService(Feature):
     async def _offer_card(self, case: CaseRecord, offer: OfferRecord) -> Outgoing:
         head = [
             _("New case {number}").format(number=case.number),
-            f"{pseudonym_label(case.pseudonym)} · {area_name(self._config, case.area_id)}",
-            _("Category: {category}").format(category=category_label(case.category)),
-            _("Contact: {contact}").format(contact=contact_label(case.contact)),
+            *await self.cards.lines(case),
         ]
         if case.no_mediation:
             head.append(_("🛡 Not suitable for mediation: see /care once you have accepted."))
@@ -197,6 +246,27 @@ class RoutingService(Feature):
         buttons.append(Button(_("« Back"), OFFER.pack(offer.id, "back")))
         return Outgoing(_("Why are you declining this case?"), rows(*buttons))
 
+    async def confirm_decline(self, person: Person, offer_id: int, reason: str) -> Outgoing:
+        """Before a decline: what will happen, with 确认 / 修改 (another reason) / 取消."""
+        if reason not in DECLINE_REASONS:
+            raise StaleActionError
+        offer = await self._own_open_offer(person, offer_id)
+        case = await self._cases.get(offer.case_id)
+        assert case is not None
+        text = _(
+            "Decline case {number}? It will be offered to another mediator, and the "
+            "resident will be told that someone else will answer."
+        ).format(number=case.number)
+        return Outgoing(
+            text,
+            rows(
+                Button(_("Confirm"), OFFER.pack(offer.id, f"yes-{reason}")),
+                Button(_("Change"), OFFER.pack(offer.id, "decline")),
+                Button(_("Cancel"), OFFER.pack(offer.id, "back")),
+                per_row=3,
+            ),
+        )
+
     async def card(self, person: Person, offer_id: int) -> Outgoing:
         offer = await self._own_open_offer(person, offer_id)
         case = await self._cases.get(offer.case_id)
@@ -215,7 +285,7 @@ class RoutingService(Feature):
             await self._cases.add_event(offer.case_id, "accepted", now, actor_id=person.id)
             case = await self._cases.get(offer.case_id)
         assert case is not None
-        await self._members.set_current_case(person.id, case.id)
+        await self._members.set_current_case(person.id, case.id, self._clock.now())
         await self._tell_resident_accepted(case, person)
         await self._relay.deliver_backlog(case)
         return case
@@ -233,7 +303,9 @@ class RoutingService(Feature):
             await self._cases.add_event(
                 offer.case_id, "declined", now, actor_id=person.id, reason=reason
             )
-        return await self.route(offer.case_id)
+        assignment = await self.route(offer.case_id)
+        await self._tell_resident_rerouted(offer.case_id, assignment)
+        return assignment
 
     async def _own_open_offer(self, person: Person, offer_id: int) -> OfferRecord:
         """The offer, if it is open and addressed to this person — checked on every press."""
@@ -286,8 +358,33 @@ class RoutingService(Feature):
                 offer.case_id, "offer_expired", now, mediator=offer.mediator_id
             )
         await self._tell_mediator_expired(offer)
-        await self.route(offer.case_id)
+        await self._tell_resident_rerouted(offer.case_id, await self.route(offer.case_id))
         return True
+
+    async def _tell_resident_rerouted(self, case_id: int, assignment: Assignment) -> None:
+        """The truth after a decline or a timed-out offer: someone else will answer, and
+        who and when once that is known."""
+        case = await self._cases.get(case_id)
+        if case is None or case.resident_id is None or case.urgent:
+            return  # an urgent case's resident hears from bot.urgent
+
+        def render() -> str:
+            first = _("About your case {number}: the mediator first asked cannot take it.")
+            lines = [first.format(number=case.number)]
+            name = assignment.display_name
+            if assignment.mediator_id is None or not name:
+                lines.append(_("Another Da'asao will answer you here as soon as one is free."))
+            elif assignment.starts_at is None:
+                lines.append(_("{name} will answer you here soon.").format(name=name))
+            else:
+                lines.append(
+                    _("{name} is on duty from {time} and will answer you then.").format(
+                        name=name, time=self._local(assignment.starts_at)
+                    )
+                )
+            return "\n".join(lines)
+
+        await self._tell(case.resident_id, render)
 
     async def _tell_mediator_expired(self, offer: OfferRecord) -> None:
         case = await self._cases.get(offer.case_id)

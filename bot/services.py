@@ -9,12 +9,17 @@ from bot.announcements import AnnouncementService
 from bot.cases import CaseService
 from bot.casework import CaseworkService
 from bot.clock import Clock
+from bot.closing import ClosingService
 from bot.config import Config
+from bot.deadlines import DeadlineService
 from bot.deps import Deps
+from bot.desk import DeskService
 from bot.i18n import Catalogs
 from bot.intake import IntakeService
+from bot.menus import MenuService
 from bot.messaging import Messenger
 from bot.outbox import Outbox
+from bot.parties import PartyService
 from bot.people import PeopleService
 from bot.privacy import PrivacyService
 from bot.relay import RelayService
@@ -24,9 +29,11 @@ from bot.staff import StaffService
 from bot.staffroster import StaffRosterService
 from bot.stats import StatsService
 from bot.subscriptions import SubscriptionService
+from bot.timelimit import TimeLimitService
 from bot.timers import Timers
 from bot.urgent import UrgentService
 from storage.db import Database
+from storage.users import UserRepository
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,13 @@ class Services:
     privacy: PrivacyService
     urgent: UrgentService
     access: AccessLog
+    menus: MenuService
+    desk: DeskService
+    users: UserRepository
+    parties: PartyService
+    closing: ClosingService
+    deadlines: DeadlineService
+    time_limits: TimeLimitService
 
     # The bundle's parts the adapters use, by their short names.
     @property
@@ -84,7 +98,10 @@ class Services:
         """Start the sender and the one timer mechanism, then catch up on what a crash
         interrupted."""
         await self.outbox.start()
+        known = [u.id for u in await self.users.many(list(self.config.staff.admins))]
+        await self.menus.refresh_team(known)
         await self.revisits.ensure_digest()
+        await self.time_limits.ensure_check()
         await self.privacy.start()
         await self.timers.start()
         await self.routing.resume()

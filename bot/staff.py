@@ -22,10 +22,12 @@ from bot.domain.people import MemberRecord, Person
 from bot.domain.permissions import require_staff, require_staff_or_head
 from bot.errors import StaleActionError
 from bot.i18n import _, format_when, lazy_gettext
+from bot.menus import MenuService
 from bot.messaging import Button, Outgoing, rows
 from bot.revisits import OVERDUE_AFTER
 from bot.routing import RoutingService
-from bot.terms import CATEGORIES, STATES, area_name, category_label, state_label
+from bot.terms import STATES, area_name, category_label, state_label
+from bot.timelimit import TimeLimitService
 from bot.urgent import UrgentService, waiting_mark
 
 MAX_LISTED = 10  # offers, waiting cases and revisits shown in the overview
@@ -47,8 +49,18 @@ def button(label: str, *parts: object) -> Button:
 
 
 class StaffService(Feature):
-    def __init__(self, deps: Deps, *, routing: RoutingService, urgent: UrgentService) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        routing: RoutingService,
+        urgent: UrgentService,
+        menus: MenuService,
+        time_limits: TimeLimitService,
+    ) -> None:
         super().__init__(deps)
+        self._menus = menus
+        self._time_limits = time_limits
         self._roster = deps.repos.roster
         self._staff = deps.repos.staff
         self._routing = routing
@@ -153,6 +165,7 @@ class StaffService(Feature):
             accepted = await self._release_accepted(person, user_id, now)
             offered = await self._withdraw_offers(person, user_id, now)
             revisits = await self._hand_over_revisits(person, user_id, now)
+        await self._menus.refresh(user_id)  # her chat goes back to the residents' menu
         moved = [await self._reroute(case_id) for case_id in [*accepted, *offered]]
         await self._tell_residents(accepted)
         await self._tell_member(user_id, _DEACTIVATED_NOTICE)
@@ -259,6 +272,7 @@ class StaffService(Feature):
         async with self._db.transaction():
             await self._members.set_role(user_id, "head")
             slots, _overrides = await self._roster.remove_mediator(user_id, today)
+        await self._menus.refresh(user_id)
         await self._tell_member(user_id, _HEAD_NOTICE)
         return Outgoing(
             _("{name} is now a head of the society. Weekly duty slots removed: {slots}").format(
@@ -278,11 +292,23 @@ class StaffService(Feature):
             await self._counts(),
             await self._waiting(names),
             await self._overdue(names),
+            await self._over_limit(),
         ]
         replies = [Outgoing("\n\n".join(parts))]
         if person.is_head:
             replies.append(Outgoing(await self._case_list(names)))
         return replies
+
+    async def _over_limit(self) -> str:
+        """Open cases past `mediation.time_limit_days` (and any agreed extension)."""
+        over = await self._time_limits.over_limit(None)
+        lines = [
+            _("⏰ Open longer than the time limit ({days} days): {count}").format(
+                days=self._config.mediation.time_limit_days, count=len(over)
+            )
+        ]
+        lines += [f"• {c.number}" for c in over[:MAX_LISTED]]
+        return "\n".join(lines)
 
     async def _counts(self) -> str:
         by_state = await self._staff.count_by_state()
@@ -299,7 +325,10 @@ class StaffService(Feature):
                     counts=_joined((area_name(self._config, a), areas.get(a, 0)) for a in area_ids)
                 ),
                 _("Open cases by category: {counts}").format(
-                    counts=_joined((category_label(c), categories.get(c, 0)) for c in CATEGORIES)
+                    counts=_joined(
+                        (category_label(self._config, t.id), categories.get(t.id, 0))
+                        for t in self._config.case_topics
+                    )
                 ),
             ]
         )
@@ -363,7 +392,7 @@ class StaffService(Feature):
         lines = [_("Open cases ({count}):").format(count=len(cases))]
         lines += [
             f"• {c.number} · {area_name(self._config, c.area_id)} · "
-            f"{category_label(c.category)} · {state_label(c.state)} · "
+            f"{category_label(self._config, c.category)} · {state_label(c.state)} · "
             f"{names.get(c.mediator_id or 0) or '—'} · {self._when(c.created_at)}"
             + (f" · {waiting_mark(urgent[c.number], now)}" if c.number in urgent else "")
             for c in cases[:MAX_CASE_LINES]

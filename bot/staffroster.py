@@ -17,7 +17,7 @@ from bot.deps import Deps, Feature
 from bot.domain.people import MemberRecord, Person
 from bot.domain.permissions import require_staff, require_staff_or_head
 from bot.errors import DomainError, StaleActionError
-from bot.i18n import _, current_locale, format_skeleton
+from bot.i18n import _, current_locale, format_skeleton, zone_label
 from bot.messaging import Outgoing, rows
 from bot.roster import Override, Slot
 from bot.rosterfile import (
@@ -65,7 +65,8 @@ class StaffRosterService(Feature):
         require_staff_or_head(person)
         book = await self.book()
         slots = await self._roster.slots()
-        lines = [_("🗓 Duty roster (local time, {zone})").format(zone=self._config.locale.timezone)]
+        zone = zone_label(self._config.locale.zone)
+        lines = [_("🗓 Duty roster · {zone}").format(zone=zone)]
         for area in self._config.areas:
             lines.append("")
             lines.append(book.area_label(area.id))

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -23,7 +24,7 @@ from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from babel.units import format_unit
 
-from bot.config import Config
+from bot.config import DEFAULT_CASE_TOPICS, Config
 from bot.deps import Deps, Feature
 from bot.domain.people import Person
 from bot.domain.permissions import require_staff_or_head
@@ -33,10 +34,30 @@ from bot.messaging import Button, Outgoing, rows
 from bot.revisits import OVERDUE_AFTER
 from bot.staff import StaffFile, button
 from bot.statsfiles import ChartSpec, Panel, Table, render_chart, render_workbook
-from bot.terms import CATEGORIES, REFERRALS, area_name, category_label, referral_label, state_label
+from bot.terms import (
+    CONTACTS,
+    REFERRALS,
+    area_name,
+    category_label,
+    contact_label,
+    referral_label,
+    state_label,
+)
 from storage.stats import CaseFact, OutreachFacts, RevisitFact, SurveyFact
 
 OUTCOMES = ("settled", "not_settled", "withdrawn", "open")
+# What storage.stats.mediation counts, in the order they are shown.
+MEDIATION = (
+    "written",
+    "oral",
+    "party_joined",
+    "term_performed:on_time",
+    "term_performed:late",
+    "term_broken",
+    "judicial_card",
+    "time_limit",
+    "extended",
+)
 MAX_YEARS = 10
 _KEYWORDS = {
     "this-month": ("month", "this-month", "this month", "thismonth", "本月"),
@@ -151,6 +172,10 @@ class OutreachFigures:
     subscribers_by_topic: tuple[tuple[str, int], ...]
     announcements_sent: int
     rsvps: int
+    subscribers: int = 0
+    events: int = 0  # sendings with "I'll come" buttons
+    attended: int = 0
+    events_counted: int = 0  # events whose attendance was recorded (/attendance)
 
 
 @dataclass(frozen=True)
@@ -161,6 +186,7 @@ class Figures:
     by_area: tuple[tuple[str | None, int], ...]
     by_category: tuple[tuple[str, int], ...]
     by_outcome: tuple[tuple[str, int], ...]
+    by_contact: tuple[tuple[str, int], ...]  # chat, phone, office (desk visits), home visits
     settlement_rate: float | None  # settled among settled and not settled
     first_reply_median: timedelta | None
     first_replies: int  # cases with a reply, the median's basis
@@ -171,6 +197,10 @@ class Figures:
     revisits: RevisitFigures
     satisfaction: SatisfactionFigures
     outreach: OutreachFigures | None
+    mediation: tuple[tuple[str, int], ...] = ()  # MEDIATION keys, in that order
+
+
+DEFAULT_TOPIC_IDS = tuple(topic.id for topic in DEFAULT_CASE_TOPICS)
 
 
 def compute(
@@ -180,15 +210,18 @@ def compute(
     now: datetime,
     area_ids: Sequence[str],
     *,
+    topic_ids: Sequence[str] = DEFAULT_TOPIC_IDS,
     outreach: OutreachFigures | None = None,
     referrals: Mapping[str, int] | None = None,
+    mediation: Mapping[str, int] | None = None,
 ) -> Figures:
     """Count the facts of the period's cases (pure: no database, no clock)."""
     cases, revisits, surveys = facts
     months = Counter(c.created_at.astimezone(zone).date().replace(day=1) for c in cases)
     areas = Counter(c.area_id for c in cases)
-    categories = Counter(c.category if c.category in CATEGORIES else "other" for c in cases)
+    categories = Counter(c.category if c.category in topic_ids else "other" for c in cases)
     outcomes = Counter(c.state if c.state in OUTCOMES[:3] else "open" for c in cases)
+    contacts = Counter(c.contact for c in cases)
     closed = outcomes["settled"] + outcomes["not_settled"]
     replies = [c.first_reply_at - c.created_at for c in cases if c.first_reply_at]
     taken = [c.taken_at - (c.urgent_at or c.created_at) for c in cases if c.urgent and c.taken_at]
@@ -199,8 +232,9 @@ def compute(
         total=len(cases),
         by_month=tuple((m, months[m]) for m in period.months()),
         by_area=tuple((a, areas[a]) for a in [*area_ids, *sorted(extra_areas, key=str)]),
-        by_category=tuple((c, categories[c]) for c in CATEGORIES),
+        by_category=tuple((c, categories[c]) for c in topic_ids),
         by_outcome=tuple((o, outcomes[o]) for o in OUTCOMES),
+        by_contact=tuple((k, contacts[k]) for k in CONTACTS),
         settlement_rate=outcomes["settled"] / closed if closed else None,
         first_reply_median=_median(replies),
         first_replies=len(replies),
@@ -211,6 +245,7 @@ def compute(
         revisits=_revisit_figures(revisits, now),
         satisfaction=_satisfaction(surveys),
         outreach=outreach,
+        mediation=tuple((key, (mediation or {}).get(key, 0)) for key in MEDIATION),
     )
 
 
@@ -225,6 +260,10 @@ def outreach_figures(facts: OutreachFacts) -> OutreachFigures:
         subscribers_by_topic=ordered(facts.by_topic),
         announcements_sent=facts.sent,
         rsvps=facts.rsvps,
+        subscribers=facts.subscribers,
+        events=facts.events,
+        attended=facts.attended,
+        events_counted=facts.events_counted,
     )
 
 
@@ -270,7 +309,8 @@ def _satisfaction(surveys: Sequence[SurveyFact]) -> SatisfactionFigures:
 @dataclass(frozen=True)
 class StatsReport:
     text: Outgoing
-    chart: StaffFile
+    chart: StaffFile  # for the phone
+    page_chart: StaffFile  # for a document page
     workbook: StaffFile
 
 
@@ -286,12 +326,19 @@ class StatsService(Feature):
         period = parse_period(words, self._clock.now().astimezone(zone).date())
         figures = await self.figures(period)
         labels = Labels(self._config, figures)
-        chart = await asyncio.to_thread(render_chart, labels.chart())
+        spec = labels.chart()
+        chart = await asyncio.to_thread(render_chart, spec)
+        page = await asyncio.to_thread(partial(render_chart, spec, page=True))
         name = f"stats-{period.first.isoformat()}-{period.last.isoformat()}"
         caption = _("Statistics {period}").format(period=labels.period)
         return StatsReport(
             text=Outgoing(labels.text(), _period_buttons()),
             chart=StaffFile(f"{name}.png", chart.png, caption),
+            page_chart=StaffFile(
+                f"{name}-page.png",
+                page.png,
+                _("The same chart in landscape, sized for a page of the work report."),
+            ),
             workbook=StaffFile(
                 f"{name}.xlsx",
                 render_workbook(labels.tables()),
@@ -318,8 +365,10 @@ class StatsService(Feature):
             facts,
             self._clock.now(),
             area_ids,
+            topic_ids=[t.id for t in self._config.case_topics],
             outreach=outreach,
             referrals=referrals,
+            mediation=await self._repo.mediation(start, end),
         )
 
 
@@ -360,7 +409,10 @@ class Labels:
         return [(area_name(self._config, a), n) for a, n in self.figures.by_area]
 
     def categories(self) -> list[tuple[str, int]]:
-        return [(category_label(c), n) for c, n in self.figures.by_category]
+        return [(category_label(self._config, c), n) for c, n in self.figures.by_category]
+
+    def contacts(self) -> list[tuple[str, int]]:
+        return [(contact_label(k), n) for k, n in self.figures.by_contact]
 
     def outcomes(self) -> list[tuple[str, int]]:
         return [(self.outcome(o), n) for o, n in self.figures.by_outcome]
@@ -388,10 +440,12 @@ class Labels:
             _("By area: {counts}").format(counts=_pairs(self.areas())),
             _("By category: {counts}").format(counts=_pairs(self.categories())),
             _("Outcomes: {counts}").format(counts=_pairs(self.outcomes())),
+            _("How they asked to meet: {counts}").format(counts=_pairs(self.contacts())),
             self._rate_line(),
             self._reply_line(),
             self._urgent_line(),
             _("Referrals: {counts}").format(counts=_pairs(self.referrals())),
+            _("Mediation: {counts}").format(counts=_pairs(self.mediation())),
             self._revisit_line(),
             *self._satisfaction_lines(),
             *self._outreach_lines(),
@@ -409,10 +463,14 @@ class Labels:
     def _reply_line(self) -> str:
         median = self.figures.first_reply_median
         if median is None:
-            return _("Median time to the mediator's first reply: — (no replies yet)")
-        return _("Median time to the mediator's first reply: {time} ({count} cases)").format(
-            time=self.duration(median), count=self.figures.first_replies
-        )
+            return _(
+                "From registration to the mediator's first message to the resident: — "
+                "(no mediator has written yet)"
+            )
+        return _(
+            "From registration to the mediator's first message to the resident: {time} "
+            "(median of {count} cases)"
+        ).format(time=self.duration(median), count=self.figures.first_replies)
 
     def _urgent_line(self) -> str:
         f = self.figures
@@ -421,6 +479,20 @@ class Labels:
         return _(
             "🔴 Urgent cases: {count} · median time until taken: {time} ({taken} taken)"
         ).format(count=f.urgent, time=self.duration(f.urgent_take_median), taken=f.urgent_taken)
+
+    def mediation(self) -> list[tuple[str, int]]:
+        labels = {
+            "written": _("written agreements"),
+            "oral": _("oral agreements"),
+            "party_joined": _("other parties who joined"),
+            "term_performed:on_time": _("terms performed on time"),
+            "term_performed:late": _("terms performed late"),
+            "term_broken": _("terms broken"),
+            "judicial_card": _("judicial-confirmation cards sent"),
+            "time_limit": _("cases over the time limit"),
+            "extended": _("cases extended"),
+        }
+        return [(labels[key], n) for key, n in self.figures.mediation]
 
     def referrals(self) -> list[tuple[str, int]]:
         return [(referral_label(r), n) for r, n in self.figures.referrals]
@@ -460,11 +532,16 @@ class Labels:
             return []
         areas, topics = self._outreach_named(o)
         return [
+            _("Subscribers: {count}").format(count=o.subscribers),
             _("Subscribers by area: {counts}").format(counts=_pairs(areas)),
             _("Subscribers by topic: {counts}").format(counts=_pairs(topics)),
             _("Announcements sent: {count} · RSVPs: {rsvps}").format(
                 count=o.announcements_sent, rsvps=o.rsvps
             ),
+            _(
+                "Events held: {events} · people who came: {attended} (counted at {counted} "
+                "of them; /attendance records it)"
+            ).format(events=o.events, attended=o.attended, counted=o.events_counted),
         ]
 
     # -- chart ------------------------------------------------------------------------
@@ -484,6 +561,7 @@ class Labels:
                 panel(_("By area"), self.areas(), horizontal=True),
                 panel(_("By category"), self.categories(), horizontal=True),
                 panel(_("Outcomes"), self.outcomes(), horizontal=True),
+                panel(_("How they asked to meet"), self.contacts(), horizontal=True),
                 panel(_("Satisfaction (1 to 5)"), self.ratings(), horizontal=False),
             ),
         )
@@ -498,7 +576,9 @@ class Labels:
             Table(_("By area"), (_("Area"), count), _rows(self.areas())),
             Table(_("By category"), (_("Category"), count), _rows(self.categories())),
             Table(_("Outcomes"), (_("Outcome"), count), _rows(self.outcomes())),
+            Table(_("How they asked to meet"), (_("Way"), count), _rows(self.contacts())),
             Table(_("Referrals"), (_("Referred to"), _("Count")), _rows(self.referrals())),
+            Table(_("Mediation"), (_("What"), _("Count")), _rows(self.mediation())),
             self._revisit_table(),
             Table(_("Satisfaction"), (_("Rating"), _("Answers")), _rows(self.ratings())),
         ]
@@ -512,20 +592,38 @@ class Labels:
         rate = round(f.settlement_rate * 100, 1) if f.settlement_rate is not None else None
         taken = f.urgent_take_median
         taken_minutes = round(taken.total_seconds() / 60, 1) if taken is not None else None
+        contacts, outcomes = dict(f.by_contact), dict(f.by_outcome)
+        o = f.outreach
         values: list[tuple[str, str | int | float | None]] = [
             (_("Period"), self.period),
             (_("Cases registered"), f.total),
-            (_("Settled"), dict(f.by_outcome)["settled"]),
+            (_("Settled"), outcomes["settled"]),
+            (_("Not settled"), outcomes["not_settled"]),
+            (_("Withdrawn"), outcomes["withdrawn"]),
+            (_("Still open"), outcomes["open"]),
             (_("Settlement rate (%)"), rate),
-            (_("Median hours to the first reply"), hours),
+            (_("Desk visits (office hours) asked for"), contacts["office"]),
+            (_("Home visits asked for"), contacts["home"]),
+            (_("Median hours from registration to the mediator's first message"), hours),
+            (_("Cases that median covers"), f.first_replies),
             (_("Urgent cases"), f.urgent),
             (_("Median minutes until an urgent case was taken"), taken_minutes),
             (_("Revisits done"), f.revisits.done),
+            (_("Revisits: the agreement holds"), f.revisits.holding),
             (_("Revisits pending"), f.revisits.pending),
             (_("Revisits overdue"), f.revisits.overdue),
             (_("Satisfaction answers"), f.satisfaction.answers),
             (_("Average satisfaction (1 to 5)"), average),
         ]
+        if o is not None:
+            values += [
+                (_("Subscribers"), o.subscribers),
+                (_("Announcements sent"), o.announcements_sent),
+                (_("Events held"), o.events),
+                (_("RSVPs (I'll come)"), o.rsvps),
+                (_("People who came"), o.attended),
+                (_("Events whose attendance was counted"), o.events_counted),
+            ]
         table = tuple((label, value) for label, value in values)
         return Table(_("Summary"), (_("Figure"), _("Value")), table)
 
@@ -567,6 +665,9 @@ class Labels:
     # -- numbers ----------------------------------------------------------------------
 
     def duration(self, span: timedelta) -> str:
+        """Hours and minutes, e.g. "2小时5分钟" / "2 hr 5 min"; "under a minute" below one."""
+        if span < timedelta(seconds=30):
+            return _("under a minute")
         minutes = round(span.total_seconds() / 60)
         hours, minutes = divmod(minutes, 60)
         parts = []
@@ -576,7 +677,7 @@ class Labels:
             parts.append(
                 format_unit(minutes, "duration-minute", length="short", locale=self._locale)
             )
-        return " ".join(parts)
+        return ("" if self._locale.language == "zh" else " ").join(parts)  # 1小时15分钟
 
     def decimal(self, value: float) -> str:
         return format_decimal(value, format="0.0", locale=self._locale)

@@ -1,10 +1,12 @@
 """The statistics as files: a chart image (matplotlib) and a workbook (openpyxl).
 
 Both take labels that are already in the reader's language; nothing here knows what the
-numbers mean. The chart is drawn for a phone: one column of panels, 1080 px wide, large
-type. Chinese labels need a CJK font: the bot ships Droid Sans Fallback (Apache License
-2.0, see bot/fonts/) and draws Latin text with DejaVu Sans, which comes with matplotlib;
-matplotlib falls back from one to the other glyph by glyph.
+numbers mean. The chart is drawn twice: for a phone (one column of panels, 1080 px wide,
+large type) and for a document page (A4 landscape at 150 dpi, 1754 × 1240 px, the panels in
+a grid of three columns), for the work report. Chinese labels need a CJK font: the bot
+ships Droid Sans Fallback (Apache License 2.0, see bot/fonts/) and draws Latin text with
+DejaVu Sans, which comes with matplotlib; matplotlib falls back from one to the other glyph
+by glyph.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ WIDTH_PX = 1080
 DPI = 100
 PANEL_HEIGHT_PX = 330
 HEADER_HEIGHT_PX = 150
+PAGE_PX = (1754, 1240)  # A4 landscape at 150 dpi: fits a report's page, margins included
+PAGE_DPI = 150
+PAGE_COLUMNS = 3
 BAR_COLOUR = "#c2185b"
 _STYLE: dict[Any, Any] = {
     "font.family": list(FONT_FAMILIES),
@@ -46,6 +51,13 @@ _STYLE: dict[Any, Any] = {
     "axes.spines.right": False,
     "xtick.labelsize": 16,
     "ytick.labelsize": 16,
+}
+_PAGE_STYLE: dict[Any, Any] = {
+    **_STYLE,
+    "font.size": 10,
+    "axes.titlesize": 12,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
 }
 _drawing = threading.Lock()  # matplotlib's font registry and rc settings are process-wide
 
@@ -130,17 +142,34 @@ def _register_fonts() -> None:
 # --------------------------------------------------------------------------- the chart
 
 
-def render_chart(spec: ChartSpec) -> Chart:
-    """A PNG of the panels, one under the other, with the title on top."""
+def render_chart(spec: ChartSpec, *, page: bool = False) -> Chart:
+    """A PNG of the panels with the title on top: one under the other for a phone, or
+    (`page`) in a landscape grid for a document page."""
     import matplotlib
 
-    with _drawing, matplotlib.rc_context(_STYLE):
+    dpi = PAGE_DPI if page else DPI
+    with _drawing, matplotlib.rc_context(_PAGE_STYLE if page else _STYLE):
         fonts = font_files()
-        figure = _figure(spec)
+        figure = _page_figure(spec) if page else _figure(spec)
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=DPI)
-        width, height = (int(v) for v in figure.get_size_inches() * DPI)
+        figure.savefig(buffer, format="png", dpi=dpi)
+        width, height = (round(v) for v in figure.get_size_inches() * dpi)
     return Chart(buffer.getvalue(), width, height, fonts)
+
+
+def _page_figure(spec: ChartSpec) -> Figure:
+    from matplotlib.figure import Figure
+
+    width, height = PAGE_PX
+    figure = Figure(figsize=(width / PAGE_DPI, height / PAGE_DPI), layout="constrained")
+    figure.suptitle(f"{spec.title} · {spec.subtitle}", fontsize=15)
+    lines = -(-len(spec.panels) // PAGE_COLUMNS)
+    axes = figure.subplots(lines, PAGE_COLUMNS, squeeze=False).flatten()
+    for ax, panel in zip(axes, spec.panels, strict=False):
+        _draw_panel(ax, panel, label_size=9)
+    for ax in axes[len(spec.panels) :]:
+        ax.set_axis_off()  # an empty cell of the grid
+    return figure
 
 
 def _figure(spec: ChartSpec) -> Figure:
@@ -155,7 +184,7 @@ def _figure(spec: ChartSpec) -> Figure:
     return figure
 
 
-def _draw_panel(ax: Axes, panel: Panel) -> None:
+def _draw_panel(ax: Axes, panel: Panel, label_size: int = 15) -> None:
     from matplotlib.ticker import MaxNLocator
 
     ax.set_title(panel.title, loc="left")
@@ -171,7 +200,7 @@ def _draw_panel(ax: Axes, panel: Panel) -> None:
         ax.set_xticks(positions, panel.labels, rotation=90 if len(positions) > 12 else 0)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0, max([*panel.values, 1]) * 1.2)
-    ax.bar_label(bars, padding=3, fontsize=15)
+    ax.bar_label(bars, padding=3, fontsize=label_size)
 
 
 # --------------------------------------------------------------------------- the workbook

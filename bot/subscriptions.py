@@ -91,7 +91,7 @@ class SubscriptionService(Feature):
             for topic in self._config.announcements.topics
         ]
         buttons.append(Button(_("Everything"), SUBSCRIBE.pack("all")))
-        buttons.append(Button(_("Done ✓"), SUBSCRIBE.pack("done")))
+        buttons.append(Button(_("Save my choice ✓"), SUBSCRIBE.pack("done")))
         text = _(
             "You will get the federation's event notices here. Tick the areas and topics you "
             "care about; with nothing ticked you get all of them. /unsubscribe stops them."
@@ -99,5 +99,26 @@ class SubscriptionService(Feature):
         return Outgoing(text, rows(*buttons, per_row=2))
 
     @staticmethod
-    def done() -> Outgoing:
-        return Outgoing(_("Saved. Thank you!"))
+    def declined() -> Outgoing:
+        return Outgoing(_("All right, no event notices. /subscribe if you change your mind."))
+
+    async def done(self, person: Person) -> Outgoing:
+        """Saved: what she will get, in words, so that she knows what she chose."""
+        current = await self._subs.get(person.id)
+        if current is None or not current.active:
+            return Outgoing(_("All right, no event notices. /subscribe if you change your mind."))
+        return Outgoing(
+            _(
+                "Saved. You will get notices of {what} here. /unsubscribe stops them any time."
+            ).format(what=self._chosen(current))
+        )
+
+    def _chosen(self, current: Subscription) -> str:
+        locale = current_locale()
+        areas = [a.name.text(locale) for a in self._config.areas if a.id in current.areas]
+        topics = [
+            t.name.text(locale) for t in self._config.announcements.topics if t.id in current.topics
+        ]
+        where = _(", ").join(areas) if areas else _("every village and community")
+        about = _(", ").join(topics) if topics else _("every topic")
+        return _("{topics} in {areas}").format(topics=about, areas=where)

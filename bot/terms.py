@@ -10,16 +10,9 @@ from typing import Any
 
 from bot.config import Config
 from bot.domain.cases import MessagePart
-from bot.i18n import _, current_locale, lazy_gettext
+from bot.i18n import _, current_locale, lazy_gettext, ngettext
 
-CATEGORIES: dict[str, Any] = {
-    "family": lazy_gettext("Marriage and family"),
-    "neighbours": lazy_gettext("Neighbours"),
-    "inheritance": lazy_gettext("Inheritance and elder support"),
-    "rights": lazy_gettext("Women's and children's rights"),
-    "violence": lazy_gettext("Domestic violence and personal safety"),
-    "other": lazy_gettext("Something else"),
-}
+# Case topics (what a matter is about) come from the configuration: [[case_topics]].
 VIOLENCE = "violence"  # an urgent case's category unless the resident chose one
 
 # Where a mediator referred someone at risk: counted in /stats.
@@ -39,8 +32,9 @@ CONTACTS: dict[str, Any] = {
 }
 
 
-def category_label(category: str) -> str:
-    return str(CATEGORIES.get(category, CATEGORIES["other"]))
+def category_label(config: Config, category: str) -> str:
+    """A case topic in the reader's language (a topic no longer configured: "other")."""
+    return config.case_topic(category).name.text(current_locale())
 
 
 def referral_label(kind: str) -> str:
@@ -61,6 +55,11 @@ def pseudonym_label(pseudonym: str) -> str:
     return _("Resident {code}").format(code=pseudonym)
 
 
+def party_label(pseudonym: str) -> str:
+    """How a mediator sees the other party of a case: 对方 R-5130."""
+    return _("Other party {code}").format(code=pseudonym)
+
+
 def mediator_label(display_name: str | None) -> str:
     return display_name or _("your mediator")
 
@@ -70,10 +69,27 @@ def excerpt(parts: Sequence[MessagePart], limit: int) -> str:
     texts = " / ".join(p.text for p in parts if p.text)
     if len(texts) > limit:
         texts = texts[:limit] + "…"
-    media = sum(1 for p in parts if p.kind != "text")
+    media = attachments([p.kind for p in parts if p.kind != "text"])
     if media:
-        texts += " " + _("(+ {count} photo, voice or file messages)").format(count=media)
+        texts += " " + _("(with {attachments})").format(attachments=media)
     return texts.strip()
+
+
+def attachments(kinds: Sequence[str]) -> str:
+    """What came besides words, counted by kind: "2 photos, 1 voice message"."""
+    counted = {kind: kinds.count(kind) for kind in dict.fromkeys(kinds)}
+    # Translators: joins "2 photos" and "1 voice message" in a list.
+    return _(", ").join(_media_count(kind, n) for kind, n in counted.items())
+
+
+def _media_count(kind: str, n: int) -> str:
+    if kind == "photo":
+        return ngettext("{count} photo", "{count} photos", n).format(count=n)
+    if kind == "voice":
+        return ngettext("{count} voice message", "{count} voice messages", n).format(count=n)
+    if kind == "video":
+        return ngettext("{count} video", "{count} videos", n).format(count=n)
+    return ngettext("{count} file", "{count} files", n).format(count=n)
 
 
 STATES: dict[str, Any] = {

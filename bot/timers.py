@@ -1,7 +1,9 @@
 """The one timer mechanism: reminder rows in the database, woken up by APScheduler.
 
-* The database is the source of truth. Each reminder is a row; at start every open row
-  is scheduled; one that fell due while the bot was down is sent at once, marked late.
+* The database is the source of truth. Each reminder is a row; the scheduler holds those
+  due within the next WINDOW (a district has some 100,000 revisits pending over the year:
+  loading them all would take seconds and a hundred MB), and every REFILL it takes in the
+  next ones. One that fell due while the bot was down is sent at once, marked late.
 * A job re-reads and claims its row before sending and marks it done after, so a restart,
   a misfire or a double fire never sends twice. A crash between claim and done leaves the
   row claimed: it is sent again at the next start. Reminders go one at a time, so that is
@@ -41,6 +43,9 @@ class Interrupted(Exception):
 
 
 MAX_ATTEMPTS = 8
+WINDOW = timedelta(days=1)  # reminders due within this are in the scheduler
+REFILL = timedelta(hours=1)  # how often the window moves on (real time)
+REFILL_JOB = "timers:refill"
 STOP_GRACE_SECONDS = 10
 JOB_DEFAULTS = {
     "coalesce": True,  # several missed runs of one job are one run
@@ -66,6 +71,8 @@ class Timers:
         self._in_flight = asyncio.Lock()
         self._stopping = False
         self._due: dict[str, datetime] = {}  # job id → due, in clock time
+        self._horizon: datetime | None = None  # rows due by then are scheduled
+        self._refilling: set[asyncio.Task[None]] = set()
         self._running: set[asyncio.Task[None]] = set()
         self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
 
@@ -80,18 +87,29 @@ class Timers:
             self._shared.add(kind)
 
     async def start(self) -> int:
-        """Schedule every open reminder and start the scheduler; returns how many."""
+        """Schedule the open reminders of the window and start the scheduler; returns how
+        many reminders are open in all."""
         await self._reminders.recover_claimed()
-        open_rows = await self._reminders.open()
-        now = self._clock.now()
-        overdue = [r.job_id for r in open_rows if r.due_at <= now]
-        await self._reminders.mark_late(overdue)
-        for reminder in open_rows:
-            self._schedule(reminder.job_id, reminder.due_at)
+        late = await self._reminders.mark_late(self._clock.now())
+        scheduled = await self._refill()
+        self._scheduler.add_job(
+            self._refill_quietly, "interval", seconds=REFILL.total_seconds(), id=REFILL_JOB
+        )
         self._scheduler.start()
         self._clock.subscribe(self._clock_moved)
-        log.info("timers started", extra={"pending": len(open_rows), "late": len(overdue)})
-        return len(open_rows)
+        pending = await self._reminders.count_open()
+        log.info("timers started", extra={"pending": pending, "scheduled": scheduled, "late": late})
+        return pending
+
+    async def _refill(self) -> int:
+        """Move the window on: schedule the open rows due by now + WINDOW; how many."""
+        horizon = self._clock.now() + WINDOW
+        rows = await self._reminders.open_until(horizon)
+        self._horizon = horizon
+        for reminder in rows:
+            if reminder.job_id not in self._due:
+                self._schedule(reminder.job_id, reminder.due_at)
+        return len(rows)
 
     async def stop(self) -> None:
         """Stop firing, and let a reminder that is being sent finish (its row stays true)."""
@@ -114,7 +132,7 @@ class Timers:
     ) -> None:
         """Do `kind` at `due` (clock time). The row commits with the caller's transaction."""
         await self._reminders.add(job_id, kind, due, self._clock.now(), case_id=case_id, ref=ref)
-        self._schedule(job_id, due)
+        self._arm(job_id, due)
 
     async def row(self, job_id: str) -> Reminder | None:
         """The stored reminder with this job id (self-re-arming jobs check they exist)."""
@@ -194,9 +212,17 @@ class Timers:
             return
         due = self._clock.now() + delay
         await self._reminders.release(reminder.job_id, due)
-        self._schedule(reminder.job_id, due)
+        self._arm(reminder.job_id, due)
 
     # ------------------------------------------------------------------ scheduling
+
+    def _arm(self, job_id: str, due: datetime) -> None:
+        """Schedule it if it is due within the window; a later one waits for a refill (and
+        a re-armed job's earlier run goes)."""
+        if self._horizon is None or due <= self._horizon:
+            self._schedule(job_id, due)
+        else:
+            self._unschedule(job_id)
 
     def _schedule(self, job_id: str, due: datetime) -> None:
         self._due[job_id] = due
@@ -227,6 +253,18 @@ class Timers:
                 )
             except JobLookupError:
                 self._due.pop(job_id, None)
+        if self._horizon is not None and self._clock.now() + WINDOW > self._horizon:
+            task = asyncio.get_running_loop().create_task(self._refill_quietly())
+            self._refilling.add(task)
+            task.add_done_callback(self._refilling.discard)
+
+    async def _refill_quietly(self) -> None:
+        """A refill from the clock or the hourly job; a failure is logged, and the next
+        refill (within the hour, before the window runs out) tries again."""
+        try:
+            await self._refill()
+        except Exception:
+            log.exception("timers refill failed")
 
     @property
     def scheduled(self) -> int:

@@ -285,7 +285,7 @@ class UrgentService(Feature):
             (
                 pseudonym_label(case.pseudonym),
                 area_name(self._config, case.area_id),
-                category_label(case.category),
+                category_label(self._config, case.category),
             )
         )
         head = (
@@ -381,7 +381,7 @@ class UrgentService(Feature):
             if case.urgent:
                 detail["waited_minutes"] = int(waited(case, now).total_seconds() // 60)
             await self._cases.add_event(case.id, "accepted", now, actor_id=to_id, **detail)
-            await self._members.set_current_case(to_id, case.id)
+            await self._members.set_current_case(to_id, case.id, now if actor_id == to_id else None)
             taken = await self._fresh(case.id)
         member = await self._members.get(to_id)
         name = member.display_name if member else None

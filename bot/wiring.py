@@ -15,13 +15,18 @@ from bot.broadcast import Broadcaster
 from bot.cases import CaseService
 from bot.casework import CaseworkService
 from bot.clock import Clock
+from bot.closing import ClosingService
 from bot.config import Config
+from bot.deadlines import DeadlineService
 from bot.deps import Deps, Repositories
+from bot.desk import DeskService
 from bot.i18n import Catalogs
 from bot.intake import IntakeService
+from bot.menus import MenuPort, MenuService
 from bot.messaging import Messenger
 from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
 from bot.pacing import TELEGRAM_LIMIT, SendPacer
+from bot.parties import PartyService
 from bot.people import PeopleService
 from bot.privacy import DiscreetMessenger, PrivacyService
 from bot.relay import RelayService
@@ -33,6 +38,7 @@ from bot.staff import StaffService
 from bot.staffroster import StaffRosterService
 from bot.stats import StatsService
 from bot.subscriptions import SubscriptionService
+from bot.timelimit import TimeLimitService
 from bot.timers import Timers
 from bot.urgent import UrgentService
 from storage.db import Database
@@ -43,10 +49,11 @@ log = logging.getLogger(__name__)
 
 
 async def build_services(
-    config: Config, clock: Clock, catalogs: Catalogs, telegram: Messenger
+    config: Config, clock: Clock, catalogs: Catalogs, telegram: Messenger, menu_port: MenuPort
 ) -> Services:
     """Every feature over the configured database; `telegram` is the channel's messenger
-    (handlers/messenger.py), which only the outbox's sender calls."""
+    (handlers/messenger.py), which only the outbox's sender calls; `menu_port` sets a
+    chat's command menu."""
     db = await Database.open(config.storage.path)
     repos = Repositories.over(db)
     await _seed_roster(repos.roster, config)
@@ -57,10 +64,23 @@ async def build_services(
     urgent = UrgentService(deps, relay=relay)
     relay.watch = urgent  # residents' messages: copies while urgent cases wait, 🔴 marks
     routing = RoutingService(deps, relay=relay)
-    revisits = RevisitService(deps, routing=routing)
+    time_limits = TimeLimitService(deps)
+    revisits = RevisitService(deps, routing=routing, time_limits=time_limits)
     access = AccessLog(deps)
-    casework = CaseworkService(deps, relay=relay, revisits=revisits, urgent=urgent, access=access)
+    parties = PartyService(deps, relay=relay)
+    deadlines = DeadlineService(deps, revisits=revisits)
+    closing = ClosingService(deps, relay=relay, revisits=revisits, deadlines=deadlines)
+    casework = CaseworkService(
+        deps,
+        relay=relay,
+        revisits=revisits,
+        urgent=urgent,
+        access=access,
+        parties=parties,
+        closing=closing,
+    )
     announcements = AnnouncementService(deps, broadcaster=_broadcaster(deps))
+    menus = MenuService(deps, port=menu_port)
     return Services(
         deps=deps,
         routing=routing,
@@ -69,7 +89,9 @@ async def build_services(
         relay=relay,
         casework=casework,
         revisits=revisits,
-        staff=StaffService(deps, routing=routing, urgent=urgent),
+        staff=StaffService(
+            deps, routing=routing, urgent=urgent, menus=menus, time_limits=time_limits
+        ),
         staff_roster=StaffRosterService(deps),
         stats=StatsService(deps),
         subscriptions=SubscriptionService(deps),
@@ -77,6 +99,13 @@ async def build_services(
         privacy=PrivacyService(deps),
         urgent=urgent,
         access=access,
+        menus=menus,
+        desk=DeskService(deps, relay=relay),
+        users=repos.users,
+        parties=parties,
+        closing=closing,
+        deadlines=deadlines,
+        time_limits=time_limits,
     )
 
 

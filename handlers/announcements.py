@@ -30,8 +30,11 @@ async def on_subscribe_button(update: Update, context: BotContext) -> None:
     subscriptions, messenger = context.services.subscriptions, context.services.messenger
     await query.answer()
     chat, message_id = query.message.chat.id, query.message.message_id
-    if kind == "done" or (kind == "offer" and value == "no"):
-        await messenger.edit(chat, message_id, subscriptions.done())
+    if kind == "offer" and value == "no":
+        await messenger.edit(chat, message_id, subscriptions.declined())
+        return
+    if kind == "done":
+        await messenger.edit(chat, message_id, await subscriptions.done(context.person))
         return
     if kind == "offer":
         await messenger.edit(chat, message_id, await subscriptions.menu(context.person))
@@ -51,9 +54,13 @@ async def on_rsvp(update: Update, context: BotContext) -> None:
     assert query and query.data
     press = RSVP.unpack(query.data)
     assert press  # the handler's pattern guarantees it
-    announcements = context.services.announcements
-    text = await announcements.rsvp(context.person, press.text("run"), press.text("answer"))
-    await query.answer(text)
+    reply = await context.services.announcements.rsvp(
+        context.person, press.text("run"), press.text("answer")
+    )
+    await query.answer(reply.text)
+    if reply.buttons and query.message is not None:  # her answer ticked on the notice
+        chat, message_id = query.message.chat.id, query.message.message_id
+        await context.services.messenger.set_buttons(chat, message_id, reply.buttons)
 
 
 async def announce(update: Update, context: BotContext) -> None:
@@ -62,6 +69,12 @@ async def announce(update: Update, context: BotContext) -> None:
 
 async def announcements(update: Update, context: BotContext) -> None:
     reply = await context.services.announcements.listing(context.person)
+    await answer(update, context, [reply])
+
+
+async def attendance(update: Update, context: BotContext) -> None:
+    words = context.args or []
+    reply = await context.services.announcements.attendance(context.person, words)
     await answer(update, context, [reply])
 
 
@@ -78,6 +91,9 @@ async def on_composer_button(update: Update, context: BotContext) -> None:
         chat, message_id = query.message.chat.id, query.message.message_id
         await context.services.messenger.edit(chat, message_id, replies[0])
         return
+    if step == "confirm":  # sent, changed or cancelled: these buttons are done
+        chat, message_id = query.message.chat.id, query.message.message_id
+        await context.services.messenger.set_buttons(chat, message_id)
     await answer(update, context, replies)
 
 
@@ -100,6 +116,7 @@ def announcement_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CommandHandler("unsubscribe", unsubscribe, filters=private),
         CommandHandler("announce", announce, filters=private),
         CommandHandler("announcements", announcements, filters=private),
+        CommandHandler("attendance", attendance, filters=private),
         CallbackQueryHandler(on_subscribe_button, pattern=SUBSCRIBE.pattern),
         CallbackQueryHandler(on_unsubscribe_button, pattern=UNSUBSCRIBE.pattern),
         CallbackQueryHandler(on_rsvp, pattern=RSVP.pattern),

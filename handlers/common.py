@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from contextlib import suppress
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import BaseHandler, CallbackQueryHandler, TypeHandler
 
@@ -95,6 +96,9 @@ async def on_error(update: object, context: BotContext) -> None:
     """Domain errors become friendly answers here; anything else is logged and apologised for."""
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(error, StaleActionError) and isinstance(update, Update):
+        await _put_away(update, context)
+        return
     if isinstance(error, DomainError) and isinstance(update, Update):
         await _explain(update, context, error.user_message())
         return
@@ -122,6 +126,30 @@ def _not_taken() -> str:
         "Sorry, your message could not be taken just now: our records are having trouble. "
         "Nothing was saved. Please send it again in a few minutes."
     )
+
+
+async def _put_away(update: Update, context: BotContext) -> None:
+    """A button whose action is over: a short note on the button (no alert to dismiss),
+    and the buttons taken off the message, so that nobody presses them again. A command
+    that turned stale (a link, an old request) is told in the chat."""
+    query = update.callback_query
+    text = StaleActionError().user_message()
+    if query is None:
+        await _explain(update, context, text)
+        return
+    with suppress(BadRequest):  # answered already, or too old: taking the buttons off helps
+        await query.answer(text)
+    message = query.message
+    if isinstance(message, Message) and _carries(message, query.data):
+        await context.services.messenger.set_buttons(message.chat.id, message.message_id)
+
+
+def _carries(message: Message, data: str | None) -> bool:
+    """The message (in a private chat) shows a button with this callback data."""
+    markup = message.reply_markup
+    if markup is None or message.chat.type != "private":
+        return False
+    return any(b.callback_data == data for row in markup.inline_keyboard for b in row)
 
 
 async def _explain(update: Update, context: BotContext, text: str, *, direct: bool = False) -> None:

@@ -6,8 +6,9 @@ from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import INTAKE
+from bot.errors import StaleActionError
 from bot.i18n import _
-from bot.intake import Incoming, is_trigger
+from bot.intake import NEW_MATTER, Incoming, Step, is_trigger
 from bot.messaging import Outgoing
 from handlers.context import BotContext
 from handlers.messages import on_message
@@ -37,12 +38,18 @@ async def button(update: Update, context: BotContext) -> None:
     press = INTAKE.unpack(query.data)
     assert press  # the handler's pattern guarantees it
     step, value = press.text("step"), press.text("value")
-    await query.answer()
-    replies = await context.services.intake.handle(
-        context.person, Incoming("button", text=value, step=step)
-    )
+    intake = context.services.intake
+    if query.data == NEW_MATTER:
+        replies: list[Outgoing] | None = await intake.begin(context.person, new_matter=True)
+    else:
+        replies = await intake.handle(context.person, Incoming("button", text=value, step=step))
     if replies is None:  # a button of an intake that was finished or cancelled
-        replies = await context.services.intake.begin(context.person)
+        raise StaleActionError
+    await query.answer()
+    if step == Step.SUMMARY and query.message is not None:  # sent or cancelled: not twice
+        await context.services.messenger.set_buttons(
+            query.message.chat.id, query.message.message_id
+        )
     await answer(update, context, replies)
 
 

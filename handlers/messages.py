@@ -9,7 +9,7 @@ to their case, else a short hint. Edits follow their copies across the relay.
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, MessageEntity, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.callbacks import CARD, HELD
@@ -28,10 +28,14 @@ async def on_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     services, person = context.services, context.person
+    command = _command_in(message)
+    if command is not None:  # a command no handler took: answered, never a message
+        await answer(update, context, [unknown_command(command)])
+        return
     if person.needs_display_name and message.text:
         person = await services.people.set_display_name(person, message.text)
         name = person.member.display_name if person.member else ""
-        await answer(update, context, [team_welcome(name)])
+        await answer(update, context, [team_welcome(name, person.role)])
         return
     if person.busy == DRAFTING_ANNOUNCEMENT:
         text = message.caption if message.photo else message.text
@@ -111,19 +115,46 @@ async def on_card_button(update: Update, context: BotContext) -> None:
     await answer(update, context, replies)
 
 
-def team_welcome(name: str) -> Outgoing:
-    return Outgoing(
-        _(
+def team_welcome(name: str, role: str) -> Outgoing:
+    """The new member's first answer, fitting her role; the residents' 找大阿嫂 keyboard
+    goes."""
+    if role == "adviser":
+        text = _(
+            "Thank you, {name}. Mediators will see you as {name}; residents never talk to "
+            "you directly. Questions about cases will come here: reply to one to answer.\n"
+            "/help – what you can do"
+        )
+    else:
+        text = _(
             "Thank you, {name}. Residents will see you as {name}.\n"
             "/duty – go on or off duty\n/help – what you can do"
-        ).format(name=name)
-    )
+        )
+    return Outgoing(text.format(name=name), reply_keyboard="remove")
 
 
 def not_understood() -> Outgoing:
     return Outgoing(
         _("Sorry, I did not understand that. Write 找大阿嫂 to talk to Da'asao, or send /help."),
         reply_keyboard="main",
+    )
+
+
+def _command_in(message: Message) -> str | None:
+    """The /command a message starts with (as Telegram marks it), else None."""
+    first = message.entities[0] if message.entities else None
+    if message.text is None or first is None:
+        return None
+    if first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
+        return None
+    return message.text[: first.length].split("@")[0]
+
+
+def unknown_command(command: str) -> Outgoing:
+    return Outgoing(
+        _(
+            "I don't know the command {command}, so nothing was sent to anyone. "
+            "Send /help to see what you can do."
+        ).format(command=command)
     )
 
 

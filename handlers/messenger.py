@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -22,7 +24,13 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.i18n import _
-from bot.messaging import DeliveryRefused, Outgoing, RefusalReason, TransientDeliveryError
+from bot.messaging import (
+    Button,
+    DeliveryRefused,
+    Outgoing,
+    RefusalReason,
+    TransientDeliveryError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +103,7 @@ class TelegramMessenger:
             reply_parameters=_reply(reply_to),
             entities=entities or None,
             protect_content=message.protect or None,
+            disable_notification=message.quiet or None,
         )
 
     async def send_document(
@@ -102,7 +111,7 @@ class TelegramMessenger:
     ) -> int | None:
         return await self._send_file(self._bot.send_document, chat_id, file_name, data, caption)
 
-    async def send_photo(
+    async def send_photo_file(
         self, chat_id: int, file_name: str, data: bytes, caption: str
     ) -> int | None:
         return await self._send_file(self._bot.send_photo, chat_id, file_name, data, caption)
@@ -183,6 +192,16 @@ class TelegramMessenger:
         except DeliveryRefused:
             return False  # older than 48 hours, already gone, or the bot is blocked
 
+    async def set_commands(self, chat_id: int, commands: Sequence[tuple[str, str]]) -> None:
+        """The chat's own command menu (bot.menus); none: back to the bot-wide one."""
+        scope = BotCommandScopeChat(chat_id)
+        async with _transient():
+            if commands:
+                listed = [BotCommand(name, description) for name, description in commands]
+                await self._bot.set_my_commands(listed, scope=scope)
+            else:
+                await self._bot.delete_my_commands(scope=scope)
+
     async def edit_copy(
         self, chat_id: int, message_id: int, *, text: str | None, caption: str | None
     ) -> None:
@@ -191,6 +210,20 @@ class TelegramMessenger:
                 await self._edit_copy(chat_id, message_id, text, caption)
         except DeliveryRefused as refusal:
             _none_if_blocked(refusal)
+
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> None:
+        inline = markup(Outgoing("", buttons)) if buttons else None
+        try:
+            async with _transient(), _unless_unchanged():
+                await self._bot.edit_message_reply_markup(
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    reply_markup=inline if isinstance(inline, InlineKeyboardMarkup) else None,
+                )
+        except DeliveryRefused:
+            pass  # too old to edit, already gone, or blocked: the press was answered anyway
 
     async def _edit_copy(
         self, chat_id: int, message_id: int, text: str | None, caption: str | None

@@ -211,8 +211,10 @@ async def _send_report(update: Update, context: BotContext, report: StatsReport)
     assert chat is not None
     await answer(update, context, [report.text])
     chart = report.chart
-    await context.services.messenger.send_photo(chat.id, chart.file_name, chart.data, chart.caption)
-    await _send_files(update, context, [report.workbook])
+    await context.services.messenger.send_photo_file(
+        chat.id, chart.file_name, chart.data, chart.caption
+    )
+    await _send_files(update, context, [report.page_chart, report.workbook])
 
 
 def staff_handlers() -> list[BaseHandler[Update, BotContext, None]]:

@@ -288,6 +288,11 @@ class AnnouncementRepository:
             rsvp_no=answers.get("no", 0),
         )
 
+    async def set_attendance(self, run_id: int, attended: int) -> None:
+        await self._db.execute(
+            "UPDATE announcement_runs SET attended = ? WHERE id = ?", (attended, run_id)
+        )
+
     async def rsvp(self, run_id: int, user_id: int, answer: str, now: datetime) -> None:
         await self._db.execute(
             """INSERT INTO rsvps (run_id, user_id, answer, at) VALUES (?, ?, ?, ?)

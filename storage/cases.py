@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -100,14 +101,20 @@ class CaseRepository:
         )
         return [_case(row) for row in rows]
 
-    async def of_mediator(self, mediator_id: int) -> list[CaseRecord]:
-        """Cases assigned to a mediator, open ones first, newest first."""
+    async def of_mediator(self, mediator_id: int, limit: int = -1) -> list[CaseRecord]:
+        """Cases assigned to a mediator, open ones first, newest first (the first `limit`)."""
         rows = await self._db.fetch_all(
             f"""SELECT * FROM cases WHERE mediator_id = ?
-                ORDER BY state NOT IN {OPEN_STATES}, id DESC""",
-            (mediator_id,),
+                ORDER BY state NOT IN {OPEN_STATES}, id DESC LIMIT ?""",
+            (mediator_id, limit),
         )
         return [_case(row) for row in rows]
+
+    async def count_of_mediator(self, mediator_id: int) -> int:
+        row = await self._db.fetch_one(
+            "SELECT count(*) FROM cases WHERE mediator_id = ?", (mediator_id,)
+        )
+        return int(row[0]) if row else 0
 
     async def close(
         self, case_id: int, state: CaseState, outcome_text: str | None, now: datetime
@@ -155,6 +162,7 @@ class CaseRepository:
         now: datetime,
     ) -> None:
         """Every state change: only from a state the table allows (bot/domain/cases.py)."""
+        state = CaseState(state)  # a value read back from JSON or a button is a plain str
         allowed = sources(state)
         changed = await self._db.execute(
             f"""UPDATE cases SET state = ?, {assignments}, updated_at = ?
@@ -211,6 +219,29 @@ class CaseRepository:
             (*_entry_values(case_id, author, part, now, delivery), edit_of),
         )
 
+    async def add_messages(
+        self, entries: Sequence[tuple[int, str, MessagePart, datetime, Delivery]]
+    ) -> None:
+        """Book many messages at once: (case id, author, part, at, delivery) each (an import,
+        or a benchmark's district)."""
+        await self._db.execute_many(
+            f"""INSERT INTO case_messages ({_ENTRY_COLUMNS})
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [_entry_values(*entry) for entry in entries],
+        )
+
+    async def add_events(
+        self, events: Sequence[tuple[int, str, datetime, int | None, dict[str, Any]]]
+    ) -> None:
+        """Many timeline events at once: (case id, kind, at, actor, detail) each."""
+        await self._db.execute_many(
+            "INSERT INTO case_events (case_id, at, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)",
+            [
+                (case_id, to_db(at), kind, actor, json.dumps(detail, ensure_ascii=False))
+                for case_id, kind, at, actor, detail in events
+            ],
+        )
+
     async def book_once(
         self, case_id: int, author: str, part: MessagePart, now: datetime, delivery: Delivery
     ) -> int | None:
@@ -229,6 +260,10 @@ class CaseRepository:
             ),
         )
         return int(row[0]) if row else None
+
+    async def entry(self, entry_id: int) -> BookEntry | None:
+        row = await self._db.fetch_one("SELECT * FROM case_messages WHERE id = ?", (entry_id,))
+        return _entry(row) if row else None
 
     async def book_entry(self, chat_id: int, message_id: int) -> BookEntry | None:
         """The latest book entry of a message (its last edit, if it was edited)."""
@@ -295,8 +330,11 @@ class CaseRepository:
         return {int(row[0]): int(row[1]) for row in rows}
 
     async def last_offered(self) -> dict[int, datetime]:
+        """When each member was last offered a case (one index look-up each)."""
         rows = await self._db.fetch_all(
-            "SELECT mediator_id, max(offered_at) FROM offers GROUP BY mediator_id"
+            """SELECT m.user_id, (SELECT max(o.offered_at) FROM offers o
+                                  WHERE o.mediator_id = m.user_id) AS last
+               FROM members m WHERE last IS NOT NULL"""
         )
         return {int(row[0]): from_db(row[1]) for row in rows}
 
@@ -431,6 +469,7 @@ def _case(row: aiosqlite.Row) -> CaseRecord:
         taken_at=from_db(row["taken_at"]) if row["taken_at"] else None,
         basis=row["basis"],
         no_mediation=bool(row["no_mediation"]),
+        purged=row["purged_at"] is not None,
     )
 
 

@@ -272,6 +272,11 @@ class Database:
             with _translated():
                 await self._conn.executemany(sql, rows)
 
+    async def trace(self, callback: Callable[[str], None] | None) -> None:
+        """Hand every statement SQLite runs, its values filled in, to `callback` (from the
+        connection's thread); None stops. For tests that check the query plans."""
+        await self._conn.set_trace_callback(callback)  # type: ignore[arg-type]  # None stops it
+
     async def checkpoint(self) -> None:
         """Fold the WAL into the database and truncate it: after an erasure, the erased
         text is gone from the -wal file too."""

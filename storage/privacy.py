@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.domain.cases import OPEN_STATES
 from storage.db import HANDLED_PAYLOAD, Database
 from storage.timefmt import to_db
 
@@ -109,10 +110,19 @@ class PrivacyRepository:
                 tuple(case_ids),
             ),
             (f"UPDATE surveys SET comment = NULL WHERE case_id IN ({marks})", tuple(case_ids)),
+            # As the other party of someone else's case: their own words, and the map.
+            ("DELETE FROM case_messages WHERE chat_id = ? AND author = 'resident'", (user_id,)),
+            ("DELETE FROM relay_map WHERE chat_id = ? OR peer_chat = ?", (user_id, user_id)),
+            ("DELETE FROM party_focus WHERE user_id = ?", (user_id,)),
             ("DELETE FROM outbox WHERE chat_id = ?", (user_id,)),
             ("DELETE FROM inbox WHERE user_id = ? OR chat_id = ?", (user_id, user_id)),
             ("DELETE FROM relay_showing WHERE chat_id = ?", (user_id,)),
             ("DELETE FROM held_messages WHERE user_id = ?", (user_id,)),
+            # Nobody is left to write to: no mediator keeps these as her current case.
+            (
+                f"UPDATE members SET current_case_id = NULL WHERE current_case_id IN ({marks})",
+                tuple(case_ids),
+            ),
             ("DELETE FROM pending_inputs WHERE user_id = ?", (user_id,)),
             ("DELETE FROM rsvps WHERE user_id = ?", (user_id,)),
             ("DELETE FROM deliveries WHERE user_id = ?", (user_id,)),
@@ -124,34 +134,39 @@ class PrivacyRepository:
         for sql, params in statements:
             await self._db.execute(sql, params)
 
-    async def purge_closed_before(self, before: datetime, now: datetime) -> list[int]:
-        """The contents of cases closed before `before` — messages, notes, the message map,
-        the agreement, a shared phone number, survey comments, a block's reason, finished
-        reminders; returns their ids. Their metadata and outcome stay, for the statistics."""
+    async def purge_closed_before(self, before: datetime, now: datetime, limit: int) -> list[int]:
+        """The contents of up to `limit` cases closed before `before` — messages, notes, the
+        message map, the agreement, a shared phone number, survey comments, finished
+        reminders; returns their ids (none left: []). Their metadata and outcome stay, for
+        the statistics. Call inside a transaction, one batch each: the nightly purge of a
+        year's cases must not hold the database for long."""
         rows = await self._db.fetch_all(
-            """SELECT id FROM cases WHERE closed_at IS NOT NULL AND closed_at < ?
-               AND purged_at IS NULL AND state NOT IN ('new', 'unassigned', 'offered',
-               'accepted')""",
-            (to_db(before),),
+            f"""SELECT id FROM cases WHERE closed_at < ? AND purged_at IS NULL
+                AND state NOT IN {OPEN_STATES} ORDER BY closed_at LIMIT ?""",
+            (to_db(before), limit),
         )
         ids = [int(row[0]) for row in rows]
-        async with self._db.transaction():
-            for case_id in ids:
-                for sql, params in _contents_of("?", (case_id,)):
-                    await self._db.execute(sql, params)
-                await self._db.execute(
-                    """UPDATE cases SET purged_at = ?, phone = NULL, outcome_text = NULL
-                       WHERE id = ?""",
-                    (to_db(now), case_id),
-                )
-                await self._db.execute(
-                    "UPDATE surveys SET comment = NULL WHERE case_id = ?", (case_id,)
-                )
-            # Block reasons are kept as long as case contents are.
-            await self._db.execute(
-                "UPDATE user_blocks SET reason = '—' WHERE at < ?", (to_db(before),)
-            )
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        for sql, params in _contents_of(marks, tuple(ids)):
+            await self._db.execute(sql, params)
+        await self._db.execute(
+            f"""UPDATE cases SET purged_at = ?, phone = NULL, outcome_text = NULL
+                WHERE id IN ({marks})""",
+            (to_db(now), *ids),
+        )
+        await self._db.execute(
+            f"UPDATE surveys SET comment = NULL WHERE case_id IN ({marks})", tuple(ids)
+        )
         return ids
+
+    async def forget_block_reasons(self, before: datetime) -> None:
+        """Block reasons are kept as long as case contents are."""
+        await self._db.execute(
+            "UPDATE user_blocks SET reason = '—' WHERE at < ? AND reason != '—'",
+            (to_db(before),),
+        )
 
     async def purge_abandoned(self, before: datetime) -> int:
         """Intakes nobody touched since `before`, and messages left waiting as long for an
@@ -211,11 +226,13 @@ class PrivacyRepository:
 
 def _contents_of(marks: str, case_ids: tuple[Any, ...]) -> list[tuple[str, tuple[Any, ...]]]:
     """What erasure and the purge delete of cases (`marks`: their placeholders): messages,
-    notes, the message map, rows still to send, finished reminders, personal event details."""
+    notes, the message map, rows still to send, finished reminders, personal event details,
+    the agreement's contents (its form stays, for the statistics)."""
     kinds = ",".join(f"'{kind}'" for kind in PERSONAL_EVENTS)
     return [
         (f"DELETE FROM case_messages WHERE case_id IN ({marks})", case_ids),
         (f"DELETE FROM case_notes WHERE case_id IN ({marks})", case_ids),
+        (f"UPDATE agreements SET content = '{{}}' WHERE case_id IN ({marks})", case_ids),
         (f"DELETE FROM relay_map WHERE case_id IN ({marks})", case_ids),
         (f"DELETE FROM outbox WHERE case_id IN ({marks})", case_ids),
         (

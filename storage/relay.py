@@ -12,7 +12,7 @@ import aiosqlite
 from storage.db import Database
 from storage.timefmt import from_db, to_db
 
-Channel = Literal["resident", "adviser"]
+Channel = Literal["resident", "adviser", "party"]
 Author = Literal["resident", "mediator", "adviser"]
 
 

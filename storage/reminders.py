@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, cast
@@ -53,23 +54,56 @@ class ReminderRepository:
         assert reminder is not None
         return reminder
 
+    async def add_many(
+        self, reminders: Sequence[tuple[str, str, datetime, int | None, int | None]], now: datetime
+    ) -> None:
+        """Many new reminders at once: (job id, kind, due, case id, ref) each (an import, or a
+        benchmark's district); an existing job id is re-armed as `add` does."""
+        await self._db.execute_many(
+            """INSERT INTO reminders (job_id, kind, case_id, ref, due_at, created_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (job_id) DO UPDATE SET due_at = excluded.due_at,
+                   state = 'pending', late = 0, attempts = 0, done_at = NULL""",
+            [
+                (job_id, kind, case_id, ref, to_db(due), to_db(now))
+                for job_id, kind, due, case_id, ref in reminders
+            ],
+        )
+
     async def get(self, job_id: str) -> Reminder | None:
         row = await self._db.fetch_one("SELECT * FROM reminders WHERE job_id = ?", (job_id,))
         return _reminder(row) if row else None
 
     async def open(self) -> list[Reminder]:
-        """Everything still to do: pending, and claimed by a run that died mid-send."""
+        """Everything still to do, whenever it is due (the timers take a day at a time)."""
         rows = await self._db.fetch_all(
             "SELECT * FROM reminders WHERE state IN ('pending', 'claimed') ORDER BY due_at"
         )
         return [_reminder(row) for row in rows]
 
-    async def mark_late(self, job_ids: list[str]) -> None:
-        """These fell due while the bot was down."""
-        async with self._db.transaction() as conn:
-            await conn.executemany(
-                "UPDATE reminders SET late = 1 WHERE job_id = ?", [(j,) for j in job_ids]
-            )
+    async def open_until(self, horizon: datetime) -> list[Reminder]:
+        """Everything still to do by `horizon`: pending, and claimed by a run that died
+        mid-send (the timers hold a day's worth; the rest waits here)."""
+        rows = await self._db.fetch_all(
+            """SELECT * FROM reminders WHERE state IN ('pending', 'claimed') AND due_at <= ?
+               ORDER BY due_at""",
+            (to_db(horizon),),
+        )
+        return [_reminder(row) for row in rows]
+
+    async def count_open(self) -> int:
+        row = await self._db.fetch_one(
+            "SELECT count(*) FROM reminders WHERE state IN ('pending', 'claimed')"
+        )
+        return int(row[0]) if row else 0
+
+    async def mark_late(self, now: datetime) -> int:
+        """Those due by `now` fell due while the bot was down; how many."""
+        return await self._db.execute(
+            """UPDATE reminders SET late = 1
+               WHERE state IN ('pending', 'claimed') AND due_at <= ? AND late = 0""",
+            (to_db(now),),
+        )
 
     async def claim(self, job_id: str, now: datetime) -> Reminder | None:
         """Take the reminder for sending; None if it is not due, taken, done or cancelled."""

@@ -25,6 +25,7 @@ class CaseFact:
     urgent: bool = False
     urgent_at: datetime | None = None  # when it became urgent
     taken_at: datetime | None = None  # when someone took it (urgent cases)
+    contact: str = "chat"  # how she asked to be met: chat, phone, office (desk), home
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,10 @@ class OutreachFacts:
     by_topic: dict[str, int]  # topic id, or "*"
     sent: int
     rsvps: int
+    subscribers: int = 0  # active subscribers, each counted once
+    events: int = 0  # sendings of announcements with "I'll come" buttons: events held
+    attended: int = 0  # people who came, over the events whose attendance was recorded
+    events_counted: int = 0  # events whose attendance was recorded
 
 
 class StatsRepository:
@@ -84,11 +89,23 @@ class StatsRepository:
             f"SELECT count(*) FROM rsvps WHERE answer = 'yes' AND run_id IN ({marks})",
             run_ids,
         )
+        subscribers = await self._db.fetch_one(f"SELECT count(*) FROM ({active})")
+        events = await self._db.fetch_one(
+            f"""SELECT count(*), coalesce(sum(r.attended), 0), count(r.attended)
+                FROM announcement_runs r JOIN announcements a ON a.id = r.announcement_id
+                WHERE a.rsvp = 1 AND r.id IN ({marks})""",
+            run_ids,
+        )
+        assert subscribers is not None and events is not None
         return OutreachFacts(
             by_area={str(r[0]): int(r[1]) for r in by_area},
             by_topic={str(r[0]): int(r[1]) for r in by_topic},
             sent=len(run_ids),
             rsvps=int(rsvps[0]) if rsvps else 0,
+            subscribers=int(subscribers[0]),
+            events=int(events[0]),
+            attended=int(events[1]),
+            events_counted=int(events[2]),
         )
 
     async def cases(self, start: datetime, end: datetime) -> list[CaseFact]:
@@ -97,7 +114,7 @@ class StatsRepository:
             """SELECT c.id, c.created_at, c.area_id, c.category, c.state,
                       (SELECT min(m.at) FROM case_messages m
                        WHERE m.case_id = c.id AND m.author = 'mediator') AS first_reply,
-                      c.urgent, c.urgent_at, c.taken_at
+                      c.urgent, c.urgent_at, c.taken_at, c.contact
                FROM cases c WHERE c.created_at >= ? AND c.created_at < ? ORDER BY c.id""",
             (to_db(start), to_db(end)),
         )
@@ -112,9 +129,37 @@ class StatsRepository:
                 urgent=bool(row[6]),
                 urgent_at=from_db(row[7]) if row[7] else None,
                 taken_at=from_db(row[8]) if row[8] else None,
+                contact=str(row[9]),
             )
             for row in rows
         ]
+
+    async def mediation(self, start: datetime, end: datetime) -> dict[str, int]:
+        """The period's cases as mediation goes: agreements by form, other parties who
+        joined, terms performed (on time or late) and broken, judicial-confirmation cards,
+        cases flagged over the time limit and extensions agreed."""
+        period = (to_db(start), to_db(end))
+        forms = await self._db.fetch_all(
+            f"""SELECT form, count(*) FROM agreements WHERE case_id IN ({_IN_PERIOD})
+                GROUP BY form""",
+            period,
+        )
+        events = await self._db.fetch_all(
+            f"""SELECT kind || CASE WHEN kind = 'term_performed'
+                                    THEN CASE WHEN json_extract(detail, '$.on_time')
+                                              THEN ':on_time' ELSE ':late' END
+                                    ELSE '' END,
+                       count(DISTINCT CASE WHEN kind IN ('time_limit', 'extended')
+                                           THEN case_id ELSE id END)
+                FROM case_events
+                WHERE case_id IN ({_IN_PERIOD}) AND kind IN ('party_joined', 'term_performed',
+                      'term_broken', 'judicial_card', 'time_limit', 'extended')
+                GROUP BY 1""",
+            period,
+        )
+        found = {str(row[0]): int(row[1]) for row in forms}
+        found.update({str(row[0]): int(row[1]) for row in events})
+        return found
 
     async def referrals(self, start: datetime, end: datetime) -> dict[str, int]:
         """Referrals recorded for the period's cases (police, court, shelter, …), by kind."""

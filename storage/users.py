@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,6 +61,17 @@ class UserRepository:
         record = await self.get(user_id)
         assert record is not None  # just written
         return record
+
+    async def add_consented(self, people: Sequence[tuple[int, str, str]], now: datetime) -> None:
+        """Residents who wrote, consented and chose an area: (id, language, area) each, in one
+        statement (an import, or a benchmark's district; one transaction per call)."""
+        stamp = to_db(now)
+        await self._db.execute_many(
+            """INSERT INTO users (id, telegram_language, created_at, updated_at, consented_at,
+                                  area_id)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            [(user_id, language, stamp, stamp, stamp, area) for user_id, language, area in people],
+        )
 
     async def set_language(self, user_id: int, language: str, now: datetime) -> None:
         await self._db.execute(

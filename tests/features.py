@@ -10,7 +10,7 @@ the timers (`features.advance` moves the clock and runs what fell due).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +20,7 @@ from bot.clock import FakeClock
 from bot.domain.cases import CaseRecord, NewCase
 from bot.domain.people import Person
 from bot.i18n import Catalogs
-from bot.messaging import Outgoing
+from bot.messaging import Button, Outgoing
 from bot.services import Services
 from bot.wiring import build_services
 from tests.harness import START, make_config
@@ -62,7 +62,7 @@ class RecordingMessenger:
     ) -> int | None:
         return self._record(Sent("document", chat_id, caption))
 
-    async def send_photo(
+    async def send_photo_file(
         self, chat_id: int, file_name: str, data: bytes, caption: str
     ) -> int | None:
         return self._record(Sent("photo", chat_id, caption))
@@ -102,6 +102,15 @@ class RecordingMessenger:
     ) -> None:
         self._record(Sent("edit_copy", chat_id, text or caption))
 
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> None:
+        self._record(Sent("buttons", chat_id, None))
+
+    async def set_commands(self, chat_id: int, commands: Sequence[tuple[str, str]]) -> None:
+        """The chat's command menu (the menu port: bot/menus.py)."""
+        self._record(Sent("commands", chat_id, " ".join(name for name, _ in commands)))
+
 
 @dataclass
 class Features:
@@ -117,7 +126,7 @@ class Features:
             RecordingMessenger(),
         )
         catalogs = Catalogs(default=config.locale.default)
-        services = await build_services(config, clock, catalogs, channel)
+        services = await build_services(config, clock, catalogs, channel, channel)
         await services.run_timers()
         return cls(services, clock, channel)
 

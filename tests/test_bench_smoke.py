@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import common, copybot, relay, roundtrip, run_all
+from bench import broadcast, common, copybot, district, relay, roundtrip, run_all, scale
 
 
 def test_roundtrip_bench_returns_figures_for_both_bots(capsys: pytest.CaptureFixture[str]) -> None:
@@ -62,6 +62,8 @@ def test_run_all_finds_every_bench() -> None:
     modules = run_all.bench_modules()
     assert roundtrip in modules
     assert relay in modules
+    assert broadcast in modules and scale in modules
+    assert district not in modules  # the scale bench's seeding, no main()
     assert common not in modules  # helpers, no main()
     assert copybot not in modules  # the relay bench's baseline bot: it would serve forever
 

@@ -442,6 +442,19 @@ BROKEN: list[tuple[str, str, str, str]] = [
         "announcements.topics[1].id: expected a unique topic id, found 'health' again",
     ),
     (
+        "case-topics-without-other",
+        "[[case_topics]]\nid = 'violence'\nname = '家暴'\n" + AREA,
+        "case_topics",
+        "found no other",
+    ),
+    (
+        "repeated-case-topic",
+        "[[case_topics]]\nid = 'other'\nname = '其他'\n"
+        "[[case_topics]]\nid = 'other'\nname = '别的'\n" + AREA,
+        "case_topics[1].id",
+        "case_topics[1].id: expected a unique topic id, found 'other' again",
+    ),
+    (
         "no-emergency-numbers",
         "[privacy]\nemergency_numbers = []\n" + AREA,
         "privacy.emergency_numbers",
@@ -845,3 +858,11 @@ def test_cli_check_config_rejects(tmp_path: Path, text: str, key: str) -> None:
 def test_cli_check_config_accepts_example() -> None:
     result = _check_config(EXAMPLE)
     assert result.returncode == 0, result.stderr
+
+
+def test_case_topics_default_to_the_areas_everyday_troubles() -> None:
+    config = load_config(EXAMPLE, env={})
+    labels = [topic.name.zh_CN for topic in config.case_topics]
+    assert "劳动/欠薪" in labels and "租房" in labels
+    assert config.case_topic("renting").name.en == "Renting and landlords"
+    assert config.case_topic("gone-from-the-list").id == "other"  # an old stored id still reads

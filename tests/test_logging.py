@@ -17,6 +17,7 @@ import pytest
 from bot.localapi.state import BotMessage
 from bot.logs import KeyValueFormatter, RedactFilter, setup_logging
 from tests.e2e.driving import arrives, buttons, choose, count, messages, say
+from tests.e2e.flows import sensitive_consent
 from tests.harness import BotUnderTest, Person, make_config
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -175,6 +176,7 @@ async def _intake(resident: Person) -> None:
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("婚姻家庭")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话说说发生了什么")
     await resident.send(DESCRIPTION)
     await resident.expect("收到了")
@@ -232,7 +234,7 @@ async def _whole_case(bot: BotUnderTest, resident: Person, mediator: Person) -> 
     """Intake with a shared phone number, acceptance, both ways of the relay, a settlement,
     the revisit and the survey a day later (the clock moved), /mydata and /forget."""
     await say(resident, "找大阿嫂")
-    for data in ("in:consent:yes", "in:area:dongsheng", "in:category:family"):
+    for data in ("in:consent:yes", "in:area:dongsheng", "in:category:family", "in:sensitive:yes"):
         await choose(resident, data)
     await say(resident, SAID["description"])
     await choose(resident, "in:describe:done")
@@ -248,8 +250,11 @@ async def _whole_case(bot: BotUnderTest, resident: Person, mediator: Person) -> 
     await say(mediator, SAID["to the resident"])
     await arrives(resident, lambda m: SAID["to the resident"] in m.content, 0, what="relay")
     close = next(d for m in await say(mediator, "/close") for d in buttons(m))
-    await choose(mediator, close.rsplit(":", 1)[0] + ":settled")
+    case_id = close.split(":")[1]
+    await choose(mediator, f"cl:{case_id}:settled")
+    await choose(mediator, f"af:{case_id}:oral")
     await say(mediator, SAID["agreement"])
+    await choose(mediator, f"cf:{case_id}:ok")
     since = {mediator.id: count(mediator), resident.id: count(resident)}
     bot.clock.advance(timedelta(days=1, minutes=30))
     card = await arrives(mediator, _with_button("rv:"), since[mediator.id], what="the revisit")

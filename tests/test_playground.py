@@ -135,17 +135,20 @@ async def test_the_page_and_its_static_files_are_served_with_nothing_from_elsewh
         assert not REMOTE.search(text), path  # works offline: no CDN, no web fonts
 
 
-async def test_info_lists_the_demo_people_in_three_panes(page: Page) -> None:
+async def test_info_lists_the_demo_people_in_four_panes(page: Page) -> None:
     info = await page.get("/api/info")
     assert len(info["people"]) == len(DEMO_PEOPLE)
     panes = {pane["id"]: pane for pane in info["panes"]}
-    assert list(panes) == ["resident", "mediator", "staff"]
+    assert list(panes) == ["resident", "mediator", "staff", "party"]
     assert panes["resident"]["default"] == 1001
+    assert panes["party"]["default"] == 1002  # another resident: the other party of a case
     assert len(panes["mediator"]["people"]) == 12
     roles = {p["id"]: p["role"] for p in info["people"]}
     assert {roles[i] for i in panes["staff"]["people"]} == {"staff", "head", "adviser"}
     assert {p["language"] for p in info["people"]} == {"zh", "en"}
     assert info["timezone"] == "Asia/Shanghai"
+    names = (await page.get("/api/state"))["names"]
+    assert names == {"zh": "大阿嫂", "en": "Da'asao"}  # the profile the bot set at start
 
 
 async def test_a_person_talks_to_the_real_bot(page: Page) -> None:
@@ -187,7 +190,7 @@ async def test_one_day_on_the_clock_fires_the_demo_survey_revisit_and_notice(
     moved = await page.post("/api/clock", {"seconds": DAY})
     assert moved["offset_seconds"] == DAY
     assert moved["now"] > before["clock"]["now"]
-    await page.wait_for(1003, "您对大阿嫂的帮助满意吗")  # 小梅's survey
+    await page.wait_for(1003, "您对这次帮忙满意吗")  # 小梅's survey
     await page.wait_for(2001, "第 1 次回访")  # 王大姐's revisit reminder
     await page.wait_for(1002, "妇女维权法律讲座")  # the scheduled notice, to subscribers
     counts = (await page.get("/api/state"))["counts"]
@@ -273,3 +276,59 @@ def test_a_reply_preview_is_one_short_line() -> None:
     line = preview({"message_id": 1, "text": long_text})
     assert "\n" not in line and len(line) == 80 and line.endswith("…")
     assert preview({"message_id": 2, "location": {"latitude": 1, "longitude": 2}}) == "📍"
+
+
+async def test_a_two_party_case_is_played_on_the_fourth_phone(page: Page) -> None:
+    """The resident phone (丽娟) asks for help, 王大姐 takes it and invites the other party;
+    the fourth phone (阿芳) opens the link, joins, talks only with her, and both confirm
+    the agreement."""
+    info = await page.get("/api/info")
+    assert {p["id"]: p["default"] for p in info["panes"]}["party"] == 1002
+    await page.post("/api/chats/1001/send", {"text": "找大阿嫂"})
+    await page.wait_for(1001, "您同意吗")
+    await page.press(1001, "我同意")
+    await page.wait_for(1001, "您住在哪个村或社区")
+    await page.press(1001, "东升社区")
+    await page.wait_for(1001, "是哪方面的事情")
+    await page.press(1001, "邻里纠纷")
+    await page.wait_for(1001, "敏感信息")
+    await page.press(1001, "同意记下")
+    await page.wait_for(1001, "请用您自己的话")
+    await page.post("/api/chats/1001/send", {"text": "邻居阿芳家的围墙占了我家的地"})
+    await page.wait_for(1001, "收到了")
+    await page.press(1001, "说完了 ✓")
+    await page.wait_for(1001, "您希望大阿嫂怎么和您联系")
+    await page.press(1001, "就在这里聊")
+    await page.wait_for(1001, "请核对您的求助内容")
+    await page.press(1001, "✓ 提交给大阿嫂")
+    number = re.search(r"QJS-\d{4}-\d{4}", (await page.wait_for(1001, "已登记"))["text"])
+    assert number is not None
+    await page.wait_for(2001, f"新案件 {number.group(0)}")
+    await page.press(2001, "接受")
+    await page.wait_for(2001, "围墙占了我家的地")
+    await page.post("/api/chats/2001/send", {"text": "/party"})
+    invitation = await page.wait_for(2001, "链接只能用一次")
+    payload = re.search(r"start=(party-[\w-]+)", invitation["text"])
+    assert payload is not None
+    await page.post("/api/chats/1002/send", {"text": f"/start {payload.group(1)}"})
+    await page.wait_for(1002, "邀请您参加一次调解")
+    await page.press(1002, "我同意，参加调解")
+    await page.wait_for(1002, "只有调解员看得到")
+    await page.post("/api/chats/1002/send", {"text": "那块地本来就是我家的"})
+    await page.wait_for(2001, "那块地本来就是我家的")
+    assert not [
+        m for m in (await page.chat(1001))["messages"] if "那块地本来就是我家的" in m["text"]
+    ]
+    await page.post("/api/chats/2001/send", {"text": "/close"})
+    await page.wait_for(2001, "结果是")
+    await page.press(2001, "调解成功（达成协议）")
+    await page.wait_for(2001, "签书面协议，还是口头协议")
+    await page.press(2001, "口头协议（记录内容）")
+    await page.wait_for(2001, "请写下商量好的内容")
+    await page.post("/api/chats/2001/send", {"text": "一起请人重新量地界，5月1日前"})
+    await page.wait_for(2001, "请核对")
+    await page.press(2001, "✓ 确认")
+    for user_id in (1001, 1002):
+        await page.wait_for(user_id, "一起请人重新量地界")
+        await page.press(user_id, "我同意以上协议内容")
+        await page.wait_for(user_id, "已记下您同意协议")

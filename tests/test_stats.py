@@ -188,9 +188,15 @@ def test_text_and_workbook_say_the_same(tmp_path: Path) -> None:
         "By area: Dongsheng Community 2 · Lianhe Village 2 · area not given 1",
         "Outcomes: settled 2 · not settled 1 · withdrawn 1 · still open 1",
         "Settlement rate: 67% (settled among settled and not settled)",
-        "Median time to the mediator's first reply: 1 hr 8 min (4 cases)",
+        "From registration to the mediator's first message to the resident: 1 hr 8 min "
+        "(median of 4 cases)",
+        "How they asked to meet: Chat here 5 · A phone call 0 · "
+        "Visit the desk during office hours 0 · A home visit 0",
         "Revisits: 2 done (1 holding, 1 came back, 0 not reached) · 3 pending · 1 overdue",
         "Satisfaction: average 3.7 of 5 from 3 answers",
+        "Mediation: written agreements 0 · oral agreements 0 · other parties who joined 0 · "
+        "terms performed on time 0 · terms performed late 0 · terms broken 0 · "
+        "judicial-confirmation cards sent 0 · cases over the time limit 0 · cases extended 0",
     ):
         assert line in text, (line, text)
     workbook = load_workbook(io.BytesIO(data))
@@ -200,14 +206,17 @@ def test_text_and_workbook_say_the_same(tmp_path: Path) -> None:
         "By area",
         "By category",
         "Outcomes",
+        "How they asked to meet",
         "Referrals",
+        "Mediation",
         "Revisits",
         "Satisfaction",
     ]
     summary = dict(workbook["Summary"].iter_rows(min_row=2, values_only=True))
     assert summary["Cases registered"] == 5
     assert summary["Settlement rate (%)"] == 66.7
-    assert summary["Median hours to the first reply"] == 1.12
+    assert summary["Median hours from registration to the mediator's first message"] == 1.12
+    assert summary["Cases that median covers"] == 4
     assert summary["Average satisfaction (1 to 5)"] == 3.67
     assert list(workbook["Outcomes"].iter_rows(values_only=True))[1] == ("settled", 2)
     assert list(workbook["Satisfaction"].iter_rows(values_only=True))[1:] == [

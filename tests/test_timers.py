@@ -207,3 +207,24 @@ async def test_stop_lets_a_reminder_in_flight_finish(db: Database, clock: FakeCl
     assert finished.is_set()
     row = await ReminderRepository(db).get("slow:1")
     assert row is not None and row.state == "done"
+
+
+async def test_only_a_day_of_reminders_is_scheduled_and_later_ones_still_fire(
+    db: Database, clock: FakeClock
+) -> None:
+    """A district's year of revisits stays in the table; the window moves on with time."""
+    reminders = ReminderRepository(db)
+    rows = [
+        (f"ping:{n}", "ping", START + timedelta(hours=6 * n), None, None) for n in range(1, 400)
+    ]
+    await reminders.add_many(rows, START)
+    recorder = Recorder()
+    timers = await _timers(db, clock, recorder)
+    try:
+        assert timers.scheduled == 1 + 4  # the refill job, and 6 h, 12 h, 18 h, 24 h
+        clock.advance(timedelta(days=30))
+        await recorder.wait(4 * 30, timeout=10)
+        assert {r.job_id for r in recorder.fired} == {f"ping:{n}" for n in range(1, 4 * 30 + 1)}
+        assert timers.scheduled < 10
+    finally:
+        await timers.stop()

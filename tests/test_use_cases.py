@@ -95,7 +95,7 @@ async def test_a_closed_case_is_reopened_to_its_mediator(features: Features) -> 
     case_id, offer_id = await _offered(features)
     mediator = await features.person(MEDIATOR)
     case = await features.services.routing.accept(mediator, offer_id)
-    await features.services.casework.choose_outcome(mediator, case_id, "withdrawn")
+    await features.services.casework.withdraw(await features.person(RESIDENT), case_id)
     assert (await features.fresh(case)).state is CaseState.WITHDRAWN
     await features.services.casework.reopen(mediator, case.number)
     assert (await features.fresh(case)).state is CaseState.ACCEPTED

@@ -49,9 +49,16 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     CaseState.OFFERED: frozenset(
         {CaseState.NEW, CaseState.UNASSIGNED, CaseState.ACCEPTED, CaseState.WITHDRAWN}
     ),
-    # closed with an outcome, or released when its mediator leaves the desk
+    # closed with an outcome (or without one, as older cases were), or released when its
+    # mediator leaves the desk
     CaseState.ACCEPTED: frozenset(
-        {CaseState.SETTLED, CaseState.NOT_SETTLED, CaseState.WITHDRAWN, CaseState.NEW}
+        {
+            CaseState.SETTLED,
+            CaseState.NOT_SETTLED,
+            CaseState.WITHDRAWN,
+            CaseState.CLOSED,
+            CaseState.NEW,
+        }
     ),
     # /reopen gives a closed case back to its mediator
     CaseState.SETTLED: frozenset({CaseState.ACCEPTED}),
@@ -124,6 +131,7 @@ class CaseRecord:
     taken_at: datetime | None = None  # when someone took the urgent case
     basis: str = "consent"  # or 'vital_interests': registered before the consent
     no_mediation: bool = False  # 不适合调解: never bring the parties together
+    purged: bool = False  # its contents were deleted after the retention period
 
     @property
     def is_open(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, NewType
 
 from bot.roster import DutyMode
@@ -33,6 +34,8 @@ class MemberRecord:
     language: str | None  # the user's own choice, see bot.i18n.negotiate
     telegram_language: str | None
     current_case_id: int | None = None  # chosen with /case
+    current_case_at: datetime | None = None  # when she chose it explicitly (None: never)
+    capacity: int | None = None  # open cases she can carry (None: no limit)
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,8 @@ DEFAULT_MIME = {
     "sticker": "image/webp",
 }
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+_LANGUAGE = re.compile(r"[a-z]{2}")
+PROFILE_LIMITS = {"name": 64, "description": 512, "short_description": 120}  # Telegram's
 
 Method = Callable[[Params], Awaitable[Any]]
 
@@ -319,6 +321,12 @@ class BotApiMethods:
             "setmycommands": self.set_my_commands,
             "getmycommands": self.get_my_commands,
             "deletemycommands": self.delete_my_commands,
+            "setmyname": partial(self.set_profile, "name"),
+            "getmyname": partial(self.get_profile, "name"),
+            "setmydescription": partial(self.set_profile, "description"),
+            "getmydescription": partial(self.get_profile, "description"),
+            "setmyshortdescription": partial(self.set_profile, "short_description"),
+            "getmyshortdescription": partial(self.get_profile, "short_description"),
             "setchatmenubutton": self.set_chat_menu_button,
             "getchatmenubutton": self.get_chat_menu_button,
             "getchat": self.get_chat,
@@ -849,6 +857,37 @@ class BotApiMethods:
         """deleteMyCommands."""
         self.world.commands.pop(self._command_key(params), None)
         return True
+
+    # -- the bot's profile -------------------------------------------------------------------
+
+    def _profile_language(self, params: Params) -> str:
+        """A two-letter ISO 639-1 code, or "" for the texts shown when none matches."""
+        code = params.text("language_code") or ""
+        if code and not _LANGUAGE.fullmatch(code):
+            raise bad_request("language code is invalid")
+        return code
+
+    async def set_profile(self, field_name: str, params: Params) -> bool:
+        """setMyName, setMyDescription, setMyShortDescription: empty text removes the one of
+        that language."""
+        language = self._profile_language(params)
+        text = params.text(field_name) or ""
+        if len(text) > PROFILE_LIMITS[field_name]:
+            raise bad_request(f"{field_name.upper()}_INVALID")
+        if text:
+            self.world.profile[(field_name, language)] = text
+        else:
+            self.world.profile.pop((field_name, language), None)
+        return True
+
+    async def get_profile(self, field_name: str, params: Params) -> JSONDict:
+        """getMyName, getMyDescription, getMyShortDescription: that language's text, else the
+        default one (for the name, else the account's first name)."""
+        language = self._profile_language(params)
+        profile = self.world.profile
+        fallback = self.world.bot.first_name if field_name == "name" else ""
+        text = profile.get((field_name, language)) or profile.get((field_name, ""), fallback)
+        return {field_name: text}
 
     async def set_chat_menu_button(self, params: Params) -> bool:
         """setChatMenuButton for one chat or (without chat_id) the default."""

@@ -22,7 +22,8 @@ deleteWebhook, getWebhookInfo, getUpdates, sendMessage, copyMessage, forwardMess
 editMessageText, editMessageCaption, editMessageReplyMarkup, deleteMessage,
 answerCallbackQuery, sendPhoto, sendDocument, sendVoice, sendVideo, sendAudio, sendSticker,
 sendLocation, sendContact, sendChatAction, getFile, setMyCommands, getMyCommands,
-deleteMyCommands, setChatMenuButton, getChatMenuButton, getChat.
+deleteMyCommands, setMyName, getMyName, setMyDescription, getMyDescription,
+setMyShortDescription, getMyShortDescription, setChatMenuButton, getChatMenuButton, getChat.
 Files download from ``/file/bot<token>/<file_path>``.  A wrong token answers 401 Unauthorized
 (404 Not Found if it is not even shaped like a token); an unknown method 404 Not Found.
 
@@ -858,6 +859,11 @@ class LocalBotApi:
         """The command list set for exactly that scope (default scope if None) and language."""
         key = (scope_key(scope or {"type": "default"}), language_code)
         return list(self.world.commands.get(key, []))
+
+    def profile(self, field_name: str, language_code: str = "") -> str | None:
+        """The profile text set for exactly that language ("name", "description",
+        "short_description"), or None."""
+        return self.world.profile.get((field_name, language_code))
 
     def menu_commands(self, user_id: int) -> list[JSONDict]:
         """The commands a Telegram client would show this user in the menu."""

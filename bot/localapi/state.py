@@ -443,6 +443,9 @@ class World:
     files_by_path: dict[str, StoredFile] = field(default_factory=dict)
     callback_queries: dict[str, CallbackQueryRecord] = field(default_factory=dict)
     commands: dict[tuple[str, str], list[JSONDict]] = field(default_factory=dict)
+    # The bot's profile texts, by field ("name", "description", "short_description") and
+    # language code ("" for the default): setMyName, setMyDescription, setMyShortDescription.
+    profile: dict[tuple[str, str], str] = field(default_factory=dict)
     default_menu_button: JSONDict = field(default_factory=lambda: {"type": "commands"})
     signal: Signal = field(default_factory=Signal)
     webhook: JSONDict | None = None  # what setWebhook was given; this server never calls it

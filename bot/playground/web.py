@@ -43,11 +43,15 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 12 * 1024 * 1024  # a phone photo, base64
 MAX_JUMP = timedelta(days=366)
 ANSWER_WAIT_SECONDS = 3.0
-PANE_ROLES = {  # the three phones, left to right
+PANE_ROLES = {  # the four phones, left to right
     "resident": ("resident",),
     "mediator": ("mediator",),
     "staff": ("staff", "head", "adviser"),
+    # The other party of a case: another resident, who opens the mediator's /party link
+    # (type /start party-… here, copied from the mediator's phone).
+    "party": ("resident",),
 }
+PANE_DEFAULT = {"party": 1}  # which of its people a phone shows first (else the first)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -135,6 +139,7 @@ class PlaygroundWeb:
         bot = self.api.world.bot
         return {
             "bot": {"first_name": bot.first_name, "username": bot.username},
+            "names": self._bot_names(),
             "timezone": self.config.locale.timezone,
             "people": [self._person(p) for p in self.people.values()],
             "panes": [self._pane(name) for name in PANE_ROLES],
@@ -143,7 +148,12 @@ class PlaygroundWeb:
 
     async def state(self, request: web.Request) -> Any:
         counts = {str(i): bot_message_count(self.api, i) for i in self.people}
-        return {"clock": self._clock(), "counts": counts}
+        return {"clock": self._clock(), "counts": counts, "names": self._bot_names()}
+
+    def _bot_names(self) -> dict[str, str]:
+        """The bot's name as each language's users see it (setMyName), as a phone shows it."""
+        fallback = self.api.world.bot.first_name
+        return {code: self.api.profile("name", code) or fallback for code in ("zh", "en")}
 
     async def chat(self, request: web.Request) -> Any:
         view = chat_view(self.api, self._user(request))
@@ -241,7 +251,8 @@ class PlaygroundWeb:
     def _pane(self, name: str) -> JSONDict:
         """Which demo people a phone can switch between; the first is shown at first."""
         ids = [p.id for p in self.people.values() if p.role in PANE_ROLES[name]]
-        return {"id": name, "people": ids, "default": ids[0] if ids else None}
+        first = min(PANE_DEFAULT.get(name, 0), len(ids) - 1)
+        return {"id": name, "people": ids, "default": ids[first] if ids else None}
 
 
 def demo_phone(user_id: int) -> str:

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
+from telegram import BotCommandScopeChat, Update
 from telegram.ext import CallbackContext, TypeHandler
 
 from bot.app import DaasaoApp
 from bot.errors import DomainError
+from bot.localapi.methods import scope_key
 from bot.localapi.server import LocalBotApi
 from bot.localapi.state import BotMessage
 from storage.db import Database
@@ -27,6 +28,7 @@ from tests.harness import BotUnderTest, Person
 CASE_NUMBER = re.compile(r"[A-Z]{2,8}-\d{4}-\d{4}")
 SENTINEL = "lang:none"  # a press refused with an alert; changes nothing
 LAST_GROUP = 99  # after every group of bot.app
+SETTLE_WAIT = 20.0  # seconds: the longest a person's earlier updates may take to be handled
 # Columns that change whenever someone merely writes: not a change of the world.
 VOLATILE = {("users", "updated_at")}
 
@@ -103,7 +105,8 @@ async def settled(person: Person) -> None:
         record = api.callback_answer(query)
         return record is not None and record.answered
 
-    await api.wait_for(answered, what=f"the sentinel's answer for {person.id}")
+    # What it waits behind may be slow work (/stats draws two charts on a loaded machine).
+    await api.wait_for(answered, timeout=SETTLE_WAIT, what=f"the sentinel's answer for {person.id}")
 
 
 async def say(person: Person, text: str) -> list[BotMessage]:
@@ -181,3 +184,20 @@ async def snapshot(db: Database) -> Snapshot:
 
 def changed_tables(before: Snapshot, after: Snapshot) -> set[str]:
     return {t for t in before.keys() | after.keys() if before.get(t) != after.get(t)}
+
+
+async def chat_menu(bot: BotUnderTest, user_id: int, *, has: str | None) -> dict[str, str]:
+    """A chat's own command menu (bot/menus.py), read back through the Bot API once it
+    lists `has` — or, with None, once the chat has none of its own (the bot-wide one)."""
+    key = (scope_key({"type": "chat", "chat_id": user_id}), "")
+
+    def ready() -> bool:
+        listed = bot.api.world.commands.get(key)
+        if has is None:
+            return listed is None
+        return any(c["command"] == has for c in listed or [])
+
+    await bot.api.wait_for(ready, what=f"the menu of {user_id} ({has})")
+    assert bot.app is not None
+    commands = await bot.app.bot.get_my_commands(scope=BotCommandScopeChat(user_id))
+    return {c.command: c.description for c in commands}

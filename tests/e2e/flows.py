@@ -8,6 +8,7 @@ from bot.localapi.state import BotMessage
 from tests.harness import Person
 
 CASE_NUMBER = re.compile(r"QJS-2026-\d{4}")
+NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
 
 
 async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修天天吵到半夜") -> str:
@@ -39,13 +40,14 @@ async def register_en(
         await resident.send("/start")
         await resident.expect_many("Do you agree", "By the way")
     else:
-        await resident.send("找大阿嫂")
-        await resident.expect("Do you agree")
+        first = await trigger(resident, "Find Da'asao")
+        assert "Do you agree" in first.content, first.content
     await resident.press("I agree")
     await resident.expect("Which village")
     await resident.press(area)
     await resident.expect("What is it about")
     await resident.press(category)
+    await sensitive_consent(resident)
     await resident.expect("Please tell")
     await resident.send(text)
     await resident.expect("Got it")
@@ -63,20 +65,34 @@ async def open_case_en(
     text: str = "Noise every night",
     *,
     via_start: bool = False,
+    category: str = "Neighbours",
 ) -> str:
     """A whole intake in English; returns the case number."""
-    registered = await register_en(resident, area, text=text, via_start=via_start)
+    registered = await register_en(resident, area, category, text, via_start=via_start)
     match = CASE_NUMBER.search(registered.content)
     assert match, registered.content
     return match.group(0)
 
 
+async def trigger(resident: Person, words: str = "找大阿嫂") -> BotMessage:
+    """The trigger; with a case open she is told who follows it, and chooses a new matter."""
+    await resident.send(words)
+    first = await resident.expect()
+    new_matter = next((b for b in NEW_MATTER if b in str(first.buttons)), None)
+    if new_matter is not None:
+        await resident.press(new_matter)
+        first = await resident.expect()
+    return first
+
+
 async def start_intake(resident: Person, *, consent: bool = True) -> None:
-    await resident.send("找大阿嫂")
+    first = await trigger(resident)
     if consent:
-        await resident.expect("您同意吗")
+        assert "您同意吗" in first.content, first.content
         await resident.press("我同意")
-    await resident.expect("您住在哪个村或社区")
+        await resident.expect("您住在哪个村或社区")
+        return
+    assert "您住在哪个村或社区" in first.content, first.content
 
 
 async def open_case(
@@ -92,6 +108,7 @@ async def open_case(
     await resident.press(area)
     await resident.expect("是哪方面的事情")
     await resident.press(category)
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     return await describe_and_confirm(resident, text=text)
 
@@ -107,3 +124,37 @@ async def accepted_case(
     await mediator.expect_many(f"📨 {number}", text)
     await resident.expect(f"已经接手您的案件 {number}")
     return number
+
+
+async def close_settled(mediator: Person, agreement: str) -> None:
+    """/close as settled with an oral agreement (§28), through its preview and ✓ 确认."""
+    await mediator.send("/close")
+    await mediator.expect("结果是")
+    await mediator.press("调解成功（达成协议）")
+    await mediator.expect("签书面协议，还是口头协议")
+    await mediator.press("口头协议（记录内容）")
+    await mediator.expect("请写下商量好的内容")
+    await mediator.send(agreement)
+    await mediator.expect("请核对")
+    await mediator.press("✓ 确认")
+
+
+async def close_referred(mediator: Person, where: str) -> None:
+    """/close as not settled, referred to `where`, through its preview and ✓ 确认."""
+    await mediator.send("/close")
+    await mediator.expect("结果是")
+    await mediator.press("未调解成功（已转介）")
+    await mediator.expect("转介到了哪里")
+    await mediator.send(where)
+    await mediator.expect("请核对")
+    await mediator.press("✓ 确认")
+
+
+async def sensitive_consent(resident: Person, *, agree: bool = True) -> None:
+    """The separate consent for details about violence, health or minors (PIPL Art. 29),
+    asked right after the topic: its button, in any language."""
+    screen = await resident.expect()
+    data = f"in:sensitive:{'yes' if agree else 'no'}"
+    offered = [b.get("callback_data") for row in screen.buttons for b in row]
+    assert data in offered, screen.content
+    await resident.api.press_button(resident.id, screen.message_id, data)

@@ -54,7 +54,7 @@ async def compose(
             await staff.send(event)
     preview = await staff.expect(text)
     assert "—— 街道妇联" in preview.content
-    await staff.expect("请检查上面的通知")
+    await staff.expect("请看一下上面的通知")
     await staff.press("✓ 确认发送")
     return (await staff.expect("已安排发送")).content
 
@@ -89,8 +89,9 @@ async def test_subscribe_choose_and_unsubscribe(bot: BotUnderTest) -> None:
     await resident.expect_button("✓ 东升社区")
     await resident.press("· 健康")
     await resident.expect_button("✓ 健康")
-    await resident.press("说完了 ✓")
-    await resident.expect_edit("已保存，谢谢")
+    await resident.press("就这样，保存 ✓")
+    saved = await resident.expect_edit("保存好了")
+    assert "东升社区的健康的通知会发到这里" in saved.content  # what she chose, in words
     await resident.send("/unsubscribe")
     await resident.expect("您不会再收到活动通知了")
 
@@ -130,7 +131,9 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
         event="3月8日 19:00",
     )
     assert "通知 #1" in done
-    report = await staff.expect("通知 #1：已送达 4，失败 0，已屏蔽 0，待发送 0")
+    report = await staff.expect("通知 #1“三八妇女节联欢会，3月8日晚上七点，社区礼堂”：已送达 4")
+    assert "失败 0，被屏蔽 0，还有 0 条待发" in report.content
+    assert "刷新发送情况" in str(report.buttons)  # the automatic report speaks her language
     assert "报名：0 人参加" in report.content
     for user_id in (3001, 3002, 3003, 3201):
         assert received(bot, user_id, "三八妇女节联欢会") == 1
@@ -142,6 +145,9 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
     assert await coming.press_and_expect_answer("🙋 我参加") == "到时见！"
     assert await not_coming.press_and_expect_answer("不能参加") == "谢谢您告诉我们。"
     assert await not_coming.press_and_expect_answer("🙋 我参加") == "到时见！"  # changeable
+    notice = await coming.expect_button("✓ 🙋 我参加")  # her answer, ticked on the notice
+    assert "不能参加" in str(notice.buttons) and "退订" in str(notice.buttons)
+    await not_coming.expect_button("✓ 🙋 我参加")
     await staff.press("刷新发送情况")
     await staff.expect("报名：2 人参加，0 人不能参加")
     bot.clock.advance(timedelta(days=6, hours=7, minutes=30))  # 3月7日 19:00: 24 h before
@@ -150,7 +156,7 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
     await not_coming.expect("⏰ 提醒")
     assert received(bot, 3003, "⏰ 提醒") == 0  # did not answer: no reminder
     await staff.send("/stats")
-    stats = await staff.expect("已发送通知")
+    stats = await staff.expect("已发送通知", timeout=30)  # two charts are drawn first
     assert "已发送通知：1 · 报名回复：2" in stats.content
     assert "订阅人数（按村/社区）：东升社区 3 · 联合村 2 · 全部 1" in stats.content
 
@@ -158,12 +164,12 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
 async def test_unsubscribe_button_on_every_announcement(bot: BotUnderTest, staff: Person) -> None:
     await seed_subscribers(bot, range(3301, 3303))
     await compose(staff, "健康讲座")
-    await staff.expect("通知 #1：已送达 2")
+    await staff.expect("”：已送达 2")
     resident = Person(bot.api, 3301)
     resident.skip_all()
     assert "不会再收到活动通知" in await resident.press_and_expect_answer("退订")
     await compose(staff, "第二场健康讲座")
-    await staff.expect("通知 #2：已送达 1")
+    await staff.expect("”：已送达 1")
     assert received(bot, 3301, "第二场健康讲座") == 0
 
 
@@ -178,9 +184,9 @@ async def test_scheduled_yearly_announcement_fires_on_its_dates(
     bot.clock.advance(timedelta(days=5, hours=23))  # 3月8日 08:30
     await staff.expect_silence(0.3)
     bot.clock.advance(timedelta(minutes=30))
-    await staff.expect("通知 #1：已送达 2")
+    await staff.expect("”：已送达 2")
     bot.clock.advance(timedelta(days=365))  # 2027年3月8日 09:00
-    await staff.expect("通知 #1：已送达 4")  # the report counts every sending
+    await staff.expect("”：已送达 4")  # the report counts every sending
     assert received(bot, 3401, "妇女节快乐") == 2
 
 
@@ -190,7 +196,7 @@ async def test_a_cancelled_announcement_is_not_sent(bot: BotUnderTest, staff: Pe
     await staff.send("/announcements")
     await staff.expect("通知列表")
     await staff.press("取消 #1")
-    await staff.expect("通知 #1 已取消")
+    await staff.expect("通知 #1“取消的活动”已取消")
     bot.clock.advance(timedelta(days=8))
     await staff.expect_silence(0.3)
     assert received(bot, 3501, "取消的活动") == 0
@@ -204,7 +210,7 @@ async def test_composer_refuses_bad_input_politely(bot: BotUnderTest, staff: Per
     await staff.send("讲座")
     await staff.expect("发给谁")
     await staff.send("随便写点")
-    await staff.expect("请使用上面的按钮")
+    await staff.expect("请点上面的按钮")
     await staff.press("下一步 ›")
     await staff.expect("什么时候发送")
     await staff.press("指定日期和时间…")
@@ -244,15 +250,15 @@ async def test_times_written_as_people_say_them(bot: BotUnderTest, staff: Person
     await staff.expect("活动是哪天几点")
     await staff.send("周六下午3点")
     await staff.expect("周六亲子读书会")
-    summary = await staff.expect("请检查上面的通知")
-    assert "时间：3月7日周六 14:30" in summary.content
+    summary = await staff.expect("请看一下上面的通知")
+    assert "3月7日周六 14:30发出" in summary.content
     assert "活动时间：3月7日周六 15:00" in summary.content
     await staff.press("✓ 确认发送")
     await staff.expect("已安排发送")
     bot.clock.advance(timedelta(days=5, hours=4, minutes=59))  # 3月7日 14:29
     await staff.expect_silence(0.3)
     bot.clock.advance(timedelta(minutes=1))
-    await staff.expect("通知 #1：已送达 2")
+    await staff.expect("”：已送达 2")
 
 
 @pytest.mark.slow
@@ -284,7 +290,7 @@ async def test_broadcast_to_300_with_faults_and_a_restart_reaches_everyone_once(
     await staff.press("现在发送")
     await staff.expect("要加上")
     await staff.press("不用")
-    await staff.expect_many("免费两癌筛查", "请检查上面的通知。它将发给 200 位订阅者")
+    await staff.expect_many("免费两癌筛查", "请看一下上面的通知：会发给 200 位订阅的居民")
     await staff.press("✓ 确认发送")
     await staff.expect("已安排发送")
 
@@ -294,8 +300,8 @@ async def test_broadcast_to_300_with_faults_and_a_restart_reaches_everyone_once(
     await bot.api.wait_for(lambda: delivered() >= 80, timeout=20, what="80 deliveries")
     await bot.restart()  # in the middle of the broadcast
     await bot.api.wait_for(lambda: delivered() >= 197, timeout=40, what="all deliveries")
-    report = await staff.expect("通知 #1：", timeout=20)
-    assert "已送达 197，失败 1，已屏蔽 2，待发送 0" in report.content
+    report = await staff.expect("通知 #1“免费两癌筛查”：", timeout=20)
+    assert "已送达 197，失败 1，被屏蔽 2，还有 0 条待发" in report.content
     for user_id in range(5000, 5200):
         expected = 0 if user_id in (*blocked, 5030) else 1
         assert received(bot, user_id, "免费两癌筛查") == expected, user_id

@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.flows import accepted_case
+from tests.e2e.flows import accepted_case, close_settled
 from tests.harness import BotUnderTest, Person
 
 NOT_TAKEN = "没能收下"  # zh: "…could not be taken just now… Please send it again"
@@ -186,11 +186,7 @@ async def test_an_edit_after_the_close_is_refused_and_changes_nothing(
     number = await accepted_case(resident, wang)
     sent = await resident.send("原话")
     copy = await wang.expect("原话")
-    await wang.send("/close")
-    await wang.expect("的结果是")
-    await wang.press("调解成功（达成协议）")
-    await wang.expect("请写下双方达成的协议")
-    await wang.send("各让一步")
+    await close_settled(wang, "各让一步")
     await resident.expect(f"您的案件 {number} 已结案")
     before = _book_rows(bot.config.storage.path, number)
     await bot.api.edit_text(resident.id, sent["message_id"], "改过的话")
@@ -211,6 +207,8 @@ async def test_an_edit_by_a_former_mediator_is_refused(
     await wang.press("李阿姨")
     await wang.expect("请给李阿姨写一段简短的交接说明")
     await wang.send("交接")
+    await wang.expect("转交给李阿姨吗")
+    await wang.press("确认")
     await wang.expect(f"案件 {number} 现在由李阿姨负责")
     await bot.api.edit_text(wang.id, sent["message_id"], "打我电话 13800000000")
     await wang.expect("不能在这个案件里发消息了")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROSTER
-from tests.e2e.flows import accepted_case, start_intake
+from tests.e2e.flows import accepted_case, sensitive_consent, start_intake
 from tests.e2e.test_durable import settled_book
 from tests.harness import BotUnderTest, Person
 
@@ -52,6 +52,7 @@ async def test_an_intake_description_keeps_every_message_over_the_limit(
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("邻里纠纷")
+    await sensitive_consent(resident)
     await resident.expect("说说发生了什么")
     for n in range(9):
         await resident.send(f"描述{n}")

@@ -238,7 +238,12 @@ class Lab:
             await self.say(person, "王阿姨")
             return person
         await self.say(person, "找大阿嫂")
-        for data in ("in:consent:yes", "in:area:dongsheng", "in:category:family"):
+        for data in (
+            "in:consent:yes",
+            "in:area:dongsheng",
+            "in:category:family",
+            "in:sensitive:yes",
+        ):
             await self.tap(person, data)
         return person
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.e2e.flows import describe_and_confirm, open_case, start_intake
+from tests.e2e.flows import describe_and_confirm, open_case, sensitive_consent, start_intake
 from tests.harness import BotUnderTest, Person, zh
 
 
 async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]) -> None:
-    resident = bot.person(1001, "秀英", last_name="张", username="zhangxy")
+    resident = bot.person(1001, "秀英", last_name="钟", username="zhongxy")
     await start_intake(resident)
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("婚姻家庭")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话说说发生了什么")
     await resident.send("老公最近总是喝酒，回家就吵")
     await resident.expect("收到了")
@@ -29,7 +30,7 @@ async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]
     assert "东升社区" in summary.content
     assert "婚姻家庭" in summary.content
     assert "老公最近总是喝酒" in summary.content
-    assert "另有 2 条图片、语音或文件" in summary.content
+    assert "另附 1 张照片、1 条语音" in summary.content
     assert "坐班时间：周二、周四 9:00–11:30" in summary.content
     await resident.press("✓ 提交给大阿嫂")
     registered = await resident.expect("案件编号 QJS-2026-0001")
@@ -41,7 +42,7 @@ async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]
     card = await team["wang"].expect("新案件 QJS-2026-0001")
     assert "东升社区" in card.content
     assert re.search(r"居民 R-\d{4}", card.content)
-    for secret in ("秀英", "张", "zhangxy", "1001"):
+    for secret in ("秀英", "钟", "zhongxy", "1001"):
         assert secret not in card.content
 
 
@@ -56,6 +57,7 @@ async def test_full_intake_in_english_with_a_shared_phone(
     await resident.press("Dongsheng Community")
     await resident.expect("What is it about?")
     await resident.press("Neighbours")
+    await sensitive_consent(resident)
     await resident.expect("Please tell us what happened")
     await resident.send("The dog next door barks all night.")
     await resident.expect("Got it")
@@ -83,6 +85,7 @@ async def test_typed_answers_work_at_every_step(bot: BotUnderTest, team: dict[st
     await resident.send("东升")
     await resident.expect("是哪方面的事情")
     await resident.send("2")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("楼上漏水")
     await resident.expect("收到了")
@@ -119,6 +122,7 @@ async def test_bad_input_gets_an_explanation_and_the_same_step(
     await resident.press("东升社区")  # the area buttons are still on screen
     await resident.expect_many("前面步骤的", "是哪方面的事情")
     await resident.press("其他")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("好了")  # "done" before saying anything
     await resident.expect_many("请先简单说几句", "请用您自己的话")
@@ -142,6 +146,7 @@ async def test_phone_step_refuses_someone_elses_contact_and_bad_numbers(
     await resident.press("东升社区")
     await resident.expect("是哪方面")
     await resident.press("继承与赡养")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("老人赡养费的问题")
     await resident.expect("收到了")
@@ -169,7 +174,7 @@ async def test_cancel_leaves_at_any_step_and_consent_is_remembered(
     await resident.send("/cancel")
     await resident.expect("已取消，什么都没有发出去")
     await resident.send("/cancel")
-    await resident.expect("现在没有需要取消的操作")
+    await resident.expect("现在没有要取消的事")
     await start_intake(resident, consent=False)
     buttons = resident.last().reply_markup["inline_keyboard"]  # type: ignore[index]
     assert not any(b["text"].startswith("✓") for row in buttons for b in row)  # nothing kept
@@ -194,6 +199,7 @@ async def test_restart_mid_intake_continues_where_it_stopped(
     await resident.press("东升社区")
     await resident.expect("是哪方面")
     await resident.press("邻里纠纷")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await bot.restart()
     number = await describe_and_confirm(resident, text="重启之后继续说")
@@ -219,6 +225,7 @@ async def test_area_is_remembered_for_the_next_case(
     await resident.press("联合村")
     await resident.expect("是哪方面")
     await resident.press("其他")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await describe_and_confirm(resident)
     await start_intake(resident, consent=False)
@@ -234,12 +241,14 @@ async def test_a_resident_may_open_a_second_case(
     await resident.press("东升社区")
     await resident.expect("是哪方面")
     await resident.press("其他")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     first = await describe_and_confirm(resident)
     await start_intake(resident, consent=False)
     await resident.press("东升社区")
     await resident.expect("是哪方面")
     await resident.press("婚姻家庭")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     second = await describe_and_confirm(resident, text="另一件事")
     assert (first, second) == ("QJS-2026-0001", "QJS-2026-0002")
@@ -264,6 +273,7 @@ async def test_clock_is_used_for_the_case_year(bot: BotUnderTest, team: dict[str
     await resident.press("东升社区")
     await resident.expect("是哪方面")
     await resident.press("其他")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("新年第一件事")
     await resident.expect("收到了")
@@ -283,3 +293,54 @@ async def test_concurrent_intakes_get_distinct_gap_free_numbers(
         *(open_case(r, text=f"第{n}件事") for n, r in enumerate(residents))
     )
     assert sorted(numbers) == [f"QJS-2026-{n:04d}" for n in range(1, 13)]
+
+
+async def test_sensitive_details_get_a_consent_of_their_own_and_no_does_not_stop_her(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    """PIPL Art. 29: asked separately just before the description, recorded with the case;
+    declining lets her go on without those details."""
+    agrees, declines = bot.person(1090), bot.person(1091)
+    for resident, agree in ((agrees, True), (declines, False)):
+        await start_intake(resident)
+        await resident.press("东升社区")
+        await resident.expect("是哪方面")
+        await resident.press("婚姻家庭")
+        screen = await resident.expect("敏感信息")
+        assert "暴力" in screen.content and "孩子" in screen.content
+        await resident.press("同意记下" if agree else "不同意，我不讲这些")
+        if not agree:
+            await resident.expect("请不要讲暴力、身体健康或孩子方面的细节")
+        await resident.expect("请用您自己的话")
+    numbers = [
+        await describe_and_confirm(agrees, text="我们吵架"),
+        await describe_and_confirm(declines, text="我们也吵架"),
+    ]
+    kept = []
+    for number in numbers:
+        registered = (await bot.timeline(number))[0]
+        assert registered.kind == "registered"
+        kept.append(registered.detail["sensitive"])
+    assert kept == ["consent", "declined"]
+
+
+async def test_the_danger_path_goes_on_without_the_sensitive_consent_and_records_why(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident = bot.person(1092)
+    await start_intake(resident)
+    await resident.press("东升社区")
+    await resident.expect("是哪方面")
+    await resident.press("🆘 我现在有危险")  # before the sensitive question was reached
+    await resident.expect("如果您现在有危险")
+    assert bot.app is not None
+    db = bot.app.bot_data.services.db
+    for _ in range(100):
+        row = await db.fetch_one("SELECT number FROM cases WHERE resident_id = ?", (1092,))
+        if row is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert row is not None
+    registered = (await bot.timeline(row[0]))[0]
+    assert registered.detail["urgent"] is True
+    assert registered.detail["sensitive"] == "vital_interests"  # PIPL Art. 13(4)

@@ -39,6 +39,7 @@ from bot.domain.permissions import StaffOnlyError, StaffOrHeadOnlyError
 from bot.errors import CaseNotFoundError, InviteError, NotAllowedError, StaleActionError
 from bot.i18n import Catalogs
 from bot.localapi.state import BotMessage
+from bot.parties import PartyLinkError
 from bot.relay import CaseClosedError, CaseNotYoursError, NoCaseChosenError
 from bot.urgent import NoMediationError, TakenError
 from tests.e2e.driving import (
@@ -82,6 +83,7 @@ CONFIG: dict[str, Any] = {
     "staff": {"admins": [STAFF]},
     "revisits": {"offsets_days": [1, 30], "survey_after_days": 1},
     "privacy": {"max_messages_per_minute": 600},  # hundreds of tries in one (fake) minute
+    "desk": {"phrases": ["See you on Thursday"]},
 }
 
 
@@ -100,6 +102,7 @@ def _refusals() -> tuple[str, ...]:
         InviteError("unknown"),
         TakenError("王大姐"),  # 我来接手 on a case she has
         NoMediationError(),
+        PartyLinkError(),
     ]
     with Catalogs(default="en").using("en"):
         return (
@@ -119,7 +122,7 @@ class Action:
     name: str
     do: str  # a typed message, or "press <callback data>"; {placeholders} from the world
     allowed: frozenset[str]
-    prep: tuple[str, ...] = ()  # tried first by everyone (a selection, a menu); not judged
+    prep: tuple[str, ...] = ()  # tried first by everyone (a selection, a press); not judged
     changes: frozenset[str] = frozenset()  # tables an allowed try must change
 
     def steps(self, refs: dict[str, Any]) -> tuple[list[str], str]:
@@ -166,9 +169,22 @@ COMMANDS = [
     row("consult", "/consult", CASE_TEAM, SELECT_A, changes=("pending_inputs",)),
     row("book", "/book {A}", CASE_TEAM),
     row("care", "/care", CASE_TEAM, SELECT_A),
+    # The other party (bot/parties.py): an invite link, whom messages go to, a link's use.
+    row("party", "/party", CASE_TEAM, SELECT_A, changes=("case_parties", "case_events")),
+    row("talk", "/talk", CASE_TEAM, SELECT_A),
+    row("extend", "/extend", CASE_TEAM, SELECT_A, changes=("case_events",)),
+    row("party-unknown-link", "/start party-NotARealToken", NOBODY),
     row("reopen", "/reopen {C}", CASE_TEAM, changes=("cases",)),
+    row("close-numbered", "/close {A}", CASE_TEAM),
+    row("close-someone-elses", "/close {F}", HEAD_ONLY),  # F is the head's now
+    row("note-numbered", "/note {A} a private remark", CASE_TEAM, changes=("case_notes",)),
+    row("phrases", "/phrases", MEDIATORS),
+    row("phrases-add", "/phrases add See you soon", MEDIATORS, changes=("saved_phrases",)),
+    row("capacity", "/capacity", MEDIATORS),
+    row("capacity-set", "/capacity 3", MEDIATORS, changes=("members",)),
     row("announce", "/announce", STAFF_ONLY, changes=("announcements",)),
     row("announcements", "/announcements", STAFF_ONLY),
+    row("attendance", "/attendance {sent} 12", STAFF_ONLY, changes=("announcement_runs",)),
     row("roster", "/roster", STAFF_OR_HEAD),
     row("mediators", "/mediators", STAFF_ONLY),
     row("overview", "/overview", STAFF_OR_HEAD),
@@ -180,15 +196,61 @@ COMMANDS = [
 ]
 BUTTONS = [
     row("language-button", "press lang:en", EVERYONE, "/language"),
-    row("intake-button", "press in:consent:yes", EVERYONE),  # anyone may start their own
+    # A resident with a case open chooses a new matter; the team's matters are not cases.
+    row("new-matter", "press in:new:go", NOT_TEAM - {"staff"}, changes=("drafts",)),
+    row("unknown-command", "/foobar", EVERYONE),  # answered, never passed on
     row("offer-accept", "press of:{offer_B}:accept", WANG_ONLY, changes=("offers", "cases")),
     row("offer-decline", "press of:{offer_B}:decline", WANG_ONLY),
-    row("offer-decline-reason", "press of:{offer_B}:no-busy", WANG_ONLY, changes=("offers",)),
+    row("offer-decline-reason", "press of:{offer_B}:no-busy", WANG_ONLY),
+    row("offer-decline-confirm", "press of:{offer_B}:yes-busy", WANG_ONLY, changes=("offers",)),
     row("offer-to-head", "press of:{offer_E}:accept", HEAD_ONLY, changes=("offers", "cases")),
     row("select-button", "press cs:{A_id}", CASE_TEAM),
-    row("close-withdrawn", "press cl:{A_id}:withdrawn", CASE_TEAM, changes=("cases",)),
-    row("close-settled", "press cl:{A_id}:settled", CASE_TEAM, changes=("pending_inputs",)),
+    # Every outcome first shows what will happen (bot/closing.py); only ✓ 确认 closes.
+    row("close-withdrawn", "press cl:{A_id}:withdrawn", CASE_TEAM, changes=("pending_inputs",)),
+    row("close-settled", "press cl:{A_id}:settled", CASE_TEAM),
+    row("agreement-form", "press af:{A_id}:written", CASE_TEAM, changes=("pending_inputs",)),
+    row(
+        "close-confirm",
+        "press cf:{A_id}:ok",
+        CASE_TEAM,
+        "press cl:{A_id}:withdrawn",
+        changes=("cases", "case_events"),
+    ),
+    row("close-cancel", "press cf:{A_id}:cancel", CASE_TEAM, "press cl:{A_id}:withdrawn"),
+    # The owner of settled case C confirms its (oral) agreement; nobody else can.
+    row("agreement-confirm", "press ac:{C_id}", OWNER_ONLY, changes=("agreement_confirmations",)),
+    row("agreement-of-open-case", "press ac:{A_id}", NOBODY),
     row("hand-over", "press tr:{A_id}:{li}", CASE_TEAM, changes=("pending_inputs",)),
+    row(
+        "hand-over-confirm",
+        "press tc:{A_id}:yes",
+        CASE_TEAM,
+        SELECT_A,
+        "press tr:{A_id}:{li}",
+        "Moving away",
+        changes=("cases",),
+    ),
+    row(
+        "hand-over-change",
+        "press tc:{A_id}:edit",
+        CASE_TEAM,
+        SELECT_A,
+        "press tr:{A_id}:{li}",
+        "Moving away",
+        changes=(),
+    ),
+    row(
+        "hand-over-cancel",
+        "press tc:{A_id}:no",
+        CASE_TEAM,
+        SELECT_A,
+        "press tr:{A_id}:{li}",
+        "Moving away",
+        changes=(),
+    ),
+    row("recall", "press rc:{recall}", WANG_ONLY, changes=("case_events",)),
+    row("member-which-case", "press rm:{held}:{A_id}", NOBODY),  # none of hers is waiting
+    row("phrase", "press ph:s:0", CASE_TEAM, changes=("case_messages",)),
     row("withdraw-accepted", "press wd:{A_id}", OWNER_ONLY, changes=("cases",)),
     row("withdraw-offered", "press wd:{B_id}", OWNER_ONLY, changes=("cases", "offers")),
     row("which-case", "press rl:{held}:{A_id}", OWNER_ONLY, changes=("held_messages",)),
@@ -232,18 +294,37 @@ BUTTONS = [
     row("care-referral", "press ur:ref:{A_id}:court", CASE_TEAM, changes=("case_events",)),
     row("care-minor", "press ur:minor:{A_id}", CASE_TEAM, changes=("case_events",)),
     row("care-flag", "press ur:flag:{A_id}", CASE_TEAM, changes=("cases",)),
+    row("talk-resident", "press tk:{A_id}:resident", CASE_TEAM, changes=("party_focus",)),
+    # Nobody was invited to case A: no party to talk to, no link opened, nobody to end.
+    row("talk-party", "press tk:{A_id}:party", NOBODY),
+    row("party-join", "press pj:{A_id}:yes", NOBODY),
+    row("party-decline", "press pj:{A_id}:no", NOBODY),
+    row("party-end", "press pe:{A_id}", NOBODY),
 ]
 STALE = [  # buttons that were real once
+    row("consent-without-intake", "press in:consent:yes", NOBODY),  # not a new intake
+    row("submit-without-intake", "press in:summary:confirm", NOBODY),  # a second submit
+    row("change-without-intake", "press in:summary:edit", NOBODY),
+    row("notice-cancel-too-early", "press an:confirm:cancel", NOBODY, "/announce"),
+    row("notice-edit-too-early", "press an:confirm:edit", NOBODY, "/announce"),
     row("offer-expired", "press of:{offer_E_expired}:accept", NOBODY),
     row("offer-taken", "press of:{offer_A}:accept", NOBODY),
     row("close-closed-case", "press cl:{C_id}:settled", NOBODY),
     row("withdraw-closed-case", "press wd:{C_id}", NOBODY),
-    row("handed-over-case", "press cl:{F_id}:withdrawn", HEAD_ONLY, changes=("cases",)),
+    row("handed-over-case", "press cl:{F_id}:withdrawn", HEAD_ONLY, changes=("pending_inputs",)),
+    row("confirm-nothing-waiting", "press cf:{A_id}:ok", NOBODY),
+    # C's agreement is oral, without terms: no term card was ever sent, none was broken.
+    row("term-not-asked", "press tf:{C_id}:1:done", NOBODY),
+    row("extension-not-asked", "press ex:{A_id}:0:yes", NOBODY),
+    row("broken-term-reopen", "press tb:{C_id}:1:reopen", NOBODY),
+    row("broken-term-revisit", "press tb:{C_id}:1:revisit", NOBODY),
     row("revisit-not-due", "press rv:{C_id}:2:holding", NOBODY),
     row("survey-of-open-case", "press sv:{A_id}:rate:1", NOBODY),
     row("take-accepted", "press ur:take:{A_id}", NOBODY),
     row("take-closed", "press ur:take:{C_id}", NOBODY),
     row("clear-unflagged", "press ur:clear:{A_id}", NOBODY),
+    row("hand-over-unconfirmed", "press tc:{A_id}:yes", NOBODY),  # no note was written
+    row("phrase-gone", "press ph:m:1", NOBODY),
 ]
 MALFORMED = [  # known prefixes, data the bot never made
     row("offer-verb", "press of:{offer_B}:steal", NOBODY),
@@ -261,8 +342,17 @@ MALFORMED = [  # known prefixes, data the bot never made
     row("care-card-kind", "press ur:card:{A_id}:poison", NOBODY),
     row("care-verb", "press ur:steal:{A_id}", NOBODY),
     row("take-odd-digits", "press ur:take:²", NOBODY),
+    row("party-answer", "press pj:{A_id}:maybe", NOBODY),
+    row("agreement-form-kind", "press af:{A_id}:sung", NOBODY),
+    row("confirm-verb", "press cf:{A_id}:burn", NOBODY),
+    row("term-answer", "press tf:{C_id}:1:explode", NOBODY),
+    row("talk-whom", "press tk:{A_id}:everyone", NOBODY),
     row("unknown-prefix", "press zz:{A_id}", NOBODY),
     row("no-prefix", "press hello", NOBODY),
+    row("hand-over-verb", "press tc:{A_id}:steal", NOBODY),
+    row("phrase-kind", "press ph:x:0", NOBODY),
+    row("decline-confirm-reason", "press of:{offer_B}:yes-bribe", NOBODY),
+    row("recall-odd-digits", "press rc:²", NOBODY),
 ]
 MATRIX = [*COMMANDS, *BUTTONS, *STALE, *MALFORMED]
 
@@ -306,10 +396,13 @@ async def _join(bot: BotUnderTest, staff: Person, user_id: int, invite: str, nam
 async def _intake(resident: Person, text: str) -> str:
     """A whole intake by buttons (Dongsheng, neighbours, chat here); returns the number."""
     answers = await say(resident, "找大阿嫂")
+    if any("in:new:go" in buttons(m) for m in answers):  # a case open: a new matter
+        answers = await choose(resident, "in:new:go")
     if any("in:consent:yes" in buttons(m) for m in answers):
         await choose(resident, "in:consent:yes")
     await choose(resident, "in:area:dongsheng")
     await choose(resident, "in:category:neighbours")
+    await choose(resident, "in:sensitive:yes")
     await say(resident, text)
     await choose(resident, "in:describe:done")
     await choose(resident, "in:contact:chat")
@@ -370,8 +463,11 @@ async def _build(bot: BotUnderTest) -> dict[str, Any]:
     refs["C"] = await _intake(owner, "Noise from upstairs")
     await choose(wang, await _offer(wang, refs["C"]))
     await say(wang, "/close")
-    await choose(wang, f"cl:{await _case_id(bot, refs['C'])}:settled")
+    c_id = await _case_id(bot, refs["C"])
+    await choose(wang, f"cl:{c_id}:settled")
+    await choose(wang, f"af:{c_id}:oral")
     await say(wang, "No drilling after 22:00")
+    await choose(wang, f"cf:{c_id}:ok")
 
     # A day later: 王大姐's offer of E has expired and it waits for the head; C's first
     # revisit card and survey are out.
@@ -386,6 +482,7 @@ async def _build(bot: BotUnderTest) -> dict[str, Any]:
     await say(wang, "/transfer")
     await choose(wang, f"tr:{await _case_id(bot, refs['F'])}:{HEAD}")
     await say(wang, "The head knows the family")
+    await choose(wang, f"tc:{await _case_id(bot, refs['F'])}:yes")
 
     refs["A"] = await _intake(owner, "Smoke from the barbecue")
     await choose(wang, await _offer(wang, refs["A"]))
@@ -393,6 +490,10 @@ async def _build(bot: BotUnderTest) -> dict[str, Any]:
     await choose(wang, await _offer(wang, refs["G"]))
     await say(staff, f"/block {refs['G']} insults")
     await say(wang, f"/case {refs['A']}")  # 王大姐 talks in A again, as before G came
+    since_wang = count(wang)
+    await say(wang, "Hello, I am on it")  # its copy gets a quiet line with 撤回
+    recall = await arrives(wang, _with_button("rc:"), since_wang, what="the recall button")
+    refs["recall"] = next(d for d in buttons(recall) if d.startswith("rc:")).split(":")[1]
     refs["B"] = await _intake(owner, "Parking in front of my door")
     await _offer(wang, refs["B"])  # left open
 
@@ -486,7 +587,11 @@ async def attempt(world: World, role: str, action: Action) -> Outcome:
     prep, do = action.steps(world.refs)
     if prep:
         for step in prep:
-            await person.send(step)
+            if step.startswith("press "):  # a button the role may or may not have
+                await press_any(person, step.removeprefix("press "))
+                await settled(person)
+            else:
+                await person.send(step)
         await settled(person)
         await _sent(db)  # a prepared message's copy is mapped before the try, not during it
     before, since, query = await snapshot(db), count(person), None
@@ -550,9 +655,11 @@ def test_the_matrix_names_every_command_and_button_kind() -> None:
         "/invite", "/duty", "/cases", "/case", "/note", "/close", "/reopen", "/transfer",
         "/reassign", "/consult", "/book", "/announce", "/announcements", "/roster",
         "/mediators", "/overview", "/stats", "/block", "/unblock", "/mydata", "/forget",
-        "/unsubscribe", "/care", "/access",
+        "/unsubscribe", "/care", "/access", "/party", "/talk", "/extend", "/attendance",
+        "/phrases", "/capacity",
     } <= typed  # fmt: skip
     assert {
         "in", "lang", "of", "cs", "cl", "tr", "wd", "rl", "rv", "sv", "sub", "unsub", "rsvp",
-        "an", "am", "pv", "inv", "duty", "st", "ur", "rk",
+        "an", "am", "pv", "inv", "duty", "st", "ur", "rk", "rc", "rm", "tc", "ph",
+        "pj", "pe", "tk", "af", "cf", "ac", "tf", "tb", "ex",
     } <= pressed  # fmt: skip

@@ -1,10 +1,12 @@
 """The playground in a real browser: Debian's headless Chromium, driven by Playwright.
 
 `python -m bot run` starts with a copy of the example config (the five demo areas, no token)
-on free loopback ports and a temporary database. The page must show its three phones within
+on free loopback ports and a temporary database. The page must show its four phones within
 10 seconds of the command. Then, only through the page: a new resident opens a case, the
-on-duty mediator accepts it and replies (once to a message, quoting it), and the resident
-sees both answers. A screenshot of the page is saved to test-artifacts/playground.png.
+on-duty mediator accepts it and replies (once to a message, quoting it; once in several
+lines, typed with Shift+Enter), and the resident sees the answers. Emoji are drawn by an
+emoji font, and message times follow the playground's clock. A screenshot of the page is
+saved to test-artifacts/playground.png.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PAGE_BUDGET = 10.0  # seconds from `python -m bot run` to three phones on the page
+PAGE_BUDGET = 10.0  # seconds from `python -m bot run` to four phones on the page
 STEP = 10_000  # ms: the longest wait for one answer of the bot
 DONGSHENG_MEDIATORS = (2001, 2002, 2003)
 
@@ -115,7 +117,7 @@ async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
 
 
 async def _open_page(context: BrowserContext, url: str, started: float, log: Path) -> Page:
-    """Load the page as soon as the server answers; wait for the three phones."""
+    """Load the page as soon as the server answers; wait for the four phones."""
     page = await context.new_page()
     while True:
         try:
@@ -125,7 +127,7 @@ async def _open_page(context: BrowserContext, url: str, started: float, log: Pat
             if time.monotonic() - started > PAGE_BUDGET:
                 pytest.fail(f"no page at {url} after {PAGE_BUDGET}s:\n{log.read_text()}")
             await asyncio.sleep(0.1)
-    await expect(page.locator(".pane .phone")).to_have_count(3, timeout=PAGE_BUDGET * 1000)
+    await expect(page.locator(".pane .phone")).to_have_count(4, timeout=PAGE_BUDGET * 1000)
     return page
 
 
@@ -168,6 +170,7 @@ async def _resident_opens_a_case(resident: Locator) -> None:
     await _press(resident, "东升社区")
     await _see(resident, "是哪方面的事情")
     await _press(resident, "邻里纠纷")
+    await _press(resident, "同意记下")
     await _see(resident, "请用您自己的话")
     await _say(resident, "楼上邻居装修，天天吵到半夜")
     await _see(resident, "收到了")
@@ -188,7 +191,7 @@ async def test_a_resident_and_a_mediator_talk_through_the_page(
     with _playground(config, log) as process:
         page = await _open_page(browser, f"http://127.0.0.1:{web_port}/", started, log)
         to_page = time.monotonic() - started
-        print(f"three phones on the page {to_page:.1f}s after `python -m bot run`")
+        print(f"four phones on the page {to_page:.1f}s after `python -m bot run`")
         assert to_page < PAGE_BUDGET
 
         resident = page.locator('.pane[data-pane="resident"]')
@@ -211,6 +214,31 @@ async def test_a_resident_and_a_mediator_talk_through_the_page(
         quoted = resident.locator(".msg", has_text="晚上几点以后最吵").locator(".quote")
         await expect(quoted).to_contain_text("楼上邻居装修", timeout=STEP)
         await expect(resident.locator(".reply-keyboard button")).to_have_text(["找大阿嫂"])
+
+        # Several lines: Shift+Enter breaks the line, the box grows, Enter sends them all.
+        box = mediator.locator(".text-input")
+        await box.fill("明天上午十点，")
+        await box.press("Shift+Enter")
+        await box.type("社区服务中心二楼，")
+        await box.press("Shift+Enter")
+        await box.type("我在那儿等您。")
+        assert (await box.bounding_box() or {"height": 0})["height"] > 40  # it grew
+        await box.press("Enter")
+        lines = await _see(resident, "我在那儿等您")
+        assert "明天上午十点，\n社区服务中心二楼，\n我在那儿等您。" in await lines.inner_text()
+        assert await box.input_value() == ""
+
+        # The bot is called by its profile name in each person's language (setMyName).
+        await expect(resident.locator(".chat-name")).to_have_text("大阿嫂")
+
+        # 🆘 in colour: the page's fonts end with emoji fonts.
+        family = await page.evaluate("getComputedStyle(document.documentElement).fontFamily")
+        assert family.startswith(('"Emoji"', "Emoji"))  # the @font-face of colour emoji
+
+        # Message times follow the playground clock, as the day separators do.
+        now = await page.locator("#clock-now").inner_text()
+        newest = await lines.locator(".meta").inner_text()
+        assert newest[-5:] in now, (newest, now)
 
         # The commands menu comes from the bot's setMyCommands.
         await staff.locator(".menu-button").click()

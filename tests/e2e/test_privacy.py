@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from tests.e2e.flows import accepted_case
+from tests.e2e.flows import accepted_case, close_referred, sensitive_consent
 from tests.harness import BotUnderTest, Person
 
 DAY = timedelta(days=1)
@@ -50,7 +50,7 @@ async def test_forget_erases_the_resident_and_withdraws_open_cases(
     await resident.expect("这会删除您的资料")
     await resident.press("是的，全部删除")
     await resident.expect("您的所有资料都已删除")
-    await wang.expect(f"居民撤回了案件 {number}")
+    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     assert await db.fetch_one("SELECT 1 FROM users WHERE id = 1703") is None
@@ -72,13 +72,9 @@ async def test_contents_of_old_closed_cases_are_purged_daily(
 ) -> None:
     resident, wang = bot.person(1704), team["wang"]
     wang.ignore("📋", "🔁")
-    resident.ignore("几天前")
+    resident.ignore("前几天")
     number = await accepted_case(resident, wang, text="很久以前的事")
-    await wang.send("/close")
-    await wang.expect("结果是")
-    await wang.press("未调解成功（已转介）")
-    await wang.expect("转介到了哪里")
-    await wang.send("法院")
+    await close_referred(wang, "法院")
     await wang.expect("已结案")
     await resident.expect("已结案")
     assert bot.app is not None
@@ -267,10 +263,13 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await wang.send(f"/note {secrets['note']}")
     await wang.expect("备注已保存")
     await resident.send("找大阿嫂")  # a second request, begun and left
+    await resident.expect("王大姐正在跟进您的案件")
+    await resident.press("这是另一件事")
     await resident.expect("您住在哪个村或社区")
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("邻里纠纷")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send(secrets["a new intake"])
     await resident.expect("收到了")
@@ -281,7 +280,7 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await resident.expect("这会删除您的资料")
     await resident.press("是的，全部删除")
     await resident.expect("您的所有资料都已删除")
-    await wang.expect(f"居民撤回了案件 {number}")
+    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
     assert await _until_gone(bot, secrets) == []
     events = [e for e in await bot.timeline(number) if e.kind == "blocked"]
     assert events and events[0].detail == {}
@@ -294,7 +293,7 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
 ) -> None:
     resident, wang, other = bot.person(1711), team["wang"], bot.person(1712)
     wang.ignore("📋", "🔁")
-    resident.ignore("几天前")
+    resident.ignore("前几天")
     secrets = {
         "description": "SECRET-OLD-DESCRIPTION-1a",
         "to the mediator": "SECRET-OLD-TO-MEDIATOR-2b",
@@ -310,11 +309,7 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     await resident.expect_many("💬 王大姐", secrets["to the resident"])
     await staff.send(f"/block {number} {secrets['block reason']}")
     await staff.expect("已被屏蔽")
-    await wang.send("/close")
-    await wang.expect("结果是")
-    await wang.press("未调解成功（已转介）")
-    await wang.expect("转介到了哪里")
-    await wang.send(secrets["referral"])
+    await close_referred(wang, secrets["referral"])
     await wang.expect("已结案")
     await other.send("找大阿嫂")
     await other.expect("您同意吗")
@@ -323,6 +318,7 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     await other.press("东升社区")
     await other.expect("是哪方面的事情")
     await other.press("邻里纠纷")
+    await sensitive_consent(other)
     await other.expect("请用您自己的话")
     await other.send(secrets["abandoned intake"])
     await other.expect("收到了")
@@ -362,9 +358,9 @@ async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resi
     await wang.send(f"/case {number}")
     await wang.expect(f"现在在案件 {number}")
     await wang.send(f"/book {number}")
-    await wang.expect(number)
+    await wang.expect_many(number, number)  # the case file as HTML and as DOCX
     await head.send(f"/book {number}")
-    await head.expect(number)
+    await head.expect_many(number, number)
     await wang.send("/consult")
     await wang.expect("请写下您要问法律指导员的问题")
     await wang.send("邻居的树挡光，能要求砍掉吗？")

@@ -6,7 +6,7 @@ import random
 import string
 
 from tests.e2e.conftest import join_team
-from tests.e2e.flows import accepted_case, open_case, open_case_en
+from tests.e2e.flows import accepted_case, close_referred, close_settled, open_case, open_case_en
 from tests.harness import BotUnderTest, Person
 
 
@@ -100,7 +100,7 @@ async def test_a_resident_with_several_open_cases_is_asked_which_one(
     resident, wang = bot.person(1220), team["wang"]
     first = await accepted_case(resident, wang, text="第一件事")
     second = await open_case(resident, text="第二件事", consent=False)
-    await team["li"].expect(second)
+    await wang.expect(second)  # continuity: her last case's mediator, on duty
     held = await resident.send("这条是说第一件事的")
     question = await resident.expect("您有几件正在处理的事")
     assert question.button_data(f"{first} · 邻里纠纷")
@@ -151,10 +151,14 @@ async def test_transfer_with_a_handover_note(bot: BotUnderTest, team: dict[str, 
     await wang.press("李阿姨")
     await wang.expect("请给李阿姨写一段简短的交接说明")
     await wang.send("双方已同意周四见面")
+    await wang.expect("转交给李阿姨吗")
+    await wang.press("确认")
     await wang.expect(f"案件 {number} 现在由李阿姨负责")
     handed = await li.expect(f"案件 {number}（东升社区）已经转交给您")
     assert "双方已同意周四见面" in handed.content
+    await li.expect_many(f"案件 {number} 的调解卷宗", f"案件 {number} 的调解卷宗")  # HTML, DOCX
     await resident.expect(f"您的案件 {number} 现在由李阿姨负责")
+    await resident.expect(f"💬 李阿姨 · 案件 {number}")  # what comes next is under her name
     await resident.send("李阿姨好")
     await li.expect_many(f"📨 {number}", "李阿姨好")
     await wang.send("我还想说一句")
@@ -174,6 +178,8 @@ async def test_the_head_can_reassign_any_case(bot: BotUnderTest, team: dict[str,
     await head.press("李阿姨")
     await head.expect("交接说明")
     await head.send("王大姐请假，由李阿姨接手")
+    await head.expect("转交给李阿姨吗")
+    await head.press("确认")
     await head.expect(f"案件 {number} 现在由李阿姨负责")
     await team["li"].expect(f"案件 {number}（东升社区）已经转交给您")
 
@@ -202,11 +208,7 @@ async def test_consult_the_adviser_who_answers_the_mediator_only(
 async def test_close_settled_then_reopen(bot: BotUnderTest, team: dict[str, Person]) -> None:
     resident, wang = bot.person(1270), team["wang"]
     number = await accepted_case(resident, wang)
-    await wang.send("/close")
-    await wang.expect(f"案件 {number} 的结果是")
-    await wang.press("调解成功（达成协议）")
-    await wang.expect("请写下双方达成的协议")
-    await wang.send("楼上每晚十点后不再装修")
+    await close_settled(wang, "楼上每晚十点后不再装修")
     await wang.expect(f"案件 {number} 已结案：已调解成功")
     notice = await resident.expect(f"您的案件 {number} 已结案：已调解成功")
     assert "协议内容：楼上每晚十点后不再装修" in notice.content
@@ -228,11 +230,7 @@ async def test_close_not_settled_with_a_referral(
     await wang.press("接受")
     await wang.expect_edit("您已接受")
     await wang.expect_many(f"📨 {number}", "Noise")
-    await wang.send("/close")
-    await wang.expect("结果是")
-    await wang.press("未调解成功（已转介）")
-    await wang.expect("转介到了哪里")
-    await wang.send("区人民法院")
+    await close_referred(wang, "区人民法院")
     await wang.expect("已结案：未调解成功")
     await resident.expect("王大姐 has taken your case")
     notice = await resident.expect(f"Your case {number} has been closed: not settled.")
@@ -314,7 +312,7 @@ async def test_a_mediator_cannot_act_on_someone_elses_case(
     await li.send(f"/case {number}")
     await li.expect("这个案件没有分配给您")
     await li.send(f"/book {number}")
-    await li.expect("只对调解社工作人员开放")
+    await li.expect("这个案件没有分配给您")  # a mediator hears why
     await li.send("/close")
     await li.expect("请回复案件里的一条消息")
     await resident.send("/book " + number)
@@ -330,7 +328,8 @@ async def test_registration_book_export(bot: BotUnderTest, team: dict[str, Perso
     await wang.send("/note 私下记一笔")
     await wang.expect("备注已保存")
     await wang.send("/book")
-    document = await wang.expect(f"案件 {number} 的调解登记")
+    document, docx = await wang.expect_many(f"案件 {number} 的调解卷宗", f"{number}")
+    assert docx.file is not None and docx.file.data.startswith(b"PK")  # and as DOCX
     assert document.kind == "document"
     assert document.file is not None
     page = document.data.decode("utf-8")  # type: ignore[union-attr]

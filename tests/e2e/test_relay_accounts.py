@@ -24,7 +24,8 @@ from bot.localapi.formatting import utf16_len
 from bot.localapi.state import BotMessage
 from handlers.incoming import RELAYED
 from tests.e2e.conftest import ROSTER
-from tests.e2e.flows import accepted_case, describe_and_confirm, start_intake
+from tests.e2e.driving import choose, say
+from tests.e2e.flows import accepted_case, describe_and_confirm, sensitive_consent, start_intake
 from tests.harness import BotUnderTest, Person
 
 RESIDENT, RESIDENT_HANDLE, RESIDENT_SURNAME = 7_340_019, "xiuying_secret_handle", "欧阳秘"
@@ -136,6 +137,7 @@ async def test_a_mention_of_an_account_becomes_plain_text_at_intake_and_in_the_r
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("邻里纠纷")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await bot.api.send_text(resident.id, text, entities=hidden)
     await resident.expect("收到了")
@@ -291,7 +293,8 @@ async def test_no_copy_carries_the_writers_account(
     outcome = await _delivered(bot, writer, sent["message_id"])
     assert outcome == "delivered", (kind, content, bot.api.errors[-3:])
     arrived = bot.api.messages_to(reader)[before:]
-    copies = [m for m in arrived if not m.content.startswith(("📨", "💬"))]  # not headers
+    # Not headers, nor the quiet "→ case" line under a mediator's earlier message.
+    copies = [m for m in arrived if not m.content.startswith(("📨", "💬", "→ "))]
     assert copies, (kind, content)
     for message in arrived:
         assert not _leaks(message, writer, handles), (kind, content, message.message)
@@ -301,7 +304,9 @@ async def test_no_copy_carries_the_writers_account(
 
 async def _say_yes(bot: BotUnderTest, writer: int, since: int) -> None:
     def question() -> BotMessage | None:
-        return next((m for m in bot.api.messages_to(writer)[since:] if m.buttons), None)
+        return next(
+            (m for m in bot.api.messages_to(writer)[since:] if "这张名片" in m.content), None
+        )
 
     await bot.api.wait_for(lambda: question() is not None, what="the question")
     asked = question()
@@ -309,3 +314,46 @@ async def _say_yes(bot: BotUnderTest, writer: int, since: int) -> None:
     yes = next(b["callback_data"] for row in asked.buttons for b in row)
     assert yes.endswith(":yes")
     await bot.api.press_button(writer, asked.message_id, yes)
+
+
+async def test_no_account_of_the_other_party_crosses_either(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    """The second party's card and mentions are passed on like the first party's."""
+    from tests.e2e.test_parties import OTHER, _two_party_case
+
+    _applicant, other, number = await _two_party_case(bot, team)
+    wang = team["wang"]
+    card = {"phone_number": PHONE, "first_name": "老李", "last_name": "李秘", "user_id": OTHER}
+    sent = await bot.api.send_content(other.id, {"contact": card})
+    assert await _delivered(bot, OTHER, sent["message_id"]) == "delivered"
+    copy = bot.api.messages_to(wang.id)[-1]
+    assert copy.method == "sendContact" and copy.protected
+    assert copy.message["contact"] == {"phone_number": PHONE, "first_name": "老李"}
+    assert not _leaks(copy, OTHER, ("laoli_handle", "李秘"))
+    me = _account(bot.api.user(OTHER).to_dict())
+    mention = [{"type": "text_mention", "offset": 0, "length": 2, "user": me}]
+    sent = await bot.api.send_text(other.id, "老李在此", entities=mention)
+    assert await _delivered(bot, OTHER, sent["message_id"]) == "delivered"
+    again = bot.api.messages_to(wang.id)[-1]
+    assert again.text == "老李在此" and again.entities == []
+    assert not _leaks(again, OTHER, ("laoli_handle",))
+    # The mediator's own card never goes to the other party.
+    before = len(bot.api.messages_to(other.id))
+    await say(wang, "/talk")
+    await choose(wang, f"tk:{await _case_id(bot, number)}:party")
+    await bot.api.send_contact(wang.id, "13700001111", "王大姐", own=True)
+    await bot.api.wait_for(
+        lambda: any("不会转给对方当事人" in m.content for m in bot.api.messages_to(wang.id)),
+        what="the refusal",
+    )
+    assert len(bot.api.messages_to(other.id)) == before
+
+
+async def _case_id(bot: BotUnderTest, number: str) -> int:
+    assert bot.app is not None
+    row = await bot.app.bot_data.services.db.fetch_one(
+        "SELECT id FROM cases WHERE number = ?", (number,)
+    )
+    assert row is not None
+    return int(row[0])

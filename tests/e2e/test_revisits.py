@@ -6,9 +6,10 @@ The harness starts on Monday 2026-03-02 09:30 Shanghai time; revisits default to
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
-from tests.e2e.flows import accepted_case
+from tests.e2e.flows import accepted_case, close_settled
 from tests.harness import BotUnderTest, Person
 
 DAY = timedelta(days=1)
@@ -18,11 +19,7 @@ async def settle(resident: Person, mediator: Person, agreement: str = "每晚十
     """A case accepted by `mediator` and closed as settled; weekly digests are ignored."""
     number = await accepted_case(resident, mediator)
     mediator.ignore("📋")
-    await mediator.send("/close")
-    await mediator.expect("结果是")
-    await mediator.press("调解成功（达成协议）")
-    await mediator.expect("请写下双方达成的协议")
-    await mediator.send(agreement)
+    await close_settled(mediator, agreement)
     await mediator.expect(f"案件 {number} 已结案")
     await resident.expect(f"您的案件 {number} 已结案")
     return number
@@ -72,11 +69,14 @@ async def test_a_recurred_dispute_opens_a_linked_case_and_routes_it(
     await wang.expect("第 1 次回访")
     team["li"].ignore("📋")
     await wang.press("⚠ 纠纷又出现了")
+    await wang.expect("新案件 QJS-2026-0002")  # continuity: she had the old case, on duty
     recorded = await wang.expect("已重新登记为案件 QJS-2026-0002")
     assert f"与 {number} 关联" in recorded.content
-    await team["li"].expect("新案件 QJS-2026-0002")  # 王大姐 had the old case: least load
-    await team["li"].press("接受")
-    await team["li"].expect_edit("您已接受案件 QJS-2026-0002")
+    await wang.press("接受")
+    await wang.expect_edit("您已接受案件 QJS-2026-0002")
+    await asyncio.sleep(0.2)  # nothing else comes: a recurred case has no messages yet
+    wang.skip_all()
+    wang.ignore("📋", "⏰")  # the new case is hers: its time-limit flag comes too
     bot.clock.advance(30 * DAY)
     await wang.expect_silence(0.3)  # the old case's second revisit was cancelled
 
@@ -98,13 +98,14 @@ async def test_survey_after_three_days(bot: BotUnderTest, team: dict[str, Person
     resident, wang = bot.person(1405), team["wang"]
     number = await settle(resident, wang)
     bot.clock.advance(3 * DAY + timedelta(minutes=30))  # Thursday 10:00 local
-    await resident.expect(f"您的案件 {number} 已经结案。您对大阿嫂的帮助满意吗")
+    survey = await resident.expect(f"（{number}）已经办结了。您对这次帮忙满意吗")
+    assert "王大姐帮您调解的“邻里纠纷”的事情" in survey.content  # the matter and who helped
     await resident.press("★★★★")
     await resident.expect("问题解决了吗")
     await resident.press("解决了")
     await resident.expect("还有什么想告诉我们的吗")
     await resident.send("王大姐人很好")
-    await resident.expect("谢谢您的回答")
+    await resident.expect("谢谢您跟我们说这些")
     assert bot.app is not None
     followup = bot.app.bot_data.services.revisits._followup
     case = await bot.app.bot_data.services.db.fetch_one(
@@ -133,6 +134,7 @@ async def test_reopened_case_has_no_revisits(bot: BotUnderTest, team: dict[str, 
     number = await settle(resident, wang)
     await wang.send(f"/reopen {number}")
     await wang.expect("已重新打开")
+    wang.ignore("📋", "⏰")  # open again past the time limit: flagged, but no revisit
     bot.clock.advance(31 * DAY)
     await wang.expect_silence(0.3)
     await resident.expect("已重新打开")
@@ -149,8 +151,10 @@ async def test_revisits_of_a_reassigned_case_go_to_the_new_mediator(
     await head.press("李阿姨")
     await head.expect("交接说明")
     await head.send("王大姐搬走了，回访由李阿姨做")
+    await head.expect("转交给李阿姨吗")
+    await head.press("确认")
     await head.expect(f"案件 {number} 现在由李阿姨负责")
-    li.skip_all()
+    await li.expect_many("已经转交给您", *[f"案件 {number} 的调解卷宗"] * 2)  # HTML, DOCX
     li.ignore("📋")
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
     await li.expect(f"🔁 案件 {number} 第 1 次回访")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.localapi.state import BotMessage
 from tests.e2e.conftest import invite_link
 from tests.e2e.flows import open_case, register_en, start_intake
 from tests.harness import BotUnderTest, Person
@@ -56,6 +57,8 @@ async def test_decline_with_a_reason_moves_the_case_on(
     await wang.press("婉拒")
     await wang.expect_edit("您为什么婉拒这个案件")
     await wang.press("我认识这家人（需要回避）")
+    await wang.expect_edit("确认婉拒")
+    await wang.press("确认")
     await wang.expect_edit("您已婉拒这个案件")
     await li.expect(f"新案件 {number}")
 
@@ -86,7 +89,17 @@ async def test_old_offer_button_after_timeout_is_stale(
     bot.clock.advance(timedelta(minutes=31))
     await wang.expect("没有及时接受")
     await team["li"].expect(number)
+    offer = next(m for m in bot.api.messages_to(wang.id) if "接受" in str(m.buttons))
     assert await wang.press_and_expect_answer("接受") == "这个按钮已经失效了。"
+    await wang.api.wait_for(
+        lambda: wang.api.messages_to(wang.id)[offer_index(wang, offer)].buttons == [],
+        what="the stale offer's buttons taken off",
+    )
+
+
+def offer_index(person: Person, offer: BotMessage) -> int:
+    ids = [m.message_id for m in person.api.messages_to(person.id)]
+    return ids.index(offer.message_id)
 
 
 async def test_nobody_on_duty_goes_to_the_next_one_and_the_resident_is_told_when(
@@ -241,6 +254,8 @@ async def test_every_step_of_routing_is_on_the_case_timeline(
     await team["wang"].press("婉拒")
     await team["wang"].expect_edit("您为什么婉拒")
     await team["wang"].press("我现在太忙")
+    await team["wang"].expect_edit("确认婉拒")
+    await team["wang"].press("确认")
     await team["li"].expect(number)
     bot.clock.advance(timedelta(minutes=31))
     await team["head"].expect(number)
@@ -250,11 +265,13 @@ async def test_every_step_of_routing_is_on_the_case_timeline(
     assert [e.kind for e in events] == [
         "registered",
         "offered",
+        "rights_notice",  # shown with the answer "registered as case …"
         "declined",
         "offered",
         "offer_expired",
         "offered",
         "accepted",
     ]
-    assert events[2].detail == {"reason": "busy"}
+    assert events[2].detail["side"] == "resident"
+    assert events[3].detail == {"reason": "busy"}
     assert [e.detail.get("mediator") for e in events if e.kind == "offered"] == [2001, 2002, 2100]

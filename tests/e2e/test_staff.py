@@ -27,6 +27,7 @@ from storage.followup import FollowUpRepository
 from storage.reminders import ReminderRepository
 from storage.roster import RosterRepository
 from tests.e2e.conftest import ROSTER, STAFF_ID, join_team
+from tests.e2e.driving import chat_menu
 from tests.e2e.flows import open_case_en
 from tests.harness import BotUnderTest, Person
 
@@ -110,7 +111,7 @@ async def test_roster_shows_each_areas_slots_and_this_weeks_changes(
     await roster.add_override(Override(date(2026, 3, 3), 2003, "off", "lianhe"))
     await roster.add_override(Override(date(2026, 3, 20), 2001, "off", "dongsheng"))  # not now
     await desk.send("/roster")
-    view = await desk.expect("Duty roster (local time, Asia/Shanghai)")
+    view = await desk.expect("Duty roster · China (Shanghai) Time")
     for line in (
         "Dongsheng Community\n• Monday 09:00–12:00 · 王大姐, 李阿姨",
         "Lianhe Village\n• Tuesday 09:00–11:30 · 赵嫂子",
@@ -290,6 +291,7 @@ async def test_deactivating_a_mediator_passes_on_her_open_cases(
     await li.send("/duty roster")
     await li.expect("You follow the duty roster")
 
+    assert "cases" in await chat_menu(bot, wang.id, has="cases")  # hers, before
     await desk.send("/mediators")
     listing = await desk.expect("👥 Mediators (4)")
     assert (
@@ -316,6 +318,7 @@ async def test_deactivating_a_mediator_passes_on_her_open_cases(
     await li.expect(f"New case {offered}")
     await kept.expect(f"Your mediator for case {accepted} is no longer available.")
     await wang.expect("You are no longer on the Da'asao mediators' team")
+    assert await chat_menu(bot, wang.id, has=None) == {}  # back to the residents' menu
     await wang.send("/cases")
     await wang.expect("Sorry, this is only for the mediation desk's team.")
     slots = await RosterRepository(services(bot).db).slots()
@@ -329,6 +332,8 @@ async def test_making_a_mediator_head(
     bot: BotUnderTest, desk: Person, crew: dict[str, Person]
 ) -> None:
     zhao = crew["zhao"]
+    before = await chat_menu(bot, zhao.id, has="cases")
+    assert before["cases"] == "My cases" and "reassign" not in before
     await desk.send("/mediators")
     await desk.expect("Mediators")
     await desk.press("赵嫂子")
@@ -338,6 +343,7 @@ async def test_making_a_mediator_head(
     await desk.press("Yes, make head")
     await desk.expect_edit("赵嫂子 is now a head of the society. Weekly duty slots removed: 1")
     await zhao.expect("You are now a head of the Da'asao mediation society")
+    assert {"reassign", "overview", "stats"} <= set(await chat_menu(bot, zhao.id, has="reassign"))
     await zhao.send("/overview")
     await zhao.expect("Case overview")
     await zhao.expect("Open cases (0):")
@@ -482,7 +488,7 @@ async def test_stats_for_a_seeded_year_match_an_independent_count(
     }
 
     await desk.send("/stats 2025")
-    text = (await desk.expect("📊 Statistics Jan 1, 2025 – Dec 31, 2025")).content
+    text = (await desk.expect("📊 Statistics Jan 1, 2025 – Dec 31, 2025", timeout=30)).content
     open_count = seeded.outcomes["accepted"]
     for line in (
         f"Cases registered: {seeded.total}",
@@ -512,8 +518,8 @@ async def test_stats_for_a_seeded_year_match_an_independent_count(
         f"Outcomes: settled {settled} · not settled {not_settled} · "
         f"withdrawn {seeded.outcomes['withdrawn']} · still open {open_count}",
         f"Settlement rate: {rate}%",
-        f"Median time to the mediator's first reply: {_duration(median)} "
-        f"({len(seeded.reply_minutes)} cases)",
+        "From registration to the mediator's first message to the resident: "
+        f"{_duration(median)} (median of {len(seeded.reply_minutes)} cases)",
         f"Revisits: {seeded.revisits_done} done ({seeded.revisits_done} holding, 0 came back, "
         f"0 not reached) · {seeded.revisits_pending} pending · {seeded.revisits_overdue} overdue",
         f"Satisfaction: average {average:.1f} of 5 from {len(seeded.ratings)} answers",
@@ -526,6 +532,9 @@ async def test_stats_for_a_seeded_year_match_an_independent_count(
     image.verify()
     assert image.format == "PNG" and image.size[0] >= 800
 
+    page = await desk.expect("landscape, sized for a page of the work report")
+    assert page.kind == "document" and page.data is not None
+    assert Image.open(io.BytesIO(page.data)).size == (1754, 1240)
     document = await desk.expect("one sheet per table")
     assert document.kind == "document" and document.data is not None
     workbook = load_workbook(io.BytesIO(document.data))
@@ -533,7 +542,10 @@ async def test_stats_for_a_seeded_year_match_an_independent_count(
     assert summary["Cases registered"] == seeded.total
     assert summary["Settled"] == settled
     assert summary["Settlement rate (%)"] == round(100 * settled / (settled + not_settled), 1)
-    assert summary["Median hours to the first reply"] == round(median / 60, 2)
+    assert summary["Median hours from registration to the mediator's first message"] == round(
+        median / 60, 2
+    )
+    assert summary["Cases that median covers"] == len(seeded.reply_minutes)
     assert summary["Revisits done"] == seeded.revisits_done
     assert summary["Revisits pending"] == seeded.revisits_pending
     assert summary["Revisits overdue"] == seeded.revisits_overdue
@@ -547,9 +559,9 @@ async def test_stats_for_a_seeded_year_match_an_independent_count(
     assert ratings == {str(r): seeded.ratings.count(r) for r in range(1, 6)}
 
     await desk.press("Last year")  # the same period, from the buttons under the text
-    again = await desk.expect("📊 Statistics Jan 1, 2025 – Dec 31, 2025")
+    again = await desk.expect("📊 Statistics Jan 1, 2025 – Dec 31, 2025", timeout=30)
     assert f"Cases registered: {seeded.total}" in again.content
-    await desk.expect_many("Statistics", "one sheet per table")
+    await desk.expect_many("Statistics", "landscape", "one sheet per table")
     await desk.send("/stats someday")
     await desk.expect("I do not understand that period.")
 
@@ -567,8 +579,8 @@ COMMANDS = {
 FOLLOW_UPS = {  # what an allowed command sends after its first message
     ("/roster export", "staff"): ("The same roster as CSV.",),
     ("/roster export", "head"): ("The same roster as CSV.",),
-    ("/stats", "staff"): ("Statistics", "one sheet per table"),
-    ("/stats", "head"): ("Statistics", "one sheet per table"),
+    ("/stats", "staff"): ("Statistics", "landscape", "one sheet per table"),
+    ("/stats", "head"): ("Statistics", "landscape", "one sheet per table"),
     ("/overview", "head"): ("Open cases (",),
 }
 ALLOWED = {

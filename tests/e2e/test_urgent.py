@@ -20,7 +20,14 @@ import pytest
 from bot.localapi.state import BotMessage, message_kind
 from tests.e2e.conftest import ROSTER
 from tests.e2e.driving import changed_tables, database, press_any, snapshot
-from tests.e2e.flows import CASE_NUMBER, accepted_case, open_case, open_case_en, start_intake
+from tests.e2e.flows import (
+    CASE_NUMBER,
+    accepted_case,
+    open_case,
+    open_case_en,
+    sensitive_consent,
+    start_intake,
+)
 from tests.harness import BotUnderTest, Person
 
 NIGHT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday 23:00 in Shanghai
@@ -165,6 +172,7 @@ async def test_danger_words_at_every_step_of_the_intake(
     await resident.expect(words.topic_question)
     await danger_screen(resident, words, others[1])
     await resident.press(words.topic)
+    await sensitive_consent(resident)
     await resident.expect(words.describe)
     await danger_screen(resident, words, others[2])  # at the description: kept, no "got it"
     await resident.press(words.done)
@@ -304,7 +312,12 @@ async def test_the_sos_button_comes_before_the_consent(
     await resident.expect(words.alerted.format(count=4))
     await resident.expect()  # discreet mode
     events = await bot.timeline(FIRST)
-    assert events[0].detail == {"by": "resident", "urgent": True, "basis": "vital_interests"}
+    assert events[0].detail == {
+        "by": "resident",
+        "urgent": True,
+        "basis": "vital_interests",
+        "sensitive": "vital_interests",  # the sensitive-details question not reached either
+    }
     await team["li"].expect("🔴 紧急求助")
     await team["li"].press("我来接手")
     await resident.expect(FIRST)  # 李阿姨 has taken your case
@@ -422,6 +435,7 @@ async def test_messages_before_the_take_repeat_the_numbers_and_reach_everyone_al
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("婚姻家庭")
+    await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("他又打我了")
     await resident.expect(ZH.screen)
@@ -504,7 +518,12 @@ async def test_the_head_takes_an_offered_case_and_gives_a_waiting_one_with_reass
         await person.press("婉拒")
         await person.expect_edit("您为什么婉拒")
         await person.press("我现在太忙")
+        await person.expect_edit("确认婉拒")
+        await person.press("确认")
         await person.expect_edit("您已婉拒")
+    # She is told the truth each time: first who answers now, then that nobody can yet.
+    await other.expect("陈社长很快会在这里回复您")
+    await other.expect("一有大阿嫂空下来，就会在这里回复您")
     await other.send("/status")
     await other.expect("等待调解员接手")
     await head.send(f"/reassign {waiting}")
@@ -690,7 +709,7 @@ async def test_overview_cases_digest_and_stats_show_urgent_cases(
     await zhao.expect(f"🛡 案件 {FIRST}")
     await zhao.press_and_expect_answer("转介：12338 热线")
     await staff.send("/stats")
-    stats = await staff.expect("📊")
+    stats = await staff.expect("📊", timeout=30)  # two charts are drawn first
     assert "🔴 紧急案件：1 件 · 接手时间中位数：45分钟（1 件已接手）" in stats.content
     assert "家庭暴力与人身安全 1" in stats.content
     assert "转介：公安 0 · 法院 0 · 庇护所 0 · 12338 热线 1 · 医院 0" in stats.content

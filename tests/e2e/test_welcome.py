@@ -34,7 +34,7 @@ async def test_language_choice_survives_a_restart(bot: BotUnderTest) -> None:
 
     await bot.restart()
     await resident.send("/help")
-    await resident.expect("Write 找大阿嫂 (or press the button)")
+    await resident.expect("Write “Find Da'asao” (or press the button)")
 
 
 async def test_switching_back_to_chinese(bot: BotUnderTest) -> None:
@@ -62,7 +62,7 @@ async def test_anything_unexpected_gets_an_answer(bot: BotUnderTest) -> None:
     await bot.api.send_sticker(1007, b"webp")
     await resident.expect("did not understand")
     await resident.send("/nosuchcommand")
-    await resident.expect("did not understand")
+    await resident.expect("I don't know the command /nosuchcommand")
 
 
 async def test_commands_menu_is_published_in_both_languages(bot: BotUnderTest) -> None:

@@ -9,7 +9,7 @@ const TOAST_MS = 2500;
 
 const UI = {
   zh: {
-    pane: { resident: "居民", mediator: "调解员", staff: "工作人员 · 社长 · 指导员" },
+    pane: { resident: "居民", mediator: "调解员", staff: "工作人员 · 社长 · 指导员", party: "对方当事人" },
     role: {
       resident: "居民", mediator: "调解员", head: "社长", adviser: "法律指导员", staff: "妇联工作人员",
     },
@@ -29,7 +29,7 @@ const UI = {
     photo: "图片",
   },
   en: {
-    pane: { resident: "Resident", mediator: "Mediator", staff: "Staff · head · adviser" },
+    pane: { resident: "Resident", mediator: "Mediator", staff: "Staff · head · adviser", party: "Other party" },
     role: {
       resident: "resident", mediator: "mediator", head: "head", adviser: "legal adviser",
       staff: "federation staff",
@@ -78,6 +78,12 @@ async function api(path, body) {
 
 function langOf(person) {
   return person && person.language === "en" ? "en" : "zh";
+}
+
+function botName(person) {
+  // The bot's profile name in the person's language (setMyName), as her phone shows it.
+  const names = state.names || state.info.names || {};
+  return names[langOf(person)] || state.info.bot.first_name;
 }
 
 function areaName(person, lang) {
@@ -188,6 +194,15 @@ class Pane {
     const n = this.nodes;
     n.who.addEventListener("change", () => this.show(Number(n.who.value)));
     n.form.addEventListener("submit", (event) => { event.preventDefault(); this.sendText(); });
+    // Enter sends, Shift+Enter starts a new line (as Telegram Desktop); the box grows with
+    // its lines, so a five-line notice is typed and sent as five lines.
+    n.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.sendText();
+      }
+    });
+    n.input.addEventListener("input", () => this.fitInput());
     n.menuButton.addEventListener("click", () => { n.menu.hidden = !n.menu.hidden; });
     n.attachButton.addEventListener("click", () => n.attach.click());
     n.attach.addEventListener("change", () => this.sendPhoto());
@@ -227,7 +242,7 @@ class Pane {
     const lang = langOf(person);
     this.root.lang = lang === "en" ? "en" : "zh-CN";
     this.nodes.role.textContent = t.pane[this.spec.id];
-    this.nodes.name.textContent = state.info.bot.first_name;
+    this.nodes.name.textContent = botName(person);
     const who = person.display_name || person.first_name;
     const duty = person.duty_on ? ` · ${t.dutyOn}` : "";
     const where = person.area ? ` · ${areaName(person, lang)}` : "";
@@ -305,7 +320,7 @@ class Pane {
     const bubble = el("div", "bubble");
     if (message.reply_to) {
       const quote = el("div", "quote");
-      quote.append(el("b", "", message.reply_to.from_bot ? state.info.bot.first_name : t.you));
+      quote.append(el("b", "", message.reply_to.from_bot ? botName(this.person) : t.you));
       quote.append(message.reply_to.text);
       bubble.append(quote);
     }
@@ -431,7 +446,7 @@ class Pane {
     if (!message) return;
     const node = this.nodes.messages.querySelector(`.msg[data-id="${message.id}"]`);
     if (node) node.classList.add("selected");
-    this.nodes.replyLabel.textContent = `${this.t.replyTo} ${message.from_bot ? state.info.bot.first_name : this.t.you}`;
+    this.nodes.replyLabel.textContent = `${this.t.replyTo} ${message.from_bot ? botName(this.person) : this.t.you}`;
     this.nodes.replyQuote.textContent = message.text || (message.media ? "🖼" : "");
     this.nodes.input.focus();
   }
@@ -450,10 +465,17 @@ class Pane {
     this.poll();
   }
 
+  fitInput() {
+    const box = this.nodes.input;
+    box.style.height = "auto";
+    box.style.height = `${box.scrollHeight + 2}px`;
+  }
+
   sendText() {
     const text = this.nodes.input.value.trim();
     if (!text) return;
     this.nodes.input.value = "";
+    this.fitInput();
     this.nodes.menu.hidden = true;
     this.send({ text });
   }
@@ -526,6 +548,7 @@ async function pollState() {
   try {
     const result = await api("/api/state");
     drawClock(result.clock);
+    state.names = result.names;
     for (const [id, count] of Object.entries(result.counts)) {
       state.counts.set(Number(id), count);
       if (!state.primed) state.seen.set(Number(id), count);  // unread: since the page opened

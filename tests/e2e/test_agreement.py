@@ -1,0 +1,228 @@
+"""Closing a case (bot/closing.py): the §29 dialogue, the preview with 确认/修改/取消, each
+party's confirmation, the printable DOCX read back, the oral path (§28), and a cancel that
+leaves the world exactly as it was."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from docx import Document
+
+from tests.e2e.driving import changed_tables, database, snapshot
+from tests.e2e.flows import accepted_case
+from tests.e2e.test_parties import _two_party_case
+from tests.harness import BotUnderTest, Person
+
+PARTY_A = "王秀英，女，45岁，东升社区3号楼，13900001111"
+PARTY_B = "李建国，男，50岁，东升社区4号楼，13900002222"
+FACTS = "两家围墙界线不清，争执半年"
+FACTS_CHANGED = "两家围墙界线不清，去年加高围墙后争执半年"
+BLAME = "乙方擅自加高围墙；甲方言语过激"
+TERMS = "乙方拆除加高部分 / 自行拆除 / 3月31日\n甲方向乙方道歉 / 当面 / 3月10日"
+
+
+async def _written_dialogue(wang: Person) -> None:
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("调解成功（达成协议）")
+    await wang.expect("签书面协议，还是口头协议")
+    await wang.press("书面协议（打印出来签字）")
+    await wang.expect("第 1 步（共 5 步）：甲方")
+    for answer, next_prompt in (
+        (PARTY_A, "第 2 步"),
+        (PARTY_B, "第 3 步"),
+        (FACTS, "第 4 步"),
+        (BLAME, "第 5 步"),
+    ):
+        await wang.send(answer)
+        await wang.expect(next_prompt)
+    await wang.send("乙方拆除 / 自行拆除")  # no deadline: asked again, nothing lost
+    await wang.expect("这一条我没看明白")
+    await wang.send(TERMS)
+
+
+async def test_a_written_agreement_is_previewed_changed_confirmed_by_both_and_printed(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang = team["wang"]
+    applicant, other, number = await _two_party_case(bot, team)
+    await _written_dialogue(wang)
+    preview = await wang.expect("请核对")
+    for text in (
+        PARTY_A,
+        PARTY_B,
+        FACTS,
+        BLAME,
+        "乙方拆除加高部分（方式：自行拆除；期限：2026年3月31日 前）",
+    ):
+        assert text in preview.content
+    assert "收到同样的协议" in preview.content and "Word 文件" in preview.content
+    # 修改: every answer again, kept with "-", the facts replaced.
+    await wang.press("✎ 修改")
+    await wang.expect("现在是：" + PARTY_A)
+    await wang.send("-")
+    await wang.expect("第 2 步")
+    await wang.send("-")
+    await wang.expect("第 3 步")
+    await wang.send(FACTS_CHANGED)
+    await wang.expect("第 4 步")
+    await wang.send("-")
+    await wang.expect("第 5 步")
+    await wang.send("-")
+    again = await wang.expect("请核对")
+    assert FACTS_CHANGED in again.content and PARTY_B in again.content
+    await wang.press("✓ 确认")
+    await wang.expect(f"案件 {number} 已结案：已调解成功")
+    document = await wang.expect("调解协议书")
+    assert document.method == "sendDocument" and document.file is not None
+
+    # The DOCX: every §29 field, in each of the three copies, with the signature blocks.
+    paragraphs = [p.text for p in Document(io.BytesIO(document.file.data)).paragraphs]
+    text = "\n".join(paragraphs)
+    for copy in ("（甲方存）", "（乙方存）", "（大阿嫂妇女调解室存档）"):
+        assert copy in paragraphs
+    for field in (
+        "人民调解协议书",
+        "大阿嫂妇女调解室",
+        f"编号：{number}",
+        "日期：2026年3月2日",
+        PARTY_A,
+        PARTY_B,
+        FACTS_CHANGED,
+        BLAME,
+        "1. 乙方拆除加高部分（方式：自行拆除；期限：2026年3月31日 前）",
+        "2. 甲方向乙方道歉（方式：当面；期限：2026年3月10日 前）",
+        "甲方（签名、盖章或按指印）",
+        "乙方（签名、盖章或按指印）",
+        "人民调解员（签名）：________________（王大姐）",
+        "调解组织（盖章）：大阿嫂妇女调解室",
+        "一式三份",
+    ):
+        assert text.count(field) >= 3, field
+    assert "xiuying" not in text and "laoli" not in text  # nothing from an account
+
+    # Each joined party receives it and confirms; the times are recorded.
+    notice = await applicant.expect(f"您的案件 {number} 已结案")
+    assert PARTY_B in notice.content and "1. 乙方拆除加高部分" in notice.content
+    await applicant.press("我同意以上协议内容")
+    await applicant.expect("已记下您同意协议")
+    await wang.expect("确认了案件")
+    offered = await other.expect(f"案件 {number} 的调解已经达成协议")
+    assert FACTS_CHANGED in offered.content
+    await other.press("我同意以上协议内容")
+    await other.expect("已记下您同意协议")
+    await wang.expect("对方 R-")
+    db = database(bot)
+    rows = await db.fetch_all(
+        "SELECT side, confirmed_at FROM agreement_confirmations ORDER BY side"
+    )
+    assert [r["side"] for r in rows] == ["party", "resident"] and all(r[1] for r in rows)
+    stored = await db.fetch_one("SELECT form, content FROM agreements")
+    assert stored is not None and stored["form"] == "written"
+    assert json.loads(stored["content"])["terms"][1]["deadline"] == "2026-03-10"
+    # A second press changes nothing.
+    before = await snapshot(db)
+    query = await applicant.press("我同意以上协议内容")
+    assert await applicant.callback_answer(query)
+    assert changed_tables(before, await snapshot(db)) == set()
+
+
+async def test_an_oral_agreement_is_recorded_without_a_document(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang, resident = team["wang"], bot.person(7_200_001)
+    number = await accepted_case(resident, wang)
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("调解成功（达成协议）")
+    await wang.expect("签书面协议，还是口头协议")
+    await wang.press("口头协议（记录内容）")
+    await wang.expect("不出协议书")
+    await wang.send("楼上晚上十点后不再装修，3月15日前装好隔音垫")
+    preview = await wang.expect("请核对")
+    assert "不出协议书" in preview.content and "Word" not in preview.content
+    await wang.press("✓ 确认")
+    await wang.expect(f"案件 {number} 已结案：已调解成功")
+    notice = await resident.expect(f"您的案件 {number} 已结案")
+    assert "协议内容：楼上晚上十点后不再装修" in notice.content
+    await resident.press("我同意以上协议内容")
+    await resident.expect("已记下您同意协议")
+    await wang.expect("确认了案件")
+    assert not [m for m in bot.api.messages_to(wang.id) if m.method == "sendDocument"]
+    stored = await database(bot).fetch_one("SELECT form, content FROM agreements")
+    assert stored is not None and stored["form"] == "oral"
+    assert "隔音垫" in json.loads(stored["content"])["content"]
+
+
+async def test_cancel_on_the_preview_leaves_everything_as_it_was(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang, resident = team["wang"], bot.person(7_200_002)
+    number = await accepted_case(resident, wang)
+    db = database(bot)
+    before = await snapshot(db)
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("居民撤回")
+    preview = await wang.expect("请核对")
+    assert "已按撤回结案" in preview.content
+    await wang.press("✗ 取消")
+    await wang.expect(f"什么都没有改变：案件 {number} 还开着")
+    assert changed_tables(before, await snapshot(db)) == set()
+    await wang.send("还在吗")  # still her current case: it goes to the resident
+    await resident.expect_many(f"💬 王大姐 · 案件 {number}", "还在吗")
+
+
+async def test_the_case_file_holds_both_conversations_the_agreement_and_its_confirmations(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang = team["wang"]
+    applicant, other, number = await _two_party_case(bot, team)
+    await other.send("<script>alert('围墙')</script>")  # kept as text in both renderings
+    await wang.expect(f"📨 {number} · 对方")
+    await wang.expect("<script>")
+    await applicant.send("我只想要回我家的地")
+    await wang.expect("我只想要回我家的地")
+    await _written_dialogue(wang)
+    await wang.expect("请核对")
+    await wang.press("✓ 确认")
+    await wang.expect_many(f"案件 {number} 已结案", "调解协议书")
+    await applicant.expect(f"您的案件 {number} 已结案")
+    await applicant.press("我同意以上协议内容")
+    await applicant.expect("已记下")
+    await wang.expect("确认了案件")
+    await wang.send(f"/book {number}")
+    html_file, docx_file = await wang.expect_many(number, number)
+    assert html_file.file is not None and docx_file.file is not None
+    html = html_file.file.data.decode("utf-8")
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    docx = Document(io.BytesIO(docx_file.file.data))
+    cells = [cell.text for table in docx.tables for row in table.rows for cell in row.cells]
+    headings = [
+        p.text for p in docx.paragraphs if p.style is not None and "Heading" in p.style.name
+    ]
+    for section in (
+        "封面",
+        "登记",
+        "告知和同意",
+        "与申请人的对话",
+        "与对方当事人的对话",
+        "调解协议和当事人确认",
+        "协议履行跟进",
+        "回访",
+    ):
+        assert section in headings, section
+        assert section in html
+    text = "\n".join(cells)
+    assert "<script>alert('围墙')</script>" in text  # a plain run, as it was written
+    assert PARTY_A in text and PARTY_B in text  # the names typed into the agreement
+    assert "已告知权利义务" in text and "对方当事人已加入并同意" in text
+    assert "1. 乙方拆除加高部分（方式：自行拆除；期限：2026年3月31日 前）" in text
+    assert "居民 R-" in text and "已确认" in text
+    # Each party's words are in their own conversation.
+    conversations = dict(part.split("</h2>", 1) for part in html.split("<h2>")[1:])
+    assert "我只想要回我家的地" in conversations["与申请人的对话"]
+    assert "我只想要回我家的地" not in conversations["与对方当事人的对话"]
+    assert "&lt;script&gt;" in conversations["与对方当事人的对话"]
+    assert "laoli" not in text and "xiuying" not in text

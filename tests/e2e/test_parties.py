@@ -1,0 +1,245 @@
+"""The other party of a case (bot/parties.py), end to end through the local Bot API.
+
+The mediator invites with /party: a one-time link and its QR code. The first person to open
+it reads the notices and agrees or declines; a second use is refused politely. Each party
+then talks only with the mediator: the applicant never sees the other party's messages or
+account, nor the other way round. Either may end mediation. A case flagged 不适合调解 gets
+no invitation, whatever is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from bot.parties import qr_png
+from tests.e2e.driving import database, press_any, say
+from tests.e2e.flows import accepted_case
+from tests.harness import BotUnderTest, Person
+
+LINK = re.compile(r"https://t\.me/\w+\?start=(party-[\w-]+)")
+APPLICANT, OTHER, STRANGER = 7_100_001, 7_100_002, 7_100_003
+
+
+async def _invited(bot: BotUnderTest, wang: Person) -> str:
+    """/party in the current case: returns the /start payload of the link."""
+    await wang.send("/party")
+    invitation = await wang.expect("链接只能用一次")
+    qr = await wang.expect("邀请二维码")
+    match = LINK.search(invitation.content)
+    assert match, invitation.content
+    assert qr.method == "sendPhoto" and qr.file is not None
+    assert qr.file.data == qr_png(match.group(0))  # the QR code is the link itself
+    return match.group(1)
+
+
+async def _joined(bot: BotUnderTest, wang: Person, other: Person, payload: str) -> None:
+    await other.send(f"/start {payload}")
+    screen = await other.expect("邀请您参加一次调解")
+    assert "关于人民调解" in screen.content and "随时结束调解" in screen.content
+    await other.press("我同意，参加调解")
+    await other.expect("只有调解员看得到")
+    await wang.expect("已加入案件")
+
+
+async def _two_party_case(bot: BotUnderTest, team: dict[str, Person]) -> tuple[Person, Person, str]:
+    applicant = bot.person(APPLICANT, "秀英", username="xiuying_handle")
+    other = bot.person(OTHER, "老李", last_name="李秘", username="laoli_handle")
+    wang = team["wang"]
+    number = await accepted_case(applicant, wang, text="和邻居老李为围墙吵架")
+    await _joined(bot, wang, other, await _invited(bot, wang))
+    return applicant, other, number
+
+
+async def test_the_other_party_joins_once_and_each_side_reaches_only_the_mediator(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang, applicant = team["wang"], bot.person(APPLICANT, "秀英", username="xiuying_handle")
+    other = bot.person(OTHER, "老李", last_name="李秘", username="laoli_handle")
+    number = await accepted_case(applicant, wang, text="和邻居老李为围墙吵架")
+    payload = await _invited(bot, wang)
+    await _joined(bot, wang, other, payload)
+
+    # A second use of the link is refused kindly, and changes nothing.
+    stranger = bot.person(STRANGER, "路人")
+    await stranger.send(f"/start {payload}")
+    await stranger.expect("邀请链接已经用过了")
+
+    # The other party's message reaches the mediator under their own pseudonym.
+    await other.send("围墙是我家的地")
+    header = await wang.expect(f"📨 {number} · 对方 R-")
+    copy = await wang.expect("围墙是我家的地")
+    assert "laoli" not in json.dumps(copy.message) and str(OTHER) not in json.dumps(copy.message)
+    assert "居民" not in header.content
+
+    # The mediator's reply goes back to the other party only.
+    applicant_seen = len(bot.api.messages_to(applicant.id))
+    await wang.send("我明白了，下周三一起量一下", reply_to=copy.message_id)
+    await other.expect(f"王大姐 · 案件 {number}")
+    await other.expect("下周三一起量一下")
+    # A message without a reply still goes to the applicant; /talk switches it.
+    await wang.send("秀英，您好")
+    await applicant.expect_many(f"💬 王大姐 · 案件 {number}", "秀英，您好")
+    await wang.send("/talk")
+    await wang.expect("发给谁")
+    await wang.press(next(b for b in _labels(wang) if b.startswith("对方")))
+    await wang.expect("现在发给对方")
+    await wang.send("老李，您好")
+    await other.expect("老李，您好")
+    applicant_texts = [m.content for m in bot.api.messages_to(applicant.id)[applicant_seen:]]
+    assert applicant_texts == [f"💬 王大姐 · 案件 {number}", "秀英，您好"]
+
+    # The applicant's messages never reach the other party, and no account crosses.
+    other_seen = len(bot.api.messages_to(other.id))
+    await applicant.send("他家狗也吵")
+    from_applicant = await wang.expect("他家狗也吵")  # quoting the applicant's header
+    quoted = from_applicant.message["reply_to_message"]
+    assert quoted["text"].startswith(f"📨 {number} · 居民")
+    await say(other, "好的")
+    everything_other_got = json.dumps(
+        [m.message for m in bot.api.messages_to(other.id)], ensure_ascii=False
+    )
+    assert "他家狗也吵" not in everything_other_got
+    assert "xiuying" not in everything_other_got and str(APPLICANT) not in everything_other_got
+    assert len(bot.api.messages_to(other.id)) == other_seen  # "好的" went to the mediator only
+    everything_applicant_got = json.dumps(
+        [m.message for m in bot.api.messages_to(applicant.id)], ensure_ascii=False
+    )
+    assert (
+        "围墙是我家的地" not in everything_applicant_got and "laoli" not in everything_applicant_got
+    )
+    assert "李秘" not in everything_applicant_got and str(OTHER) not in everything_applicant_got
+
+    # The card says who has joined; the timeline has the notice with its time.
+    await wang.expect("好的")
+    await wang.send(f"/case {number}")
+    card = await wang.expect(f"现在在案件 {number}")
+    assert "已加入并同意" in card.content
+    db = database(bot)
+    kinds = [
+        (row["kind"], json.loads(row["detail"]))
+        for row in await db.fetch_all(
+            "SELECT kind, detail FROM case_events WHERE case_id = "
+            "(SELECT id FROM cases WHERE number = ?) ORDER BY id",
+            (number,),
+        )
+    ]
+    notices = [detail for kind, detail in kinds if kind == "rights_notice"]
+    assert [n["side"] for n in notices] == ["resident", "party"]  # each, when it was shown
+    assert all(n["shown_at"] for n in notices)
+    assert [k for k, _d in kinds if k.startswith("party_")] == [
+        "party_invited",
+        "party_opened",
+        "party_joined",
+    ]
+
+
+async def test_the_other_party_declines_or_ends_mediation_and_the_mediator_is_told(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang = team["wang"]
+    _applicant, other, number = await _two_party_case(bot, team)
+    await other.send("/withdraw")
+    await other.expect("您要撤回哪个案件")
+    await other.press(f"{number} · 结束调解")
+    await other.expect("您已结束参加")
+    await wang.expect("已结束参加案件")
+    # Their messages no longer reach the mediator; a reply to them is refused.
+    replies = await say(other, "还有一件事")
+    assert all("还有一件事" not in m.content for m in bot.api.messages_to(wang.id)[-3:])
+    assert replies  # told something, never silence
+    # A new invitation is declined by whoever opens it.
+    payload = await _invited(bot, wang)
+    newcomer = bot.person(STRANGER, "另一个人")
+    await newcomer.send(f"/start {payload}")
+    await newcomer.expect("邀请您参加一次调解")
+    await newcomer.press("不参加")
+    await newcomer.expect("不会再打扰您")
+    await wang.expect("不愿参加案件")
+    await wang.send("/talk")
+    menu = await wang.expect("发给谁")
+    assert not any(b.startswith("对方") for b in _labels_of(menu.reply_markup))
+
+
+async def test_no_invitation_on_a_case_not_suitable_for_mediation_forged_or_not(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang, applicant = team["wang"], bot.person(APPLICANT, "秀英")
+    number = await accepted_case(applicant, wang, text="家里的事")
+    db = database(bot)
+    await db.execute("UPDATE cases SET no_mediation = 1 WHERE number = ?", (number,))
+    await wang.send("/party")
+    refusal = await wang.expect("不适合调解")
+    assert "start=" not in refusal.content
+    # A link made before the flag was set no longer works either.
+    await db.execute("UPDATE cases SET no_mediation = 0 WHERE number = ?", (number,))
+    payload = await _invited(bot, wang)
+    await db.execute("UPDATE cases SET no_mediation = 1 WHERE number = ?", (number,))
+    other = bot.person(OTHER, "老李")
+    await other.send(f"/start {payload}")
+    await other.expect("不适合调解")
+    # A forged press of the join button is refused on the server.
+    case_id = (await db.fetch_one("SELECT id FROM cases WHERE number = ?", (number,)) or [0])[0]
+    query = await press_any(other, f"pj:{case_id}:yes")
+    assert await other.callback_answer(query)
+    row = await db.fetch_one("SELECT consented_at FROM case_parties WHERE case_id = ?", (case_id,))
+    assert row is not None and row[0] is None
+
+
+def _labels(person: Person) -> list[str]:
+    return _labels_of(person.api.messages_to(person.id)[-1].reply_markup)
+
+
+def _labels_of(markup: dict[str, object] | None) -> list[str]:
+    rows = (markup or {}).get("inline_keyboard", [])
+    assert isinstance(rows, list)
+    return [str(button["text"]) for row in rows for button in row]
+
+
+async def test_the_other_party_is_told_when_the_case_ends_without_an_agreement(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang = team["wang"]
+    applicant, other, number = await _two_party_case(bot, team)
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("未调解成功（已转介）")
+    await wang.expect("转介到了哪里")
+    await wang.send("区人民法院")
+    preview = await wang.expect("请核对")
+    assert "告诉对方 R-" in preview.content and "调解已经结束" in preview.content
+    await wang.press("✓ 确认")
+    await wang.expect(f"案件 {number} 已结案")
+    await applicant.expect(f"您的案件 {number} 已结案")
+    await other.expect(f"案件 {number} 的调解已经结束，没有达成协议")
+    # A second two-party case, withdrawn by the applicant: the other party is told too.
+    await wang.send(f"/reopen {number}")
+    await wang.expect(f"案件 {number} 已重新打开")
+    await applicant.expect("已重新打开")
+    await applicant.send("/withdraw")
+    await applicant.expect("您要撤回哪个案件")
+    await applicant.press(next(b for b in _labels(applicant) if b.startswith(number)))
+    await applicant.expect(f"案件 {number} 已撤回")
+    await other.expect(f"案件 {number} 的调解已经结束，没有达成协议")
+
+
+async def test_the_other_party_can_erase_their_words_from_the_case(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang = team["wang"]
+    _applicant, other, number = await _two_party_case(bot, team)
+    await other.send("我的秘密XYZ")
+    await wang.expect_many("📨", "我的秘密XYZ")
+    await other.send("/forget")
+    await other.expect("这会删除您的资料")
+    await other.press("是的，全部删除")
+    await other.expect("您的所有资料都已删除")
+    db = database(bot)
+    assert await db.fetch_one("SELECT 1 FROM case_messages WHERE text LIKE '%XYZ%'") is None
+    assert await db.fetch_one("SELECT 1 FROM relay_map WHERE chat_id = ?", (OTHER,)) is None
+    party = await db.fetch_one("SELECT user_id FROM case_parties")
+    assert party is not None and party[0] is None  # no longer anyone's: nothing reaches them
+    await wang.send("/talk")
+    menu = await wang.expect("发给谁")
+    assert not any(b.startswith("对方") for b in _labels_of(menu.reply_markup))
+    assert (await bot.timeline(number))[0].kind == "registered"  # the case itself stays

@@ -1,0 +1,50 @@
+"""The bot's profile per language, set at start and read back from the local Bot API."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from telegram import Bot
+
+from tests.harness import BotUnderTest, make_config
+
+
+async def test_profile_in_each_language_read_back(bot: BotUnderTest) -> None:
+    client = Bot(bot.api.token, base_url=bot.api.base_url)
+    async with client:
+        zh_name = await client.get_my_name(language_code="zh")
+        en_name = await client.get_my_name(language_code="en")
+        zh_short = await client.get_my_short_description(language_code="zh")
+        en_about = await client.get_my_description(language_code="en")
+        fallback = await client.get_my_name(language_code="fr")  # no French: the default one
+    assert zh_name.name == "大阿嫂" and en_name.name == "Da'asao"
+    assert fallback.name == "大阿嫂"  # the configured default language, Chinese
+    assert zh_short.short_description.startswith("有矛盾就找大阿嫂")
+    assert "Press Start" in en_about.description and "private" in en_about.description
+    description = bot.api.profile("description", "zh")
+    assert description is not None and "亲自回复您" in description
+    for field in ("name", "description", "short_description"):
+        for code in ("zh", "en", ""):
+            assert bot.api.profile(field, code), (field, code)
+
+
+async def test_a_refused_profile_is_logged_and_the_bot_starts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = BotUnderTest(make_config(tmp_path, {}))
+    await running.api.start()
+    running.api.inject_fault("setMyName", kind="500", times=10)
+    try:
+        with caplog.at_level(logging.WARNING, logger="handlers.profile"):
+            await running.start()
+        refused = [r for r in caplog.records if r.getMessage() == "bot profile refused"]
+        assert len(refused) == 3  # zh, en and the default: each told in the log
+        assert running.api.profile("name", "zh") is None
+        resident = running.person(5101)
+        await resident.send("/start")
+        await resident.expect("您好！这里是大阿嫂")  # the bot works without its profile
+    finally:
+        await running.stop()
+        await running.api.stop()

@@ -1,0 +1,138 @@
+"""The year-end report: /stats figures against counts the test keeps itself, while it seeds
+the year through the chat (cases met at the desk and at home, an urgent one, replies after
+known delays, an event with RSVPs and its attendance)."""
+
+from __future__ import annotations
+
+import io
+import statistics
+from datetime import timedelta
+
+from openpyxl import load_workbook
+from PIL import Image
+
+from tests.e2e.flows import CASE_NUMBER, sensitive_consent, start_intake
+from tests.harness import BotUnderTest, Person
+
+CONTACT_BUTTONS = {"office": "坐班时间到调解室面谈", "home": "上门走访", "chat": "就在这里聊"}
+
+
+async def register(resident: Person, contact: str, text: str) -> str:
+    await start_intake(resident)
+    await resident.press("东升社区")
+    await resident.expect("是哪方面的事情")
+    await resident.press("租房")
+    await sensitive_consent(resident)
+    await resident.expect("请用您自己的话")
+    await resident.send(text)
+    await resident.expect("收到了")
+    await resident.press("说完了 ✓")
+    await resident.expect("怎么和您联系")
+    await resident.press(CONTACT_BUTTONS[contact])
+    await resident.expect("请核对您的求助内容")
+    await resident.press("✓ 提交给大阿嫂")
+    registered = await resident.expect("您的求助已登记")
+    match = CASE_NUMBER.search(registered.content)
+    assert match
+    return match.group(0)
+
+
+async def accept(mediator: Person, number: str) -> None:
+    await mediator.expect(f"新案件 {number}")
+    await mediator.press("接受")
+    await mediator.expect_edit(f"您已接受案件 {number}")
+
+
+async def test_year_end_figures_match_an_independent_count(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    wang, li = team["wang"], team["li"]  # 东升社区, both on duty this Monday morning
+    for member in team.values():
+        member.ignore("📋")
+    delays: list[timedelta] = []  # registration → the mediator's first message, as we wait
+
+    home = bot.person(7001)
+    number = await register(home, "home", "房东不退押金")
+    await accept(wang, number)
+    wang.skip_all()
+    bot.clock.advance(timedelta(hours=2))
+    await wang.send("我明天上午去您那儿看看")
+    await home.expect("已经接手您的案件")
+    await home.expect_many("王大姐", "我明天上午去您那儿看看")
+    delays.append(timedelta(hours=2))
+
+    desk = bot.person(7002)
+    number = await register(desk, "office", "房租突然涨了一半")
+    started = bot.clock.now()
+    await accept(li, number)  # 王大姐 has a case already: 李阿姨 is offered this one
+    li.skip_all()
+    bot.clock.advance(timedelta(minutes=30))
+    await li.send("周四上午来调解室找我")
+    await desk.expect("已经接手您的案件")
+    await desk.expect_many("李阿姨", "周四上午来调解室找我")
+    delays.append(bot.clock.now() - started)
+
+    endangered = bot.person(7003)
+    await endangered.send("找大阿嫂")
+    await endangered.expect("您同意吗")
+    await endangered.press("🆘 我现在有危险")
+    await endangered.expect("110")
+
+    fans = [bot.person(7100 + n) for n in range(3)]
+    for fan in fans:
+        await fan.send("/subscribe")
+        await fan.expect("您会在这里收到妇联的活动通知")
+    await staff.send("/announce")
+    await staff.expect("请发送通知的文字")
+    await staff.send("租房法律讲座")
+    await staff.expect("发给谁")
+    await staff.press("下一步 ›")
+    await staff.expect("什么时候发送")
+    await staff.press("现在发送")
+    await staff.expect("要加上“我参加”")
+    await staff.press("要，加上报名按钮")
+    await staff.expect("活动是哪天几点")
+    await staff.press("不用提醒")
+    await staff.expect_many("租房法律讲座", "请看一下上面的通知")
+    await staff.press("✓ 确认发送")
+    await staff.expect("已安排发送")
+    await staff.expect("”：已送达 3")
+    for fan in fans[:2]:
+        fan.skip_all()
+        assert await fan.press_and_expect_answer("🙋 我参加") == "到时见！"
+    await staff.send("/attendance 1 12")
+    await staff.expect("记好了：“租房法律讲座”（第 1 号通知）来了 12 人。")
+
+    await staff.send("/stats 2026")
+    report = await staff.expect("📊", timeout=30)  # two charts are drawn first
+    median = timedelta(seconds=statistics.median(d.total_seconds() for d in delays))
+    hours, minutes = divmod(round(median.total_seconds() / 60), 60)
+    assert f"从登记到调解员第一次回复居民：{hours}小时{minutes}分钟（{len(delays)} 件" in (
+        report.content
+    )
+    assert "上门走访 1" in report.content and "坐班时间到调解室面谈 1" in report.content
+    assert "🔴 紧急案件：1 件" in report.content
+    assert "订阅人数：3" in report.content
+    assert "举办活动：1 场 · 到场人数：12（其中 1 场记了人数" in report.content
+    assert "报名回复：2" in report.content
+
+    photo = await staff.expect()  # the chart for the phone
+    page = await staff.expect("横版")  # the chart for a page of the report
+    assert page.data is not None and photo.data is not None
+    assert Image.open(io.BytesIO(page.data)).size == (1754, 1240)  # landscape, A4 at 150 dpi
+    width, height = Image.open(io.BytesIO(photo.data)).size
+    assert width == 1080 and height > width  # portrait, for the phone
+    book = await staff.expect()
+    assert book.data is not None
+    summary = dict(
+        load_workbook(io.BytesIO(book.data))["汇总"].iter_rows(min_row=2, values_only=True)
+    )
+    assert summary["登记案件数"] == 3
+    assert summary["要求上门走访"] == 1 and summary["要求坐班时间到调解室面谈"] == 1
+    assert summary["紧急案件"] == 1
+    assert summary["中位数涉及的案件数"] == len(delays)
+    assert summary["从登记到调解员第一次回复（中位数，小时）"] == round(
+        median.total_seconds() / 3600, 2
+    )
+    assert summary["订阅人数"] == 3 and summary["举办的活动"] == 1
+    assert summary["报名参加"] == 2 and summary["到场人数"] == 12

@@ -1,0 +1,35 @@
+"""The scale bench still runs, on a tiny district, so `make bench` cannot rot unnoticed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import scale
+from bench.district import Landmarks
+
+
+def test_scale_bench_times_everything_on_a_tiny_district(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAASAO_BENCH_CACHE", str(tmp_path / "cache"))  # built afresh
+    out = tmp_path / "scale.json"
+    figures = scale.main(["--tiny", "--baseline", "2", "--json", str(out), "--logs",
+                          str(tmp_path / "logs")])  # fmt: skip
+    assert 0 < figures["startup_s"] < 30
+    assert set(figures["commands_s"]) == {c.label for c in scale.commands(_marks())}
+    assert all(0 < seconds < 30 for seconds in figures["commands_s"].values())
+    # Every sampled message's copy arrived in the other chat (deliver waits for each one).
+    assert figures["relay_without"]["messages"] == 2 * 2 * scale.TINY.pairs
+    assert figures["relay_during_purge"]["messages"] >= 2 * scale.TINY.pairs
+    assert figures["purge"]["cases"] > 0
+    assert figures["peak_rss_mb"] > 0 and figures["db_mb"]["before"] > 0
+    assert json.loads(out.read_text(encoding="utf-8"))["purge"] == figures["purge"]
+    printed = capsys.readouterr().out
+    assert "goal <= 2 s" in printed and "relay p99 added by the purge" in printed
+
+
+def _marks() -> Landmarks:
+    return Landmarks(0, 0, 0, "", (), ())
