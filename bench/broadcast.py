@@ -2,7 +2,7 @@
 
 Three processes, as in production:
 
-* the local Bot API (``python -m bot.localapi``) stands in for Telegram: every answer comes
+* the local Bot API (``python -m localapi``) stands in for Telegram: every answer comes
   after a round trip (150 ms), and it is limited like Telegram: 30 messages/s overall
   (short bursts of up to 5 allowed, so a few milliseconds of jitter are no overrun), 1 per
   second per chat, 429 with retry_after beyond;
@@ -96,9 +96,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @asynccontextmanager
 async def telegram_server(folder: Path, args: argparse.Namespace) -> AsyncIterator[dict[str, str]]:
-    """`python -m bot.localapi`, limited like Telegram; yields where it listens."""
+    """`python -m localapi`, limited like Telegram; yields where it listens."""
     command = [
-        *(sys.executable, "-m", "bot.localapi", "--latency", str(args.round_trip)),
+        *(sys.executable, "-m", "localapi", "--latency", str(args.round_trip)),
         *("--per-second", str(TELEGRAM_RATE), "--burst", str(args.burst)),
         *("--per-chat-per-second", str(PER_CHAT_RATE)),
     ]

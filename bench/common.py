@@ -1,6 +1,6 @@
 """Helpers the benchmarks share: the bots under test, measuring, and reporting.
 
-Most benchmarks run one in-process local Bot API server (``bot.localapi``) and poll it over
+Most benchmarks run one in-process local Bot API server (``localapi``) and poll it over
 loopback HTTP with python-telegram-bot, either a bare ``Application`` (the baseline) or the
 real Da'asao application on a temporary database; ``bench.broadcast`` runs the server and
 the bot in processes of their own.
@@ -23,10 +23,10 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, BaseHandler
 
 from bot.app import DaasaoApp, build_application, open_feed, start_app, stop_app
-from bot.clock import SystemClock
-from bot.config import Config, parse_config
-from bot.i18n import Catalogs
-from bot.localapi.server import LocalBotApi
+from bot.core.clock import SystemClock
+from bot.core.config import Config, parse_config
+from bot.core.i18n import Catalogs
+from localapi.server import LocalBotApi
 
 BareApp = Application[Any, Any, Any, Any, Any, Any]
 

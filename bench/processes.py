@@ -94,7 +94,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @dataclass(frozen=True)
 class ServerUrls:
-    """Where a server of `python -m bot.localapi` listens (the JSON line it prints)."""
+    """Where a server of `python -m localapi` listens (the JSON line it prints)."""
 
     token: str
     base_url: str
@@ -118,8 +118,8 @@ def _announced(process: subprocess.Popen[bytes], wait: float) -> ServerUrls:
 
 @contextmanager
 def api_server(log: Path, wait: float = 20.0) -> Iterator[ServerUrls]:
-    """`python -m bot.localapi` (no latency yet) for one bot: where it listens."""
-    with child(["-m", "bot.localapi"], log, stdout=subprocess.PIPE) as process:
+    """`python -m localapi` (no latency yet) for one bot: where it listens."""
+    with child(["-m", "localapi"], log, stdout=subprocess.PIPE) as process:
         yield _announced(process, wait)
 
 

@@ -4,7 +4,7 @@ What a user feels and what a host pays, measured from outside, with every party 
 of its own as on a real deployment (a fake Telegram inside the bot's own event loop stalls
 whenever the bot does, and rewards work no user would notice):
 
-* the local Bot API (``python -m bot.localapi``), one server process per bot, as Telegram
+* the local Bot API (``python -m localapi``), one server process per bot, as Telegram
   keeps every bot's updates apart; each holds every answer back one round trip
   (``POST /control/latency``), and the run goes through each of ``--round-trips`` (0, 150 ms);
 * Da'asao, ``python -m bot run --config …``, on a database seeded with N residents, each

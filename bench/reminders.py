@@ -41,11 +41,11 @@ from typing import Any
 
 from bench.seeding import seed_people, seed_revisits
 from bot.app import DaasaoApp, build_application, open_feed, start_app, stop_app
-from bot.clock import SystemClock
-from bot.config import Config, parse_config
-from bot.i18n import Catalogs
-from bot.localapi.server import LocalBotApi
-from bot.logs import LIBRARY_CEILINGS, setup_logging
+from bot.core.clock import SystemClock
+from bot.core.config import Config, parse_config
+from bot.core.i18n import Catalogs
+from bot.core.logs import LIBRARY_CEILINGS, setup_logging
+from localapi.server import LocalBotApi
 from storage.db import Database
 from storage.reminders import ReminderRepository
 
@@ -136,7 +136,7 @@ async def _poll(app: DaasaoApp) -> None:
 
 
 class _TimersStarted(logging.Handler):
-    """Notes when bot.timers logs 'timers started': the scheduler has just begun firing."""
+    """Notes when bot.features.timers logs 'timers started': the scheduler has just begun firing."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -173,8 +173,8 @@ def production_logging(level: str) -> Iterator[None]:
 
 @contextmanager
 def _watch_timers() -> Iterator[_TimersStarted]:
-    """Listen to bot.timers at INFO for the duration (whatever the logging setup)."""
-    logger = logging.getLogger("bot.timers")
+    """Listen to bot.features.timers at INFO for the duration (whatever the logging setup)."""
+    logger = logging.getLogger("bot.features.timers")
     handler, level = _TimersStarted(), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

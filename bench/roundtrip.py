@@ -1,6 +1,6 @@
 """Round trips through the local Bot API: a bare python-telegram-bot echo bot vs Da'asao.
 
-One in-process local Bot API server (``bot.localapi``) stands in for Telegram; two bots poll
+One in-process local Bot API server (``localapi``) stands in for Telegram; two bots poll
 it in turn over loopback HTTP, in the same process and run:
 
 * ``baseline``: a bare PTB ``Application`` with one ``MessageHandler`` that echoes the text;
@@ -29,7 +29,7 @@ from telegram import Update
 from telegram.ext import ContextTypes, MessageHandler, filters
 
 from bench.common import Figures, bare_bot, daasao_app, figures_of, ratios, table, write_json
-from bot.localapi.server import LocalBotApi
+from localapi.server import LocalBotApi
 
 BotRunner = Callable[[LocalBotApi], AbstractAsyncContextManager[None]]
 

@@ -1,7 +1,7 @@
 """Ten years of a district: start-up, staff commands, the nightly purge, relay latency.
 
 The bot runs alone in its own process (``python -m bot run``) against the local Bot API in
-another (``python -m bot.localapi``), on a copy of the district ``bench.district`` seeds
+another (``python -m localapi``), on a copy of the district ``bench.district`` seeds
 (200,000 residents, 50,000 cases over 10 years in 50 areas, 1,000,000 book entries, 20,000
 subscribers, 100,000 pending reminders; built once a day and cached). This harness plays
 the people over the server's control API and times, from a person's send to the last of the
@@ -47,7 +47,7 @@ from bench.common import percentile, write_json
 from bench.district import Landmarks, Sizes, district
 from bench.processes import ControlApi, ProcessError, ServerUrls, api_server, child, peak_rss_mb
 from bench.relay import Bot, Conversation, Copy, deliver, exchange, warm_up
-from bot.privacy import RETENTION_JOB
+from bot.features.privacy import RETENTION_JOB
 from storage.db import Database
 from storage.reminders import ReminderRepository
 

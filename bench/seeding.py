@@ -9,7 +9,7 @@ Everything is one transaction per chunk, so 10,000 reminders take seconds, not m
 
 The relay benchmark (``bench.relay``) seeds conversations instead (``seed_conversations``):
 mediators of the area, and residents who each have one case their mediator accepted, as the
-intake and the offer leave it (bot/playground/demo.py writes its demo cases the same way).
+intake and the offer leave it (playground/demo.py writes its demo cases the same way).
 Accepted cases for the relay kill test (``seed_accepted_cases``) are also each mediator's
 current one (/case), so both sides can simply write.
 """

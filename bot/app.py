@@ -8,10 +8,10 @@ from typing import Any
 from telegram import BotCommand, BotCommandScopeAllPrivateChats
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from bot.clock import Clock
-from bot.config import Config
-from bot.i18n import SUPPORTED_LOCALES, Catalogs
-from bot.menus import RESIDENT
+from bot.core.clock import Clock
+from bot.core.config import Config
+from bot.core.i18n import SUPPORTED_LOCALES, Catalogs
+from bot.features.menus import RESIDENT
 from bot.wiring import build_services
 from handlers.announcements import announcement_handlers
 from handlers.casework import casework_handlers
@@ -44,7 +44,7 @@ GROUP_IDENTIFY = -2  # who is writing and in which language: before anything ans
 GROUP_GUARD = -1  # blocked users and floods stop here (ApplicationHandlerStop)
 GROUP_MAIN = 0  # unknown buttons first, then commands, buttons and flows; the fallback last
 
-# The bot-wide menu is the residents'; each team member's chat has its own (bot/menus.py).
+# The bot-wide menu is the residents'; each team member's chat has its own (bot/features/menus.py).
 COMMANDS = RESIDENT
 
 
@@ -75,11 +75,11 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_file_url)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .job_queue(None)  # one timer mechanism: bot.timers, on APScheduler
+        .job_queue(None)  # one timer mechanism: bot.features.timers, on APScheduler
         .updater(None)  # updates come through the inbox: handlers/feed.py
         .concurrent_updates(PerChatUpdateProcessor())
         # Obey Telegram's 429 retry_after on every call, no throttling: broadcasts pace
-        # themselves (bot/broadcast.py) and hear their 429s at once
+        # themselves (bot/features/broadcast.py) and hear their 429s at once
         # (handlers/ratelimit.py).
         .rate_limiter(FloodLimiter(overall_max_rate=0, group_max_rate=0, max_retries=2))
         .post_init(post_init)

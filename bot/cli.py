@@ -9,8 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import Config, ConfigError, load_config
-from bot.logs import setup_logging
+from bot.core.config import Config, ConfigError, load_config
+from bot.core.logs import setup_logging
 
 EXIT_CONFIG = 2
 
@@ -53,8 +53,8 @@ def _parser() -> argparse.ArgumentParser:
 def _run(config: Config) -> int:
     from telegram.error import InvalidToken
 
-    from bot.playground import PlaygroundError
     from bot.runner import serve
+    from playground import PlaygroundError
     from storage.db import SchemaTooNewError
 
     try:
@@ -98,7 +98,7 @@ def _migrate(config: Config) -> int:
 
 
 def _demo_remove(config: Config) -> int:
-    from bot.playground.demo import remove
+    from playground.demo import remove
     from storage.db import Database, SchemaTooNewError
 
     async def remove_demo() -> int:

@@ -7,10 +7,10 @@ import logging
 import signal
 
 from bot.app import DaasaoApp, build_application, open_feed, start_app, stop_app
-from bot.clock import Clock, SystemClock
-from bot.config import Config
-from bot.i18n import Catalogs
-from bot.playground import Playground
+from bot.core.clock import Clock, SystemClock
+from bot.core.config import Config
+from bot.core.i18n import Catalogs
+from playground import Playground
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The composition root: the one module that builds every layer and joins them.
 
-`build_services` opens the database and makes the bundle (bot/deps.py) and each feature
+`build_services` opens the database and makes the bundle (bot/features/deps.py) and each feature
 with the peers it calls; `bot/app.py` hands the result to the Telegram adapter. The
 use-case tests build the same thing over a temporary database (tests/features.py).
 """
@@ -9,38 +9,38 @@ from __future__ import annotations
 
 import logging
 
-from bot.access import AccessLog
-from bot.announcements import AnnouncementService
-from bot.broadcast import Broadcaster
-from bot.cases import CaseService
-from bot.casework import CaseworkService
-from bot.clock import Clock
-from bot.closing import ClosingService
-from bot.config import Config
-from bot.deadlines import DeadlineService
-from bot.deps import Deps, Repositories
-from bot.desk import DeskService
-from bot.i18n import Catalogs
-from bot.intake import IntakeService
-from bot.menus import MenuPort, MenuService
-from bot.messaging import Messenger
-from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
-from bot.pacing import TELEGRAM_LIMIT, SendPacer
-from bot.parties import PartyService
-from bot.people import PeopleService
-from bot.privacy import DiscreetMessenger, PrivacyService
-from bot.relay import RelayService
-from bot.revisits import RevisitService
-from bot.roster import Slot
-from bot.routing import RoutingService
-from bot.services import Services
-from bot.staff import StaffService
-from bot.staffroster import StaffRosterService
-from bot.stats import StatsService
-from bot.subscriptions import SubscriptionService
-from bot.timelimit import TimeLimitService
-from bot.timers import Timers
-from bot.urgent import UrgentService
+from bot.core.clock import Clock
+from bot.core.config import Config
+from bot.core.i18n import Catalogs
+from bot.core.messaging import Messenger
+from bot.core.pacing import TELEGRAM_LIMIT, SendPacer
+from bot.domain.roster import Slot
+from bot.features.access import AccessLog
+from bot.features.announcements import AnnouncementService
+from bot.features.broadcast import Broadcaster
+from bot.features.cases import CaseService
+from bot.features.casework import CaseworkService
+from bot.features.closing import ClosingService
+from bot.features.deadlines import DeadlineService
+from bot.features.deps import Deps, Repositories
+from bot.features.desk import DeskService
+from bot.features.intake import IntakeService
+from bot.features.menus import MenuPort, MenuService
+from bot.features.outbox import MessageDeliverer, Outbox, OutboxMessenger
+from bot.features.parties import PartyService
+from bot.features.people import PeopleService
+from bot.features.privacy import DiscreetMessenger, PrivacyService
+from bot.features.relay import RelayService
+from bot.features.revisits import RevisitService
+from bot.features.routing import RoutingService
+from bot.features.services import Services
+from bot.features.staff import StaffService
+from bot.features.staffroster import StaffRosterService
+from bot.features.stats import StatsService
+from bot.features.subscriptions import SubscriptionService
+from bot.features.timelimit import TimeLimitService
+from bot.features.timers import Timers
+from bot.features.urgent import UrgentService
 from storage.db import Database
 from storage.outbox import BROADCAST, OutboxRepository
 from storage.roster import RosterRepository

@@ -8,7 +8,7 @@ import re
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.callbacks import (
+from bot.core.callbacks import (
     AGREE,
     BROKEN,
     CLOSE,
@@ -25,10 +25,10 @@ from bot.callbacks import (
     WITHDRAW,
     unpack_any,
 )
-from bot.deadlines import TERM_ANSWERS
+from bot.core.errors import NotAllowedError, StaleActionError, UsageError
+from bot.core.messaging import Outgoing
 from bot.domain.permissions import require_mediator
-from bot.errors import NotAllowedError, StaleActionError, UsageError
-from bot.messaging import Outgoing
+from bot.features.deadlines import TERM_ANSWERS
 from handlers.context import BotContext
 from handlers.replies import answer
 

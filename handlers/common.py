@@ -13,10 +13,10 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import BaseHandler, CallbackQueryHandler, TypeHandler
 
-from bot.callbacks import MAX_BYTES, REGISTRY
-from bot.errors import DomainError, StaleActionError
-from bot.i18n import _
-from bot.messaging import Outgoing
+from bot.core.callbacks import MAX_BYTES, REGISTRY
+from bot.core.errors import DomainError, StaleActionError
+from bot.core.i18n import _
+from bot.core.messaging import Outgoing
 from handlers.context import BotContext
 from storage.db import StorageFailure
 
@@ -65,7 +65,7 @@ def button_patterns(
 ) -> tuple[re.Pattern[str], ...]:
     """The callback data patterns of the button handlers, as PTB matches them (re.match).
 
-    A button handler must match through a kind of bot/callbacks.py: one that does not
+    A button handler must match through a kind of bot/core/callbacks.py: one that does not
     (a regular expression of its own, or none, which takes any press) is a wiring
     mistake, refused at start."""
     declared = {kind.pattern for kind in REGISTRY.values()}

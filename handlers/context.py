@@ -7,7 +7,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.domain.people import Person
-from bot.services import Services
+from bot.features.services import Services
 from handlers.feed import UpdateFeed
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.callbacks import PHRASE
-from bot.errors import StaleActionError
+from bot.core.callbacks import PHRASE
+from bot.core.errors import StaleActionError
 from handlers.context import BotContext
 from handlers.replies import answer
 

@@ -21,9 +21,9 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
-from bot.clock import Clock
-from bot.config import WebhookConfig
-from bot.i18n import Catalogs, _, negotiate
+from bot.core.clock import Clock
+from bot.core.config import WebhookConfig
+from bot.core.i18n import Catalogs, _, negotiate
 from storage.db import StorageFailure, handled_by_commit, handling
 from storage.inbox import InboxRepository
 from storage.timefmt import to_db

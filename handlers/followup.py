@@ -6,7 +6,7 @@ from telegram import CallbackQuery, ChatMember, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler
 
-from bot.callbacks import REVISIT, SURVEY
+from bot.core.callbacks import REVISIT, SURVEY
 from handlers.context import BotContext
 from handlers.replies import answer
 

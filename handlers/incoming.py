@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Message
 
 from bot.domain.cases import MessagePart
-from bot.intake import Incoming
-from bot.relay import Envelope, without_accounts
+from bot.features.intake import Incoming
+from bot.features.relay import Envelope, without_accounts
 
 # Media a resident may use to describe their problem at intake.
 DESCRIPTION_MEDIA = ("photo", "voice", "audio", "video", "video_note", "document")
@@ -39,7 +39,7 @@ def envelope_from(message: Message) -> Envelope:
 
 
 def part_of(message: Message) -> MessagePart:
-    """The message as the relay keeps and passes it on: no account in it (bot/relay.py)."""
+    """The message as the relay keeps and passes it on: no account in it (bot/features/relay.py)."""
     kind = next((k for k in RELAYED if getattr(message, k, None)), "other")
     entities = None
     if kind == "text" and message.entities:

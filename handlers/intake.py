@@ -5,11 +5,11 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import INTAKE
-from bot.errors import StaleActionError
-from bot.i18n import _
-from bot.intake import NEW_MATTER, Incoming, Step, is_trigger
-from bot.messaging import Outgoing
+from bot.core.callbacks import INTAKE
+from bot.core.errors import StaleActionError
+from bot.core.i18n import _
+from bot.core.messaging import Outgoing
+from bot.features.intake import NEW_MATTER, Incoming, Step, is_trigger
 from handlers.context import BotContext
 from handlers.messages import on_message
 from handlers.replies import answer

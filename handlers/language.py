@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.callbacks import LANGUAGE
-from bot.i18n import SUPPORTED_LOCALES, _, language_name
-from bot.messaging import Button, Outgoing, rows
-from bot.people import UnsupportedLanguageError
+from bot.core.callbacks import LANGUAGE
+from bot.core.i18n import SUPPORTED_LOCALES, _, language_name
+from bot.core.messaging import Button, Outgoing, rows
+from bot.features.people import UnsupportedLanguageError
 from handlers.context import BotContext
 from handlers.replies import answer, edit_pressed
 

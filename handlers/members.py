@@ -5,13 +5,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.callbacks import DUTY, INVITE
+from bot.core.callbacks import DUTY, INVITE
+from bot.core.i18n import _, current_locale, format_when
+from bot.core.messaging import Button, Outgoing, rows
 from bot.domain.people import InviteRole
 from bot.domain.permissions import require_mediator, require_staff
-from bot.i18n import _, current_locale, format_when
-from bot.messaging import Button, Outgoing, rows
-from bot.people import Joined
-from bot.roster import DutyMode
+from bot.domain.roster import DutyMode
+from bot.features.people import Joined
 from handlers.context import BotContext
 from handlers.replies import answer, answer_text, edit_pressed
 

@@ -2,7 +2,7 @@
 
 In order: a new team member naming themselves; a team member's waiting command (a note,
 an agreement…) or their message to a case; for a resident, first the danger screen if the
-message says they are in danger (bot.urgent), then their intake in progress, their message
+message says they are in danger (bot.features.urgent), then their intake in progress, their message
 to their case, else a short hint. Edits follow their copies across the relay.
 (Button presses that no handler knows are refused before, by handlers.common.UnknownButtons.)
 """
@@ -12,12 +12,12 @@ from __future__ import annotations
 from telegram import Message, MessageEntity, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from bot.callbacks import CARD, HELD
-from bot.casework import PENDING_KINDS
+from bot.core.callbacks import CARD, HELD
+from bot.core.errors import StaleActionError
+from bot.core.i18n import _
+from bot.core.messaging import Outgoing
 from bot.domain.people import DRAFTING_ANNOUNCEMENT, DRAFTING_CASE
-from bot.errors import StaleActionError
-from bot.i18n import _
-from bot.messaging import Outgoing
+from bot.features.casework import PENDING_KINDS
 from handlers.context import BotContext
 from handlers.incoming import envelope_from, incoming_from, part_of
 from handlers.replies import answer

@@ -1,4 +1,4 @@
-"""The Telegram side of `bot.messaging`: Outgoing messages become Bot API calls."""
+"""The Telegram side of `bot.core.messaging`: Outgoing messages become Bot API calls."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.i18n import _
-from bot.messaging import (
+from bot.core.i18n import _
+from bot.core.messaging import (
     Button,
     DeliveryRefused,
     Outgoing,
@@ -193,7 +193,7 @@ class TelegramMessenger:
             return False  # older than 48 hours, already gone, or the bot is blocked
 
     async def set_commands(self, chat_id: int, commands: Sequence[tuple[str, str]]) -> None:
-        """The chat's own command menu (bot.menus); none: back to the bot-wide one."""
+        """The chat's own command menu (bot.features.menus); none: back to the bot-wide one."""
         scope = BotCommandScopeChat(chat_id)
         async with _transient():
             if commands:

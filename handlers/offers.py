@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot.callbacks import OFFER
-from bot.i18n import _
-from bot.messaging import Outgoing
+from bot.core.callbacks import OFFER
+from bot.core.i18n import _
+from bot.core.messaging import Outgoing
 from handlers.context import BotContext
 
 

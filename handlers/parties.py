@@ -6,11 +6,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.callbacks import END, JOIN, TALK, unpack_any
-from bot.errors import NotAllowedError
-from bot.i18n import _
-from bot.messaging import Outgoing
-from bot.parties import PARTY_PREFIX, qr_png
+from bot.core.callbacks import END, JOIN, TALK, unpack_any
+from bot.core.errors import NotAllowedError
+from bot.core.i18n import _
+from bot.core.messaging import Outgoing
+from bot.features.parties import PARTY_PREFIX, qr_png
 from handlers.casework import reply_to
 from handlers.context import BotContext
 from handlers.replies import answer

@@ -14,11 +14,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import PRIVACY
+from bot.core.callbacks import PRIVACY
+from bot.core.errors import StaleActionError, UsageError
+from bot.core.i18n import _
+from bot.core.messaging import Outgoing
 from bot.domain.people import DRAFTING_CASE
-from bot.errors import StaleActionError, UsageError
-from bot.i18n import _
-from bot.messaging import Outgoing
 from handlers.context import BotContext
 from handlers.incoming import envelope_from
 from handlers.replies import answer, answer_text

@@ -1,4 +1,4 @@
-"""Publishing the bot's profile (bot/profile.py) to Telegram at start."""
+"""Publishing the bot's profile (bot/features/profile.py) to Telegram at start."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.i18n import Catalogs
-from bot.profile import Profile, profiles
+from bot.core.i18n import Catalogs
+from bot.features.profile import Profile, profiles
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """How Bot API calls meet Telegram's flood limits (429 Too Many Requests with retry_after).
 
 Most calls go through PTB's AIORateLimiter, which waits out retry_after and tries again.
-Calls made inside `bot.pacing.self_paced()` (broadcasts) skip it: their pacer must hear of
+Calls made inside `bot.core.pacing.self_paced()` (broadcasts) skip it: their pacer must hear of
 the 429 at once to pause every one of its senders, not have one call quietly wait while the
 schedule hands the others their slots.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram.ext import AIORateLimiter
 
-from bot.pacing import is_self_paced
+from bot.core.pacing import is_self_paced
 
 JSONDict = dict[str, Any]  # a Bot API answer, as PTB types it
 

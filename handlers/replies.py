@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from telegram import CallbackQuery, Message, Update
 
-from bot.messaging import Outgoing
+from bot.core.messaging import Outgoing
 from handlers.context import BotContext
 
 

@@ -12,12 +12,12 @@ from datetime import date, datetime
 from telegram import Document, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import STAFF
-from bot.errors import StaleActionError
-from bot.messaging import Outgoing, parse_id
-from bot.rosterfile import MAX_BYTES, RosterFileError
-from bot.staff import StaffFile
-from bot.stats import StatsReport
+from bot.core.callbacks import STAFF
+from bot.core.errors import StaleActionError
+from bot.core.messaging import Outgoing, parse_id
+from bot.features.rosterfile import MAX_BYTES, RosterFileError
+from bot.features.staff import StaffFile
+from bot.features.stats import StatsReport
 from handlers.context import BotContext
 from handlers.messages import on_message
 from handlers.replies import answer

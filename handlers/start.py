@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
+from bot.core.i18n import _
 from bot.domain.people import Person
-from bot.i18n import _
 from handlers.context import BotContext
 from handlers.intake import begin
 from handlers.replies import answer, answer_text

@@ -6,10 +6,10 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.callbacks import URGENT
-from bot.errors import StaleActionError
-from bot.i18n import _
-from bot.messaging import Outgoing, parse_id
+from bot.core.callbacks import URGENT
+from bot.core.errors import StaleActionError
+from bot.core.i18n import _
+from bot.core.messaging import Outgoing, parse_id
 from handlers.context import BotContext
 from handlers.replies import answer
 

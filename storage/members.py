@@ -9,7 +9,7 @@ from typing import cast
 import aiosqlite
 
 from bot.domain.people import Activity, InviteRole, MemberRecord, Role
-from bot.roster import DutyMode
+from bot.domain.roster import DutyMode
 from storage.db import Database
 from storage.timefmt import from_db, to_db
 

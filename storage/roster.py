@@ -7,7 +7,7 @@ from datetime import date, time
 
 import aiosqlite
 
-from bot.roster import Override, Slot
+from bot.domain.roster import Override, Slot
 from storage.db import Database
 
 

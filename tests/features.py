@@ -16,12 +16,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
+from bot.core.i18n import Catalogs
+from bot.core.messaging import Button, Outgoing
 from bot.domain.cases import CaseRecord, NewCase
 from bot.domain.people import Person
-from bot.i18n import Catalogs
-from bot.messaging import Button, Outgoing
-from bot.services import Services
+from bot.features.services import Services
 from bot.wiring import build_services
 from tests.harness import START, make_config
 
@@ -108,7 +108,7 @@ class RecordingMessenger:
         self._record(Sent("buttons", chat_id, None))
 
     async def set_commands(self, chat_id: int, commands: Sequence[tuple[str, str]]) -> None:
-        """The chat's command menu (the menu port: bot/menus.py)."""
+        """The chat's command menu (the menu port: bot/features/menus.py)."""
         self._record(Sent("commands", chat_id, " ".join(name for name, _ in commands)))
 
 

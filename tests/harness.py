@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import DaasaoApp, build_application, open_feed, start_app, stop_app
-from bot.clock import FakeClock
-from bot.config import Config, parse_config
+from bot.core.clock import FakeClock
+from bot.core.config import Config, parse_config
+from bot.core.i18n import Catalogs, gettext
 from bot.domain.cases import EventRecord
-from bot.i18n import Catalogs, gettext
-from bot.localapi.server import LocalBotApi
-from bot.localapi.state import BotMessage
+from localapi.server import LocalBotApi
+from localapi.state import BotMessage
 from storage.cases import CaseRepository
 
 DEFAULT_WAIT = 5.0
@@ -42,7 +42,9 @@ def zh(source: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-QUIET = ("→ ",)  # where a mediator's message went (bot/relay.py): read with `confirmations`
+QUIET = (
+    "→ ",
+)  # where a mediator's message went (bot/features/relay.py): read with `confirmations`
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # Monday 09:30 in Asia/Shanghai
 
 TEST_AREAS: list[dict[str, Any]] = [

@@ -1,6 +1,6 @@
 """Checks that a spreadsheet the bot wrote is inert: no formula, no risky text left bare.
 
-The list of risky starts is the test's own, not bot.sheets': a check that borrowed the
+The list of risky starts is the test's own, not bot.core.sheets': a check that borrowed the
 code's list would pass whatever the code forgot.
 """
 

@@ -1,4 +1,4 @@
-"""bot.broadcast.Broadcaster against a messenger with Telegram's round trip, in virtual
+"""bot.features.broadcast.Broadcaster against a messenger with Telegram's round trip, in virtual
 time.
 
 The loop is tests/test_pacing.py's: its clock jumps to the next timer, so a broadcast of
@@ -14,11 +14,11 @@ from typing import Any, cast
 
 import pytest
 
-from bot.broadcast import Broadcaster, Tally
-from bot.clock import SystemClock
-from bot.config import AnnouncementsConfig
-from bot.messaging import Messenger, Outgoing, TransientDeliveryError
-from bot.timers import Interrupted
+from bot.core.clock import SystemClock
+from bot.core.config import AnnouncementsConfig
+from bot.core.messaging import Messenger, Outgoing, TransientDeliveryError
+from bot.features.broadcast import Broadcaster, Tally
+from bot.features.timers import Interrupted
 from storage.announcements import AnnouncementRepository
 from storage.users import UserRepository
 from tests.test_pacing import run

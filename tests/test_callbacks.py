@@ -8,8 +8,8 @@ import re
 import pytest
 
 import handlers.common
-from bot import callbacks
-from bot.callbacks import (
+from bot.core import callbacks
+from bot.core.callbacks import (
     CARD,
     CLOSE,
     INTAKE,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.cards import callable_phone, case_card
+from bot.core.i18n import Catalogs
 from bot.domain.cases import CaseRecord
-from bot.i18n import Catalogs
+from bot.features.cards import callable_phone, case_card
 from tests.harness import make_config
 
 WHEN = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)

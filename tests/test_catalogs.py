@@ -11,7 +11,7 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
-from bot.i18n import SUPPORTED_LOCALES, Catalogs, negotiate
+from bot.core.i18n import SUPPORTED_LOCALES, Catalogs, negotiate
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import FakeClock, MovableClock
-from bot.timers import Timers
+from bot.core.clock import FakeClock, MovableClock
+from bot.features.timers import Timers
 from storage.db import Database
 from storage.reminders import Reminder, ReminderRepository
 

@@ -1,4 +1,4 @@
-"""Tests of bot.config: loading, defaults, validation errors that name the key, secrecy."""
+"""Tests of bot.core.config: loading, defaults, validation errors that name the key, secrecy."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import (
+from bot.core.config import (
     TOKEN_ENV,
     AnnouncementsConfig,
     AreaConfig,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import DEFAULT_DANGER_WORDS, DEFAULT_EVERYDAY_PHRASES
-from bot.danger import DangerWords, normalize
+from bot.core.config import DEFAULT_DANGER_WORDS, DEFAULT_EVERYDAY_PHRASES
+from bot.domain.danger import DangerWords, normalize
 
 WORDS = DangerWords.of(DEFAULT_DANGER_WORDS, DEFAULT_EVERYDAY_PHRASES)
 

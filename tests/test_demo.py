@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, load_config
+from bot.core.config import Config, load_config
 from bot.domain.cases import NewCase
-from bot.playground.demo import CASES, DEMO_PEOPLE, MEDIATORS, RESIDENTS, remove, seed
-from bot.roster import Slot
+from bot.domain.roster import Slot
+from playground.demo import CASES, DEMO_PEOPLE, MEDIATORS, RESIDENTS, remove, seed
 from storage.cases import CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository

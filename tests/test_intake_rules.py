@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.intake import Incoming, _answer, _phone_number, is_trigger
+from bot.features.intake import Incoming, _answer, _phone_number, is_trigger
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.localapi.state import BotMessage
-from bot.logs import KeyValueFormatter, RedactFilter, setup_logging
+from bot.core.logs import KeyValueFormatter, RedactFilter, setup_logging
+from localapi.state import BotMessage
 from tests.e2e.driving import arrives, buttons, choose, count, messages, say
 from tests.e2e.flows import sensitive_consent
 from tests.harness import BotUnderTest, Person, make_config
@@ -326,7 +326,7 @@ def test_library_records_carry_no_personal_data_at_any_level(
 
 
 def test_our_own_records_keep_their_fields(captured: io.StringIO) -> None:
-    logging.getLogger("bot.relay").info("case handled", extra={"case": "QJS-2026-0001"})
+    logging.getLogger("bot.features.relay").info("case handled", extra={"case": "QJS-2026-0001"})
     logging.getLogger("handlers.feed").warning("update %s skipped", 12)
     lines = captured.getvalue().splitlines()
     assert lines[0].endswith('"case handled" case=QJS-2026-0001')

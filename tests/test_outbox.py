@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.i18n import Catalogs
-from bot.messaging import DeliveryRefused, TransientDeliveryError
-from bot.outbox import Outbox
+from bot.core.clock import FakeClock
+from bot.core.i18n import Catalogs
+from bot.core.messaging import DeliveryRefused, TransientDeliveryError
+from bot.features.outbox import Outbox
 from storage.db import Database
 from storage.outbox import BROADCAST, CONVERSATION, OutboxRepository, OutboxRow
 

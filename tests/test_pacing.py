@@ -1,4 +1,4 @@
-"""bot.pacing.SendPacer on an event loop whose clock jumps instead of sleeping.
+"""bot.core.pacing.SendPacer on an event loop whose clock jumps instead of sleeping.
 
 `VirtualTimeLoop` is a real asyncio loop whose `time()` only moves when the loop would wait
 for a timer: it then jumps to that timer. Timings are exact, and a minute of pacing takes
@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from bot.pacing import BROADCAST, CONVERSATION, URGENT, SendPacer, is_self_paced, self_paced
+from bot.core.pacing import BROADCAST, CONVERSATION, URGENT, SendPacer, is_self_paced, self_paced
 
 T = TypeVar("T")
 

@@ -18,14 +18,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.clock import MovableClock
-from bot.config import Config, PlaygroundConfig, load_config
-from bot.localapi.server import LocalBotApi
-from bot.playground import Playground, PlaygroundError
-from bot.playground.chat import chat_view, preview
-from bot.playground.demo import DEMO_PEOPLE
-from bot.playground.web import PlaygroundWeb, demo_phone
+from bot.core.clock import MovableClock
+from bot.core.config import Config, PlaygroundConfig, load_config
 from bot.runner import serve
+from localapi.server import LocalBotApi
+from playground import Playground, PlaygroundError
+from playground.chat import chat_view, preview
+from playground.demo import DEMO_PEOPLE
+from playground.web import PlaygroundWeb, demo_phone
 
 REPO = Path(__file__).resolve().parent.parent
 WAIT = 10.0

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.deps import Deps, Repositories
+from bot.core.clock import FakeClock
+from bot.core.i18n import Catalogs
+from bot.core.messaging import DeliveryRefused, Outgoing
 from bot.domain.cases import CaseRecord, MessagePart, NewCase
 from bot.domain.people import Person
-from bot.i18n import Catalogs
-from bot.messaging import DeliveryRefused, Outgoing
-from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
-from bot.people import PeopleService
-from bot.relay import Envelope, RelayService
-from bot.timers import Timers
+from bot.features.deps import Deps, Repositories
+from bot.features.outbox import MessageDeliverer, Outbox, OutboxMessenger
+from bot.features.people import PeopleService
+from bot.features.relay import Envelope, RelayService
+from bot.features.timers import Timers
 from storage.cases import CaseRepository
 from storage.db import Database
 from storage.members import MemberRepository

@@ -93,8 +93,8 @@ from pathlib import Path
 import pytest
 
 from bench.seeding import SeededCase, seed_accepted_cases
-from bot.localapi.server import LocalBotApi
-from bot.localapi.state import BotMessage
+from localapi.server import LocalBotApi
+from localapi.state import BotMessage
 from storage.db import Database
 from tests.processes import bot_process
 

@@ -1,6 +1,6 @@
 """Kill test: `python -m bot run` is SIGKILLed at random points while reminders fire.
 
-Claim-before-send and finish-after-send (bot/timers.py) promise that a crash loses no
+Claim-before-send and finish-after-send (bot/features/timers.py) promise that a crash loses no
 reminder and re-sends at most the message in flight. Here R settled cases each have a revisit
 reminder, due over the next SPREAD_SECONDS of real time; the bot runs as a subprocess against
 the in-process local Bot API and is SIGKILLed a random 0.2-1.5 s (fixed seed) after its first
@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 
 from bench.seeding import SeededRevisit, seed_people, seed_revisits
-from bot.localapi.server import LocalBotApi
+from localapi.server import LocalBotApi
 from storage.db import Database
 from tests.processes import bot_process
 

@@ -1,4 +1,4 @@
-"""The duty roster and the routing rules (bot.roster): pure functions, table-driven tests."""
+"""The duty roster and the routing rules (bot.domain.roster): pure functions, table-driven tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.roster import (
+from bot.domain.roster import (
     Choice,
     DutyMode,
     Mediator,

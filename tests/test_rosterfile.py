@@ -1,4 +1,4 @@
-"""The roster as a spreadsheet (bot.rosterfile): export, read back, validate, compare."""
+"""The roster as a spreadsheet (bot.features.rosterfile): export, read back, validate, compare."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from time import perf_counter
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from bot.config import AreaConfig, Localized
-from bot.i18n import Catalogs
-from bot.roster import Slot
-from bot.rosterfile import (
+from bot.core.config import AreaConfig, Localized
+from bot.core.i18n import Catalogs
+from bot.domain.roster import Slot
+from bot.features.rosterfile import (
     MAX_BYTES,
     MAX_ROW_CELLS,
     MAX_ROWS,

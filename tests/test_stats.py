@@ -1,4 +1,4 @@
-"""Statistics (bot.stats, bot.statsfiles): periods, the figures, the chart and the
+"""Statistics (bot.features.stats, bot.features.statsfiles): periods, the figures, the chart and the
 workbook."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from matplotlib.ft2font import FT2Font
 from openpyxl import load_workbook
 from PIL import Image
 
-from bot.i18n import Catalogs
-from bot.stats import (
+from bot.core.i18n import Catalogs
+from bot.features.stats import (
     Figures,
     Labels,
     Period,
@@ -25,7 +25,7 @@ from bot.stats import (
     outreach_figures,
     parse_period,
 )
-from bot.statsfiles import (
+from bot.features.statsfiles import (
     CJK_FAMILY,
     CJK_FONT_FILE,
     ChartSpec,

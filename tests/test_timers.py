@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.messaging import TransientDeliveryError
-from bot.timers import Timers
+from bot.core.clock import FakeClock
+from bot.core.messaging import TransientDeliveryError
+from bot.features.timers import Timers
 from storage.db import Database
 from storage.reminders import Reminder, ReminderRepository
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from bot.core.errors import CaseNotFoundError, NotAllowedError, StaleActionError
 from bot.domain.cases import CaseState
 from bot.domain.permissions import StaffOnlyError, StaffOrHeadOnlyError
-from bot.errors import CaseNotFoundError, NotAllowedError, StaleActionError
 from tests.features import Features
 
 RESIDENT, MEDIATOR, OTHER, HEAD, STAFF = 100, 200, 201, 300, 900

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.announcements import _event_time_prompt, _refusal_text, _send_time_prompt
-from bot.i18n import SUPPORTED_LOCALES, Catalogs
-from bot.when import Reading, Refusal, next_occurrence, read_local
+from bot.core.i18n import SUPPORTED_LOCALES, Catalogs
+from bot.core.when import Reading, Refusal, next_occurrence, read_local
+from bot.features.announcements import _event_time_prompt, _refusal_text, _send_time_prompt
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 2, 25, 1, 30, tzinfo=UTC)  # Wednesday 2026-02-25 09:30 in Shanghai

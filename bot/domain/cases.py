@@ -145,7 +145,7 @@ class CaseRecord:
 class MessagePart:
     """One message of the conversation, pointing at the original for copyMessage.
 
-    `entities` is set when a copy would carry an account (bot/relay.py sends the text anew
+    `entities` is set when a copy would carry an account (bot/features/relay.py sends the text anew
     with these instead); `contact` is a contact card as it is passed on: phone number and
     first name, never the account it names."""
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, NewType
 
-from bot.roster import DutyMode
+from bot.domain.roster import DutyMode
 
 # Everyone the bot knows has one role; residents are everyone who is not on the team.
 Role = Literal["resident", "mediator", "head", "adviser", "staff"]
@@ -31,7 +31,7 @@ class MemberRecord:
     display_name: str
     duty_mode: DutyMode
     active: bool
-    language: str | None  # the user's own choice, see bot.i18n.negotiate
+    language: str | None  # the user's own choice, see bot.core.i18n.negotiate
     telegram_language: str | None
     current_case_id: int | None = None  # chosen with /case
     current_case_at: datetime | None = None  # when she chose it explicitly (None: never)

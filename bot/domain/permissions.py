@@ -8,9 +8,9 @@ rules, and raise the same errors.
 
 from __future__ import annotations
 
+from bot.core.errors import NotAllowedError
+from bot.core.i18n import _
 from bot.domain.people import Person
-from bot.errors import NotAllowedError
-from bot.i18n import _
 
 
 class StaffOnlyError(NotAllowedError):

@@ -18,10 +18,10 @@ from telegram import BotCommandScopeChat, Update
 from telegram.ext import CallbackContext, TypeHandler
 
 from bot.app import DaasaoApp
-from bot.errors import DomainError
-from bot.localapi.methods import scope_key
-from bot.localapi.server import LocalBotApi
-from bot.localapi.state import BotMessage
+from bot.core.errors import DomainError
+from localapi.methods import scope_key
+from localapi.server import LocalBotApi
+from localapi.state import BotMessage
 from storage.db import Database
 from tests.harness import BotUnderTest, Person
 
@@ -187,7 +187,7 @@ def changed_tables(before: Snapshot, after: Snapshot) -> set[str]:
 
 
 async def chat_menu(bot: BotUnderTest, user_id: int, *, has: str | None) -> dict[str, str]:
-    """A chat's own command menu (bot/menus.py), read back through the Bot API once it
+    """A chat's own command menu (bot/features/menus.py), read back through the Bot API once it
     lists `has` — or, with None, once the chat has none of its own (the bot-wide one)."""
     key = (scope_key({"type": "chat", "chat_id": user_id}), "")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.localapi.state import BotMessage
+from localapi.state import BotMessage
 from tests.harness import Person
 
 CASE_NUMBER = re.compile(r"QJS-2026-\d{4}")

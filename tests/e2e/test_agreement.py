@@ -1,4 +1,4 @@
-"""Closing a case (bot/closing.py): the §29 dialogue, the preview with 确认/修改/取消, each
+"""Closing a case (bot/features/closing.py): the §29 dialogue, the preview with 确认/修改/取消, each
 party's confirmation, the printable DOCX read back, the oral path (§28), and a cancel that
 leaves the world exactly as it was."""
 

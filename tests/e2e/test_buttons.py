@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 from telegram.ext import CallbackQueryHandler
 
-from bot.errors import StaleActionError
-from bot.i18n import Catalogs
+from bot.core.errors import StaleActionError
+from bot.core.i18n import Catalogs
 from handlers.common import button_patterns
 from tests.e2e.driving import Watcher, changed_tables, count, database, settled, snapshot
 from tests.harness import BotUnderTest, Person

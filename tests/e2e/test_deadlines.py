@@ -1,5 +1,5 @@
-"""An agreement followed up (bot/deadlines.py) on a moved clock, across a restart: each term
-asked about on its day, a broken one alerting the head who reopens the case; the judicial
+"""An agreement followed up (bot/features/deadlines.py) on a moved clock, across a restart: each
+term asked about on its day, a broken one alerting the head who reopens the case; the judicial
 confirmation card at settlement and its reminder on day 20."""
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.localapi.methods import menu_commands
-from bot.localapi.state import BotMessage
+from localapi.methods import menu_commands
+from localapi.state import BotMessage
 from tests.e2e.conftest import ROSTER, invite_link, join_team
 from tests.e2e.driving import chat_menu
 from tests.e2e.flows import (

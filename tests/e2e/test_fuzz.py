@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.localapi.formatting import utf16_len
+from localapi.formatting import utf16_len
 from tests.e2e.driving import Watcher, count, database, messages, newest_with
 from tests.harness import BotUnderTest, Person
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.localapi.state import BotMessage
+from localapi.state import BotMessage
 from tests.e2e.driving import settled
 from tests.e2e.flows import accepted_case, close_settled, open_case_en
 from tests.harness import BotUnderTest, Person

@@ -1,4 +1,4 @@
-"""The other party of a case (bot/parties.py), end to end through the local Bot API.
+"""The other party of a case (bot/features/parties.py), end to end through the local Bot API.
 
 The mediator invites with /party: a one-time link and its QR code. The first person to open
 it reads the notices and agrees or declines; a second use is refused politely. Each party
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from bot.parties import qr_png
+from bot.features.parties import qr_png
 from tests.e2e.driving import database, press_any, say
 from tests.e2e.flows import accepted_case
 from tests.harness import BotUnderTest, Person

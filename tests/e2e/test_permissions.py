@@ -34,14 +34,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.casework import NothingToWithdrawError
+from bot.core.errors import CaseNotFoundError, InviteError, NotAllowedError, StaleActionError
+from bot.core.i18n import Catalogs
 from bot.domain.permissions import StaffOnlyError, StaffOrHeadOnlyError
-from bot.errors import CaseNotFoundError, InviteError, NotAllowedError, StaleActionError
-from bot.i18n import Catalogs
-from bot.localapi.state import BotMessage
-from bot.parties import PartyLinkError
-from bot.relay import CaseClosedError, CaseNotYoursError, NoCaseChosenError
-from bot.urgent import NoMediationError, TakenError
+from bot.features.casework import NothingToWithdrawError
+from bot.features.parties import PartyLinkError
+from bot.features.relay import CaseClosedError, CaseNotYoursError, NoCaseChosenError
+from bot.features.urgent import NoMediationError, TakenError
+from localapi.state import BotMessage
 from tests.e2e.driving import (
     CASE_NUMBER,
     Snapshot,
@@ -169,7 +169,7 @@ COMMANDS = [
     row("consult", "/consult", CASE_TEAM, SELECT_A, changes=("pending_inputs",)),
     row("book", "/book {A}", CASE_TEAM),
     row("care", "/care", CASE_TEAM, SELECT_A),
-    # The other party (bot/parties.py): an invite link, whom messages go to, a link's use.
+    # The other party (bot/features/parties.py): an invite link, whom messages go to, a link's use.
     row("party", "/party", CASE_TEAM, SELECT_A, changes=("case_parties", "case_events")),
     row("talk", "/talk", CASE_TEAM, SELECT_A),
     row("extend", "/extend", CASE_TEAM, SELECT_A, changes=("case_events",)),
@@ -191,7 +191,7 @@ COMMANDS = [
     row("stats", "/stats", STAFF_OR_HEAD),
     row("block", "/block {A} abuse", STAFF_OR_HEAD, changes=("user_blocks",)),
     row("unblock", "/unblock {A}", STAFF_OR_HEAD, "/block {A} abuse"),
-    # Who read a case: no contents, so staff may see it too (bot/access.py).
+    # Who read a case: no contents, so staff may see it too (bot/features/access.py).
     row("access", "/access {A}", STAFF_OR_HEAD),
 ]
 BUTTONS = [
@@ -205,7 +205,7 @@ BUTTONS = [
     row("offer-decline-confirm", "press of:{offer_B}:yes-busy", WANG_ONLY, changes=("offers",)),
     row("offer-to-head", "press of:{offer_E}:accept", HEAD_ONLY, changes=("offers", "cases")),
     row("select-button", "press cs:{A_id}", CASE_TEAM),
-    # Every outcome first shows what will happen (bot/closing.py); only ✓ 确认 closes.
+    # Every outcome first shows what will happen (bot/features/closing.py); only ✓ 确认 closes.
     row("close-withdrawn", "press cl:{A_id}:withdrawn", CASE_TEAM, changes=("pending_inputs",)),
     row("close-settled", "press cl:{A_id}:settled", CASE_TEAM),
     row("agreement-form", "press af:{A_id}:written", CASE_TEAM, changes=("pending_inputs",)),

@@ -3,7 +3,7 @@
 Contact cards go as their phone number and first name (sendContact, never a copy); a text
 whose entities name an account (a text_mention, a hidden link into Telegram) goes without
 them; captions go as plain text; copies are protected. The words people write are theirs
-and pass as written (bot/relay.py). A property test sends every kind of message the relay
+and pass as written (bot/features/relay.py). A property test sends every kind of message the relay
 accepts (handlers/incoming.py RELAYED), with every field that can name an account, both
 ways, and searches the other side's copy for the writer's id and username.
 """
@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.intake import is_trigger
-from bot.localapi.formatting import utf16_len
-from bot.localapi.state import BotMessage
+from bot.features.intake import is_trigger
 from handlers.incoming import RELAYED
+from localapi.formatting import utf16_len
+from localapi.state import BotMessage
 from tests.e2e.conftest import ROSTER
 from tests.e2e.driving import choose, say
 from tests.e2e.flows import accepted_case, describe_and_confirm, sensitive_consent, start_intake

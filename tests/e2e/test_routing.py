@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.localapi.state import BotMessage
+from localapi.state import BotMessage
 from tests.e2e.conftest import invite_link
 from tests.e2e.flows import open_case, register_en, start_intake
 from tests.harness import BotUnderTest, Person

@@ -21,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from PIL import Image
 
 from bot.domain.cases import MessagePart, NewCase
-from bot.roster import Override, Slot
+from bot.domain.roster import Override, Slot
 from storage.cases import CaseRepository
 from storage.followup import FollowUpRepository
 from storage.reminders import ReminderRepository

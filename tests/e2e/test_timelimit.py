@@ -1,4 +1,4 @@
-"""The one-month limit (bot/timelimit.py) on a moved clock: flagged to the mediator and
+"""The one-month limit (bot/features/timelimit.py) on a moved clock: flagged to the mediator and
 the head, listed in /overview and the digest, and extended only when both parties agree."""
 
 from __future__ import annotations

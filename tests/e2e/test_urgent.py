@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.localapi.state import BotMessage, message_kind
+from localapi.state import BotMessage, message_kind
 from tests.e2e.conftest import ROSTER
 from tests.e2e.driving import changed_tables, database, press_any, snapshot
 from tests.e2e.flows import (

@@ -16,9 +16,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.config import Config
-from bot.localapi.server import LocalBotApi
+from bot.core.config import Config
 from bot.runner import serve
+from localapi.server import LocalBotApi
 from tests.harness import make_config
 
 SECRET = "s3cret_Token-for-the-webhook"

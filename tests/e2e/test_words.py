@@ -7,7 +7,7 @@ An open case and the big 找大阿嫂 button, old consent buttons, a second subm
 
 from __future__ import annotations
 
-from bot.localapi.state import BotMessage
+from localapi.state import BotMessage
 from storage.db import Database
 from tests.e2e.driving import count, settled
 from tests.e2e.flows import accepted_case, open_case, open_case_en, sensitive_consent

@@ -41,7 +41,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.localapi import ControlError, LocalBotApi
+from localapi import ControlError, LocalBotApi
 
 MEI = 101
 TAO = 202

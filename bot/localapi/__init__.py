@@ -1,6 +1,0 @@
-"""A local Telegram Bot API server for end-to-end tests and the playground."""
-
-from bot.localapi.server import LocalBotApi
-from bot.localapi.state import BotMessage, CallbackQueryRecord, ControlError, User
-
-__all__ = ["BotMessage", "CallbackQueryRecord", "ControlError", "LocalBotApi", "User"]
