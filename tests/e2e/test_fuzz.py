@@ -1,4 +1,4 @@
-"""Bad input never crashes a handler and never goes unanswered (DESIGN.md §5).
+"""Bad input never crashes a handler and never goes unanswered (README: Privacy).
 
 Hypothesis draws what people send — any Unicode (empty-looking, right-to-left, emoji,
 longer than Telegram allows), odd entities, every medium the local Bot API can send, replies
