@@ -19,7 +19,7 @@ async def on_revisit(update: Update, context: BotContext) -> None:
     case_id, n, choice = press.number("case"), press.number("round"), press.text("answer")
     reply = await context.services.revisits.answer_revisit(context.person, case_id, n, choice)
     await query.answer()
-    await _close_card(query)
+    await _close_card(query, context)
     await answer(update, context, [reply])
 
 
@@ -31,19 +31,20 @@ async def on_survey(update: Update, context: BotContext) -> None:
     case_id, step, value = press.number("case"), press.text("step"), press.text("value")
     reply = await context.services.revisits.answer_survey(context.person, case_id, step, value)
     await query.answer()
-    await _close_card(query)
+    await _close_card(query, context)
     await answer(update, context, [reply])
 
 
-async def _close_card(query: CallbackQuery) -> None:
-    """One answer per card: its buttons go. Data the pressed message does not show (a forged
-    press) leaves that message alone: removing nothing is an error at Telegram, and the
-    answer would be lost with it."""
+async def _close_card(query: CallbackQuery, context: BotContext) -> None:
+    """One answer per card: its buttons go, through the messenger like every send. Data
+    the pressed message does not show (a forged press) leaves that message alone: removing
+    nothing is an error at Telegram, and the answer would be lost with it."""
     pressed = query.message
-    markup = pressed.reply_markup if isinstance(pressed, Message) else None
-    rows = markup.inline_keyboard if markup is not None else ()
+    if not isinstance(pressed, Message) or pressed.reply_markup is None:
+        return
+    rows = pressed.reply_markup.inline_keyboard
     if any(button.callback_data == query.data for row in rows for button in row):
-        await query.edit_message_reply_markup(None)
+        await context.services.messenger.set_buttons(pressed.chat.id, pressed.message_id)
 
 
 async def on_block_change(update: Update, context: BotContext) -> None:
