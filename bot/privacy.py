@@ -212,7 +212,13 @@ class PrivacyService:
         await self._timers.at(RETENTION_JOB, "retention", self._next_purge())  # tomorrow first
         before = now - timedelta(days=self._config.privacy.retention_days)
         purged = 0
-        while batch := await self._purge_batch(before, now):
+        batches: list[float] = []  # each batch's seconds: how long it held the database
+        while True:
+            batch_started = monotonic()
+            batch = await self._purge_batch(before, now)
+            if not batch:
+                break
+            batches.append(monotonic() - batch_started)
             purged += len(batch)
             await asyncio.sleep(PURGE_PAUSE)  # let the conversations' statements in
         await self._privacy.forget_block_reasons(before)
@@ -221,7 +227,17 @@ class PrivacyService:
         )
         await self._db.checkpoint()
         elapsed = round((monotonic() - started) * 1000)
-        log.info("retention purge", extra={"cases": purged, "drafts": drafts, "ms": elapsed})
+        log.info(
+            "retention purge",
+            extra={
+                "cases": purged,
+                "drafts": drafts,
+                "batches": len(batches),
+                "batch_ms_mean": round(1000 * sum(batches) / len(batches)) if batches else 0,
+                "batch_ms_max": round(1000 * max(batches, default=0)),
+                "ms": elapsed,
+            },
+        )
 
     async def _purge_batch(self, before: datetime, now: datetime) -> list[int]:
         async with self._db.transaction():

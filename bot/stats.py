@@ -306,11 +306,22 @@ def _satisfaction(surveys: Sequence[SurveyFact]) -> SatisfactionFigures:
 
 
 @dataclass(frozen=True)
-class StatsReport:
-    text: Outgoing
+class StatsFiles:
     chart: StaffFile  # for the phone
     page_chart: StaffFile  # for a document page
     workbook: StaffFile
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    """The figures as text, ready at once, and what the files are drawn from: the text goes
+    out first and the charts (a second or more to draw) follow it, see `StatsService.files`."""
+
+    text: Outgoing
+    name: str  # the files' name, without extension
+    spec: ChartSpec
+    tables: tuple[Table, ...]
+    captions: tuple[str, str, str]  # chart, page chart, workbook (in the reader's language)
 
 
 class StatsService:
@@ -320,32 +331,37 @@ class StatsService:
         self._config = config
 
     async def report(self, person: Person, words: Sequence[str]) -> StatsReport:
-        """/stats [period]: the figures as a short text, a chart and a workbook."""
+        """/stats [period]: the figures as a short text; the chart and workbook to follow."""
         require_staff_or_head(person)
         zone = self._config.locale.zone
         period = parse_period(words, self._clock.now().astimezone(zone).date())
         figures = await self.figures(period)
         labels = Labels(self._config, figures)
-        spec = labels.chart()
-        chart = await asyncio.to_thread(render_chart, spec)
-        page = await asyncio.to_thread(partial(render_chart, spec, page=True))
-        name = f"stats-{period.first.isoformat()}-{period.last.isoformat()}"
-        caption = _("Statistics {period}").format(period=labels.period)
         return StatsReport(
             text=Outgoing(labels.text(), _period_buttons()),
-            chart=StaffFile(f"{name}.png", chart.png, caption),
-            page_chart=StaffFile(
-                f"{name}-page.png",
-                page.png,
+            name=f"stats-{period.first.isoformat()}-{period.last.isoformat()}",
+            spec=labels.chart(),
+            tables=tuple(labels.tables()),
+            captions=(
+                _("Statistics {period}").format(period=labels.period),
                 _("The same chart in landscape, sized for a page of the work report."),
-            ),
-            workbook=StaffFile(
-                f"{name}.xlsx",
-                render_workbook(labels.tables()),
                 _("Statistics {period}: one sheet per table, for the work report.").format(
                     period=labels.period
                 ),
             ),
+        )
+
+    async def files(self, report: StatsReport) -> StatsFiles:
+        """The report's charts and workbook, drawn in a worker thread: the bot's other
+        conversations go on meanwhile."""
+        chart = await asyncio.to_thread(render_chart, report.spec)
+        page = await asyncio.to_thread(partial(render_chart, report.spec, page=True))
+        workbook = await asyncio.to_thread(render_workbook, report.tables)
+        chart_caption, page_caption, workbook_caption = report.captions
+        return StatsFiles(
+            chart=StaffFile(f"{report.name}.png", chart.png, chart_caption),
+            page_chart=StaffFile(f"{report.name}-page.png", page.png, page_caption),
+            workbook=StaffFile(f"{report.name}.xlsx", workbook, workbook_caption),
         )
 
     async def figures(self, period: Period) -> Figures:
