@@ -187,17 +187,15 @@ class StatsRepository:
             )
             return {row[0]: int(row[1]) for row in rows}
 
-        # Every month's count in one statement (an index range each), not one query a month.
+        # Every month's count in one statement, an index range each (clipped to the period).
         bounds = ",".join("(?, ?)" for _ in months)
+        clipped = (to_db(moment) for a, b in months for moment in (max(a, start), min(b, end)))
         rows = (
             await self._db.fetch_all(
                 f"""WITH b(lo, hi) AS (VALUES {bounds})
-                SELECT (SELECT count(*) FROM cases c WHERE {where}
-                        AND c.created_at >= b.lo AND c.created_at < b.hi) FROM b""",
-                (
-                    *(to_db(moment) for pair in months for moment in pair),
-                    *period,
-                ),  # in the text's order
+                    SELECT (SELECT count(*) FROM cases c
+                            WHERE c.created_at >= b.lo AND c.created_at < b.hi) FROM b""",
+                tuple(clipped),
             )
             if months
             else []
@@ -222,7 +220,7 @@ class StatsRepository:
             urgent=int(urgent[0]) if urgent else 0,
             first_replies=await self._middle(
                 f"SELECT {_US.format(first_reply)} - {_US.format('c.created_at')} AS d "
-                f"FROM cases c WHERE {where} AND {first_reply} IS NOT NULL",
+                f"FROM cases c WHERE {where}",
                 period,
             ),
             urgent_taken=await self._middle(
@@ -233,16 +231,16 @@ class StatsRepository:
         )
 
     async def _middle(self, durations: str, params: tuple[str, ...]) -> tuple[int, ...]:
-        """How many durations `durations` selects (as d), then the middle one or two."""
-        row = await self._db.fetch_one(f"SELECT count(*) FROM ({durations})", params)
-        n = int(row[0]) if row else 0
-        if not n:
-            return (0,)
-        middle = await self._db.fetch_all(
-            f"SELECT d FROM ({durations}) ORDER BY d LIMIT ? OFFSET ?",
-            (*params, 2 - n % 2, (n - 1) // 2),
+        """How many durations `durations` selects (as d, NULL for none), then the middle one
+        or two: one pass, each duration computed once (MATERIALIZED), ranked by a window."""
+        rows = await self._db.fetch_all(
+            f"""WITH r AS MATERIALIZED ({durations})
+                SELECT d, n FROM (SELECT d, row_number() OVER (ORDER BY d) AS k,
+                                         count(*) OVER () AS n FROM r WHERE d IS NOT NULL)
+                WHERE k IN ((n + 1) / 2, n / 2 + 1) ORDER BY d""",
+            params,
         )
-        return (n, *(int(r[0]) for r in middle))
+        return (int(rows[0][1]), *(int(row[0]) for row in rows)) if rows else (0,)
 
     async def revisit_counts(
         self, start: datetime, end: datetime, cutoff: datetime

@@ -381,6 +381,7 @@ def test_the_database_counts_what_compute_counts_from_facts(
                 Period(date(now.year - 9, 1, 1), date(now.year, 12, 31)),
                 Period(date(now.year, 1, 1), date(now.year, 12, 31)),
                 Period(date(now.year - 3, 2, 1), date(now.year - 3, 2, 28)),
+                Period(date(now.year - 5, 3, 15), date(now.year - 1, 5, 10)),  # part months
             )
             for period in periods:
                 start, end = period.bounds(zone)
