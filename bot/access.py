@@ -46,6 +46,10 @@ class AccessLog:
         name = person.member.display_name if person.member else ""
         await self._record(case, person.id, person.role, name, what)
 
+    async def handed(self, member: MemberRecord, case: CaseRecord) -> None:
+        """A mediator is handed a case: she receives its registration book."""
+        await self._record(case, member.user_id, member.role, member.display_name, "book")
+
     async def consulted(self, adviser: MemberRecord, case: CaseRecord) -> None:
         """The legal adviser is given a case's topic, area and the mediator's question."""
         await self._record(case, adviser.user_id, "adviser", adviser.display_name, "consultation")

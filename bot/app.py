@@ -10,12 +10,14 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.i18n import SUPPORTED_LOCALES, Catalogs, gettext
+from bot.i18n import SUPPORTED_LOCALES, Catalogs
+from bot.menus import RESIDENT
 from bot.services import Services
 from handlers.announcements import announcement_handlers
 from handlers.casework import casework_handlers
 from handlers.common import UnknownButtons, identify_handlers, on_error
 from handlers.context import BotContext, BotData
+from handlers.desk import desk_handlers
 from handlers.feed import POLL_TIMEOUT, STORE_ATTEMPTS, UpdateFeed
 from handlers.followup import followup_handlers
 from handlers.intake import intake_handlers
@@ -42,16 +44,8 @@ GROUP_IDENTIFY = -2  # who is writing and in which language: before anything ans
 GROUP_GUARD = -1  # blocked users and floods stop here (ApplicationHandlerStop)
 GROUP_MAIN = 0  # unknown buttons first, then commands, buttons and flows; the fallback last
 
-COMMANDS: list[tuple[str, Callable[[], str]]] = [
-    ("start", lambda: gettext("Talk to Da'asao")),
-    ("status", lambda: gettext("My cases")),
-    ("withdraw", lambda: gettext("Withdraw a case")),
-    ("subscribe", lambda: gettext("Event notices")),
-    ("privacy", lambda: gettext("Privacy and my data")),
-    ("cancel", lambda: gettext("Stop what I am doing")),
-    ("language", lambda: gettext("Choose your language")),
-    ("help", lambda: gettext("What I can do")),
-]
+# The bot-wide menu is the residents'; each team member's chat has its own (bot/menus.py).
+COMMANDS = RESIDENT
 
 
 def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> DaasaoApp:
@@ -59,7 +53,7 @@ def build_application(config: Config, clock: Clock, catalogs: Catalogs) -> Daasa
 
     async def post_init(app: DaasaoApp) -> None:
         messenger = TelegramMessenger(app.bot)
-        services = await Services.start(config, clock, catalogs, messenger)
+        services = await Services.start(config, clock, catalogs, messenger, messenger)
         app.bot_data.attach(services)
         await _publish_commands(app, catalogs)
         await publish_profile(app.bot, catalogs)  # a refusal is logged, start goes on
@@ -103,6 +97,7 @@ def _add_handlers(app: DaasaoApp) -> None:
         *urgent_handlers(),
         *offer_handlers(),
         *casework_handlers(),
+        *desk_handlers(),
         *followup_handlers(),
         *announcement_handlers(),
         *status_handlers(),

@@ -36,6 +36,8 @@ EVENTS: dict[str, Any] = {
     "reopened": lazy_gettext("Reopened"),
     "transferred": lazy_gettext("Handed over"),
     "consulted": lazy_gettext("Legal adviser consulted"),
+    "recalled": lazy_gettext("A message recalled by the mediator"),
+    "revisit_message": lazy_gettext("Written during the revisits"),
     "withdrawn": lazy_gettext("Withdrawn by the resident"),
     "unreachable": lazy_gettext("A participant could not be reached"),
     "urgent_alerted": lazy_gettext("Urgent: alerted"),

@@ -14,6 +14,7 @@ from functools import partial
 from bot.access import AccessLog
 from bot.agreement import Agreement, agreement_text
 from bot.book import BookPage, render, render_docx
+from bot.cards import CaseCards
 from bot.clock import Clock
 from bot.closing import CLOSING, ClosingService
 from bot.config import Config
@@ -23,7 +24,7 @@ from bot.messaging import Button, Messenger, Outgoing, parse_id, rows
 from bot.notify import Notifier
 from bot.parties import END_PREFIX, PartyService
 from bot.people import PeopleService, Person
-from bot.relay import NoCaseChosenError, RelayService
+from bot.relay import CaseErasedError, CaseNotYoursError, NoCaseChosenError, RelayService
 from bot.revisits import RevisitService
 from bot.terms import (
     area_name,
@@ -42,9 +43,9 @@ from bot.urgent import (
     is_waiting_urgent,
     waiting_mark,
 )
-from storage.cases import BookEntry, CaseRecord, CaseRepository
+from storage.cases import BookEntry, CaseRecord, CaseRepository, MessagePart
 from storage.db import Database
-from storage.members import MemberRepository
+from storage.members import MemberRecord, MemberRepository
 from storage.parties import PartyRepository
 from storage.relay import PendingInput, RelayRepository
 from storage.urgent import WAITING_STATES
@@ -55,12 +56,16 @@ SELECT_PREFIX = "cs:"
 CLOSE_PREFIX = "cl:"
 TRANSFER_PREFIX = "tr:"
 WITHDRAW_PREFIX = "wd:"
+TRANSFER_CONFIRM_PREFIX = "tc:"  # tc:<case_id>:yes|edit|no — the handover, confirmed
+HANDOVER_CONFIRM = "handover_confirm"  # a pending input: the note written, not yet sent
 OUTCOMES = ("settled", "not_settled", "withdrawn")
 # A settled case still has revisits ahead: it can change hands too.
 TRANSFERABLE = ("accepted", "settled")
 # The head moves any case that is not closed for good: waiting ones too, urgent or not.
 HEAD_MOVABLE = (*WAITING_STATES, *TRANSFERABLE)
 MAX_TEXT = 2000
+DIGEST_MESSAGES = 5  # the last messages a new mediator reads in the chat at a handover
+DIGEST_CHARS = 80
 MAX_LISTED = 40  # /cases lists the open cases and the newest closed ones, up to this many
 
 
@@ -106,6 +111,7 @@ class CaseworkService:
         self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
+        self._cards = CaseCards(config, cases, people)
 
     # ------------------------------------------------------------------ choosing a case
 
@@ -139,7 +145,7 @@ class CaseworkService:
             mark = "▶ " if case.id == current else ""
             lines.append(
                 f"{mark}{case.number} · {category_label(self._config, case.category)} · "
-                f"{state_label(case.state)}"
+                f"{_state(case)}"
             )
             if case.is_open:
                 buttons.append(Button(case.number, f"{SELECT_PREFIX}{case.id}"))
@@ -160,12 +166,13 @@ class CaseworkService:
         case = await self._relay.case_for_mediator(person, case.id)
         async with self._db.transaction():
             await self._access.opened(person, case, "case")
-            await self._members.set_current_case(person.id, case.id)
+            await self._members.set_current_case(person.id, case.id, self._clock.now())
         chosen = _(
             "Now talking in case {number} ({area}). Messages you write without "
             "replying go to its resident."
         ).format(number=case.number, area=area_name(self._config, case.area_id))
-        return Outgoing(chosen + "\n" + await self._parties.parties_line(case))
+        lines = [chosen, *await self._cards.lines(case), await self._parties.parties_line(case)]
+        return Outgoing("\n".join(lines))
 
     async def target(self, person: Person, reply_to: int | None) -> CaseRecord:
         """The case a command is about: the one replied to, else the current one."""
@@ -186,8 +193,25 @@ class CaseworkService:
         await self._store.set_pending(PendingInput(person.id, kind, case.id, {}), self._clock.now())
         return Outgoing(prompt + "\n" + _("(Send /cancel to stop.)"))
 
-    async def note(self, person: Person, reply_to: int | None, text: str) -> Outgoing:
-        case = await self.target(person, reply_to)
+    async def named(
+        self,
+        person: Person,
+        reply_to: int | None,
+        number: str | None,
+        states: tuple[str, ...] = ("accepted",),
+    ) -> CaseRecord:
+        """The case a command names (refused when it is not hers), else `target`."""
+        if not number:
+            return await self.target(person, reply_to)
+        if not person.is_mediator:
+            raise NotAllowedError
+        found = await self._find(number)
+        return await self._relay.case_for_mediator(person, found.id, states)
+
+    async def note(
+        self, person: Person, reply_to: int | None, text: str, number: str | None = None
+    ) -> Outgoing:
+        case = await self.named(person, reply_to, number)
         if not text:
             return await self.ask(
                 person,
@@ -227,7 +251,7 @@ class CaseworkService:
         if pending.kind in ("settled", "not_settled"):
             return [await self._closing.legacy(person, case, pending.kind, text)]
         if pending.kind == "handover":
-            return [await self._transfer(person, case, int(pending.data["to"]), text)]
+            return [await self._confirm_transfer(person, case, int(pending.data["to"]), text)]
         if pending.kind == "consult":
             return [await self._consult(person, case, text)]
         if pending.kind == CARE_REASON:
@@ -241,8 +265,10 @@ class CaseworkService:
 
     # ------------------------------------------------------------------ closing
 
-    async def close_menu(self, person: Person, reply_to: int | None) -> Outgoing:
-        case = await self.target(person, reply_to)
+    async def close_menu(
+        self, person: Person, reply_to: int | None, number: str | None = None
+    ) -> Outgoing:
+        case = await self.named(person, reply_to, number)
         labels = {
             "settled": _("Settled (an agreement)"),
             "not_settled": _("Not settled (referred on)"),
@@ -262,12 +288,16 @@ class CaseworkService:
             raise NotAllowedError
         if case.is_open:
             return Outgoing(_("Case {number} is still open.").format(number=case.number))
+        if case.resident_id is None:
+            raise CaseErasedError
+        if case.purged:
+            raise CasePurgedError
         now = self._clock.now()
         async with self._db.transaction():
             await self._cases.reopen(case.id, now)
             await self._cases.add_event(case.id, "reopened", now, actor_id=person.id)
             await self._timers.cancel_case(case.id)  # no revisits of a case that is open
-            await self._members.set_current_case(person.id, case.id)
+            await self._members.set_current_case(person.id, case.id, now)
         await self._tell_resident(case, _reopened_notice)
         return Outgoing(
             _("Case {number} is open again, and it is your current case.").format(
@@ -282,8 +312,7 @@ class CaseworkService:
     ) -> Outgoing:
         """/transfer (or the head's /reassign), for the current case or a numbered one."""
         if number:
-            found = await self._find(number)
-            case = await self._relay.case_for_mediator(person, found.id, self._movable(person))
+            case = await self.named(person, reply_to, number, self._movable(person))
         else:
             case = await self.target(person, reply_to)
         others = [
@@ -340,6 +369,52 @@ class CaseworkService:
             ).format(name=target.display_name)
         )
 
+    async def _confirm_transfer(
+        self, person: Person, case: CaseRecord, to_id: int, note: str
+    ) -> Outgoing:
+        """Before the handover: who gets the case and the note, with 确认 / 修改 / 取消."""
+        target = await self._members.get(to_id)
+        if target is None or not target.active:
+            raise StaleActionError
+        data = {"to": to_id, "note": note}
+        await self._store.set_pending(
+            PendingInput(person.id, HANDOVER_CONFIRM, case.id, data), self._clock.now()
+        )
+        text = _(
+            "Hand case {number} over to {name}? She receives the case summary, the "
+            "registration book and your note:\n{note}\nThe resident is told that {name} "
+            "looks after the case now."
+        ).format(number=case.number, name=target.display_name, note=note)
+        prefix = f"{TRANSFER_CONFIRM_PREFIX}{case.id}"
+        return Outgoing(
+            text,
+            rows(
+                Button(_("Confirm"), f"{prefix}:yes"),
+                Button(_("Change"), f"{prefix}:edit"),
+                Button(_("Cancel"), f"{prefix}:no"),
+                per_row=3,
+            ),
+        )
+
+    async def transfer_confirmed(self, person: Person, case_id: int, answer: str) -> Outgoing:
+        """确认 hands over; 修改 asks for the note again; 取消 changes nothing."""
+        pending = await self._store.pending(person.id)
+        if pending is None or pending.kind != HANDOVER_CONFIRM or pending.case_id != case_id:
+            raise StaleActionError
+        case = await self._relay.case_for_mediator(person, case_id, self._movable(person))
+        to_id = int(pending.data["to"])
+        if answer == "no":
+            await self._store.clear_pending(person.id)
+            return Outgoing(
+                _("Cancelled: case {number} stays with its mediator.").format(number=case.number)
+            )
+        if answer == "edit":
+            return await self.choose_transfer(person, case_id, to_id)
+        if answer != "yes":
+            raise StaleActionError
+        await self._store.clear_pending(person.id)
+        return await self._transfer(person, case, to_id, str(pending.data["note"]))
+
     async def _transfer(self, person: Person, case: CaseRecord, to_id: int, note: str) -> Outgoing:
         target = await self._members.get(to_id)
         if target is None or not target.active:
@@ -358,19 +433,47 @@ class CaseworkService:
             await self._store.add_note(case.id, person.id, note, now)
             await self._members.set_current_case(person.id, None)
             await self._members.set_current_case(to_id, case.id)
-        await self._tell(
-            to_id,
-            lambda: _(
-                "Case {number} ({area}) has been handed over to you.\nHandover note: {note}\n"
-                "It is now your current case: write here to talk to the resident."
-            ).format(number=case.number, area=area_name(self._config, case.area_id), note=note),
-        )
+        await self._hand_history(case, target, note)
         await self._tell_resident(case, _transferred_notice, target.display_name)
+        moved = await self._cases.get(case.id)
+        if moved is not None:
+            await self._relay.handed_over(moved, target.display_name)
         return Outgoing(
             _("Case {number} is now with {name}.").format(
                 number=case.number, name=target.display_name
             )
         )
+
+    async def _hand_history(self, case: CaseRecord, target: MemberRecord, note: str) -> None:
+        """The new mediator gets the case so far: the card and the note, a short digest of
+        the last messages, and the registration book (recorded as read by her)."""
+        entries = [e for e in await self._cases.book(case.id) if e.edit_of is None]
+        names = await self._members.display_names()
+        async with self._people.speaking_to(target.user_id):
+            said = _(
+                "Case {number} ({area}) has been handed over to you.\nHandover note: {note}\n"
+                "It is now your current case: write here to talk to the resident."
+            ).format(number=case.number, area=area_name(self._config, case.area_id), note=note)
+            lines = [said, "", *await self._cards.lines(case)]
+            recent = entries[-DIGEST_MESSAGES:]
+            if recent:
+                lines += [
+                    "",
+                    _("The conversation so far (the last {count}):").format(count=len(recent)),
+                ]
+                resident = pseudonym_label(case.pseudonym)
+                for entry in recent:
+                    who = (
+                        resident
+                        if entry.author == "resident"
+                        else names.get(entry.part.chat_id, "?")
+                    )
+                    lines.append(f"· {who}: {_digest_text(entry.part)}")
+            files = await self._files(case)
+        await self._access.handed(target, case)
+        await self._messenger.send(target.user_id, Outgoing("\n".join(lines)))
+        for name, data, caption in files:
+            await self._messenger.send_document(target.user_id, name, data, caption)
 
     async def consult(self, person: Person, reply_to: int | None) -> Outgoing:
         case = await self.target(person, reply_to)
@@ -490,6 +593,10 @@ class CaseworkService:
         """The case file (调解卷宗) as HTML and as DOCX: [(file name, data, caption)]."""
         case = await self._viewable(person, reply_to, number)
         await self._access.opened(person, case, "book")  # recorded before it is shown
+        return await self._files(case)
+
+    async def _files(self, case: CaseRecord) -> list[tuple[str, bytes, str]]:
+        """The case file as HTML and DOCX, in the language of the moment."""
         page = await self._case_file(case)
         zone = self._config.locale.zone
         caption = _("Case file of case {number}. Confidential.").format(number=case.number)
@@ -573,8 +680,8 @@ class CaseworkService:
             case = await self._find(str(person.member.current_case_id))
         else:
             raise NoCaseChosenError
-        if not person.is_head and (not person.is_mediator or case.mediator_id != person.id):
-            raise NotAllowedError
+        if not person.is_head and case.mediator_id != person.id:
+            raise CaseNotYoursError
         return case
 
     # ------------------------------------------------------------------ helpers
@@ -600,9 +707,31 @@ class CaseworkService:
         await self._tell(case.resident_id, lambda: notice(case, *args))
 
 
+class CasePurgedError(DomainError):
+    def user_message(self) -> str:
+        return _(
+            "This case cannot be reopened: its contents were deleted after the retention "
+            "period. If the resident needs help again, she can start a new case."
+        )
+
+
 class CaseNotFoundError(DomainError):
     def user_message(self) -> str:
         return _("There is no case with that number.")
+
+
+def _digest_text(part: MessagePart) -> str:
+    text = (part.text or "").replace("\n", " ")
+    if part.kind != "text":
+        text = f"[{part.kind}] {text}".strip()
+    return text if len(text) <= DIGEST_CHARS else text[: DIGEST_CHARS - 1] + "…"
+
+
+def _state(case: CaseRecord) -> str:
+    """A case's state as the team sees it: an erased resident's case says so."""
+    if case.resident_id is None and not case.is_open:
+        return _("withdrawn (data erased)")
+    return state_label(case.state)
 
 
 def _cover_name(label: str | None, typed: str | bool | None) -> str:
@@ -610,6 +739,14 @@ def _cover_name(label: str | None, typed: str | bool | None) -> str:
     if isinstance(typed, str) and typed:
         return f"{label} · {typed}"
     return label or "—"
+
+
+def erased_notice(number: str) -> str:
+    """What a case's mediator is told when the resident erases her data (/forget)."""
+    return _(
+        "The resident of case {number} has withdrawn it and had her data erased "
+        "(withdrawn, data erased). The case has ended for good and cannot be reopened."
+    ).format(number=number)
 
 
 def withdrawn_notice(number: str) -> str:

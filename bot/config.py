@@ -571,6 +571,19 @@ class UrgentConfig:
 
 
 @dataclass(frozen=True)
+class DeskConfig:
+    """The mediator's desk: which case an unquoted message goes to, revisits in the chat,
+    continuity for returning residents, and the society's saved phrases."""
+
+    choice_minutes: int = field(default=10, metadata=checks(int_range(1, 240)))
+    revisit_chat_days: int = field(default=30, metadata=checks(int_range(0, 365)))
+    continuity: bool = True
+    phrases: tuple[str, ...] = field(
+        default=(), metadata=checks(each(non_empty("a non-empty phrase")))
+    )
+
+
+@dataclass(frozen=True)
 class MediationConfig:
     """How mediation is run and written down (人民调解法): the organisation's name, as it is
     printed on agreements."""
@@ -612,6 +625,7 @@ class Config:
     announcements: AnnouncementsConfig = field(default_factory=AnnouncementsConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     urgent: UrgentConfig = field(default_factory=UrgentConfig)
+    desk: DeskConfig = field(default_factory=DeskConfig)
     mediation: MediationConfig = field(default_factory=MediationConfig)
 
     @property

@@ -47,6 +47,7 @@ class Outgoing:
     photo: str | None = None  # a Telegram file id: sent as a photo with `text` as caption
     entities: tuple[dict[str, Any], ...] = ()  # Bot API MessageEntity objects of `text`
     protect: bool = False  # the recipient can neither forward nor save it
+    quiet: bool = False  # arrives without a sound (a confirmation, not news)
 
 
 def outgoing_to_json(message: Outgoing) -> dict[str, Any]:
@@ -69,6 +70,7 @@ def outgoing_from_json(data: dict[str, Any]) -> Outgoing:
         photo=data["photo"],
         entities=tuple(data.get("entities", ())),
         protect=bool(data.get("protect", False)),
+        quiet=bool(data.get("quiet", False)),
     )
 
 

@@ -30,7 +30,7 @@ from html import escape
 from time import monotonic
 from typing import Any
 
-from bot.casework import withdrawn_notice
+from bot.casework import erased_notice
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
@@ -181,7 +181,7 @@ class PrivacyService:
         self._blocked.discard(person.id)  # nothing is kept to know her again by
         await self._db.checkpoint()  # the erased text leaves the -wal file too
         for mediator_id, number in withdrawn:
-            await self._tell(mediator_id, partial(withdrawn_notice, number))
+            await self._tell(mediator_id, partial(erased_notice, number))
         log.info("resident erased", extra={"cases": len(case_ids)})
         return Outgoing(
             _("Done: everything about you has been erased. If you write again, you start afresh.")

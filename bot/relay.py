@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
@@ -28,7 +29,7 @@ from bot.config import Config
 from bot.errors import DomainError, NotAllowedError, StaleActionError
 from bot.i18n import _
 from bot.messaging import Button, DeliveryRefused, Messenger, Outgoing, RefusalReason, rows
-from bot.outbox import Outbox
+from bot.outbox import Outbox, OutboxMessenger
 from bot.people import PeopleService, Person
 from bot.terms import area_name, category_label, mediator_label, party_label, pseudonym_label
 from storage.cases import BookEntry, CaseRecord, CaseRepository, Delivery, MessagePart
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 PICK_PREFIX = "rl:"  # rl:<message_id>:<case_id> — which case a resident's message is for
 HELD_PREFIX = "rh:"  # rh:<case_id> — pass on the messages held by the flood limit
 CARD_PREFIX = "rk:"  # rk:<message_id>:<case_id>:yes|no — send a member's own contact card?
+MEMBER_PICK_PREFIX = "rm:"  # rm:<message_id>:<case_id> — which case a mediator's message is for
+RECALL_PREFIX = "rc:"  # rc:<book entry id> — take a relayed message back from the resident
+# Telegram lets a bot delete a message for everyone within 48 hours of sending it.
+RECALL_WINDOW = timedelta(hours=48)
 # Entities that name an account without showing it: a text_mention carries the user, a
 # text_link can hide tg://user?id=… or t.me/… behind any words.
 ACCOUNT_LINK = re.compile(r"^\s*(tg:|(https?://)?(www\.)?(t\.me|telegram\.(me|dog))/)", re.I)
@@ -111,6 +116,16 @@ class PartyCardError(DomainError):
 class CaseClosedError(DomainError):
     def user_message(self) -> str:
         return _("This case is closed. Reopen it with /reopen if you need to continue.")
+
+
+class CaseErasedError(DomainError):
+    """The resident erased her data (/forget): the case has ended for good."""
+
+    def user_message(self) -> str:
+        return _(
+            "The resident withdrew this case and had her data erased. It has ended and "
+            "cannot be reopened; nothing can reach her any more."
+        )
 
 
 class EditRefusedError(DomainError):
@@ -183,6 +198,9 @@ class RelayService:
     ) -> CaseRecord | Outgoing | None:
         """The case a resident's message is for, or the question "which one?" (the message
         waits for the answer), or None when she has no open case."""
+        revisited = await self._revisit_reply(person, envelope)
+        if revisited is not None:
+            return revisited
         open_cases = await self._open_cases_of(person.id)
         if not open_cases:
             return None
@@ -227,6 +245,24 @@ class RelayService:
         replies = await self._resident_to_case(case, Envelope(MessagePart(**held)))
         return replies or [Outgoing(_("Sent to case {number}.").format(number=case.number))]
 
+    async def _revisit_reply(self, person: Person, envelope: Envelope) -> CaseRecord | None:
+        """A reply to a message of her settled case while its revisits last."""
+        if envelope.reply_to is None:
+            return None
+        mapped = await self._relay.find(person.id, envelope.reply_to)
+        case = await self._cases.get(mapped.case_id) if mapped else None
+        if case is None or case.resident_id != person.id or not self.in_revisits(case):
+            return None
+        return case
+
+    def in_revisits(self, case: CaseRecord) -> bool:
+        """Settled, and still within its revisits (or desk.revisit_chat_days, if longer):
+        mediator and resident may still write to each other by replying."""
+        if case.state != "settled" or case.closed_at is None or case.mediator_id is None:
+            return False
+        days = max(self._config.desk.revisit_chat_days, *self._config.revisits.offsets_days)
+        return self._clock.now() <= case.closed_at + timedelta(days=days + 1)
+
     async def _replied_case(
         self, person: Person, envelope: Envelope, open_cases: list[CaseRecord]
     ) -> CaseRecord | None:
@@ -248,7 +284,7 @@ class RelayService:
         )
 
     async def _resident_to_case(self, case: CaseRecord, envelope: Envelope) -> list[Outgoing]:
-        if case.state != "accepted" or case.mediator_id is None:
+        if case.state not in ("accepted", "settled") or case.mediator_id is None:
             # Booked and mapped alone: passed on when a mediator accepts (deliver_backlog).
             async with self._db.transaction():
                 booked = await self._book(
@@ -285,6 +321,9 @@ class RelayService:
         """A mediator (or the head, or the adviser) writes in a case's conversation; her own
         contact card waits until she confirms that the resident may have her number."""
         route = await self._member_route(person, envelope)
+        if route is None:  # several conversations and no fresh choice: ask, holding it
+            await self._relay.hold(person.id, asdict(envelope.part), self._clock.now())
+            return [await self._ask_member_case(person, envelope.part.message_id)]
         if envelope.own_card and route.channel == "party":
             raise PartyCardError
         if envelope.own_card and route.to_chat == route.case.resident_id:
@@ -324,31 +363,147 @@ class RelayService:
         await self._relay_message(route, Envelope(MessagePart(**held)))
         return []
 
-    async def _member_route(self, person: Person, envelope: Envelope) -> Route:
-        """Where a team member's message goes: the resident, or the adviser's channel."""
+    async def _member_route(self, person: Person, envelope: Envelope) -> Route | None:
+        """Where a team member's message goes: the resident, or the adviser's channel;
+        None when she has several conversations and has not chosen one lately."""
         mapped = await self._relay.find(person.id, envelope.reply_to) if envelope.reply_to else None
         if mapped is not None and mapped.channel == "adviser":
             return await self._adviser_route(person, mapped.case_id)
-        case_id = (
-            mapped.case_id if mapped else (person.member.current_case_id if person.member else None)
-        )
+        if mapped is not None:
+            case = await self._writable(person, mapped.case_id)
+            # A reply is an explicit choice: what she writes next without one goes there too.
+            await self._members.set_current_case(person.id, case.id, self._clock.now())
+            return await self._route_in(person, case, mapped.channel == "party")
+        case_id = await self._unquoted_case(person)
         if case_id is None:
-            raise NoCaseChosenError
-        case = await self.case_for_mediator(person, case_id)
+            return None
+        case = await self._writable(person, case_id)
+        return await self._route_in(person, case, await self._focus_on_party(person, case))
+
+    async def _focus_on_party(self, person: Person, case: CaseRecord) -> bool:
+        return await self._parties.focus(person.id, case.id) == "party"
+
+    async def _route_in(self, person: Person, case: CaseRecord, to_party: bool) -> Route:
+        """To the case's resident, or to its other party."""
+        if not to_party:
+            return self._to_resident(person, case)
+        party = await self.party_of(case)
+        if party is None or party.user_id is None or case.no_mediation:
+            raise PartyGoneError
         name = person.member.display_name if person.member else None
-        to_party = (
-            mapped.channel == "party"
-            if mapped
-            else await self._parties.focus(person.id, case.id) == "party"
-        )
-        if to_party:
-            party = await self.party_of(case)
-            if party is None or party.user_id is None or case.no_mediation:
-                raise PartyGoneError
-            return Route(case, "party", party.user_id, "mediator", name)
-        if case.resident_id is None:
+        return Route(case, "party", party.user_id, "mediator", name)
+
+    async def can_write(self, person: Person) -> None:
+        """Raises what an unquoted message of hers would meet (no case, not hers…)."""
+        case_id = await self._unquoted_case(person)
+        if case_id is not None:
+            case = await self._writable(person, case_id)
+            await self._route_in(person, case, await self._focus_on_party(person, case))
+
+    async def _writable(self, person: Person, case_id: int) -> CaseRecord:
+        """Her case, open — or settled and still within its revisits."""
+        case = await self.case_for_mediator(person, case_id, ("accepted", "settled"))
+        if case.state == "settled" and not self.in_revisits(case):
             raise CaseClosedError
+        return case
+
+    def _to_resident(self, person: Person, case: CaseRecord) -> Route:
+        if case.resident_id is None:
+            raise CaseErasedError
+        name = person.member.display_name if person.member else None
         return Route(case, "resident", case.resident_id, "mediator", name)
+
+    async def _unquoted_case(self, person: Person) -> int | None:
+        """The case an unquoted message is for: the one she chose in the last few minutes;
+        else her only conversation; None when she has several (she is asked)."""
+        member = person.member
+        if not person.is_mediator or member is None:
+            raise NoCaseChosenError
+        current, chosen_at = member.current_case_id, member.current_case_at
+        window = timedelta(minutes=self._config.desk.choice_minutes)
+        if current is not None and chosen_at and self._clock.now() - chosen_at <= window:
+            return current
+        conversations = await self.conversations(person)
+        if len(conversations) > 1:
+            return None
+        if current is not None:
+            return current
+        if conversations:
+            return conversations[0].id
+        raise NoCaseChosenError
+
+    async def conversations(self, person: Person) -> list[CaseRecord]:
+        """Her cases whose resident she can write to now, newest first."""
+        return [
+            c
+            for c in await self._cases.of_mediator(person.id)
+            if c.state == "accepted" and c.resident_id is not None
+        ]
+
+    async def _ask_member_case(self, person: Person, message_id: int) -> Outgoing:
+        cases = await self.conversations(person)
+        current = person.member.current_case_id if person.member else None
+        if current is not None and current not in {c.id for c in cases}:
+            chosen = await self._cases.get(current)
+            if chosen is not None and chosen.state == "accepted" and chosen.resident_id:
+                cases.append(chosen)
+        buttons = [
+            Button(case_label(self._config, case), f"{MEMBER_PICK_PREFIX}{message_id}:{case.id}")
+            for case in cases
+        ]
+        return Outgoing(
+            _(
+                "You have several conversations open. Which case is this message for? It "
+                "waits here until you choose."
+            ),
+            rows(*buttons),
+        )
+
+    async def member_picked(self, person: Person, message_id: int, case_id: int) -> list[Outgoing]:
+        """Her answer to "which case?": the held message goes there, and that case is her
+        explicit choice for the next few minutes."""
+        case = await self.case_for_mediator(person, case_id)
+        route = await self._route_in(person, case, await self._focus_on_party(person, case))
+        held = await self._relay.release(person.id, message_id)
+        if held is None:
+            raise StaleActionError
+        await self._members.set_current_case(person.id, case.id, self._clock.now())
+        part = MessagePart(**held)
+        if part.kind == "contact" and route.channel == "party":
+            raise PartyCardError
+        if part.kind == "contact":  # it may be her own number: she confirms first
+            await self._relay.hold(person.id, held, self._clock.now())
+            return [self._ask_own_card(case, message_id)]
+        await self._relay_message(route, Envelope(part))
+        return []
+
+    # ------------------------------------------------------------------ recall
+
+    async def recall(self, person: Person, entry_id: int) -> Outgoing:
+        """撤回: delete the resident's copy of her message, while Telegram allows it; the
+        book keeps the message and records the recall. Checked again on every press."""
+        entry = await self._cases.entry(entry_id)
+        if entry is None or entry.author != "mediator" or entry.part.chat_id != person.id:
+            raise NotAllowedError
+        case = await self._writable(person, entry.case_id)
+        events = await self._cases.events(case.id)
+        if any(e.kind == "recalled" and e.detail.get("entry") == entry.id for e in events):
+            raise StaleActionError
+        mapped = await self._relay.find(person.id, entry.part.message_id)
+        if mapped is None or mapped.peer_chat is None or mapped.peer_message is None:
+            raise StaleActionError
+        now = self._clock.now()
+        if now - entry.at > RECALL_WINDOW:
+            return Outgoing(_("Too late to recall: Telegram allows it for 48 hours only."))
+        deleted = await OutboxMessenger(self._outbox).delete(mapped.peer_chat, mapped.peer_message)
+        if not deleted:
+            return Outgoing(_("Telegram did not let me recall this message."))
+        await self._cases.add_event(case.id, "recalled", now, actor_id=person.id, entry=entry.id)
+        return Outgoing(
+            _("Recalled: the resident of case {number} no longer sees it.").format(
+                number=case.number
+            )
+        )
 
     async def case_for_mediator(
         self, person: Person, case_id: int, states: tuple[str, ...] = ("accepted",)
@@ -360,7 +515,7 @@ class RelayService:
         if case.mediator_id != person.id and not person.is_head:
             raise CaseNotYoursError
         if case.state not in states:
-            raise CaseClosedError
+            raise CaseErasedError if case.resident_id is None else CaseClosedError
         return case
 
     async def _adviser_route(self, person: Person, case_id: int) -> Route:
@@ -407,7 +562,7 @@ class RelayService:
     async def _flood_route(self, person: Person, envelope: Envelope) -> Route | None:
         if person.is_mediator or person.role == "adviser":
             try:
-                return await self._member_route(person, envelope)
+                return await self._member_route(person, envelope)  # None: not chosen
             except DomainError:
                 return None
         case = await self._resident_case(person, envelope)
@@ -465,6 +620,9 @@ class RelayService:
             entry_id = await self._book(case, channel, author, envelope.part, "pending")
             if entry_id is not None:
                 await self._queue_copy(route, envelope, entry_id, mapped_alone=False)
+            if entry_id is not None and case.state == "settled":  # the book: under the revisits
+                now = self._clock.now()
+                await self._cases.add_event(case.id, "revisit_message", now, entry=entry_id)
 
     async def _book(
         self,
@@ -521,8 +679,19 @@ class RelayService:
             "mark": self.watch.mark(case, part) if self.watch else None,
             "alone": mapped_alone,
             "unreachable": case.unreachable is not None,
+            "confirm": await self._confirmation(route, part.chat_id),
         }
         await self._outbox.put(to_chat, COPY, payload, case_id=case.id, book_id=entry_id)
+
+    async def handed_over(self, case: CaseRecord, name: str | None) -> None:
+        """After a handover the resident's chat gets a header with her new mediator's name:
+        what comes next (and a reply to it) is under that one, never the old name."""
+        if case.resident_id is None or case.mediator_id is None:
+            return
+        route = Route(case, "resident", case.resident_id, "mediator", name)
+        async with self._db.transaction():
+            await self._queue_header(route)
+            await self._relay.set_showing(case.resident_id, case.id, "resident")
 
     async def _queue_header(self, route: Route) -> None:
         header = await self._header(route.case, route.channel, route.to_chat, route.sender)
@@ -597,6 +766,30 @@ class RelayService:
         )
         if row.payload.get("unreachable", True):
             await self._cases.reachable_again(row.case_id, now)
+        confirm = row.payload.get("confirm")
+        if confirm and row.book_id is not None:
+            await self._confirm_sent(confirm, row.book_id, (source[0], source[1]))
+
+    async def _confirmation(self, route: Route, writer: int) -> dict[str, str] | None:
+        """Worded when the copy is queued, in the writer's language: the quiet line that
+        says where a mediator's message went (sent once the copy is through)."""
+        if route.author != "mediator" or route.channel == "adviser":
+            return None
+        case = route.case
+        party = await self.party_of(case) if route.channel == "party" else None
+        async with self._people.speaking_to(writer):
+            who = party_label(party.pseudonym) if party else pseudonym_label(case.pseudonym)
+            return {"text": f"→ {case.number} · {who}", "label": _("Recall")}
+
+    async def _confirm_sent(
+        self, confirm: dict[str, str], entry_id: int, source: tuple[int, int]
+    ) -> None:
+        """Under her message: where it went, and 撤回 to take it back. At the conversation's
+        priority: a lower one would hold the chat's next copies behind it while other chats
+        keep the pacer busy."""
+        button = Button(confirm["label"], f"{RECALL_PREFIX}{entry_id}")
+        message = Outgoing(confirm["text"], rows(button), quiet=True)
+        await self._outbox.queue_message(source[0], message, reply_to=source[1])
 
     async def copy_refused(self, row: OutboxRow, reason: RefusalReason) -> None:
         """Telegram would not take the copy: the book says so, and the writer is told."""
@@ -758,6 +951,12 @@ class RelayService:
                 area_name(self._config, case.area_id),
             )
             return "📨 " + " · ".join(parts)
+
+
+def case_label(config: Config, case: CaseRecord) -> str:
+    """A case on a button: number · pseudonym · topic."""
+    topic = category_label(config, case.category)
+    return f"{case.number} · {pseudonym_label(case.pseudonym)} · {topic}"
 
 
 def without_accounts(entities: list[dict[str, Any]]) -> list[dict[str, Any]] | None:

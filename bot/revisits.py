@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
+from bot.cards import contact_line
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import NotAllowedError, StaleActionError
@@ -27,6 +28,7 @@ from storage.cases import CaseRecord, CaseRepository, NewCase
 from storage.db import Database
 from storage.followup import FollowUpRepository
 from storage.members import MemberRepository
+from storage.relay import RelayRepository
 from storage.reminders import Reminder
 from storage.users import UserRepository
 
@@ -44,6 +46,7 @@ class RevisitService:
         db: Database,
         cases: CaseRepository,
         followup: FollowUpRepository,
+        relay_repo: RelayRepository,
         members: MemberRepository,
         users: UserRepository,
         routing: RoutingService,
@@ -58,6 +61,7 @@ class RevisitService:
         self._cases = cases
         self._time_limits = time_limits
         self._followup = followup
+        self._relay = relay_repo
         self._members = members
         self._users = users
         self._routing = routing
@@ -128,7 +132,10 @@ class RevisitService:
         if case is None or case.state != "settled" or case.mediator_id is None:
             return  # reopened, withdrawn or erased meanwhile: nothing to revisit
         now = self._clock.now()
-        await self._tell(case.mediator_id, lambda: self._revisit_card(case, n, late=reminder.late))
+        mediator = case.mediator_id
+        sent = await self._tell(mediator, lambda: self._revisit_card(case, n, late=reminder.late))
+        if sent is not None:  # a reply to the card writes to the resident (bot.relay)
+            await self._relay.map_alone(case.id, "resident", (mediator, sent), now, outgoing=True)
         await self._followup.revisit_sent(case.id, n, now)
         await self._timers.at(
             f"revisit_overdue:{case.id}:{n}", "revisit_overdue", now + OVERDUE_AFTER, case.id, n
@@ -146,6 +153,8 @@ class RevisitService:
                 date=closed,
             ),
             _("The agreement: {text}").format(text=case.outcome_text or "—"),
+            contact_line(self._config, case),
+            _("Reply to this card to write to the resident here."),
             _("Please check with the family whether the agreement holds, then tell me:"),
         ]
         if late:

@@ -250,7 +250,7 @@ def choose(  # noqa: PLR0917 - positional order is the module's documented API
     eligible = [m for m in candidates if m.active and m.area_id == area_id and m.id not in exclude]
     on_duty = [m for m in eligible if is_on_duty(m, at, slots, overrides, zone)]
     if on_duty:
-        first = min(on_duty, key=_fairness)
+        first = min(on_duty, key=fairness)
         return Choice(mediator_id=first.id, starts_at=at.astimezone(UTC), now=True)
     upcoming: list[tuple[datetime, Mediator]] = []
     for mediator in eligible:
@@ -259,11 +259,11 @@ def choose(  # noqa: PLR0917 - positional order is the module's documented API
             upcoming.append((start, mediator))
     if not upcoming:
         return None
-    start, first = min(upcoming, key=lambda pair: (pair[0], *_fairness(pair[1])))
+    start, first = min(upcoming, key=lambda pair: (pair[0], *fairness(pair[1])))
     return Choice(mediator_id=first.id, starts_at=start, now=False)
 
 
-def _fairness(mediator: Mediator) -> tuple[int, bool, datetime, int]:
+def fairness(mediator: Mediator) -> tuple[int, bool, datetime, int]:
     """Sort key among equally available mediators: least loaded, then round-robin (offered
     longest ago, never offered first), then lowest id so the choice is deterministic."""
     offered = mediator.last_offered_at

@@ -12,21 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import roster
+from bot.cards import CaseCards
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import NotAllowedError, StaleActionError
-from bot.i18n import _, current_locale, format_when, language_label
+from bot.i18n import _, format_when
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.notify import Notifier
 from bot.people import PeopleService, Person
 from bot.relay import RelayService
 from bot.terms import (
-    area_name,
-    category_label,
-    contact_label,
     excerpt,
     mediator_label,
-    pseudonym_label,
 )
 from bot.timers import Timers
 from storage.cases import CaseRecord, CaseRepository, OfferRecord
@@ -86,6 +83,7 @@ class RoutingService:
         self._tell = Notifier(people, messenger).tell
         self._clock = clock
         self._config = config
+        self.cards = CaseCards(config, cases, people)
 
     # ------------------------------------------------------------------ offering
 
@@ -118,31 +116,80 @@ class RoutingService:
         return Assignment(mediator_id, member.display_name if member else None, None)
 
     async def _plan(self, case: CaseRecord, exclude: set[int]) -> _Plan | None:
+        """Who is offered the case: her last case's mediator when she is on duty
+        (continuity); else the area's mediator on duty; else the head when she is on duty
+        (a case never waits for someone off duty while someone is there); else the area's
+        next on duty; else the head. Nobody beyond the capacity she set."""
         now = self._clock.now()
         zone = self._config.locale.zone
         members = {m.user_id: m for m in await self._members.active()}
-        mediators = await self._roster_view(members)
+        workload = await self._cases.workload()
+        exclude = exclude | {
+            m.user_id
+            for m in members.values()
+            if m.capacity is not None and workload.get(m.user_id, 0) >= m.capacity
+        }
+        mediators = await self._roster_view(members, workload)
         slots = await self._roster.slots()
         overrides = await self._roster.overrides(now.astimezone(zone).date() - timedelta(days=1))
+
+        def on_duty(m: roster.Mediator) -> bool:
+            return m.id not in exclude and roster.is_on_duty(m, now, slots, overrides, zone)
+
+        def plan(mediator: roster.Mediator, starts_at: datetime | None) -> _Plan:
+            timeout = self._config.routing.accept_timeout_minutes
+            deadline = roster.accept_deadline(mediator, now, timeout, slots, overrides, zone)
+            return _Plan(members[mediator.id], deadline, starts_at)
+
+        returning = await self._continuity(case, mediators)
+        if returning is not None and on_duty(returning):
+            return plan(returning, None)
         choice = None
         if case.area_id:
             choice = roster.choose(
                 mediators, case.area_id, now, slots, overrides, zone, exclude=exclude
             )
-        if choice is not None:
-            mediator = next(m for m in mediators if m.id == choice.mediator_id)
-            deadline = roster.accept_deadline(
-                mediator, now, self._config.routing.accept_timeout_minutes, slots, overrides, zone
-            )
-            starts_at = None if choice.now else choice.starts_at
-            return _Plan(members[choice.mediator_id], deadline, starts_at)
+        if choice is not None and choice.now:
+            return plan(next(m for m in mediators if m.id == choice.mediator_id), None)
         head = next(
             (m for m in members.values() if m.role == "head" and m.user_id not in exclude), None
         )
+        if head is not None and on_duty(self._as_mediator(head, workload)):
+            return _Plan(head, None, None)
+        if choice is not None:
+            return plan(next(m for m in mediators if m.id == choice.mediator_id), choice.starts_at)
         return _Plan(head, None, None) if head else None
 
-    async def _roster_view(self, members: dict[int, MemberRecord]) -> list[roster.Mediator]:
-        workload = await self._cases.workload()
+    async def _continuity(
+        self, case: CaseRecord, mediators: list[roster.Mediator]
+    ) -> roster.Mediator | None:
+        """The mediator of the resident's last case in this area (config desk.continuity)."""
+        if not self._config.desk.continuity or case.resident_id is None:
+            return None
+        earlier = [
+            c
+            for c in await self._cases.of_resident(case.resident_id)
+            if c.id != case.id and c.area_id == case.area_id and c.mediator_id is not None
+        ]
+        if not earlier:
+            return None
+        last = max(earlier, key=lambda c: c.id)
+        return next((m for m in mediators if m.id == last.mediator_id), None)
+
+    @staticmethod
+    def _as_mediator(member: MemberRecord, workload: dict[int, int]) -> roster.Mediator:
+        return roster.Mediator(
+            id=member.user_id,
+            area_id=member.area_id,
+            duty_mode=member.duty_mode,
+            active=member.active,
+            open_cases=workload.get(member.user_id, 0),
+            last_offered_at=None,
+        )
+
+    async def _roster_view(
+        self, members: dict[int, MemberRecord], workload: dict[int, int]
+    ) -> list[roster.Mediator]:
         last_offered = await self._cases.last_offered()
         return [
             roster.Mediator(
@@ -186,24 +233,15 @@ class RoutingService:
     async def _send_offer_card(
         self, case: CaseRecord, offer: OfferRecord, mediator: MemberRecord
     ) -> None:
-        writes_in = await self._people.locale_of(case.resident_id) if case.resident_id else None
         async with self._people.speaking_to(mediator.user_id):
-            card = await self._offer_card(case, offer, writes_in)
+            card = await self._offer_card(case, offer)
         await self._messenger.send(mediator.user_id, card)
 
-    async def _offer_card(
-        self, case: CaseRecord, offer: OfferRecord, writes_in: str | None = None
-    ) -> Outgoing:
+    async def _offer_card(self, case: CaseRecord, offer: OfferRecord) -> Outgoing:
         head = [
             _("New case {number}").format(number=case.number),
-            f"{pseudonym_label(case.pseudonym)} · {area_name(self._config, case.area_id)}",
-            _("Category: {category}").format(category=category_label(self._config, case.category)),
-            _("Contact: {contact}").format(contact=contact_label(case.contact)),
+            *await self.cards.lines(case),
         ]
-        if writes_in is not None and writes_in != current_locale():  # she answers in it
-            head.append(
-                _("The resident writes in {language}.").format(language=language_label(writes_in))
-            )
         if case.no_mediation:
             head.append(_("🛡 Not suitable for mediation: see /care once you have accepted."))
         parent = await self._cases.get(case.parent_id) if case.parent_id else None
@@ -235,12 +273,33 @@ class RoutingService:
         buttons.append(Button(_("« Back"), f"{OFFER_PREFIX}{offer.id}:back"))
         return Outgoing(_("Why are you declining this case?"), rows(*buttons))
 
+    async def confirm_decline(self, person: Person, offer_id: int, reason: str) -> Outgoing:
+        """Before a decline: what will happen, with 确认 / 修改 (another reason) / 取消."""
+        if reason not in DECLINE_REASONS:
+            raise StaleActionError
+        offer = await self._own_open_offer(person, offer_id)
+        case = await self._cases.get(offer.case_id)
+        assert case is not None
+        text = _(
+            "Decline case {number}? It will be offered to another mediator, and the "
+            "resident will be told that someone else will answer."
+        ).format(number=case.number)
+        data = f"{OFFER_PREFIX}{offer.id}"
+        return Outgoing(
+            text,
+            rows(
+                Button(_("Confirm"), f"{data}:yes-{reason}"),
+                Button(_("Change"), f"{data}:decline"),
+                Button(_("Cancel"), f"{data}:back"),
+                per_row=3,
+            ),
+        )
+
     async def card(self, person: Person, offer_id: int) -> Outgoing:
         offer = await self._own_open_offer(person, offer_id)
         case = await self._cases.get(offer.case_id)
         assert case is not None
-        writes_in = await self._people.locale_of(case.resident_id) if case.resident_id else None
-        return await self._offer_card(case, offer, writes_in)
+        return await self._offer_card(case, offer)
 
     async def accept(self, person: Person, offer_id: int) -> CaseRecord:
         """Take the case: it is now this mediator's, and the resident is told who answers."""
@@ -254,7 +313,7 @@ class RoutingService:
             await self._cases.add_event(offer.case_id, "accepted", now, actor_id=person.id)
             case = await self._cases.get(offer.case_id)
         assert case is not None
-        await self._members.set_current_case(person.id, case.id)
+        await self._members.set_current_case(person.id, case.id, self._clock.now())
         await self._tell_resident_accepted(case, person)
         await self._relay.deliver_backlog(case)
         return case
@@ -272,7 +331,9 @@ class RoutingService:
             await self._cases.add_event(
                 offer.case_id, "declined", now, actor_id=person.id, reason=reason
             )
-        return await self.route(offer.case_id)
+        assignment = await self.route(offer.case_id)
+        await self._tell_resident_rerouted(offer.case_id, assignment)
+        return assignment
 
     async def _own_open_offer(self, person: Person, offer_id: int) -> OfferRecord:
         """The offer, if it is open and addressed to this person — checked on every press."""
@@ -325,8 +386,33 @@ class RoutingService:
                 offer.case_id, "offer_expired", now, mediator=offer.mediator_id
             )
         await self._tell_mediator_expired(offer)
-        await self.route(offer.case_id)
+        await self._tell_resident_rerouted(offer.case_id, await self.route(offer.case_id))
         return True
+
+    async def _tell_resident_rerouted(self, case_id: int, assignment: Assignment) -> None:
+        """The truth after a decline or a timed-out offer: someone else will answer, and
+        who and when once that is known."""
+        case = await self._cases.get(case_id)
+        if case is None or case.resident_id is None or case.urgent:
+            return  # an urgent case's resident hears from bot.urgent
+
+        def render() -> str:
+            first = _("About your case {number}: the mediator first asked cannot take it.")
+            lines = [first.format(number=case.number)]
+            name = assignment.display_name
+            if assignment.mediator_id is None or not name:
+                lines.append(_("Another Da'asao will answer you here as soon as one is free."))
+            elif assignment.starts_at is None:
+                lines.append(_("{name} will answer you here soon.").format(name=name))
+            else:
+                lines.append(
+                    _("{name} is on duty from {time} and will answer you then.").format(
+                        name=name, time=self._local(assignment.starts_at)
+                    )
+                )
+            return "\n".join(lines)
+
+        await self._tell(case.resident_id, render)
 
     async def _tell_mediator_expired(self, offer: OfferRecord) -> None:
         case = await self._cases.get(offer.case_id)

@@ -14,8 +14,10 @@ from bot.clock import Clock
 from bot.closing import ClosingService
 from bot.config import Config
 from bot.deadlines import DeadlineService
+from bot.desk import DeskService
 from bot.i18n import Catalogs
 from bot.intake import IntakeService
+from bot.menus import MenuPort, MenuService
 from bot.messaging import Messenger
 from bot.notify import Notifier
 from bot.outbox import MessageDeliverer, Outbox, OutboxMessenger
@@ -79,6 +81,9 @@ class Services:
     privacy: PrivacyService
     urgent: UrgentService
     access: AccessLog
+    menus: MenuService
+    desk: DeskService
+    users: UserRepository
     parties: PartyService
     closing: ClosingService
     deadlines: DeadlineService
@@ -86,7 +91,12 @@ class Services:
 
     @classmethod
     async def start(
-        cls, config: Config, clock: Clock, catalogs: Catalogs, messenger: Messenger
+        cls,
+        config: Config,
+        clock: Clock,
+        catalogs: Catalogs,
+        messenger: Messenger,
+        menu_port: MenuPort,
     ) -> Services:
         db = await Database.open(config.storage.path)
         # One budget of Telegram sends for the whole bot (about 30 a second), conversations
@@ -106,6 +116,9 @@ class Services:
         outbox.register("message", MessageDeliverer(transport))
         # Every service writes to people through the outbox: recorded first, then sent.
         messenger = OutboxMessenger(outbox)
+        menus = MenuService(
+            outbox=outbox, port=menu_port, members=members, people=people, config=config
+        )
         relay_repo = RelayRepository(db)
         relay = RelayService(
             db=db,
@@ -161,6 +174,7 @@ class Services:
             db=db,
             cases=cases,
             followup=FollowUpRepository(db),
+            relay_repo=relay_repo,
             members=members,
             users=users,
             routing=routing,
@@ -269,6 +283,7 @@ class Services:
             time_limits=time_limits,
             people=people,
             messenger=messenger,
+            menus=menus,
             clock=clock,
             config=config,
         )
@@ -306,6 +321,11 @@ class Services:
             ),
             urgent=urgent,
             access=access,
+            menus=menus,
+            users=users,
+            desk=DeskService(
+                relay=relay, members=members, messenger=messenger, clock=clock, config=config
+            ),
             parties=parties,
             closing=closing,
             deadlines=deadlines,
@@ -316,6 +336,8 @@ class Services:
         """Start the sender and the one timer mechanism, then catch up on what a crash
         interrupted."""
         await self.outbox.start()
+        known = [u.id for u in await self.users.many(list(self.config.staff.admins))]
+        await self.menus.refresh_team(known)
         await self.revisits.ensure_digest()
         await self.time_limits.ensure_check()
         await self.privacy.start()

@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.errors import NotAllowedError, StaleActionError
 from bot.i18n import _, format_when, lazy_gettext
+from bot.menus import MenuService
 from bot.messaging import Button, Messenger, Outgoing, rows
 from bot.notify import Notifier
 from bot.people import PeopleService, Person
@@ -93,10 +94,12 @@ class StaffService:
         time_limits: TimeLimitService,
         people: PeopleService,
         messenger: Messenger,
+        menus: MenuService,
         clock: Clock,
         config: Config,
     ) -> None:
         self._db = db
+        self._menus = menus
         self._time_limits = time_limits
         self._cases = cases
         self._members = members
@@ -210,6 +213,7 @@ class StaffService:
             accepted = await self._release_accepted(person, user_id, now)
             offered = await self._withdraw_offers(person, user_id, now)
             revisits = await self._hand_over_revisits(person, user_id, now)
+        await self._menus.refresh(user_id)  # her chat goes back to the residents' menu
         moved = [await self._reroute(case_id) for case_id in [*accepted, *offered]]
         await self._tell_residents(accepted)
         await self._tell_member(user_id, _DEACTIVATED_NOTICE)
@@ -316,6 +320,7 @@ class StaffService:
         async with self._db.transaction():
             await self._members.set_role(user_id, "head")
             slots, _overrides = await self._roster.remove_mediator(user_id, today)
+        await self._menus.refresh(user_id)
         await self._tell_member(user_id, _HEAD_NOTICE)
         return Outgoing(
             _("{name} is now a head of the society. Weekly duty slots removed: {slots}").format(

@@ -410,7 +410,7 @@ class UrgentService:
             if case.urgent:
                 detail["waited_minutes"] = int(waited(case, now).total_seconds() // 60)
             await self._cases.add_event(case.id, "accepted", now, actor_id=to_id, **detail)
-            await self._members.set_current_case(to_id, case.id)
+            await self._members.set_current_case(to_id, case.id, now if actor_id == to_id else None)
             taken = await self._fresh(case.id)
         member = await self._members.get(to_id)
         name = member.display_name if member else None

@@ -8,12 +8,18 @@ import re
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.casework import CLOSE_PREFIX, SELECT_PREFIX, TRANSFER_PREFIX, WITHDRAW_PREFIX
+from bot.casework import (
+    CLOSE_PREFIX,
+    SELECT_PREFIX,
+    TRANSFER_CONFIRM_PREFIX,
+    TRANSFER_PREFIX,
+    WITHDRAW_PREFIX,
+)
 from bot.closing import AGREE_PREFIX, CONFIRM_PREFIX, FORM_PREFIX
 from bot.deadlines import BROKEN_PREFIX, TERM_ANSWERS, TERM_PREFIX
 from bot.errors import NotAllowedError, StaleActionError, UsageError
 from bot.messaging import ID_PATTERN, Outgoing, parse_id
-from bot.relay import PICK_PREFIX
+from bot.relay import MEMBER_PICK_PREFIX, PICK_PREFIX, RECALL_PREFIX
 from handlers.context import BotContext
 from handlers.replies import answer
 
@@ -41,13 +47,24 @@ async def case(update: Update, context: BotContext) -> None:
     await answer(update, context, [reply])
 
 
+def _numbered(context: BotContext) -> tuple[str | None, str]:
+    """A command's case number, if its first word is one, and the rest of its text."""
+    words = context.args or []
+    if words and CASE_REF.fullmatch(words[0]):
+        return words[0], " ".join(words[1:]).strip()
+    return None, _arg(context)
+
+
 async def note(update: Update, context: BotContext) -> None:
-    reply = await context.services.casework.note(context.person, reply_to(update), _arg(context))
+    number, text = _numbered(context)
+    work = context.services.casework
+    reply = await work.note(context.person, reply_to(update), text, number)
     await answer(update, context, [reply])
 
 
 async def close(update: Update, context: BotContext) -> None:
-    reply = await context.services.casework.close_menu(context.person, reply_to(update))
+    number, _rest = _numbered(context)
+    reply = await context.services.casework.close_menu(context.person, reply_to(update), number)
     await answer(update, context, [reply])
 
 
@@ -108,7 +125,8 @@ async def withdraw(update: Update, context: BotContext) -> None:
     await answer(update, context, [await context.services.casework.withdraw_menu(context.person)])
 
 
-BUTTON = re.compile(rf"^(cs|cl|tr|wd|rl):({ID_PATTERN})(?::(\w+))?$")
+BUTTON = re.compile(rf"^(cs|cl|tr|tc|wd|rl|rm|rc):({ID_PATTERN})(?::(\w+))?$")
+CASE_REF = re.compile(r"[A-Za-z]{2,8}-\d{4}-\d{4}")
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -128,10 +146,16 @@ async def on_button(update: Update, context: BotContext) -> None:
         replies = [await work.choose_outcome(person, number, extra)]
     elif kind == TRANSFER_PREFIX and other is not None:
         replies = [await work.choose_transfer(person, number, other)]
+    elif kind == TRANSFER_CONFIRM_PREFIX:
+        replies = [await work.transfer_confirmed(person, number, extra)]
     elif kind == WITHDRAW_PREFIX:
         replies = [await work.withdraw(person, number)]
     elif kind == PICK_PREFIX and other is not None:
         replies = await relay.resident_picked(person, number, other)
+    elif kind == MEMBER_PICK_PREFIX and other is not None:
+        replies = await relay.member_picked(person, number, other)
+    elif kind == RECALL_PREFIX and not extra:
+        replies = [await relay.recall(person, number)]
     else:
         raise NotAllowedError
     await query.answer()

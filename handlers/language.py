@@ -34,6 +34,8 @@ async def choose_language(update: Update, context: BotContext) -> None:
         await query.answer(_("That language is not available."), show_alert=True)
         return
     context.services.catalogs.activate(person.locale)
+    if person.member is not None or person.is_staff:  # her own menu, in the new language
+        await context.services.menus.refresh(person.id)
     await query.answer()
     await query.edit_message_text(
         _("From now on I will write to you in {language}.").format(

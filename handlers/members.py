@@ -25,6 +25,7 @@ async def join(update: Update, context: BotContext) -> None:
     token = (context.args or [""])[0].removeprefix(JOIN_PREFIX)
     joined = await context.services.people.join(context.person.id, token)
     context.person = joined.person
+    await context.services.menus.refresh(joined.person.id)
     await answer_text(update, context, _joined_text(context, joined))
 
 

@@ -36,7 +36,7 @@ async def on_message(update: Update, context: BotContext) -> None:
     if person.needs_display_name and message.text:
         person = await services.people.set_display_name(person, message.text)
         name = person.member.display_name if person.member else ""
-        await answer(update, context, [team_welcome(name)])
+        await answer(update, context, [team_welcome(name, person.role)])
         return
     if person.busy == "announce":
         text = message.caption if message.photo else message.text
@@ -117,13 +117,21 @@ async def on_card_button(update: Update, context: BotContext) -> None:
     await answer(update, context, replies)
 
 
-def team_welcome(name: str) -> Outgoing:
-    return Outgoing(
-        _(
+def team_welcome(name: str, role: str) -> Outgoing:
+    """The new member's first answer, fitting her role; the residents' 找大阿嫂 keyboard
+    goes."""
+    if role == "adviser":
+        text = _(
+            "Thank you, {name}. Mediators will see you as {name}; residents never talk to "
+            "you directly. Questions about cases will come here: reply to one to answer.\n"
+            "/help – what you can do"
+        )
+    else:
+        text = _(
             "Thank you, {name}. Residents will see you as {name}.\n"
             "/duty – go on or off duty\n/help – what you can do"
-        ).format(name=name)
-    )
+        )
+    return Outgoing(text.format(name=name), reply_keyboard="remove")
 
 
 def not_understood() -> Outgoing:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -97,6 +99,7 @@ class TelegramMessenger:
             reply_parameters=_reply(reply_to),
             entities=entities or None,
             protect_content=message.protect or None,
+            disable_notification=message.quiet or None,
         )
 
     async def send_document(
@@ -187,6 +190,16 @@ class TelegramMessenger:
                 return await self._bot.delete_message(chat_id, message_id)
         except DeliveryRefused:
             return False  # older than 48 hours, already gone, or the bot is blocked
+
+    async def set_commands(self, chat_id: int, commands: Sequence[tuple[str, str]]) -> None:
+        """The chat's own command menu (bot.menus); none: back to the bot-wide one."""
+        scope = BotCommandScopeChat(chat_id)
+        async with _transient():
+            if commands:
+                listed = [BotCommand(name, description) for name, description in commands]
+                await self._bot.set_my_commands(listed, scope=scope)
+            else:
+                await self._bot.delete_my_commands(scope=scope)
 
     async def edit_copy(
         self, chat_id: int, message_id: int, *, text: str | None, caption: str | None

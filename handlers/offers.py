@@ -12,7 +12,7 @@ from bot.messaging import ID_PATTERN, Outgoing
 from bot.routing import OFFER_PREFIX
 from handlers.context import BotContext
 
-PATTERN = re.compile(rf"^{OFFER_PREFIX}({ID_PATTERN}):(accept|decline|back|no-\w+)$")
+PATTERN = re.compile(rf"^{OFFER_PREFIX}({ID_PATTERN}):(accept|decline|back|no-\w+|yes-\w+)$")
 
 
 async def on_offer_button(update: Update, context: BotContext) -> None:
@@ -25,17 +25,17 @@ async def on_offer_button(update: Update, context: BotContext) -> None:
     accepted = None
     if action == "accept":
         accepted = await routing.accept(person, offer_id)
-        card = Outgoing(
-            _("✓ You accepted case {number}. What the resident wrote follows.").format(
-                number=accepted.number
-            )
-        )
+        said = _("✓ You accepted case {number}. What the resident wrote follows.")
+        lines = await routing.cards.lines(accepted)
+        card = Outgoing("\n".join([said.format(number=accepted.number), *lines]))
     elif action == "decline":
         card = await routing.decline_reasons(person, offer_id)
     elif action == "back":
         card = await routing.card(person, offer_id)
+    elif action.startswith("no-"):  # a reason chosen: confirm first
+        card = await routing.confirm_decline(person, offer_id, action.removeprefix("no-"))
     else:
-        await routing.decline(person, offer_id, action.removeprefix("no-"))
+        await routing.decline(person, offer_id, action.removeprefix("yes-"))
         card = Outgoing(_("You declined this case. It has been offered to someone else."))
     await query.answer()
     await context.services.messenger.edit(query.message.chat.id, query.message.message_id, card)

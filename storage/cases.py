@@ -53,6 +53,7 @@ class CaseRecord:
     taken_at: datetime | None = None  # when someone took the urgent case
     basis: str = "consent"  # or 'vital_interests': registered before the consent
     no_mediation: bool = False  # 不适合调解: never bring the parties together
+    purged: bool = False  # its contents were deleted after the retention period
 
     @property
     def is_open(self) -> bool:
@@ -328,6 +329,10 @@ class CaseRepository:
         )
         return int(row[0]) if row else None
 
+    async def entry(self, entry_id: int) -> BookEntry | None:
+        row = await self._db.fetch_one("SELECT * FROM case_messages WHERE id = ?", (entry_id,))
+        return _entry(row) if row else None
+
     async def book_entry(self, chat_id: int, message_id: int) -> BookEntry | None:
         """The latest book entry of a message (its last edit, if it was edited)."""
         row = await self._db.fetch_one(
@@ -532,6 +537,7 @@ def _case(row: aiosqlite.Row) -> CaseRecord:
         taken_at=from_db(row["taken_at"]) if row["taken_at"] else None,
         basis=row["basis"],
         no_mediation=bool(row["no_mediation"]),
+        purged=row["purged_at"] is not None,
     )
 
 

@@ -27,6 +27,8 @@ class MemberRecord:
     language: str | None  # the user's own choice, see bot.i18n.negotiate
     telegram_language: str | None
     current_case_id: int | None = None  # chosen with /case
+    current_case_at: datetime | None = None  # when she chose it explicitly (None: never)
+    capacity: int | None = None  # open cases she can carry (None: no limit)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class MemberRepository:
                 language=row["u_language"],
                 telegram_language=row["u_telegram_language"],
                 current_case_id=row["current_case_id"],
+                current_case_at=_moment(row["current_case_at"]),
+                capacity=row["capacity"],
             )
         return Seen(row["u_language"], row["u_telegram_language"], member, row["busy"])
 
@@ -143,10 +147,39 @@ class MemberRepository:
     async def set_role(self, user_id: int, role: Role) -> None:
         await self._db.execute("UPDATE members SET role = ? WHERE user_id = ?", (role, user_id))
 
-    async def set_current_case(self, user_id: int, case_id: int | None) -> None:
+    async def set_current_case(
+        self, user_id: int, case_id: int | None, chosen_at: datetime | None = None
+    ) -> None:
+        """Her current case; `chosen_at` when she chose it herself (/case, a case button,
+        a reply, taking it), so that an unquoted message may go there for a while."""
         await self._db.execute(
-            "UPDATE members SET current_case_id = ? WHERE user_id = ?", (case_id, user_id)
+            "UPDATE members SET current_case_id = ?, current_case_at = ? WHERE user_id = ?",
+            (case_id, to_db(chosen_at) if chosen_at and case_id else None, user_id),
         )
+
+    async def set_capacity(self, user_id: int, capacity: int | None) -> None:
+        await self._db.execute(
+            "UPDATE members SET capacity = ? WHERE user_id = ?", (capacity, user_id)
+        )
+
+    async def phrases(self, user_id: int) -> list[tuple[int, str]]:
+        """Her saved phrases (id, text), oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT id, text FROM saved_phrases WHERE user_id = ? ORDER BY id", (user_id,)
+        )
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    async def add_phrase(self, user_id: int, text: str, now: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO saved_phrases (user_id, text, created_at) VALUES (?, ?, ?)",
+            (user_id, text, to_db(now)),
+        )
+
+    async def delete_phrase(self, user_id: int, phrase_id: int) -> bool:
+        changed = await self._db.execute(
+            "DELETE FROM saved_phrases WHERE id = ? AND user_id = ?", (phrase_id, user_id)
+        )
+        return changed == 1
 
     async def add_invite(self, invite: InviteRecord, now: datetime) -> None:
         await self._db.execute(
@@ -186,7 +219,13 @@ def _member(row: aiosqlite.Row) -> MemberRecord:
         language=row["language"],
         telegram_language=row["telegram_language"],
         current_case_id=row["current_case_id"],
+        current_case_at=_moment(row["current_case_at"]),
+        capacity=row["capacity"],
     )
+
+
+def _moment(value: str | None) -> datetime | None:
+    return from_db(value) if value else None
 
 
 def _invite(row: aiosqlite.Row) -> InviteRecord:

@@ -118,6 +118,11 @@ class PrivacyRepository:
             ("DELETE FROM inbox WHERE user_id = ? OR chat_id = ?", (user_id, user_id)),
             ("DELETE FROM relay_showing WHERE chat_id = ?", (user_id,)),
             ("DELETE FROM held_messages WHERE user_id = ?", (user_id,)),
+            # Nobody is left to write to: no mediator keeps these as her current case.
+            (
+                f"UPDATE members SET current_case_id = NULL WHERE current_case_id IN ({marks})",
+                tuple(case_ids),
+            ),
             ("DELETE FROM pending_inputs WHERE user_id = ?", (user_id,)),
             ("DELETE FROM rsvps WHERE user_id = ?", (user_id,)),
             ("DELETE FROM deliveries WHERE user_id = ?", (user_id,)),

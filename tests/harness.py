@@ -24,6 +24,7 @@ from bot.localapi.state import BotMessage
 from storage.cases import CaseRepository, EventRecord
 
 DEFAULT_WAIT = 5.0
+QUIET = ("→ ",)  # where a mediator's message went (bot/relay.py): read with `confirmations`
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # Monday 09:30 in Asia/Shanghai
 
 TEST_AREAS: list[dict[str, Any]] = [
@@ -141,11 +142,12 @@ class Person:
         self.api = api
         self.id = user_id
         self._read = 0  # how many of the bot's messages in this chat we have looked at
-        self._ignored: tuple[str, ...] = ()
+        self._ignored: tuple[str, ...] = QUIET
 
     def ignore(self, *prefixes: str) -> None:
-        """Skip bot messages starting with these (e.g. a weekly digest) in `expect`."""
-        self._ignored = prefixes
+        """Skip bot messages starting with these (e.g. a weekly digest) in `expect`; the
+        quiet "→ case" confirmations under a mediator's messages are always skipped."""
+        self._ignored = (*QUIET, *prefixes)
 
     async def send(self, text: str, *, reply_to: int | None = None) -> dict[str, Any]:
         return await self.api.send_text(self.id, text, reply_to=reply_to)
@@ -228,6 +230,10 @@ class Person:
             if not (self._ignored and m.content.startswith(self._ignored))
         ]
         assert not extra, f"unexpected messages: {extra}"
+
+    def confirmations(self) -> list[BotMessage]:
+        """The quiet "→ case" lines under her relayed messages, oldest first."""
+        return [m for m in self.api.messages_to(self.id) if m.content.startswith(QUIET)]
 
     def transcript(self) -> list[str]:
         return [m.content for m in self.api.messages_to(self.id)]

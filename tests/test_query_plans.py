@@ -33,14 +33,14 @@ LARGE = frozenset(
         "party_focus", "agreements", "agreement_confirmations",
     }
 )  # fmt: skip
-# Tables that stay small: the team, its roster and invites, configuration-like rows, and
-# rows that live only minutes or days (an intake under way, a message waiting for "which
-# case?", a pending answer), which the nightly purge sweeps.
+# Tables that stay small: the team, its roster and invites, its saved phrases (at most 20
+# each), configuration-like rows, and rows that live only minutes or days (an intake under
+# way, a message waiting for "which case?", a pending answer), which the nightly purge sweeps.
 SMALL = frozenset(
     {
         "members", "invites", "roster_slots", "roster_overrides", "case_counters",
         "announcements", "announcement_runs", "user_blocks", "demo_people", "drafts",
-        "held_messages", "pending_inputs", "sqlite_sequence",
+        "held_messages", "pending_inputs", "sqlite_sequence", "saved_phrases",
     }
 )  # fmt: skip
 # (a fragment of the statement, why its scan is right)

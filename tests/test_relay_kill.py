@@ -109,8 +109,10 @@ START_TIMEOUT = 20.0  # from spawn to the first Bot API call, and for it to be l
 STOP_TIMEOUT = 10.0
 QUIET_SECONDS = 1.5  # the final run is done when nothing but polling happened this long
 # The final run's most time to deliver the backlog: a correct relay ends it as soon as all is
-# accounted for, one that lost messages after QUIET_SECONDS of idling.
-FINAL_TIMEOUT = 60.0
+# accounted for, one that lost messages after QUIET_SECONDS of idling. The backlog drains at
+# the bot-wide pacer's ~30 sends/s, and each mediator message is two sends (the copy and her
+# quiet "→ case" line): thousands of sends after 30 kills need more than a minute.
+FINAL_TIMEOUT = 180.0
 POLL = 0.2  # how often the final run's progress is read
 BURST = (3, 8)  # messages in one burst of one sender
 BURST_GAP = 0.08  # mean seconds between two messages of a burst (12.5/s for one sender)

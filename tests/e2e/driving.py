@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
+from telegram import BotCommandScopeChat, Update
 from telegram.ext import CallbackContext, TypeHandler
 
 from bot.app import DaasaoApp
 from bot.errors import DomainError
+from bot.localapi.methods import scope_key
 from bot.localapi.server import LocalBotApi
 from bot.localapi.state import BotMessage
 from storage.db import Database
@@ -183,3 +184,20 @@ async def snapshot(db: Database) -> Snapshot:
 
 def changed_tables(before: Snapshot, after: Snapshot) -> set[str]:
     return {t for t in before.keys() | after.keys() if before.get(t) != after.get(t)}
+
+
+async def chat_menu(bot: BotUnderTest, user_id: int, *, has: str | None) -> dict[str, str]:
+    """A chat's own command menu (bot/menus.py), read back through the Bot API once it
+    lists `has` — or, with None, once the chat has none of its own (the bot-wide one)."""
+    key = (scope_key({"type": "chat", "chat_id": user_id}), "")
+
+    def ready() -> bool:
+        listed = bot.api.world.commands.get(key)
+        if has is None:
+            return listed is None
+        return any(c["command"] == has for c in listed or [])
+
+    await bot.api.wait_for(ready, what=f"the menu of {user_id} ({has})")
+    assert bot.app is not None
+    commands = await bot.app.bot.get_my_commands(scope=BotCommandScopeChat(user_id))
+    return {c.command: c.description for c in commands}

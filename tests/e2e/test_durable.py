@@ -207,6 +207,8 @@ async def test_an_edit_by_a_former_mediator_is_refused(
     await wang.press("李阿姨")
     await wang.expect("请给李阿姨写一段简短的交接说明")
     await wang.send("交接")
+    await wang.expect("转交给李阿姨吗")
+    await wang.press("确认")
     await wang.expect(f"案件 {number} 现在由李阿姨负责")
     await bot.api.edit_text(wang.id, sent["message_id"], "打我电话 13800000000")
     await wang.expect("不能在这个案件里发消息了")

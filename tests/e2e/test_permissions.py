@@ -83,6 +83,7 @@ CONFIG: dict[str, Any] = {
     "staff": {"admins": [STAFF]},
     "revisits": {"offsets_days": [1, 30], "survey_after_days": 1},
     "privacy": {"max_messages_per_minute": 600},  # hundreds of tries in one (fake) minute
+    "desk": {"phrases": ["See you on Thursday"]},
 }
 
 
@@ -174,6 +175,13 @@ COMMANDS = [
     row("extend", "/extend", CASE_TEAM, SELECT_A, changes=("case_events",)),
     row("party-unknown-link", "/start party-NotARealToken", NOBODY),
     row("reopen", "/reopen {C}", CASE_TEAM, changes=("cases",)),
+    row("close-numbered", "/close {A}", CASE_TEAM),
+    row("close-someone-elses", "/close {F}", HEAD_ONLY),  # F is the head's now
+    row("note-numbered", "/note {A} a private remark", CASE_TEAM, changes=("case_notes",)),
+    row("phrases", "/phrases", MEDIATORS),
+    row("phrases-add", "/phrases add See you soon", MEDIATORS, changes=("saved_phrases",)),
+    row("capacity", "/capacity", MEDIATORS),
+    row("capacity-set", "/capacity 3", MEDIATORS, changes=("members",)),
     row("announce", "/announce", STAFF_ONLY, changes=("announcements",)),
     row("announcements", "/announcements", STAFF_ONLY),
     row("attendance", "/attendance {sent} 12", STAFF_ONLY, changes=("announcement_runs",)),
@@ -193,7 +201,8 @@ BUTTONS = [
     row("unknown-command", "/foobar", EVERYONE),  # answered, never passed on
     row("offer-accept", "press of:{offer_B}:accept", WANG_ONLY, changes=("offers", "cases")),
     row("offer-decline", "press of:{offer_B}:decline", WANG_ONLY),
-    row("offer-decline-reason", "press of:{offer_B}:no-busy", WANG_ONLY, changes=("offers",)),
+    row("offer-decline-reason", "press of:{offer_B}:no-busy", WANG_ONLY),
+    row("offer-decline-confirm", "press of:{offer_B}:yes-busy", WANG_ONLY, changes=("offers",)),
     row("offer-to-head", "press of:{offer_E}:accept", HEAD_ONLY, changes=("offers", "cases")),
     row("select-button", "press cs:{A_id}", CASE_TEAM),
     # Every outcome first shows what will happen (bot/closing.py); only ✓ 确认 closes.
@@ -212,6 +221,36 @@ BUTTONS = [
     row("agreement-confirm", "press ac:{C_id}", OWNER_ONLY, changes=("agreement_confirmations",)),
     row("agreement-of-open-case", "press ac:{A_id}", NOBODY),
     row("hand-over", "press tr:{A_id}:{li}", CASE_TEAM, changes=("pending_inputs",)),
+    row(
+        "hand-over-confirm",
+        "press tc:{A_id}:yes",
+        CASE_TEAM,
+        SELECT_A,
+        "press tr:{A_id}:{li}",
+        "Moving away",
+        changes=("cases",),
+    ),
+    row(
+        "hand-over-change",
+        "press tc:{A_id}:edit",
+        CASE_TEAM,
+        SELECT_A,
+        "press tr:{A_id}:{li}",
+        "Moving away",
+        changes=(),
+    ),
+    row(
+        "hand-over-cancel",
+        "press tc:{A_id}:no",
+        CASE_TEAM,
+        SELECT_A,
+        "press tr:{A_id}:{li}",
+        "Moving away",
+        changes=(),
+    ),
+    row("recall", "press rc:{recall}", WANG_ONLY, changes=("case_events",)),
+    row("member-which-case", "press rm:{held}:{A_id}", NOBODY),  # none of hers is waiting
+    row("phrase", "press ph:s:0", CASE_TEAM, changes=("case_messages",)),
     row("withdraw-accepted", "press wd:{A_id}", OWNER_ONLY, changes=("cases",)),
     row("withdraw-offered", "press wd:{B_id}", OWNER_ONLY, changes=("cases", "offers")),
     row("which-case", "press rl:{held}:{A_id}", OWNER_ONLY, changes=("held_messages",)),
@@ -284,6 +323,8 @@ STALE = [  # buttons that were real once
     row("take-accepted", "press ur:take:{A_id}", NOBODY),
     row("take-closed", "press ur:take:{C_id}", NOBODY),
     row("clear-unflagged", "press ur:clear:{A_id}", NOBODY),
+    row("hand-over-unconfirmed", "press tc:{A_id}:yes", NOBODY),  # no note was written
+    row("phrase-gone", "press ph:m:1", NOBODY),
 ]
 MALFORMED = [  # known prefixes, data the bot never made
     row("offer-verb", "press of:{offer_B}:steal", NOBODY),
@@ -308,6 +349,10 @@ MALFORMED = [  # known prefixes, data the bot never made
     row("talk-whom", "press tk:{A_id}:everyone", NOBODY),
     row("unknown-prefix", "press zz:{A_id}", NOBODY),
     row("no-prefix", "press hello", NOBODY),
+    row("hand-over-verb", "press tc:{A_id}:steal", NOBODY),
+    row("phrase-kind", "press ph:x:0", NOBODY),
+    row("decline-confirm-reason", "press of:{offer_B}:yes-bribe", NOBODY),
+    row("recall-odd-digits", "press rc:²", NOBODY),
 ]
 MATRIX = [*COMMANDS, *BUTTONS, *STALE, *MALFORMED]
 
@@ -437,6 +482,7 @@ async def _build(bot: BotUnderTest) -> dict[str, Any]:
     await say(wang, "/transfer")
     await choose(wang, f"tr:{await _case_id(bot, refs['F'])}:{HEAD}")
     await say(wang, "The head knows the family")
+    await choose(wang, f"tc:{await _case_id(bot, refs['F'])}:yes")
 
     refs["A"] = await _intake(owner, "Smoke from the barbecue")
     await choose(wang, await _offer(wang, refs["A"]))
@@ -444,6 +490,10 @@ async def _build(bot: BotUnderTest) -> dict[str, Any]:
     await choose(wang, await _offer(wang, refs["G"]))
     await say(staff, f"/block {refs['G']} insults")
     await say(wang, f"/case {refs['A']}")  # 王大姐 talks in A again, as before G came
+    since_wang = count(wang)
+    await say(wang, "Hello, I am on it")  # its copy gets a quiet line with 撤回
+    recall = await arrives(wang, _with_button("rc:"), since_wang, what="the recall button")
+    refs["recall"] = next(d for d in buttons(recall) if d.startswith("rc:")).split(":")[1]
     refs["B"] = await _intake(owner, "Parking in front of my door")
     await _offer(wang, refs["B"])  # left open
 
@@ -606,9 +656,10 @@ def test_the_matrix_names_every_command_and_button_kind() -> None:
         "/reassign", "/consult", "/book", "/announce", "/announcements", "/roster",
         "/mediators", "/overview", "/stats", "/block", "/unblock", "/mydata", "/forget",
         "/unsubscribe", "/care", "/access", "/party", "/talk", "/extend", "/attendance",
+        "/phrases", "/capacity",
     } <= typed  # fmt: skip
     assert {
         "in", "lang", "of", "cs", "cl", "tr", "wd", "rl", "rv", "sv", "sub", "unsub", "rsvp",
         "an", "am", "pv", "inv", "duty", "st", "ur", "rk", "pj", "pe", "tk",
-        "af", "cf", "ac", "tf", "tb", "ex",
+        "af", "cf", "ac", "tf", "tb", "ex", "rc", "rm", "tc", "ph",
     } <= pressed  # fmt: skip

@@ -50,7 +50,7 @@ async def test_forget_erases_the_resident_and_withdraws_open_cases(
     await resident.expect("这会删除您的资料")
     await resident.press("是的，全部删除")
     await resident.expect("您的所有资料都已删除")
-    await wang.expect(f"居民撤回了案件 {number}")
+    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     assert await db.fetch_one("SELECT 1 FROM users WHERE id = 1703") is None
@@ -72,7 +72,7 @@ async def test_contents_of_old_closed_cases_are_purged_daily(
 ) -> None:
     resident, wang = bot.person(1704), team["wang"]
     wang.ignore("📋", "🔁")
-    resident.ignore("几天前")
+    resident.ignore("前几天")
     number = await accepted_case(resident, wang, text="很久以前的事")
     await close_referred(wang, "法院")
     await wang.expect("已结案")
@@ -280,7 +280,7 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await resident.expect("这会删除您的资料")
     await resident.press("是的，全部删除")
     await resident.expect("您的所有资料都已删除")
-    await wang.expect(f"居民撤回了案件 {number}")
+    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
     assert await _until_gone(bot, secrets) == []
     events = [e for e in await bot.timeline(number) if e.kind == "blocked"]
     assert events and events[0].detail == {}
@@ -293,7 +293,7 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
 ) -> None:
     resident, wang, other = bot.person(1711), team["wang"], bot.person(1712)
     wang.ignore("📋", "🔁")
-    resident.ignore("几天前")
+    resident.ignore("前几天")
     secrets = {
         "description": "SECRET-OLD-DESCRIPTION-1a",
         "to the mediator": "SECRET-OLD-TO-MEDIATOR-2b",

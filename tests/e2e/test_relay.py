@@ -100,7 +100,7 @@ async def test_a_resident_with_several_open_cases_is_asked_which_one(
     resident, wang = bot.person(1220), team["wang"]
     first = await accepted_case(resident, wang, text="第一件事")
     second = await open_case(resident, text="第二件事", consent=False)
-    await team["li"].expect(second)
+    await wang.expect(second)  # continuity: her last case's mediator, on duty
     held = await resident.send("这条是说第一件事的")
     question = await resident.expect("您有几件正在处理的事")
     assert question.button_data(f"{first} · 邻里纠纷")
@@ -151,10 +151,14 @@ async def test_transfer_with_a_handover_note(bot: BotUnderTest, team: dict[str, 
     await wang.press("李阿姨")
     await wang.expect("请给李阿姨写一段简短的交接说明")
     await wang.send("双方已同意周四见面")
+    await wang.expect("转交给李阿姨吗")
+    await wang.press("确认")
     await wang.expect(f"案件 {number} 现在由李阿姨负责")
     handed = await li.expect(f"案件 {number}（东升社区）已经转交给您")
     assert "双方已同意周四见面" in handed.content
+    await li.expect_many(f"案件 {number} 的调解卷宗", f"案件 {number} 的调解卷宗")  # HTML, DOCX
     await resident.expect(f"您的案件 {number} 现在由李阿姨负责")
+    await resident.expect(f"💬 李阿姨 · 案件 {number}")  # what comes next is under her name
     await resident.send("李阿姨好")
     await li.expect_many(f"📨 {number}", "李阿姨好")
     await wang.send("我还想说一句")
@@ -174,6 +178,8 @@ async def test_the_head_can_reassign_any_case(bot: BotUnderTest, team: dict[str,
     await head.press("李阿姨")
     await head.expect("交接说明")
     await head.send("王大姐请假，由李阿姨接手")
+    await head.expect("转交给李阿姨吗")
+    await head.press("确认")
     await head.expect(f"案件 {number} 现在由李阿姨负责")
     await team["li"].expect(f"案件 {number}（东升社区）已经转交给您")
 
@@ -306,7 +312,7 @@ async def test_a_mediator_cannot_act_on_someone_elses_case(
     await li.send(f"/case {number}")
     await li.expect("这个案件没有分配给您")
     await li.send(f"/book {number}")
-    await li.expect("只对调解社工作人员开放")
+    await li.expect("这个案件没有分配给您")  # a mediator hears why
     await li.send("/close")
     await li.expect("请回复案件里的一条消息")
     await resident.send("/book " + number)

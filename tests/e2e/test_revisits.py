@@ -6,6 +6,7 @@ The harness starts on Monday 2026-03-02 09:30 Shanghai time; revisits default to
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from tests.e2e.flows import accepted_case, close_settled
@@ -68,11 +69,14 @@ async def test_a_recurred_dispute_opens_a_linked_case_and_routes_it(
     await wang.expect("第 1 次回访")
     team["li"].ignore("📋")
     await wang.press("⚠ 纠纷又出现了")
+    await wang.expect("新案件 QJS-2026-0002")  # continuity: she had the old case, on duty
     recorded = await wang.expect("已重新登记为案件 QJS-2026-0002")
     assert f"与 {number} 关联" in recorded.content
-    await team["li"].expect("新案件 QJS-2026-0002")  # 王大姐 had the old case: least load
-    await team["li"].press("接受")
-    await team["li"].expect_edit("您已接受案件 QJS-2026-0002")
+    await wang.press("接受")
+    await wang.expect_edit("您已接受案件 QJS-2026-0002")
+    await asyncio.sleep(0.2)  # nothing else comes: a recurred case has no messages yet
+    wang.skip_all()
+    wang.ignore("📋", "⏰")  # the new case is hers: its time-limit flag comes too
     bot.clock.advance(30 * DAY)
     await wang.expect_silence(0.3)  # the old case's second revisit was cancelled
 
@@ -147,8 +151,10 @@ async def test_revisits_of_a_reassigned_case_go_to_the_new_mediator(
     await head.press("李阿姨")
     await head.expect("交接说明")
     await head.send("王大姐搬走了，回访由李阿姨做")
+    await head.expect("转交给李阿姨吗")
+    await head.press("确认")
     await head.expect(f"案件 {number} 现在由李阿姨负责")
-    li.skip_all()
+    await li.expect_many("已经转交给您", *[f"案件 {number} 的调解卷宗"] * 2)  # HTML, DOCX
     li.ignore("📋")
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
     await li.expect(f"🔁 案件 {number} 第 1 次回访")

@@ -57,6 +57,8 @@ async def test_decline_with_a_reason_moves_the_case_on(
     await wang.press("婉拒")
     await wang.expect_edit("您为什么婉拒这个案件")
     await wang.press("我认识这家人（需要回避）")
+    await wang.expect_edit("确认婉拒")
+    await wang.press("确认")
     await wang.expect_edit("您已婉拒这个案件")
     await li.expect(f"新案件 {number}")
 
@@ -252,6 +254,8 @@ async def test_every_step_of_routing_is_on_the_case_timeline(
     await team["wang"].press("婉拒")
     await team["wang"].expect_edit("您为什么婉拒")
     await team["wang"].press("我现在太忙")
+    await team["wang"].expect_edit("确认婉拒")
+    await team["wang"].press("确认")
     await team["li"].expect(number)
     bot.clock.advance(timedelta(minutes=31))
     await team["head"].expect(number)

@@ -26,6 +26,7 @@ from storage.followup import FollowUpRepository
 from storage.reminders import ReminderRepository
 from storage.roster import RosterRepository
 from tests.e2e.conftest import ROSTER, STAFF_ID, join_team
+from tests.e2e.driving import chat_menu
 from tests.e2e.flows import open_case_en
 from tests.harness import BotUnderTest, Person
 
@@ -289,6 +290,7 @@ async def test_deactivating_a_mediator_passes_on_her_open_cases(
     await li.send("/duty roster")
     await li.expect("You follow the duty roster")
 
+    assert "cases" in await chat_menu(bot, wang.id, has="cases")  # hers, before
     await desk.send("/mediators")
     listing = await desk.expect("👥 Mediators (4)")
     assert (
@@ -315,6 +317,7 @@ async def test_deactivating_a_mediator_passes_on_her_open_cases(
     await li.expect(f"New case {offered}")
     await kept.expect(f"Your mediator for case {accepted} is no longer available.")
     await wang.expect("You are no longer on the Da'asao mediators' team")
+    assert await chat_menu(bot, wang.id, has=None) == {}  # back to the residents' menu
     await wang.send("/cases")
     await wang.expect("Sorry, this is only for the mediation desk's team.")
     slots = await RosterRepository(services(bot).db).slots()
@@ -328,6 +331,8 @@ async def test_making_a_mediator_head(
     bot: BotUnderTest, desk: Person, crew: dict[str, Person]
 ) -> None:
     zhao = crew["zhao"]
+    before = await chat_menu(bot, zhao.id, has="cases")
+    assert before["cases"] == "My cases" and "reassign" not in before
     await desk.send("/mediators")
     await desk.expect("Mediators")
     await desk.press("赵嫂子")
@@ -337,6 +342,7 @@ async def test_making_a_mediator_head(
     await desk.press("Yes, make head")
     await desk.expect_edit("赵嫂子 is now a head of the society. Weekly duty slots removed: 1")
     await zhao.expect("You are now a head of the Da'asao mediation society")
+    assert {"reassign", "overview", "stats"} <= set(await chat_menu(bot, zhao.id, has="reassign"))
     await zhao.send("/overview")
     await zhao.expect("Case overview")
     await zhao.expect("Open cases (0):")

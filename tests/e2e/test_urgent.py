@@ -518,7 +518,12 @@ async def test_the_head_takes_an_offered_case_and_gives_a_waiting_one_with_reass
         await person.press("婉拒")
         await person.expect_edit("您为什么婉拒")
         await person.press("我现在太忙")
+        await person.expect_edit("确认婉拒")
+        await person.press("确认")
         await person.expect_edit("您已婉拒")
+    # She is told the truth each time: first who answers now, then that nobody can yet.
+    await other.expect("陈社长很快会在这里回复您")
+    await other.expect("一有大阿嫂空下来，就会在这里回复您")
     await other.send("/status")
     await other.expect("等待调解员接手")
     await head.send(f"/reassign {waiting}")

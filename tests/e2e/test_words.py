@@ -244,12 +244,12 @@ async def test_a_deposit_dispute_is_renting_and_the_offer_says_english(
     resident = bot.person(5008, language_code="en")
     number = await open_case_en(resident, category="Renting and landlords", text="Deposit kept")
     card = await team["wang"].expect(f"新案件 {number}")
-    assert "类别：租房" in card.content
-    assert "这位居民用英语写信。" in card.content  # the mediator knows before she accepts
+    assert "事由：租房" in card.content
+    assert "她用的语言：英语" in card.content  # the mediator knows before she accepts
     chinese = bot.person(5009)
     other = await open_case(chinese, category="劳动/欠薪", text="厂里三个月没发工资")
     offer = await team["li"].expect(f"新案件 {other}")  # 王大姐 has one waiting: 李阿姨
-    assert "写信" not in offer.content  # the same language as the mediator: nothing to say
+    assert "她用的语言：中文" in offer.content
     await staff.send("/stats")
     stats = await staff.expect("按类别", timeout=30)  # two charts are drawn first
     assert "劳动/欠薪 1" in stats.content and "租房 1" in stats.content

@@ -1,0 +1,483 @@
+"""The mediator's desk on a phone: the right case, commands that act on the case they
+name, ends that are ends, the cards, the menus, confirm steps, continuity and load."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.localapi.methods import menu_commands
+from bot.localapi.state import BotMessage
+from tests.e2e.conftest import ROSTER, invite_link, join_team
+from tests.e2e.driving import chat_menu
+from tests.e2e.flows import (
+    CASE_NUMBER,
+    accepted_case,
+    open_case,
+    sensitive_consent,
+    start_intake,
+)
+from tests.e2e.test_revisits import settle
+from tests.harness import BotUnderTest, Person
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    return {"roster": ROSTER, "desk": {"phrases": ["您好，我是大阿嫂，您的事我收到了。"]}}
+
+
+def _with_text(person: Person, text: str) -> BotMessage:
+    return next(m for m in reversed(person.api.messages_to(person.id)) if text in m.content)
+
+
+async def _three_cases(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> tuple[list[Person], list[str]]:
+    wang = team["wang"]
+    await team["li"].send("/duty off")  # all three go to 王大姐
+    await team["li"].expect()
+    residents = [bot.person(3100 + n) for n in range(3)]
+    numbers = []
+    for n, resident in enumerate(residents):
+        numbers.append(await accepted_case(resident, wang, text=f"第{n}户的事"))
+        wang.skip_all()
+        resident.skip_all()
+    return residents, numbers
+
+
+async def test_unquoted_messages_go_to_the_fresh_choice_else_she_is_asked_and_can_recall(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang = team["wang"]
+    residents, numbers = await _three_cases(bot, team)
+    # Just accepted the third: that is her explicit choice, for a few minutes.
+    mine = await wang.send("您好，我是王大姐")
+    await residents[2].expect_many(f"💬 王大姐 · 案件 {numbers[2]}", "您好，我是王大姐")
+    await bot.api.wait_for(lambda: len(wang.confirmations()) == 1, what="a confirmation")
+    confirmation = wang.confirmations()[0]
+    assert confirmation.content.startswith(f"→ {numbers[2]} · 居民 ")
+    assert confirmation.reply_to_message_id == mine["message_id"]
+    assert confirmation.options.get("disable_notification") in (True, "true")
+    # Ten minutes later the choice is stale: with three conversations open, she is asked.
+    bot.clock.advance(timedelta(minutes=11))
+    await wang.send("明天上午有空吗？")
+    question = await wang.expect("您有几件案件在同时聊")
+    labels = [b["text"] for row in question.buttons for b in row]
+    assert len(labels) == 3 and all("· 居民 " in label and "邻里纠纷" in label for label in labels)
+    for resident in residents:
+        await resident.expect_silence(0.1)  # held, not lost, not sent anywhere
+    first = next(label for label in labels if label.startswith(numbers[0]))
+    await wang.press(first)
+    await residents[0].expect_many(f"💬 王大姐 · 案件 {numbers[0]}", "明天上午有空吗？")
+    await bot.api.wait_for(lambda: len(wang.confirmations()) == 2, what="a second confirmation")
+    # The choice is fresh again: the next unquoted message goes there too.
+    await wang.send("我十点到")
+    await residents[0].expect("我十点到")
+    await bot.api.wait_for(lambda: len(wang.confirmations()) == 3, what="a third confirmation")
+    # 撤回: the resident's copy is deleted, the book keeps the message and records it.
+    copy = _with_text(residents[0], "我十点到")
+    recall = wang.confirmations()[-1]
+    await bot.api.press_button(wang.id, recall.message_id, recall.button_data("撤回"))
+    await wang.expect(f"已撤回：案件 {numbers[0]} 的居民看不到这条消息了")
+    await bot.api.wait_for(lambda: _with_text(residents[0], "我十点到").deleted, what="deleted")
+    assert copy.deleted
+    assert "recalled" in [e.kind for e in await bot.timeline(numbers[0])]
+    assert ("mediator", "我十点到") in await bot.book(numbers[0])
+    # Pressed again: nothing more to recall.
+    await bot.api.press_button(wang.id, recall.message_id, recall.button_data("撤回"))
+    await wang.expect_silence(0.2)
+
+
+async def test_recall_is_refused_after_48_hours(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    resident, wang = bot.person(3110), team["wang"]
+    await accepted_case(resident, wang)
+    await wang.send("这条以后撤不回")
+    await resident.expect_many("💬 王大姐", "这条以后撤不回")
+    await bot.api.wait_for(lambda: len(wang.confirmations()) == 1, what="a confirmation")
+    bot.clock.advance(timedelta(hours=49))
+    recall = wang.confirmations()[0]
+    await bot.api.press_button(wang.id, recall.message_id, recall.button_data("撤回"))
+    await wang.expect("来不及撤回了")
+    assert not _with_text(resident, "这条以后撤不回").deleted
+
+
+async def test_commands_act_on_the_case_they_name_and_refuse_someone_elses(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang, li = team["wang"], team["li"]
+    await li.send("/duty off")
+    await li.expect()
+    first = await accepted_case(bot.person(3120), wang, text="第一户")
+    second = await accepted_case(bot.person(3121), wang, text="第二户")
+    await li.send("/duty on")
+    await li.expect()
+    await wang.send("/duty off")
+    await wang.expect()
+    others = await accepted_case(bot.person(3122), li, text="李阿姨的案件")
+    # Her current case is the second; /close with the first's number acts on the first.
+    await wang.send(f"/close {first}")
+    await wang.expect(f"案件 {first} 的结果是")
+    await wang.send(f"/close {others}")
+    await wang.expect("这个案件没有分配给您")
+    await wang.send(f"/note {first} 下周再约")
+    await wang.expect(f"备注已保存到案件 {first}")
+    await wang.send(f"/note {others} 偷看")
+    await wang.expect("这个案件没有分配给您")
+    await wang.send(f"/transfer {others}")
+    await wang.expect("这个案件没有分配给您")
+    await wang.send(f"/book {others}")
+    await wang.expect("这个案件没有分配给您")
+    await wang.send("/close")  # no number: the chosen case, named
+    await wang.expect(f"案件 {second} 的结果是")
+
+
+async def test_forget_ends_the_case_for_good_on_the_mediators_side(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(3130), team["wang"]
+    number = await accepted_case(resident, wang)
+    await resident.send("/forget")
+    await resident.expect("这会删除您的资料")
+    await resident.press("是的，全部删除")
+    await resident.expect("您的所有资料都已删除")
+    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
+    await wang.send("/cases")
+    assert "已撤回（资料已删除）" in (await wang.expect(number)).content
+    await wang.send(f"/reopen {number}")
+    await wang.expect("居民撤回了这个案件并删除了自己的资料")
+    case = await bot.timeline(number)
+    assert "reopened" not in [e.kind for e in case]
+
+
+async def test_a_purged_case_is_refused_on_reopen(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(3140), team["wang"]
+    wang.ignore("📋", "🔁")
+    resident.ignore("前几天")
+    number = await accepted_case(resident, wang)
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("居民撤回")
+    await wang.expect("请核对")
+    await wang.press("✓ 确认")
+    await wang.expect("已结案")
+    assert bot.app is not None
+    db = bot.app.bot_data.services.db
+    bot.clock.advance(timedelta(days=364))
+    await wang.expect_silence(0.3)
+    bot.clock.advance(timedelta(days=2))  # the next 03:00 purge finds it past retention
+    for _ in range(100):
+        row = await db.fetch_one("SELECT purged_at FROM cases WHERE number = ?", (number,))
+        if row is not None and row[0] is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert row is not None and row[0] is not None
+    await wang.send(f"/reopen {number}")
+    await wang.expect("这个案件无法重新打开：保存期满后")
+
+
+async def test_after_a_decline_the_resident_is_told_the_truth(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(3150), team["wang"]
+    number = await open_case(resident)
+    await wang.expect(f"新案件 {number}")
+    await wang.press("婉拒")
+    await wang.expect_edit("为什么")
+    await wang.press("我现在太忙")
+    await wang.expect_edit("确认婉拒")
+    await wang.press("取消")  # nothing changes: the offer card is back, still open
+    await wang.expect_button("接受")
+    assert "declined" not in [e.kind for e in await bot.timeline(number)]
+    await wang.press("婉拒")
+    await wang.expect_button("我现在太忙")
+    await wang.press("我现在太忙")
+    await wang.expect_button("修改")
+    await wang.press("修改")  # another reason
+    await wang.expect_button("我认识这家人（需要回避）")
+    await wang.press("我现在太忙")
+    await wang.expect_button("确认")
+    await wang.press("确认")
+    await wang.expect_edit("您已婉拒")
+    told = await resident.expect(f"关于您的案件 {number}")
+    assert "李阿姨很快会在这里回复您" in told.content
+    await team["li"].expect(f"新案件 {number}")
+
+
+async def test_a_handover_confirms_and_cancel_leaves_everything_unchanged(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang, li = bot.person(3160), team["wang"], team["li"]
+    number = await accepted_case(resident, wang)
+    await wang.send("/transfer")
+    await wang.expect("转给谁")
+    await wang.press("李阿姨")
+    await wang.expect("请给李阿姨写一段简短的交接说明")
+    await wang.send("双方周四见面")
+    confirm = await wang.expect("转交给李阿姨吗")
+    assert "双方周四见面" in confirm.content
+    await wang.press("修改")
+    await wang.expect("请给李阿姨写一段简短的交接说明")
+    await wang.send("双方周五见面")
+    await wang.expect("转交给李阿姨吗")
+    await wang.press("取消")
+    await wang.expect(f"已取消：案件 {number} 仍由原调解员负责")
+    assert "transferred" not in [e.kind for e in await bot.timeline(number)]
+    await wang.send("还是我来")
+    await resident.expect_many("💬 王大姐", "还是我来")  # still hers
+    await li.expect_silence(0.1)
+
+
+async def test_a_phone_call_cases_number_is_on_every_card(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(3170, "丽娟"), team["wang"]
+    await accepted_case(resident, wang, text="第一次的事")  # an earlier case with the society
+    await wang.send("/close")
+    await wang.expect("结果是")
+    await wang.press("居民撤回")
+    await wang.expect("请核对")
+    await wang.press("✓ 确认")
+    await wang.expect("已结案")
+    await resident.expect("已结案")
+    await start_intake(resident, consent=False)
+    await resident.press("东升社区")
+    await resident.expect("是哪方面的事情")
+    await resident.press("邻里纠纷")
+    await sensitive_consent(resident)
+    await resident.expect("请用您自己的话")
+    await resident.send("楼上漏水")
+    await resident.expect("收到了")
+    await resident.press("说完了 ✓")
+    await resident.expect("您希望大阿嫂怎么和您联系")
+    await resident.press("电话联系")
+    await resident.expect()
+    await resident.send("13812345678")
+    await resident.expect("谢谢")
+    await resident.expect("请核对您的求助内容")
+    await resident.press("✓ 提交给大阿嫂")
+    number = CASE_NUMBER.search((await resident.expect("您的求助已登记")).content)
+    assert number
+    offer = await wang.expect(f"新案件 {number.group(0)}")
+    for card in (offer.content,):
+        assert "+86 138 1234 5678" in card
+        assert "她用的语言：中文" in card
+        assert "以前的案件：1" in card and "第一次的事" not in card
+        assert "3170" not in card and "丽娟" not in card
+    await wang.press("接受")
+    accepted = await wang.expect_edit(f"您已接受案件 {number.group(0)}")
+    assert "+86 138 1234 5678" in accepted.content
+    await wang.expect_many(f"📨 {number.group(0)}", "楼上漏水")
+    await wang.send(f"/case {number.group(0)}")
+    assert "+86 138 1234 5678" in (await wang.expect("现在在案件")).content
+
+
+async def test_each_role_has_its_own_menu_help_and_welcome(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    wang, head = team["wang"], team["head"]
+    menu = await chat_menu(bot, wang.id, has="cases")
+    assert {"cases", "case", "close", "transfer", "book", "duty", "phrases", "capacity"} <= set(
+        menu
+    )
+    assert not {"withdraw", "status", "subscribe", "reassign", "invite"} & set(menu)
+    assert menu["cases"] == "我的案件"
+    head_menu = await chat_menu(bot, head.id, has="reassign")
+    assert {"cases", "overview", "roster", "stats"} <= set(head_menu)
+    welcome = _with_text(wang, "居民会看到您的称呼")
+    assert welcome.reply_markup == {"remove_keyboard": True}  # no 找大阿嫂 button for her
+    await wang.send("/help")
+    help_text = (await wang.expect("派给您的案件由您来调解")).content
+    assert "找大阿嫂" not in help_text and "/status" not in help_text
+    await wang.send("/cancel")
+    cancelled = await wang.expect()
+    assert (cancelled.reply_markup or {}).get("keyboard") is None
+    adviser = await join_team(bot, staff, 2300, "法律指导员", "林律师")
+    said = _with_text(adviser, "林律师")
+    assert "调解员会看到您的称呼" in said.content and "/duty" not in said.content
+    adviser_menu = await chat_menu(bot, adviser.id, has="help")
+    assert set(adviser_menu) == {"cancel", "language", "help"}
+    await adviser.send("/help")
+    assert "/duty" not in (await adviser.expect("法律指导员")).content
+    # Staff in the config get theirs at the next start once the bot knows them, and on /start.
+    await bot.restart()
+    staff_menu = await chat_menu(bot, staff.id, has="invite")
+    assert {"mediators", "announce", "overview"} <= set(staff_menu)
+    resident = bot.person(3180)
+    await resident.send("/start")
+    await resident.expect()
+    assert await chat_menu(bot, resident.id, has=None) == {}  # residents: the bot-wide menu
+    user = bot.api.world.users[resident.id]
+    assert "status" in [c["command"] for c in menu_commands(bot.api.world, user)]
+
+
+async def test_saved_phrases_go_out_in_two_taps(bot: BotUnderTest, team: dict[str, Person]) -> None:
+    resident, wang = bot.person(3190), team["wang"]
+    number = await accepted_case(resident, wang)
+    await wang.send("/phrases add 我下午三点给您打电话")
+    await wang.expect("存好了")
+    await wang.send("/phrases")
+    listing = await wang.expect("点一条常用语就能发出去")
+    labels = [b["text"] for row in listing.buttons for b in row]
+    assert labels == ["您好，我是大阿嫂，您的事我收到了。", "我下午三点给您打电话"]
+    await wang.press("我下午三点给您打电话")
+    await resident.expect_many(f"💬 王大姐 · 案件 {number}", "我下午三点给您打电话")
+    assert ("mediator", "我下午三点给您打电话") in await bot.book(number)
+    await bot.api.wait_for(lambda: len(wang.confirmations()) == 1, what="a confirmation")
+
+
+async def test_a_revisit_conversation_both_ways_in_the_chat(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang = bot.person(3200), team["wang"]
+    resident.ignore("前几天")
+    number = await settle(resident, wang)
+    bot.clock.advance(timedelta(days=7, minutes=30))
+    card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
+    assert "联系方式：就在这里聊" in card.content and "回复这张卡片" in card.content
+    await wang.send("您家最近还好吗？", reply_to=card.message_id)
+    await resident.expect(f"💬 王大姐 · 案件 {number}")
+    asked = await resident.expect("您家最近还好吗？")
+    await resident.send("挺好的，谢谢", reply_to=asked.message_id)
+    answer = await wang.expect("挺好的，谢谢")
+    await wang.send("那就好", reply_to=answer.message_id)
+    await resident.expect("那就好")
+    book = await bot.book(number)
+    assert ("mediator", "您家最近还好吗？") in book and ("resident", "挺好的，谢谢") in book
+    kinds = [e.kind for e in await bot.timeline(number)]
+    assert kinds.count("revisit_message") == 3
+    # Long after the revisits the case has ended: a reply is refused, and says why.
+    wang.ignore("📋", "🔁")
+    bot.clock.advance(timedelta(days=60))
+    await wang.send("还在吗？", reply_to=answer.message_id)
+    await wang.expect("这个案件已结案")
+    await resident.expect_silence(0.2)
+
+
+async def test_a_transfer_carries_the_history_and_replies_thread_on_all_sides(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    resident, wang, li = bot.person(3210), team["wang"], team["li"]
+    number = await accepted_case(resident, wang, text="楼上天天漏水")
+    asked = await wang.send("漏了多久了？")
+    await resident.expect(f"💬 王大姐 · 案件 {number}")
+    copy = await resident.expect("漏了多久了？")
+    first = await resident.send("两个星期了", reply_to=copy.message_id)
+    await wang.expect("两个星期了")
+    await wang.send("/transfer")
+    await wang.expect("转给谁")
+    await wang.press("李阿姨")
+    await wang.expect("交接说明")
+    await wang.send("物业不管，要上门看看")
+    await wang.expect("转交给李阿姨吗")
+    await wang.press("确认")
+    await wang.expect(f"案件 {number} 现在由李阿姨负责")
+    handed = await li.expect(f"案件 {number}（东升社区）已经转交给您")
+    for line in ("物业不管，要上门看看", "楼上天天漏水", "王大姐: 漏了多久了？", "两个星期了"):
+        assert line in handed.content, handed.content
+    document, _docx = await li.expect_many(f"案件 {number} 的调解卷宗", f"案件 {number} 的调解卷宗")
+    assert document.kind == "document"
+    assert "两个星期了" in document.data.decode("utf-8")  # type: ignore[union-attr]
+    assert "book" in [a[0] for a in await _access_of(bot, number, li.id)]
+    # The resident answers the old mediator's question: it reaches 李阿姨, quoting nothing
+    # of hers; her reply to it threads to the resident's own message.
+    await resident.expect(f"您的案件 {number} 现在由李阿姨负责")
+    still = await resident.send("还在漏", reply_to=copy.message_id)
+    await li.expect(f"📨 {number}")
+    arrived = await li.expect("还在漏")
+    assert arrived.reply_to_message_id is None
+    await li.send("我明天上午来看", reply_to=arrived.message_id)
+    await resident.expect(f"💬 李阿姨 · 案件 {number}")
+    answer = await resident.expect("我明天上午来看")
+    assert answer.reply_to_message_id == still["message_id"]
+    await wang.send("我再说一句", reply_to=asked["message_id"])
+    await wang.expect("这个案件没有分配给您")
+    await resident.expect_silence(0.1)
+    assert first["message_id"] != still["message_id"]
+
+
+async def _access_of(bot: BotUnderTest, number: str, reader: int) -> list[tuple[str]]:
+    assert bot.app is not None
+    rows = await bot.app.bot_data.services.db.fetch_all(
+        """SELECT a.what FROM case_access a JOIN cases c ON c.id = a.case_id
+           WHERE c.number = ? AND a.reader_id = ?""",
+        (number, reader),
+    )
+    return [(str(row[0]),) for row in rows]
+
+
+async def test_continuity_and_capacity_in_routing(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang, li = team["wang"], team["li"]
+    returning = bot.person(3220)
+    await wang.send("/duty off")
+    await wang.expect()
+    first = await accepted_case(returning, li, text="第一次")
+    await li.send("/close")
+    await li.expect("结果是")
+    await li.press("居民撤回")
+    await li.expect("请核对")
+    await li.press("✓ 确认")
+    await li.expect("已结案")
+    await returning.expect("已结案")
+    await wang.send("/duty on")
+    await wang.expect()
+    # 王大姐 was never offered a case, so fairness alone would pick her: continuity picks
+    # the mediator of the resident's last case in this area.
+    again = await open_case(returning, text="又吵起来了", consent=False)
+    await li.expect(f"新案件 {again}")
+    assert first != again
+    await li.press("接受")
+    await li.expect_edit(f"您已接受案件 {again}")
+    await li.expect_many(f"📨 {again}", "又吵起来了")
+    # 王大姐 can carry one case; with one open she is passed over though 李阿姨 has more.
+    mine = await accepted_case(bot.person(3221), wang, text="王大姐的一件")
+    await wang.send("/capacity 1")
+    await wang.expect("您手上不到 1 件时")
+    over = await open_case(bot.person(3222), text="第三户")
+    await li.expect(f"新案件 {over}")
+    await wang.send("/capacity")
+    await wang.expect("您最多同时接 1 件案件")
+    await wang.send("/capacity off")
+    await wang.expect("已取消上限")
+    after = await open_case(bot.person(3223), text="第四户")
+    await wang.expect(f"新案件 {after}")
+    assert mine
+
+
+async def test_an_offer_goes_to_someone_on_duty_rather_than_wait(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    head, zhao = team["head"], team["zhao"]
+    await head.send("/duty on")
+    await head.expect()
+    resident = bot.person(3230)
+    number = await open_case(resident, area="联合村")  # 赵嫂子 is on duty only on Tuesdays
+    await head.expect(f"新案件 {number}")
+    registered = _with_text(resident, "您的求助已登记")
+    assert "陈社长很快会在这里回复您" in registered.content
+    await zhao.expect_silence(0.2)
+
+
+async def test_a_refused_menu_push_is_told_and_the_next_start_puts_it_right(
+    bot: BotUnderTest, team: dict[str, Person], staff: Person
+) -> None:
+    payload = await invite_link(staff, "调解员 · 东升社区")
+    bot.api.inject_fault("setMyCommands", kind="403")
+    newcomer = bot.person(2400, "真名2400")
+    newcomer.ignore("您的命令菜单")  # looked for below
+    await newcomer.send(f"/start {payload}")
+    await newcomer.expect("欢迎加入大阿嫂团队")
+    await newcomer.send("孙阿姨")
+    await newcomer.expect("孙阿姨")
+    await bot.api.wait_for(
+        lambda: any("命令菜单刚才没能更新" in m.content for m in bot.api.messages_to(2400)),
+        what="the refusal told",
+    )
+    await newcomer.send("/start")
+    assert "cases" in await chat_menu(bot, newcomer.id, has="cases")
