@@ -57,7 +57,7 @@ async def build_services(
     db = await Database.open(config.storage.path)
     repos = Repositories.over(db)
     await _seed_roster(repos.roster, config)
-    deps, transport = _bundle(
+    deps, transport = bundle(
         db, repos, config=config, clock=clock, catalogs=catalogs, telegram=telegram
     )
     relay = RelayService(deps, transport=transport, telegram=telegram)
@@ -109,7 +109,7 @@ async def build_services(
     )
 
 
-def _bundle(
+def bundle(
     db: Database,
     repos: Repositories,
     *,
@@ -118,7 +118,8 @@ def _bundle(
     catalogs: Catalogs,
     telegram: Messenger,
 ) -> tuple[Deps, Messenger]:
-    """The bundle, and what the outbox's sender calls (Telegram through discreet mode)."""
+    """The bundle, and what the outbox's sender calls (Telegram through discreet mode).
+    Nothing is started: a test may build one feature over it (tests/test_stats.py)."""
     # One budget of Telegram sends for the whole bot (about 30 a second), conversations
     # first; the broadcaster also keeps to its own configured rate.
     outbox = Outbox(db, OutboxRepository(db), clock, catalogs, pacer=SendPacer(TELEGRAM_LIMIT))

@@ -206,15 +206,16 @@ async def _send_files(update: Update, context: BotContext, files: Sequence[Staff
 
 
 async def _send_report(update: Update, context: BotContext, report: StatsReport) -> None:
-    """The figures as text, the chart as a photo, the tables as a workbook."""
+    """The figures as text at once; then the chart as a photo, the tables as a workbook."""
     chat = update.effective_chat
     assert chat is not None
     await answer(update, context, [report.text])
-    chart = report.chart
+    files = await context.services.stats.files(report)
+    chart = files.chart
     await context.services.messenger.send_photo_file(
         chat.id, chart.file_name, chart.data, chart.caption
     )
-    await _send_files(update, context, [report.page_chart, report.workbook])
+    await _send_files(update, context, [files.page_chart, files.workbook])
 
 
 def staff_handlers() -> list[BaseHandler[Update, BotContext, None]]:

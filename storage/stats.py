@@ -5,13 +5,25 @@ Anonymous by construction: no resident, no pseudonym, no message text is read he
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storage.db import Database
 from storage.timefmt import from_db, to_db
 
 _IN_PERIOD = "SELECT id FROM cases WHERE created_at >= ? AND created_at < ?"
+# Every revisit of the period's cases, sent or still scheduled (the period's bounds twice).
+_REVISITS = f"""SELECT case_id, n, max(sent_at) AS sent_at, max(answer) AS answer,
+                       max(scheduled) AS scheduled FROM (
+                    SELECT case_id, n, sent_at, answer, 0 AS scheduled FROM revisits
+                    WHERE case_id IN ({_IN_PERIOD})
+                    UNION ALL
+                    SELECT case_id, ref, NULL, NULL, 1 FROM reminders
+                    WHERE kind = 'revisit' AND state IN ('pending', 'claimed')
+                      AND case_id IN ({_IN_PERIOD})
+                ) GROUP BY case_id, n"""
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,33 @@ class OutreachFacts:
     events: int = 0  # sendings of announcements with "I'll come" buttons: events held
     attended: int = 0  # people who came, over the events whose attendance was recorded
     events_counted: int = 0  # events whose attendance was recorded
+
+
+@dataclass(frozen=True)
+class CaseCounts:
+    """The period's cases counted (by the database, or from `CaseFact`s for the tests); the
+    medians' two middle durations in microseconds, as `statistics.median` takes them."""
+
+    total: int
+    by_month: dict[datetime, int]  # each month's local start (as given) → cases
+    by_area: dict[str | None, int]
+    by_category: dict[str, int]
+    by_state: dict[str, int]
+    by_contact: dict[str, int]
+    urgent: int
+    first_replies: tuple[int, ...]  # how many, then the middle one or two (µs)
+    urgent_taken: tuple[int, ...]  # the same for urgent cases someone took
+
+
+@dataclass(frozen=True)
+class RevisitCounts:
+    total: int  # revisits sent or scheduled
+    answers: dict[str, int]  # holding, recurred, unreachable
+    overdue: int  # sent before the cut-off, unanswered, not rescheduled
+
+
+# Microseconds since 1970 of a stored moment (storage/timefmt.py: always microseconds, UTC).
+_US = "(unixepoch({0}) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))"
 
 
 class StatsRepository:
@@ -134,6 +173,96 @@ class StatsRepository:
             for row in rows
         ]
 
+    async def case_counts(
+        self, start: datetime, end: datetime, months: Sequence[tuple[datetime, datetime]]
+    ) -> CaseCounts:
+        """`cases` counted in the database: a few rows each, however long the period (ten
+        years are 50,000 cases). `months`: each month's [start, end) in UTC."""
+        period = (to_db(start), to_db(end))
+        where = "c.created_at >= ? AND c.created_at < ?"
+
+        async def by(column: str) -> dict[Any, int]:
+            rows = await self._db.fetch_all(
+                f"SELECT {column}, count(*) FROM cases c WHERE {where} GROUP BY 1", period
+            )
+            return {row[0]: int(row[1]) for row in rows}
+
+        # Every month's count in one statement, an index range each (clipped to the period).
+        bounds = ",".join("(?, ?)" for _ in months)
+        clipped = (to_db(moment) for a, b in months for moment in (max(a, start), min(b, end)))
+        rows = (
+            await self._db.fetch_all(
+                f"""WITH b(lo, hi) AS (VALUES {bounds})
+                    SELECT (SELECT count(*) FROM cases c
+                            WHERE c.created_at >= b.lo AND c.created_at < b.hi) FROM b""",
+                tuple(clipped),
+            )
+            if months
+            else []
+        )
+        by_month = {a: int(row[0]) for (a, _), row in zip(months, rows, strict=True)}
+        first_reply = (
+            "(SELECT min(m.at) FROM case_messages m "
+            "WHERE m.case_id = c.id AND m.author = 'mediator')"
+        )
+        taken_from = "coalesce(c.urgent_at, c.created_at)"
+        by_state = await by("c.state")
+        urgent = await self._db.fetch_one(
+            f"SELECT count(*) FROM cases c WHERE {where} AND c.urgent", period
+        )
+        return CaseCounts(
+            total=sum(by_state.values()),
+            by_month=by_month,
+            by_area=await by("c.area_id"),
+            by_category=await by("c.category"),
+            by_state=by_state,
+            by_contact=await by("c.contact"),
+            urgent=int(urgent[0]) if urgent else 0,
+            first_replies=await self._middle(
+                f"SELECT {_US.format(first_reply)} - {_US.format('c.created_at')} AS d "
+                f"FROM cases c WHERE {where}",
+                period,
+            ),
+            urgent_taken=await self._middle(
+                f"SELECT {_US.format('c.taken_at')} - {_US.format(taken_from)} AS d "
+                f"FROM cases c WHERE {where} AND c.urgent AND c.taken_at IS NOT NULL",
+                period,
+            ),
+        )
+
+    async def _middle(self, durations: str, params: tuple[str, ...]) -> tuple[int, ...]:
+        """How many durations `durations` selects (as d, NULL for none), then the middle one
+        or two: one pass, each duration computed once (MATERIALIZED), ranked by a window."""
+        rows = await self._db.fetch_all(
+            f"""WITH r AS MATERIALIZED ({durations})
+                SELECT d, n FROM (SELECT d, row_number() OVER (ORDER BY d) AS k,
+                                         count(*) OVER () AS n FROM r WHERE d IS NOT NULL)
+                WHERE k IN ((n + 1) / 2, n / 2 + 1) ORDER BY d""",
+            params,
+        )
+        return (int(rows[0][1]), *(int(row[0]) for row in rows)) if rows else (0,)
+
+    async def revisit_counts(
+        self, start: datetime, end: datetime, cutoff: datetime
+    ) -> RevisitCounts:
+        """`revisits` counted in the database; overdue: sent before `cutoff`, unanswered and
+        not scheduled again."""
+        period = (to_db(start), to_db(end))
+        row = await self._db.fetch_one(
+            f"""SELECT count(*), coalesce(sum(answer = 'holding'), 0),
+                       coalesce(sum(answer = 'recurred'), 0),
+                       coalesce(sum(answer = 'unreachable'), 0),
+                       coalesce(sum(answer IS NULL AND NOT scheduled AND sent_at < ?), 0)
+                FROM ({_REVISITS})""",
+            (to_db(cutoff), *period, *period),
+        )
+        assert row is not None
+        return RevisitCounts(
+            total=int(row[0]),
+            answers={"holding": int(row[1]), "recurred": int(row[2]), "unreachable": int(row[3])},
+            overdue=int(row[4]),
+        )
+
     async def mediation(self, start: datetime, end: datetime) -> dict[str, int]:
         """The period's cases as mediation goes: agreements by form, other parties who
         joined, terms performed (on time or late) and broken, judicial-confirmation cards,
@@ -173,17 +302,7 @@ class StatsRepository:
     async def revisits(self, start: datetime, end: datetime) -> list[RevisitFact]:
         """Every revisit of the period's cases: those sent, and those still scheduled."""
         period = (to_db(start), to_db(end))
-        rows = await self._db.fetch_all(
-            f"""SELECT case_id, n, max(sent_at), max(answer), max(scheduled) FROM (
-                    SELECT case_id, n, sent_at, answer, 0 AS scheduled FROM revisits
-                    WHERE case_id IN ({_IN_PERIOD})
-                    UNION ALL
-                    SELECT case_id, ref, NULL, NULL, 1 FROM reminders
-                    WHERE kind = 'revisit' AND state IN ('pending', 'claimed')
-                      AND case_id IN ({_IN_PERIOD})
-                ) GROUP BY case_id, n ORDER BY case_id, n""",
-            period + period,
-        )
+        rows = await self._db.fetch_all(f"{_REVISITS} ORDER BY case_id, n", period + period)
         return [
             RevisitFact(
                 case_id=int(row[0]),

@@ -3,6 +3,7 @@ workbook."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import warnings
@@ -15,12 +16,17 @@ from matplotlib.ft2font import FT2Font
 from openpyxl import load_workbook
 from PIL import Image
 
+from bench.district import district
+from bench.scale import TINY
+from bot.core.clock import FakeClock
 from bot.core.i18n import Catalogs
+from bot.features.deps import Repositories
 from bot.features.stats import (
     Figures,
     Labels,
     Period,
     PeriodError,
+    StatsService,
     compute,
     outreach_figures,
     parse_period,
@@ -36,7 +42,10 @@ from bot.features.statsfiles import (
     render_chart,
     render_workbook,
 )
-from storage.stats import CaseFact, OutreachFacts, RevisitFact, SurveyFact
+from bot.wiring import bundle
+from storage.db import Database
+from storage.stats import CaseFact, OutreachFacts, RevisitFact, StatsRepository, SurveyFact
+from tests.features import RecordingMessenger
 from tests.harness import make_config
 from tests.inert import assert_inert_xlsx
 
@@ -353,3 +362,61 @@ def test_outreach_is_ordered_with_everything_last() -> None:
     figures = outreach_figures(OutreachFacts({"*": 5, "lianhe": 2, "dongsheng": 3}, {}, 1, 4))
     assert figures.subscribers_by_area == (("dongsheng", 3), ("lianhe", 2), ("*", 5))
     assert (figures.announcements_sent, figures.rsvps) == (1, 4)
+
+
+def test_the_database_counts_what_compute_counts_from_facts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/stats counts in SQL (ten years are too many cases to load); the figures are the same
+    as compute() makes from every case's facts, on a seeded district, over every period."""
+    monkeypatch.setenv("DAASAO_BENCH_CACHE", str(tmp_path / "cache"))
+
+    async def both() -> list[tuple[Figures, Figures]]:
+        await district(TINY, tmp_path / "district.sqlite3")
+        db = await Database.open(tmp_path / "district.sqlite3")
+        try:
+            repo = StatsRepository(db)
+            config = make_config(tmp_path)  # its two areas: the seeded others come after them
+            now = datetime.now(UTC)
+            deps, _sender = bundle(
+                db,
+                Repositories.over(db),
+                config=config,
+                clock=FakeClock(now),
+                catalogs=Catalogs(default=config.locale.default),
+                telegram=RecordingMessenger(),
+            )
+            service = StatsService(deps)
+            zone = config.locale.zone
+            found = []
+            periods = (
+                Period(date(now.year - 9, 1, 1), date(now.year, 12, 31)),
+                Period(date(now.year, 1, 1), date(now.year, 12, 31)),
+                Period(date(now.year - 3, 2, 1), date(now.year - 3, 2, 28)),
+                Period(date(now.year - 5, 3, 15), date(now.year - 1, 5, 10)),  # part months
+            )
+            for period in periods:
+                start, end = period.bounds(zone)
+                cases = await repo.cases(start, end)
+                assert cases, "the seeded district has cases in every period"
+                facts = (cases, await repo.revisits(start, end), await repo.surveys(start, end))
+                counted = await service.figures(period)
+                from_facts = compute(
+                    period,
+                    zone,
+                    facts,
+                    now,
+                    [a.id for a in config.areas],
+                    topic_ids=[t.id for t in config.case_topics],
+                    outreach=counted.outreach,  # not counted from facts
+                    referrals=dict(counted.referrals),
+                    mediation=dict(counted.mediation),
+                )
+                found.append((counted, from_facts))
+            return found
+        finally:
+            await db.close()
+
+    for counted, from_facts in asyncio.run(both()):
+        assert counted == from_facts
+        assert counted.first_reply_median is not None and counted.total > 0
