@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
 
 from bot.core.clock import Clock
 from bot.core.config import Config
@@ -35,6 +36,19 @@ from bot.features.urgent import UrgentService
 from storage.db import Database
 from storage.users import UserRepository
 
+T = TypeVar("T")
+
+
+class FromDeps(Generic[T]):
+    """A part of the bundle read as an attribute of Services: `services.clock` is
+    `services.deps.clock`."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, services: Services, owner: type | None = None) -> T:
+        return cast(T, getattr(services.deps, self._name))
+
 
 @dataclass(frozen=True)
 class Services:
@@ -61,38 +75,15 @@ class Services:
     deadlines: DeadlineService
     time_limits: TimeLimitService
 
-    # The bundle's parts the adapters use, by their short names.
-    @property
-    def config(self) -> Config:
-        return self.deps.config
-
-    @property
-    def clock(self) -> Clock:
-        return self.deps.clock
-
-    @property
-    def db(self) -> Database:
-        return self.deps.db
-
-    @property
-    def outbox(self) -> Outbox:
-        return self.deps.outbox
-
-    @property
-    def catalogs(self) -> Catalogs:
-        return self.deps.catalogs
-
-    @property
-    def messenger(self) -> Messenger:
-        return self.deps.messenger
-
-    @property
-    def people(self) -> PeopleService:
-        return self.deps.people
-
-    @property
-    def timers(self) -> Timers:
-        return self.deps.timers
+    # The bundle's parts the adapters use, by their short names (read through to `deps`).
+    config = FromDeps[Config]()
+    clock = FromDeps[Clock]()
+    db = FromDeps[Database]()
+    outbox = FromDeps[Outbox]()
+    catalogs = FromDeps[Catalogs]()
+    messenger = FromDeps[Messenger]()
+    people = FromDeps[PeopleService]()
+    timers = FromDeps[Timers]()
 
     async def run_timers(self) -> None:
         """Start the sender and the one timer mechanism, then catch up on what a crash
