@@ -117,7 +117,12 @@ class Services:
         # Every service writes to people through the outbox: recorded first, then sent.
         messenger = OutboxMessenger(outbox)
         menus = MenuService(
-            outbox=outbox, port=menu_port, members=members, people=people, config=config
+            outbox=outbox,
+            port=menu_port,
+            members=members,
+            users=users,
+            people=people,
+            config=config,
         )
         relay_repo = RelayRepository(db)
         relay = RelayService(
