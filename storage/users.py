@@ -27,6 +27,14 @@ class UserRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def menu_of(self, user_id: int) -> str | None:
+        """The command menu Telegram last accepted for her chat (JSON), None: the bot-wide."""
+        row = await self._db.fetch_one("SELECT menu FROM users WHERE id = ?", (user_id,))
+        return str(row["menu"]) if row and row["menu"] is not None else None
+
+    async def menu_shown(self, user_id: int, menu: str | None) -> None:
+        await self._db.execute("UPDATE users SET menu = ? WHERE id = ?", (menu, user_id))
+
     async def get(self, user_id: int) -> UserRecord | None:
         row = await self._db.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,))
         return _record(row) if row else None

@@ -3,13 +3,16 @@
 Residents see the bot-wide menu (set at start for all private chats). A mediator, the
 head, the legal adviser and staff each get a menu of their own for their chat
 (setMyCommands with a chat scope), pushed when they join, when their role changes
-(deactivation, made head), when they choose another language, and at every start. The push
-is an outbox row like every other call to Telegram: kept until it is through, and a refusal
-is logged and told to the person in her language (never silent).
+(deactivation, made head), when they choose another language, and at start when it is not
+the menu Telegram last accepted for her (a release with new commands, a refused push). The
+push is an outbox row like every other call to Telegram: kept until it is through, and a
+refusal is logged and told to the person in her language (never silent). At start the pushes
+go behind conversations, so a restart never keeps a resident waiting for the team's menus.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
@@ -17,7 +20,7 @@ from typing import Any, Literal, Protocol
 from bot.core.i18n import _, gettext
 from bot.core.messaging import DeliveryRefused, Outgoing
 from bot.features.deps import Deps, Feature
-from storage.outbox import OutboxRow
+from storage.outbox import BROADCAST, CONVERSATION, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -114,21 +117,28 @@ class MenuService(Feature):
             return member.role
         return "staff" if user_id in self._config.staff.admins else "resident"
 
-    async def refresh(self, user_id: int) -> None:
-        """Queue her chat's menu for her role, in her language; a resident's chat goes back
-        to the bot-wide menu."""
+    async def refresh(self, user_id: int, *, priority: int = CONVERSATION) -> None:
+        """Queue her chat's menu for her role, in her language, unless Telegram already has
+        it; a resident's chat goes back to the bot-wide menu."""
         role = await self.role_of(user_id)
-        commands: list[tuple[str, str]] = []
+        commands: list[list[str]] = []
         if role != "resident":
             async with self._people.speaking_to(user_id):
-                commands = [(name, describe()) for name, describe in MENUS[role]]
-        await self._outbox.put(user_id, MENU, {"commands": commands})
+                commands = [[name, describe()] for name, describe in MENUS[role]]
+        if _menu_key(commands) == await self._users.menu_of(user_id):
+            return
+        await self._outbox.put(user_id, MENU, {"commands": commands}, priority=priority)
 
     async def refresh_team(self, known: Sequence[int]) -> None:
-        """At start: every active team member, and the configured staff among `known`."""
+        """At start: every active team member, and the configured staff among `known`, as
+        far as their menu changed; behind conversations."""
         team = {m.user_id for m in await self._members.active()}
         for user_id in sorted(team | (set(self._config.staff.admins) & set(known))):
-            await self.refresh(user_id)
+            await self.refresh(user_id, priority=BROADCAST)
+
+    async def shown(self, row: OutboxRow) -> None:
+        """Telegram has the menu: the next start need not push it again."""
+        await self._users.menu_shown(row.chat_id, _menu_key(row.payload["commands"]))
 
     async def send(self, row: OutboxRow) -> None:
         await self._port.set_commands(row.chat_id, [tuple(c) for c in row.payload["commands"]])
@@ -151,7 +161,12 @@ class _MenuDeliverer:
         await self._menus.send(row)
 
     async def delivered(self, row: OutboxRow, result: Any) -> None:
-        """Nothing to record: Telegram has the menu."""
+        await self._menus.shown(row)
 
     async def refused(self, row: OutboxRow, error: DeliveryRefused) -> None:
         await self._menus.refused(row, error)
+
+
+def _menu_key(commands: Sequence[Sequence[str]]) -> str | None:
+    """What is stored of a menu Telegram accepted; None for none (the bot-wide menu)."""
+    return json.dumps([list(c) for c in commands], ensure_ascii=False) if commands else None
