@@ -249,7 +249,8 @@ async def _whole_case(bot: BotUnderTest, resident: Person, mediator: Person) -> 
     await arrives(mediator, lambda m: SAID["to the mediator"] in m.content, 0, what="relay")
     await say(mediator, SAID["to the resident"])
     await arrives(resident, lambda m: SAID["to the resident"] in m.content, 0, what="relay")
-    close = next(d for m in await say(mediator, "/close") for d in buttons(m))
+    answered = await say(mediator, "/close")  # her quiet "→ case" line may come first
+    close = next(d for m in answered for d in buttons(m) if d.startswith("cl:"))
     case_id = close.split(":")[1]
     await choose(mediator, f"cl:{case_id}:settled")
     await choose(mediator, f"af:{case_id}:oral")
