@@ -6,6 +6,7 @@ send the answer. Buttons carry `st:<verb>:<args>`; the service re-checks everyth
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 
@@ -14,13 +15,17 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.core.callbacks import STAFF
 from bot.core.errors import StaleActionError
+from bot.core.i18n import _
 from bot.core.messaging import Outgoing, parse_id
 from bot.features.rosterfile import MAX_BYTES, RosterFileError
 from bot.features.staff import StaffFile
 from bot.features.stats import StatsReport
+from bot.features.statsfiles import RenderError
 from handlers.context import BotContext
 from handlers.messages import on_message
 from handlers.replies import answer
+
+log = logging.getLogger(__name__)
 
 EXPORT_WORDS = ("export", "导出")
 
@@ -210,7 +215,16 @@ async def _send_report(update: Update, context: BotContext, report: StatsReport)
     chat = update.effective_chat
     assert chat is not None
     await answer(update, context, [report.text])
-    files = await context.services.stats.files(report)
+    try:
+        files = await context.services.stats.files(report)
+    except RenderError:
+        log.exception("stats files not made")
+        text = _(
+            "The charts and the workbook could not be made just now; please send /stats "
+            "again in a moment."
+        )
+        await answer(update, context, [Outgoing(text)])
+        return
     chart = files.chart
     await context.services.messenger.send_photo_file(
         chat.id, chart.file_name, chart.data, chart.caption

@@ -36,10 +36,12 @@ from bot.features.statsfiles import (
     CJK_FONT_FILE,
     ChartSpec,
     Panel,
+    RenderError,
     Table,
     font_files,
     missing_glyphs,
     render_chart,
+    render_files,
     render_workbook,
 )
 from bot.wiring import bundle
@@ -420,3 +422,27 @@ def test_the_database_counts_what_compute_counts_from_facts(
     for counted, from_facts in asyncio.run(both()):
         assert counted == from_facts
         assert counted.first_reply_median is not None and counted.total > 0
+
+
+async def test_the_files_are_made_in_a_child_process_the_same_as_here(tmp_path: Path) -> None:
+    with Catalogs().using("en"):
+        labels = Labels(make_config(tmp_path), _figures())
+        spec, tables = labels.chart(), labels.tables()
+    chart, page, workbook = await render_files(spec, tables)
+    assert chart.png == render_chart(spec).png
+    assert page.png == render_chart(spec, page=True).png
+    assert Image.open(io.BytesIO(page.png)).size == (page.width, page.height)
+    assert (
+        load_workbook(io.BytesIO(workbook)).sheetnames
+        == load_workbook(io.BytesIO(render_workbook(tables))).sheetnames
+    )
+
+
+async def test_a_child_that_fails_is_an_error_not_an_empty_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Catalogs().using("en"):
+        labels = Labels(make_config(tmp_path), _figures())
+    monkeypatch.setattr("sys.executable", "/bin/false")
+    with pytest.raises(RenderError):
+        await render_files(labels.chart(), labels.tables())

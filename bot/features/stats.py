@@ -9,14 +9,12 @@ nothing identifies a resident.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -42,7 +40,7 @@ from bot.domain.terms import (
 from bot.features.deps import Deps, Feature
 from bot.features.revisits import OVERDUE_AFTER
 from bot.features.staff import StaffFile, button
-from bot.features.statsfiles import ChartSpec, Panel, Table, render_chart, render_workbook
+from bot.features.statsfiles import ChartSpec, Panel, Table, render_files
 from storage.stats import (
     CaseCounts,
     CaseFact,
@@ -438,11 +436,9 @@ class StatsService(Feature):
         )
 
     async def files(self, report: StatsReport) -> StatsFiles:
-        """The report's charts and workbook, drawn in a worker thread: the bot's other
-        conversations go on meanwhile."""
-        chart = await asyncio.to_thread(render_chart, report.spec)
-        page = await asyncio.to_thread(partial(render_chart, report.spec, page=True))
-        workbook = await asyncio.to_thread(render_workbook, report.tables)
+        """The report's charts and workbook, drawn in a child process: the bot's other
+        conversations go on meanwhile, and its memory stays its own."""
+        chart, page, workbook = await render_files(report.spec, report.tables)
         chart_caption, page_caption, workbook_caption = report.captions
         return StatsFiles(
             chart=StaffFile(f"{report.name}.png", chart.png, chart_caption),

@@ -11,8 +11,11 @@ by glyph.
 
 from __future__ import annotations
 
+import asyncio
 import io
+import pickle
 import re
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from bot.core.sheets import workbook_bytes
 
 # matplotlib and openpyxl are imported where a file is made, not at start: they double the
-# bot's start-up time and memory, and most days nobody asks for /stats.
+# bot's start-up time and memory, and most days nobody asks for /stats. The bot itself makes
+# the files in a child process (render_files), so they never load into it at all.
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -250,3 +254,42 @@ def _fit_columns(sheet: Worksheet, table: Table) -> None:
 def _display_width(text: str) -> int:
     """Chinese characters take two columns in a spreadsheet."""
     return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
+
+
+# --------------------------------------------------------------------------- the child
+
+
+class RenderError(RuntimeError):
+    """The child process that draws the files failed."""
+
+
+async def render_files(spec: ChartSpec, tables: Sequence[Table]) -> tuple[Chart, Chart, bytes]:
+    """The phone chart, the page chart and the workbook, made in a short-lived child
+    process: drawing takes ~80 MB (matplotlib, its fonts, two figures) that a long-running
+    bot would otherwise keep for good; the child gives it back when it exits."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        __name__,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,  # labels only, but nothing of it belongs in logs
+    )
+    out, _ = await child.communicate(pickle.dumps((spec, tuple(tables))))
+    if child.returncode != 0:
+        raise RenderError(f"the drawing process exited with {child.returncode}")
+    chart, page, workbook = pickle.loads(out)  # from our own child: trusted
+    return chart, page, workbook
+
+
+def _child() -> None:
+    spec, tables = pickle.load(sys.stdin.buffer)
+    made = (render_chart(spec), render_chart(spec, page=True), render_workbook(tables))
+    pickle.dump(made, sys.stdout.buffer)
+
+
+if __name__ == "__main__":
+    # Through the module's own name, so that the pickled classes are the importable ones.
+    from bot.features.statsfiles import _child as child
+
+    child()

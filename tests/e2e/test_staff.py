@@ -566,6 +566,16 @@ async def test_stats_for_a_seeded_year_match_an_independent_count(
     await desk.expect("I do not understand that period.")
 
 
+async def test_when_the_charts_cannot_be_made_the_figures_still_come_and_she_is_told(
+    bot: BotUnderTest, desk: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.executable", "/bin/false")  # the drawing process dies at once
+    await desk.send("/stats")
+    await desk.expect("📊 Statistics", timeout=30)
+    await desk.expect("The charts and the workbook could not be made just now", timeout=30)
+    await desk.expect_silence(0.3)  # and no half-made file after it
+
+
 # ----------------------------------------------------------------------------- access
 
 COMMANDS = {
