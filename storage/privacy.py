@@ -40,6 +40,7 @@ class PrivacyRepository:
             "subscription": await self._subscription(user_id),
             "draft": await self._draft(user_id),
             "cases": [],
+            "as_other_party": await self._as_other_party(user_id),
         }
         for case in cases:
             messages = await self._db.fetch_all(
@@ -56,6 +57,28 @@ class PrivacyRepository:
             entry["read_by"] = await self._readers(case["id"])
             data["cases"].append(entry)
         return data
+
+    async def _as_other_party(self, user_id: int) -> list[dict[str, Any]]:
+        """The cases they joined as the other party: what they agreed to, when, and their
+        own words (never the applicant's)."""
+        parties = await self._db.fetch_all(
+            """SELECT p.case_id, c.number, p.pseudonym, p.opened_at, p.notice_at,
+                      p.consented_at, p.ended_at
+               FROM case_parties p JOIN cases c ON c.id = p.case_id
+               WHERE p.user_id = ? ORDER BY p.case_id""",
+            (user_id,),
+        )
+        found = []
+        for party in parties:
+            messages = await self._db.fetch_all(
+                """SELECT at, kind, text FROM case_messages
+                   WHERE case_id = ? AND chat_id = ? AND author = 'resident' ORDER BY id""",
+                (party["case_id"], user_id),
+            )
+            entry = {k: party[k] for k in party.keys() if k != "case_id"}  # noqa: SIM118 - Row
+            entry["your_messages"] = [dict(m) for m in messages]
+            found.append(entry)
+        return found
 
     async def _readers(self, case_id: int) -> list[dict[str, Any]]:
         """Who read her case and when, as roles and display names (never accounts)."""

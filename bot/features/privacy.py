@@ -115,6 +115,10 @@ class PrivacyService(Feature):
         title = _("Everything the Da'asao bot keeps about you")
         sections = [(_("Profile"), data.get("profile") or {})]
         sections += [(str(case["number"]), case) for case in data["cases"]]
+        sections += [
+            (_("{number}, as the other party").format(number=case["number"]), case)
+            for case in data.get("as_other_party", [])
+        ]
         parts = [f"<h1>{escape(title)}</h1>"]
         for heading, content in sections:
             shown = json.dumps(content, ensure_ascii=False, indent=1, default=str)

@@ -223,6 +223,26 @@ async def test_the_other_party_is_told_when_the_case_ends_without_an_agreement(
     await other.expect(f"案件 {number} 的调解已经结束，没有达成协议")
 
 
+async def test_the_other_party_gets_their_own_data_and_nothing_of_the_applicants(
+    bot: BotUnderTest, team: dict[str, Person]
+) -> None:
+    wang = team["wang"]
+    _applicant, other, number = await _two_party_case(bot, team)
+    await other.send("围墙是我家出钱砌的")
+    await wang.expect_many("📨", "围墙是我家出钱砌的")
+    await other.send("/mydata")
+    readable = await other.expect()
+    exported = await other.expect()
+    data = json.loads(exported.data.decode("utf-8"))  # type: ignore[union-attr]
+    assert data["cases"] == []  # the case is not theirs…
+    [party] = data["as_other_party"]  # …but their part in it is
+    assert party["number"] == number and party["consented_at"]
+    assert [m["text"] for m in party["your_messages"]] == ["围墙是我家出钱砌的"]
+    shown = readable.data.decode("utf-8")  # type: ignore[union-attr]
+    assert f"{number}（对方当事人）" in shown and "和邻居老李为围墙吵架" not in shown
+    assert "和邻居老李为围墙吵架" not in exported.data.decode("utf-8")  # type: ignore[union-attr]
+
+
 async def test_the_other_party_can_erase_their_words_from_the_case(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
