@@ -125,6 +125,19 @@ class RelayRepository:
         )
         return _mapped(row) if row else None
 
+    async def channels_in(self, case_id: int) -> dict[tuple[int, int], str]:
+        """Which conversation each mapped message of a case is in, read at once (the case
+        file of a long case would otherwise ask once per entry); preferred as `find` does."""
+        rows = await self._db.fetch_all(
+            """SELECT chat_id, message_id, channel FROM relay_map WHERE case_id = ?
+               ORDER BY peer_chat IS NULL, id""",
+            (case_id,),
+        )
+        channels: dict[tuple[int, int], str] = {}
+        for row in rows:
+            channels.setdefault((row["chat_id"], row["message_id"]), row["channel"])
+        return channels
+
     async def peer_in(self, chat_id: int, message_id: int, to_chat: int) -> int | None:
         """The counterpart in `to_chat` of a message of `chat_id` (its copy, or the
         original it is a copy of)."""

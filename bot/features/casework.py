@@ -582,8 +582,9 @@ class CaseworkService(Feature):
         party_name = party_label(party.pseudonym) if party else None
         labels = {"resident": pseudonym_label(case.pseudonym), "adviser": _("Legal adviser")}
         talks: dict[str, list[tuple[str, BookEntry]]] = {"resident": [], "party": [], "adviser": []}
+        mapped = await self._store.channels_in(case.id)
         for entry in await self._cases.book(case.id):
-            channel = await self._channel_of(entry, party.user_id if party else None)
+            channel = _channel_of(entry, party.user_id if party else None, mapped)
             author = labels.get(entry.author) or names.get(entry.part.chat_id, "?")
             if channel == "party" and entry.author == "resident" and party_name:
                 author = party_name
@@ -624,18 +625,6 @@ class CaseworkService(Feature):
                 for side, at in (await self._party_repo.confirmations(case.id)).items()
             ],
         )
-
-    async def _channel_of(self, entry: BookEntry, party_id: int | None) -> str:
-        """Which conversation an entry belongs to: the applicant's, the other party's, or
-        the consultation with the adviser."""
-        if entry.author == "adviser":
-            return "adviser"
-        if entry.author == "resident":
-            return (
-                "party" if party_id is not None and entry.part.chat_id == party_id else "resident"
-            )
-        mapped = await self._store.find(entry.part.chat_id, entry.part.message_id)
-        return mapped.channel if mapped is not None else "resident"
 
     async def _viewable(
         self, person: Person, reply_to: int | None, number: str | None
@@ -730,3 +719,13 @@ def _transferred_notice(case: CaseRecord, name: str | None) -> str:
     return _(
         "Your case {number} is now looked after by {name}, who will write to you here."
     ).format(number=case.number, name=mediator_label(name))
+
+
+def _channel_of(entry: BookEntry, party_id: int | None, mapped: dict[tuple[int, int], str]) -> str:
+    """Which conversation an entry belongs to: the applicant's, the other party's, or the
+    consultation with the adviser (a mediator's entry: where the relay map put it)."""
+    if entry.author == "adviser":
+        return "adviser"
+    if entry.author == "resident":
+        return "party" if party_id is not None and entry.part.chat_id == party_id else "resident"
+    return mapped.get((entry.part.chat_id, entry.part.message_id), "resident")
