@@ -10,6 +10,17 @@ from tests.harness import Person, zh
 CASE_NUMBER = re.compile(r"QJS-2026-\d{4}")
 ACCEPTED = "✓ You accepted case {number}. What the resident wrote follows."  # the offer's edit
 TAKEN = "{name} has taken your case {number} and will write to you here soon."  # to her
+GOT_IT = "Got it. Send more if you like, or press Done."  # each part of her description
+PRIVACY = (  # the consent screen: {days} is the config's privacy.retention_days
+    "Before we start, about your privacy:\n"
+    "• What you tell us is seen only by the mediator who takes your case and the head "
+    "of the mediation society.\n"
+    "• The mediator sees a case code, never your name, username or phone number "
+    "(unless you choose to share a number).\n"
+    "• Messages are deleted {days} days after your case is closed.\n"
+    "• You can stop at any step with /cancel.\n\n"
+    "Do you agree?"
+)
 CLOSE_PREVIEW = "Please check. Nothing happens until you press ✓ Confirm."  # /close's preview
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
 
@@ -17,7 +28,7 @@ NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a res
 async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修天天吵到半夜") -> str:
     """From the description step to the registered case; returns the case number."""
     await resident.send(text)
-    await resident.expect(zh("Got it. Send more if you like, or press Done."))
+    await resident.expect(zh(GOT_IT))
     await resident.press("说完了 ✓")
     await resident.expect("您希望大阿嫂怎么和您联系")
     await resident.press("就在这里聊")
