@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from localapi.state import BotMessage
-from tests.harness import Person, zh
+from tests.harness import BotUnderTest, Person, zh
 
 CASE_NUMBER = re.compile(r"QJS-2026-\d{4}")
 ACCEPTED = "✓ You accepted case {number}. What the resident wrote follows."  # the offer's edit
@@ -23,6 +23,11 @@ PRIVACY = (  # the consent screen: {days} is the config's privacy.retention_days
 )
 CLOSE_PREVIEW = "Please check. Nothing happens until you press ✓ Confirm."  # /close's preview
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
+
+
+def consent_screen(bot: BotUnderTest) -> str:
+    """The whole consent screen as a resident reading Chinese sees it."""
+    return zh(PRIVACY, days=bot.config.privacy.retention_days)
 
 
 async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修天天吵到半夜") -> str:
