@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.e2e.flows import describe_and_confirm, open_case, sensitive_consent, start_intake
+from tests.e2e.flows import (
+    consent_screen,
+    describe_and_confirm,
+    open_case,
+    sensitive_consent,
+    start_intake,
+)
 from tests.harness import BotUnderTest, Person, zh
 
 
@@ -79,7 +85,7 @@ async def test_full_intake_in_english_with_a_shared_phone(
 async def test_typed_answers_work_at_every_step(bot: BotUnderTest, team: dict[str, Person]) -> None:
     resident = bot.person(1003)
     await resident.send("我要找大阿嫂")
-    await resident.expect("您同意吗")
+    await resident.expect(consent_screen(bot))
     await resident.send("同意")
     await resident.expect("您住在哪个村或社区")
     await resident.send("东升")
@@ -106,9 +112,9 @@ async def test_bad_input_gets_an_explanation_and_the_same_step(
 ) -> None:
     resident = bot.person(1004)
     await resident.send("/start")
-    await resident.expect_many("您同意吗", "顺便说一下")  # /start offers notices, once
+    await resident.expect_many(consent_screen(bot), "顺便说一下")  # /start offers notices, once
     await bot.api.send_sticker(1004, b"webp")
-    await resident.expect_many("这一步用不上这个", "您同意吗")
+    await resident.expect_many("这一步用不上这个", consent_screen(bot))
     await resident.press("我同意")
     await resident.expect("您住在哪个村或社区")
     await resident.send("火星")
@@ -184,11 +190,11 @@ async def test_cancel_leaves_at_any_step_and_consent_is_remembered(
 async def test_declining_consent_stores_nothing(bot: BotUnderTest) -> None:
     resident = bot.person(1007)
     await resident.send("找大阿嫂")
-    await resident.expect("您同意吗")
+    await resident.expect(consent_screen(bot))
     await resident.press("不用了")
     await resident.expect("您的请求没有被保存")
     await resident.send("找大阿嫂")
-    await resident.expect("您同意吗")
+    await resident.expect(consent_screen(bot))
 
 
 async def test_restart_mid_intake_continues_where_it_stopped(
