@@ -23,6 +23,7 @@ from tests.e2e.driving import changed_tables, database, press_any, snapshot
 from tests.e2e.flows import (
     CASE_NUMBER,
     accepted_case,
+    consent_screen,
     open_case,
     open_case_en,
     sensitive_consent,
@@ -336,7 +337,7 @@ async def test_at_night_with_nobody_on_duty_everyone_is_alerted_and_the_first_ta
     bot.clock.set(NIGHT)
     resident = bot.person(1310, "小芳")
     await resident.send("找大阿嫂")
-    await resident.expect("您同意吗")
+    await resident.expect(consent_screen(bot))
     await resident.press("我同意")
     await resident.expect("您住在哪个村或社区")
     await resident.press("东升社区")
