@@ -21,6 +21,16 @@ PRIVACY = (  # the consent screen: {days} is the config's privacy.retention_days
     "• You can stop at any step with /cancel.\n\n"
     "Do you agree?"
 )
+CLOSED = "Case {number} is closed: {outcome}."  # to the mediator; {outcome}: zh of a state
+CLOSED_TO_HER = "Your case {number} has been closed: {outcome}."
+DECLINE = (
+    "Decline case {number}? It will be offered to another mediator, and the resident will be"
+    " told that someone else will answer."
+)
+HANDOVER_NOTE = (
+    "Write a short handover note for {name}: what happened so far, what is agreed, what to watch"
+    " out for."
+)
 CLOSE_PREVIEW = "Please check. Nothing happens until you press ✓ Confirm."  # /close's preview
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
 

@@ -8,6 +8,7 @@ import string
 from tests.e2e.conftest import join_team
 from tests.e2e.flows import (
     ACCEPTED,
+    HANDOVER_NOTE,
     TAKEN,
     accepted_case,
     close_referred,
@@ -16,11 +17,6 @@ from tests.e2e.flows import (
     open_case_en,
 )
 from tests.harness import BotUnderTest, Person, zh
-
-HANDOVER_NOTE = (
-    "Write a short handover note for {name}: what happened so far, what is agreed, what to watch"
-    " out for."
-)
 
 
 async def test_text_both_ways_with_headers_and_no_forward_origin(

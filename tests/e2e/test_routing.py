@@ -10,13 +10,8 @@ from datetime import timedelta
 
 from localapi.state import BotMessage
 from tests.e2e.conftest import invite_link
-from tests.e2e.flows import ACCEPTED, CASE_NUMBER, open_case, register_en, start_intake
+from tests.e2e.flows import ACCEPTED, CASE_NUMBER, DECLINE, open_case, register_en, start_intake
 from tests.harness import BotUnderTest, Person, zh
-
-DECLINE = (
-    "Decline case {number}? It will be offered to another mediator, and the resident will be"
-    " told that someone else will answer."
-)
 
 
 async def test_offer_accept_tells_the_resident_and_copies_the_description(
