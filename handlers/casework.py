@@ -123,7 +123,7 @@ async def book(update: Update, context: BotContext) -> None:
     files = await work.book(context.person, reply_to(update), _arg(context) or None)
     chat = update.effective_chat
     assert chat is not None
-    for name, data, caption in files:  # the case file as HTML, then as DOCX
+    async for name, data, caption in files:  # the case file as HTML, then as DOCX
         await context.services.messenger.send_document(chat.id, name, data, caption)
 
 

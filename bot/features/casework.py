@@ -8,7 +8,8 @@ so a restart in between loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 
 from bot.core.callbacks import CLOSE, END, SELECT, TRANSFER, TRANSFER_CONFIRM, URGENT, WITHDRAW
@@ -440,7 +441,7 @@ class CaseworkService(Feature):
                         else names.get(entry.part.chat_id, "?")
                     )
                     lines.append(f"· {who}: {_digest_text(entry.part)}")
-            files = await self._files(case)
+            files = [file async for file in self._files(case)]
         await self._access.handed(target, case)
         await self._messenger.send(target.user_id, Outgoing("\n".join(lines)))
         for name, data, caption in files:
@@ -560,21 +561,23 @@ class CaseworkService(Feature):
 
     async def book(
         self, person: Person, reply_to: int | None, number: str | None
-    ) -> list[tuple[str, bytes, str]]:
-        """The case file (调解卷宗) as HTML and as DOCX: [(file name, data, caption)]."""
+    ) -> AsyncIterator[tuple[str, bytes, str]]:
+        """The case file (调解卷宗) as HTML and as DOCX: (file name, data, caption), each
+        as soon as it is made. Who may read it is checked, and the reading recorded, now."""
         case = await self._viewable(person, reply_to, number)
         await self._access.opened(person, case, "book")  # recorded before it is shown
-        return await self._files(case)
+        return self._files(case)
 
-    async def _files(self, case: CaseRecord) -> list[tuple[str, bytes, str]]:
-        """The case file as HTML and DOCX, in the language of the moment."""
+    async def _files(self, case: CaseRecord) -> AsyncIterator[tuple[str, bytes, str]]:
+        """The case file as HTML, then as DOCX, in the language of the moment; the
+        document is laid out in a worker thread (a long case takes a while), so other
+        conversations go on meanwhile."""
         page = await self._case_file(case)
         zone = self._config.locale.zone
         caption = _("Case file of case {number}. Confidential.").format(number=case.number)
-        return [
-            (f"{case.number}.html", render(page, zone), caption),
-            (f"{case.number}.docx", render_docx(page, zone), caption),
-        ]
+        yield f"{case.number}.html", render(page, zone), caption
+        document = await asyncio.to_thread(render_docx, page, zone)
+        yield f"{case.number}.docx", document, caption
 
     async def _case_file(self, case: CaseRecord) -> BookPage:
         names = await self._members.display_names()
