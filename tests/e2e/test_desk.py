@@ -209,7 +209,7 @@ async def test_after_a_decline_the_resident_is_told_the_truth(
     await wang.press("我现在太忙")
     await wang.expect_button("确认")
     await wang.press("确认")
-    await wang.expect_edit("您已婉拒")
+    await wang.expect_edit(zh("You declined this case. It has been offered to someone else."))
     told = await resident.expect(f"关于您的案件 {number}")
     assert "李阿姨很快会在这里回复您" in told.content
     await team["li"].expect(f"新案件 {number}")
