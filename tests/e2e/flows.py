@@ -5,16 +5,45 @@ from __future__ import annotations
 import re
 
 from localapi.state import BotMessage
-from tests.harness import Person
+from tests.harness import BotUnderTest, Person, zh
 
 CASE_NUMBER = re.compile(r"QJS-2026-\d{4}")
+ACCEPTED = "✓ You accepted case {number}. What the resident wrote follows."  # the offer's edit
+TAKEN = "{name} has taken your case {number} and will write to you here soon."  # to her
+GOT_IT = "Got it. Send more if you like, or press Done."  # each part of her description
+PRIVACY = (  # the consent screen: {days} is the config's privacy.retention_days
+    "Before we start, about your privacy:\n"
+    "• What you tell us is seen only by the mediator who takes your case and the head "
+    "of the mediation society.\n"
+    "• The mediator sees a case code, never your name, username or phone number "
+    "(unless you choose to share a number).\n"
+    "• Messages are deleted {days} days after your case is closed.\n"
+    "• You can stop at any step with /cancel.\n\n"
+    "Do you agree?"
+)
+CLOSED = "Case {number} is closed: {outcome}."  # to the mediator; {outcome}: zh of a state
+CLOSED_TO_HER = "Your case {number} has been closed: {outcome}."
+DECLINE = (
+    "Decline case {number}? It will be offered to another mediator, and the resident will be"
+    " told that someone else will answer."
+)
+HANDOVER_NOTE = (
+    "Write a short handover note for {name}: what happened so far, what is agreed, what to watch"
+    " out for."
+)
+CLOSE_PREVIEW = "Please check. Nothing happens until you press ✓ Confirm."  # /close's preview
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
+
+
+def consent_screen(bot: BotUnderTest) -> str:
+    """The whole consent screen as a resident reading Chinese sees it."""
+    return zh(PRIVACY, days=bot.config.privacy.retention_days)
 
 
 async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修天天吵到半夜") -> str:
     """From the description step to the registered case; returns the case number."""
     await resident.send(text)
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await resident.press("说完了 ✓")
     await resident.expect("您希望大阿嫂怎么和您联系")
     await resident.press("就在这里聊")
@@ -118,9 +147,9 @@ async def accepted_case(
 ) -> str:
     """A case opened by `resident` and accepted by `mediator` (who must get the offer)."""
     number = await open_case(resident, area=area, text=text)
-    await mediator.expect(f"新案件 {number}")
+    await mediator.expect(zh("New case {number}", number=number))
     await mediator.press("接受")
-    await mediator.expect_edit(f"您已接受案件 {number}")
+    await mediator.expect_edit(zh(ACCEPTED, number=number))
     await mediator.expect_many(f"📨 {number}", text)
     await resident.expect(f"已经接手您的案件 {number}")
     return number
@@ -135,7 +164,7 @@ async def close_settled(mediator: Person, agreement: str) -> None:
     await mediator.press("口头协议（记录内容）")
     await mediator.expect("请写下商量好的内容")
     await mediator.send(agreement)
-    await mediator.expect("请核对")
+    await mediator.expect(zh(CLOSE_PREVIEW))
     await mediator.press("✓ 确认")
 
 
@@ -146,7 +175,7 @@ async def close_referred(mediator: Person, where: str) -> None:
     await mediator.press("未调解成功（已转介）")
     await mediator.expect("转介到了哪里")
     await mediator.send(where)
-    await mediator.expect("请核对")
+    await mediator.expect(zh(CLOSE_PREVIEW))
     await mediator.press("✓ 确认")
 
 

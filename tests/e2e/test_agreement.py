@@ -10,9 +10,9 @@ import json
 from docx import Document
 
 from tests.e2e.driving import changed_tables, database, snapshot
-from tests.e2e.flows import accepted_case
+from tests.e2e.flows import CLOSE_PREVIEW, accepted_case
 from tests.e2e.test_parties import _two_party_case
-from tests.harness import BotUnderTest, Person
+from tests.harness import BotUnderTest, Person, zh
 
 PARTY_A = "王秀英，女，45岁，东升社区3号楼，13900001111"
 PARTY_B = "李建国，男，50岁，东升社区4号楼，13900002222"
@@ -48,7 +48,7 @@ async def test_a_written_agreement_is_previewed_changed_confirmed_by_both_and_pr
     wang = team["wang"]
     applicant, other, number = await _two_party_case(bot, team)
     await _written_dialogue(wang)
-    preview = await wang.expect("请核对")
+    preview = await wang.expect(zh(CLOSE_PREVIEW))
     for text in (
         PARTY_A,
         PARTY_B,
@@ -70,7 +70,7 @@ async def test_a_written_agreement_is_previewed_changed_confirmed_by_both_and_pr
     await wang.send("-")
     await wang.expect("第 5 步")
     await wang.send("-")
-    again = await wang.expect("请核对")
+    again = await wang.expect(zh(CLOSE_PREVIEW))
     assert FACTS_CHANGED in again.content and PARTY_B in again.content
     await wang.press("✓ 确认")
     await wang.expect(f"案件 {number} 已结案：已调解成功")
@@ -134,13 +134,13 @@ async def test_an_oral_agreement_is_recorded_without_a_document(
     wang, resident = team["wang"], bot.person(7_200_001)
     number = await accepted_case(resident, wang)
     await wang.send("/close")
-    await wang.expect("结果是")
+    await wang.expect(zh("How did case {number} end?", number=number))
     await wang.press("调解成功（达成协议）")
     await wang.expect("签书面协议，还是口头协议")
     await wang.press("口头协议（记录内容）")
     await wang.expect("不出协议书")
     await wang.send("楼上晚上十点后不再装修，3月15日前装好隔音垫")
-    preview = await wang.expect("请核对")
+    preview = await wang.expect(zh(CLOSE_PREVIEW))
     assert "不出协议书" in preview.content and "Word" not in preview.content
     await wang.press("✓ 确认")
     await wang.expect(f"案件 {number} 已结案：已调解成功")
@@ -163,9 +163,9 @@ async def test_cancel_on_the_preview_leaves_everything_as_it_was(
     db = database(bot)
     before = await snapshot(db)
     await wang.send("/close")
-    await wang.expect("结果是")
+    await wang.expect(zh("How did case {number} end?", number=number))
     await wang.press("居民撤回")
-    preview = await wang.expect("请核对")
+    preview = await wang.expect(zh(CLOSE_PREVIEW))
     assert "已按撤回结案" in preview.content
     await wang.press("✗ 取消")
     await wang.expect(f"什么都没有改变：案件 {number} 还开着")
@@ -185,7 +185,7 @@ async def test_the_case_file_holds_both_conversations_the_agreement_and_its_conf
     await applicant.send("我只想要回我家的地")
     await wang.expect("我只想要回我家的地")
     await _written_dialogue(wang)
-    await wang.expect("请核对")
+    await wang.expect(zh(CLOSE_PREVIEW))
     await wang.press("✓ 确认")
     await wang.expect_many(f"案件 {number} 已结案", "调解协议书")
     await applicant.expect(f"您的案件 {number} 已结案")

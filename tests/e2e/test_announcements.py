@@ -8,6 +8,7 @@ import pytest
 
 from storage.announcements import Subscription, SubscriptionRepository
 from storage.users import UserRepository
+from tests.e2e.flows import consent_screen
 from tests.harness import BotUnderTest, Person, zh
 
 
@@ -99,13 +100,13 @@ async def test_subscribe_choose_and_unsubscribe(bot: BotUnderTest) -> None:
 async def test_start_offers_notices_once(bot: BotUnderTest) -> None:
     resident = bot.person(1602)
     await resident.send("/start")
-    await resident.expect_many("您同意吗", "顺便说一下")
+    await resident.expect_many(consent_screen(bot), "顺便说一下")
     await resident.press("好的，选择主题")
     await resident.expect_edit("勾选您关心的村/社区和主题")
     await resident.send("/cancel")
     await resident.expect("已取消")
     await resident.send("/start")
-    await resident.expect("您同意吗")
+    await resident.expect(consent_screen(bot))
     await resident.expect_silence(0.3)  # never asked again
 
 

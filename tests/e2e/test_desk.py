@@ -17,13 +17,18 @@ from tests.e2e.conftest import ROSTER, invite_link, join_team
 from tests.e2e.driving import chat_menu
 from tests.e2e.flows import (
     CASE_NUMBER,
+    CLOSE_PREVIEW,
+    CLOSED,
+    CLOSED_TO_HER,
+    DECLINE,
+    HANDOVER_NOTE,
     accepted_case,
     open_case,
     sensitive_consent,
     start_intake,
 )
 from tests.e2e.test_revisits import settle
-from tests.harness import BotUnderTest, Person
+from tests.harness import BotUnderTest, Person, zh
 
 
 @pytest.fixture
@@ -162,11 +167,11 @@ async def test_a_purged_case_is_refused_on_reopen(
     resident.ignore("前几天")
     number = await accepted_case(resident, wang)
     await wang.send("/close")
-    await wang.expect("结果是")
+    await wang.expect(zh("How did case {number} end?", number=number))
     await wang.press("居民撤回")
-    await wang.expect("请核对")
+    await wang.expect(zh(CLOSE_PREVIEW))
     await wang.press("✓ 确认")
-    await wang.expect("已结案")
+    await wang.expect(zh(CLOSED, number=number, outcome=zh("withdrawn")))
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     bot.clock.advance(timedelta(days=364))
@@ -191,9 +196,9 @@ async def test_after_a_decline_the_resident_is_told_the_truth(
     await wang.press("婉拒")
     await wang.expect_edit("为什么")
     await wang.press("我现在太忙")
-    await wang.expect_edit("确认婉拒")
+    await wang.expect_edit(zh(DECLINE, number=number))
     await wang.press("取消")  # nothing changes: the offer card is back, still open
-    await wang.expect_button("接受")
+    await wang.expect_button(zh("Accept"))
     assert "declined" not in [e.kind for e in await bot.timeline(number)]
     await wang.press("婉拒")
     await wang.expect_button("我现在太忙")
@@ -204,7 +209,7 @@ async def test_after_a_decline_the_resident_is_told_the_truth(
     await wang.press("我现在太忙")
     await wang.expect_button("确认")
     await wang.press("确认")
-    await wang.expect_edit("您已婉拒")
+    await wang.expect_edit(zh("You declined this case. It has been offered to someone else."))
     told = await resident.expect(f"关于您的案件 {number}")
     assert "李阿姨很快会在这里回复您" in told.content
     await team["li"].expect(f"新案件 {number}")
@@ -216,7 +221,7 @@ async def test_a_handover_confirms_and_cancel_leaves_everything_unchanged(
     resident, wang, li = bot.person(3160), team["wang"], team["li"]
     number = await accepted_case(resident, wang)
     await wang.send("/transfer")
-    await wang.expect("转给谁")
+    await wang.expect(zh("Hand case {number} over to whom?", number=number))
     await wang.press("李阿姨")
     await wang.expect("请给李阿姨写一段简短的交接说明")
     await wang.send("双方周四见面")
@@ -238,14 +243,14 @@ async def test_a_phone_call_cases_number_is_on_every_card(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident, wang = bot.person(3170, "丽娟"), team["wang"]
-    await accepted_case(resident, wang, text="第一次的事")  # an earlier case with the society
+    earlier = await accepted_case(resident, wang, text="第一次的事")  # with the society before
     await wang.send("/close")
-    await wang.expect("结果是")
+    await wang.expect(zh("How did case {number} end?", number=earlier))
     await wang.press("居民撤回")
-    await wang.expect("请核对")
+    await wang.expect(zh(CLOSE_PREVIEW))
     await wang.press("✓ 确认")
-    await wang.expect("已结案")
-    await resident.expect("已结案")
+    await wang.expect(zh(CLOSED, number=earlier, outcome=zh("withdrawn")))
+    await resident.expect(zh(CLOSED_TO_HER, number=earlier, outcome=zh("withdrawn")))
     await start_intake(resident, consent=False)
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
@@ -321,7 +326,7 @@ async def test_saved_phrases_go_out_in_two_taps(bot: BotUnderTest, team: dict[st
     resident, wang = bot.person(3190), team["wang"]
     number = await accepted_case(resident, wang)
     await wang.send("/phrases add 我下午三点给您打电话")
-    await wang.expect("存好了")
+    await wang.expect(zh("Saved. It is in /phrases now."))
     await wang.send("/phrases")
     listing = await wang.expect("点一条常用语就能发出去")
     labels = [b["text"] for row in listing.buttons for b in row]
@@ -371,9 +376,9 @@ async def test_a_transfer_carries_the_history_and_replies_thread_on_all_sides(
     first = await resident.send("两个星期了", reply_to=copy.message_id)
     await wang.expect("两个星期了")
     await wang.send("/transfer")
-    await wang.expect("转给谁")
+    await wang.expect(zh("Hand case {number} over to whom?", number=number))
     await wang.press("李阿姨")
-    await wang.expect("交接说明")
+    await wang.expect(zh(HANDOVER_NOTE, name="李阿姨"))
     await wang.send("物业不管，要上门看看")
     await wang.expect("转交给李阿姨吗")
     await wang.press("确认")
@@ -421,12 +426,12 @@ async def test_continuity_and_capacity_in_routing(
     await wang.expect()
     first = await accepted_case(returning, li, text="第一次")
     await li.send("/close")
-    await li.expect("结果是")
+    await li.expect(zh("How did case {number} end?", number=first))
     await li.press("居民撤回")
-    await li.expect("请核对")
+    await li.expect(zh(CLOSE_PREVIEW))
     await li.press("✓ 确认")
-    await li.expect("已结案")
-    await returning.expect("已结案")
+    await li.expect(zh(CLOSED, number=first, outcome=zh("withdrawn")))
+    await returning.expect(zh(CLOSED_TO_HER, number=first, outcome=zh("withdrawn")))
     await wang.send("/duty on")
     await wang.expect()
     # 王大姐 was never offered a case, so fairness alone would pick her: continuity picks

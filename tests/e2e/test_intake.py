@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.e2e.flows import describe_and_confirm, open_case, sensitive_consent, start_intake
+from tests.e2e.flows import (
+    GOT_IT,
+    consent_screen,
+    describe_and_confirm,
+    open_case,
+    sensitive_consent,
+    start_intake,
+)
 from tests.harness import BotUnderTest, Person, zh
 
 
@@ -18,11 +25,11 @@ async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]
     await sensitive_consent(resident)
     await resident.expect("请用您自己的话说说发生了什么")
     await resident.send("老公最近总是喝酒，回家就吵")
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await bot.api.send_photo(1001, b"jpeg-bytes", caption="他摔坏的东西")
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await bot.api.send_voice(1001, b"ogg-bytes", duration=12)
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await resident.press("说完了 ✓")
     await resident.expect("您希望大阿嫂怎么和您联系")
     await resident.press("坐班时间到调解室面谈")
@@ -79,7 +86,7 @@ async def test_full_intake_in_english_with_a_shared_phone(
 async def test_typed_answers_work_at_every_step(bot: BotUnderTest, team: dict[str, Person]) -> None:
     resident = bot.person(1003)
     await resident.send("我要找大阿嫂")
-    await resident.expect("您同意吗")
+    await resident.expect(consent_screen(bot))
     await resident.send("同意")
     await resident.expect("您住在哪个村或社区")
     await resident.send("东升")
@@ -88,11 +95,11 @@ async def test_typed_answers_work_at_every_step(bot: BotUnderTest, team: dict[st
     await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("楼上漏水")
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await resident.send("好了")
     await resident.expect("怎么和您联系")
     await resident.send("上门走访")
-    await resident.expect("请核对")
+    await resident.expect(zh("Please check your request:"))
     await resident.send("确认")
     registered = await resident.expect("QJS-2026-0001")
     assert "已登记" in registered.content
@@ -106,9 +113,9 @@ async def test_bad_input_gets_an_explanation_and_the_same_step(
 ) -> None:
     resident = bot.person(1004)
     await resident.send("/start")
-    await resident.expect_many("您同意吗", "顺便说一下")  # /start offers notices, once
+    await resident.expect_many(consent_screen(bot), "顺便说一下")  # /start offers notices, once
     await bot.api.send_sticker(1004, b"webp")
-    await resident.expect_many("这一步用不上这个", "您同意吗")
+    await resident.expect_many("这一步用不上这个", consent_screen(bot))
     await resident.press("我同意")
     await resident.expect("您住在哪个村或社区")
     await resident.send("火星")
@@ -144,12 +151,12 @@ async def test_phone_step_refuses_someone_elses_contact_and_bad_numbers(
     resident = bot.person(1005)
     await start_intake(resident)
     await resident.press("东升社区")
-    await resident.expect("是哪方面")
+    await resident.expect(zh("What is it about?"))
     await resident.press("继承与赡养")
     await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("老人赡养费的问题")
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await resident.press("说完了 ✓")
     await resident.expect("怎么和您联系")
     await resident.press("电话联系")
@@ -160,7 +167,7 @@ async def test_phone_step_refuses_someone_elses_contact_and_bad_numbers(
     await resident.expect_many("请点下面的按钮分享电话号码", "分享电话号码")
     await resident.send("138 0000 1111")
     await resident.expect("谢谢")
-    summary = await resident.expect("请核对")
+    summary = await resident.expect(zh("Please check your request:"))
     assert "电话：13800001111" in summary.content
 
 
@@ -170,7 +177,7 @@ async def test_cancel_leaves_at_any_step_and_consent_is_remembered(
     resident = bot.person(1006)
     await start_intake(resident)
     await resident.press("东升社区")
-    await resident.expect("是哪方面")
+    await resident.expect(zh("What is it about?"))
     await resident.send("/cancel")
     await resident.expect("已取消，什么都没有发出去")
     await resident.send("/cancel")
@@ -184,11 +191,11 @@ async def test_cancel_leaves_at_any_step_and_consent_is_remembered(
 async def test_declining_consent_stores_nothing(bot: BotUnderTest) -> None:
     resident = bot.person(1007)
     await resident.send("找大阿嫂")
-    await resident.expect("您同意吗")
+    await resident.expect(consent_screen(bot))
     await resident.press("不用了")
     await resident.expect("您的请求没有被保存")
     await resident.send("找大阿嫂")
-    await resident.expect("您同意吗")
+    await resident.expect(consent_screen(bot))
 
 
 async def test_restart_mid_intake_continues_where_it_stopped(
@@ -197,7 +204,7 @@ async def test_restart_mid_intake_continues_where_it_stopped(
     resident = bot.person(1008)
     await start_intake(resident)
     await resident.press("东升社区")
-    await resident.expect("是哪方面")
+    await resident.expect(zh("What is it about?"))
     await resident.press("邻里纠纷")
     await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
@@ -223,7 +230,7 @@ async def test_area_is_remembered_for_the_next_case(
     resident = bot.person(1010)
     await start_intake(resident)
     await resident.press("联合村")
-    await resident.expect("是哪方面")
+    await resident.expect(zh("What is it about?"))
     await resident.press("其他")
     await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
@@ -239,14 +246,14 @@ async def test_a_resident_may_open_a_second_case(
     resident = bot.person(1011)
     await start_intake(resident)
     await resident.press("东升社区")
-    await resident.expect("是哪方面")
+    await resident.expect(zh("What is it about?"))
     await resident.press("其他")
     await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     first = await describe_and_confirm(resident)
     await start_intake(resident, consent=False)
     await resident.press("东升社区")
-    await resident.expect("是哪方面")
+    await resident.expect(zh("What is it about?"))
     await resident.press("婚姻家庭")
     await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
@@ -271,16 +278,16 @@ async def test_clock_is_used_for_the_case_year(bot: BotUnderTest, team: dict[str
     resident = bot.person(1013)
     await start_intake(resident)
     await resident.press("东升社区")
-    await resident.expect("是哪方面")
+    await resident.expect(zh("What is it about?"))
     await resident.press("其他")
     await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("新年第一件事")
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await resident.press("说完了 ✓")
     await resident.expect("怎么和您联系")
     await resident.press("就在这里聊")
-    await resident.expect("请核对")
+    await resident.expect(zh("Please check your request:"))
     await resident.press("✓ 提交给大阿嫂")
     await resident.expect("QJS-2027-0001")
 
@@ -304,7 +311,7 @@ async def test_sensitive_details_get_a_consent_of_their_own_and_no_does_not_stop
     for resident, agree in ((agrees, True), (declines, False)):
         await start_intake(resident)
         await resident.press("东升社区")
-        await resident.expect("是哪方面")
+        await resident.expect(zh("What is it about?"))
         await resident.press("婚姻家庭")
         screen = await resident.expect("敏感信息")
         assert "暴力" in screen.content and "孩子" in screen.content
@@ -330,7 +337,7 @@ async def test_the_danger_path_goes_on_without_the_sensitive_consent_and_records
     resident = bot.person(1092)
     await start_intake(resident)
     await resident.press("东升社区")
-    await resident.expect("是哪方面")
+    await resident.expect(zh("What is it about?"))
     await resident.press("🆘 我现在有危险")  # before the sensitive question was reached
     await resident.expect("如果您现在有危险")
     assert bot.app is not None

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from tests.e2e.flows import accepted_case, close_referred, sensitive_consent
+from tests.e2e.flows import accepted_case, close_referred, consent_screen, sensitive_consent
 from tests.harness import BotUnderTest, Person
 
 DAY = timedelta(days=1)
@@ -140,7 +140,7 @@ async def test_discreet_mode_neutral_first_line_and_clear_chat(
 async def test_danger_path_offers_discreet_mode(bot: BotUnderTest, team: dict[str, Person]) -> None:
     resident = bot.person(1706)
     await resident.send("找大阿嫂")
-    await resident.expect("您同意吗")
+    await resident.expect(consent_screen(bot))
     await resident.send("救命")
     await resident.expect("如果您现在有危险")
     await resident.press("🆘 马上通知大阿嫂")
@@ -312,7 +312,7 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     await close_referred(wang, secrets["referral"])
     await wang.expect("已结案")
     await other.send("找大阿嫂")
-    await other.expect("您同意吗")
+    await other.expect(consent_screen(bot))
     await other.press("我同意")
     await other.expect("您住在哪个村或社区")
     await other.press("东升社区")

@@ -6,8 +6,17 @@ import random
 import string
 
 from tests.e2e.conftest import join_team
-from tests.e2e.flows import accepted_case, close_referred, close_settled, open_case, open_case_en
-from tests.harness import BotUnderTest, Person
+from tests.e2e.flows import (
+    ACCEPTED,
+    HANDOVER_NOTE,
+    TAKEN,
+    accepted_case,
+    close_referred,
+    close_settled,
+    open_case,
+    open_case_en,
+)
+from tests.harness import BotUnderTest, Person, zh
 
 
 async def test_text_both_ways_with_headers_and_no_forward_origin(
@@ -176,7 +185,7 @@ async def test_the_head_can_reassign_any_case(bot: BotUnderTest, team: dict[str,
     await head.send("/reassign")
     await head.expect(f"把案件 {number} 转给谁")
     await head.press("李阿姨")
-    await head.expect("交接说明")
+    await head.expect(zh(HANDOVER_NOTE, name="李阿姨"))
     await head.send("王大姐请假，由李阿姨接手")
     await head.expect("转交给李阿姨吗")
     await head.press("确认")
@@ -228,7 +237,7 @@ async def test_close_not_settled_with_a_referral(
     number = await open_case_en(resident, text="Noise", via_start=True)
     await wang.expect(number)
     await wang.press("接受")
-    await wang.expect_edit("您已接受")
+    await wang.expect_edit(zh(ACCEPTED, number=number))
     await wang.expect_many(f"📨 {number}", "Noise")
     await close_referred(wang, "区人民法院")
     await wang.expect("已结案：未调解成功")
@@ -373,8 +382,8 @@ async def test_identities_never_cross_the_relay(bot: BotUnderTest, staff: Person
         number = await open_case(resident, area="联合村", text="随机测试")
         await mediator.expect(number)
         await mediator.press("接受")
-        await mediator.expect_edit("您已接受")
-        await resident.expect("已经接手")
+        await mediator.expect_edit(zh(ACCEPTED, number=number))
+        await resident.expect(zh(TAKEN, name=f"调解员{round_}", number=number))
         await resident.send("你好")
         await mediator.send("你好呀")
         await resident.expect_many("💬", "你好呀")

@@ -11,8 +11,16 @@ from datetime import timedelta
 from openpyxl import load_workbook
 from PIL import Image
 
-from tests.e2e.flows import CASE_NUMBER, sensitive_consent, start_intake
-from tests.harness import BotUnderTest, Person
+from tests.e2e.flows import (
+    ACCEPTED,
+    CASE_NUMBER,
+    GOT_IT,
+    PRIVACY,
+    TAKEN,
+    sensitive_consent,
+    start_intake,
+)
+from tests.harness import BotUnderTest, Person, zh
 
 CONTACT_BUTTONS = {"office": "坐班时间到调解室面谈", "home": "上门走访", "chat": "就在这里聊"}
 
@@ -25,7 +33,7 @@ async def register(resident: Person, contact: str, text: str) -> str:
     await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send(text)
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await resident.press("说完了 ✓")
     await resident.expect("怎么和您联系")
     await resident.press(CONTACT_BUTTONS[contact])
@@ -38,9 +46,9 @@ async def register(resident: Person, contact: str, text: str) -> str:
 
 
 async def accept(mediator: Person, number: str) -> None:
-    await mediator.expect(f"新案件 {number}")
+    await mediator.expect(zh("New case {number}", number=number))
     await mediator.press("接受")
-    await mediator.expect_edit(f"您已接受案件 {number}")
+    await mediator.expect_edit(zh(ACCEPTED, number=number))
 
 
 async def test_year_end_figures_match_an_independent_count(
@@ -57,7 +65,7 @@ async def test_year_end_figures_match_an_independent_count(
     wang.skip_all()
     bot.clock.advance(timedelta(hours=2))
     await wang.send("我明天上午去您那儿看看")
-    await home.expect("已经接手您的案件")
+    await home.expect(zh(TAKEN, name="王大姐", number=number))
     await home.expect_many("王大姐", "我明天上午去您那儿看看")
     delays.append(timedelta(hours=2))
 
@@ -68,13 +76,13 @@ async def test_year_end_figures_match_an_independent_count(
     li.skip_all()
     bot.clock.advance(timedelta(minutes=30))
     await li.send("周四上午来调解室找我")
-    await desk.expect("已经接手您的案件")
+    await desk.expect(zh(TAKEN, name="李阿姨", number=number))
     await desk.expect_many("李阿姨", "周四上午来调解室找我")
     delays.append(bot.clock.now() - started)
 
     endangered = bot.person(7003)
     await endangered.send("找大阿嫂")
-    await endangered.expect("您同意吗")
+    await endangered.expect(zh(PRIVACY, days=bot.config.privacy.retention_days))
     await endangered.press("🆘 我现在有危险")
     await endangered.expect("110")
 
@@ -85,7 +93,7 @@ async def test_year_end_figures_match_an_independent_count(
     await staff.send("/announce")
     await staff.expect("请发送通知的文字")
     await staff.send("租房法律讲座")
-    await staff.expect("发给谁")
+    await staff.expect(zh("Who should get it? Tick areas and/or topics, or keep Everyone."))
     await staff.press("下一步 ›")
     await staff.expect("什么时候发送")
     await staff.press("现在发送")
@@ -117,7 +125,9 @@ async def test_year_end_figures_match_an_independent_count(
     assert "报名回复：2" in report.content
 
     photo = await staff.expect()  # the chart for the phone
-    page = await staff.expect("横版")  # the chart for a page of the report
+    page = await staff.expect(  # the chart for a page of the report
+        zh("The same chart in landscape, sized for a page of the work report.")
+    )
     assert page.data is not None and photo.data is not None
     assert Image.open(io.BytesIO(page.data)).size == (1754, 1240)  # landscape, A4 at 150 dpi
     width, height = Image.open(io.BytesIO(photo.data)).size

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from localapi.state import BotMessage
 from tests.e2e.conftest import invite_link
-from tests.e2e.flows import open_case, register_en, start_intake
-from tests.harness import BotUnderTest, Person
+from tests.e2e.flows import ACCEPTED, CASE_NUMBER, DECLINE, open_case, register_en, start_intake
+from tests.harness import BotUnderTest, Person, zh
 
 
 async def test_offer_accept_tells_the_resident_and_copies_the_description(
@@ -57,7 +57,7 @@ async def test_decline_with_a_reason_moves_the_case_on(
     await wang.press("婉拒")
     await wang.expect_edit("您为什么婉拒这个案件")
     await wang.press("我认识这家人（需要回避）")
-    await wang.expect_edit("确认婉拒")
+    await wang.expect_edit(zh(DECLINE, number=number))
     await wang.press("确认")
     await wang.expect_edit("您已婉拒这个案件")
     await li.expect(f"新案件 {number}")
@@ -77,7 +77,7 @@ async def test_unanswered_offer_moves_to_the_next_mediator_then_the_head(
     card = await head.expect(f"新案件 {number}")
     assert "前答复" not in card.content  # the head's offer has no timeout
     await head.press("接受")
-    await head.expect_edit(f"您已接受案件 {number}")
+    await head.expect_edit(zh(ACCEPTED, number=number))
 
 
 async def test_old_offer_button_after_timeout_is_stale(
@@ -109,7 +109,9 @@ async def test_nobody_on_duty_goes_to_the_next_one_and_the_resident_is_told_when
     await open_case(resident, area="联合村")
     registered = resident.last()
     assert "赵嫂子将于 3月3日周二 09:00 上班，到时会回复您" in registered.content
-    card = await team["zhao"].expect("新案件")
+    number = CASE_NUMBER.search(registered.content)
+    assert number, registered.content
+    card = await team["zhao"].expect(zh("New case {number}", number=number.group(0)))
     assert "请在 3月3日周二 09:30 前答复" in card.content
 
 
@@ -131,7 +133,7 @@ async def test_duty_switch_changes_who_gets_new_cases(
 ) -> None:
     wang, zhao = team["wang"], team["zhao"]
     await wang.send("/duty off")
-    await wang.expect("您已下班")
+    await wang.expect(zh("You are off duty: no new cases come to you until you switch back."))
     first = await open_case(bot.person(1110))
     await team["li"].expect(first)
     await zhao.send("/duty")
@@ -159,7 +161,7 @@ async def test_danger_button_alerts_the_area_and_the_head_at_once_on_duty_or_not
         card = await team[name].expect("🔴 紧急求助：有人现在有危险 · 案件 QJS-2026-0001")
         assert "联合村 · 家庭暴力与人身安全" in card.content
         assert "前答复" not in card.content  # no duty-time deadline on an urgent case
-        assert card.button_data("我来接手")
+        assert card.button_data(zh("I'll take it"))
     await team["wang"].expect_silence()  # another area: not in the first round
     await team["li"].expect_silence()
 
@@ -254,13 +256,13 @@ async def test_every_step_of_routing_is_on_the_case_timeline(
     await team["wang"].press("婉拒")
     await team["wang"].expect_edit("您为什么婉拒")
     await team["wang"].press("我现在太忙")
-    await team["wang"].expect_edit("确认婉拒")
+    await team["wang"].expect_edit(zh(DECLINE, number=number))
     await team["wang"].press("确认")
     await team["li"].expect(number)
     bot.clock.advance(timedelta(minutes=31))
     await team["head"].expect(number)
     await team["head"].press("接受")
-    await team["head"].expect_edit("您已接受")
+    await team["head"].expect_edit(zh(ACCEPTED, number=number))
     events = await bot.timeline(number)
     assert [e.kind for e in events] == [
         "registered",

@@ -22,13 +22,15 @@ from tests.e2e.conftest import ROSTER
 from tests.e2e.driving import changed_tables, database, press_any, snapshot
 from tests.e2e.flows import (
     CASE_NUMBER,
+    DECLINE,
     accepted_case,
+    consent_screen,
     open_case,
     open_case_en,
     sensitive_consent,
     start_intake,
 )
-from tests.harness import BotUnderTest, Person
+from tests.harness import BotUnderTest, Person, zh
 
 NIGHT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday 23:00 in Shanghai
 FIRST = "QJS-2026-0001"
@@ -262,7 +264,7 @@ async def test_even_a_blocked_resident_writing_danger_words_gets_the_numbers(
     resident = bot.person(1307)
     number = await accepted_case(resident, team["wang"])
     await staff.send(f"/block {number} 辱骂调解员")
-    await staff.expect("已被屏蔽")
+    await staff.expect(zh("The resident of case {number} is blocked.", number=number))
     await resident.send("你们都是骗子")
     await resident.expect("抱歉，现在无法接收您的消息")
     await resident.send("救命，他又打我")
@@ -336,7 +338,7 @@ async def test_at_night_with_nobody_on_duty_everyone_is_alerted_and_the_first_ta
     bot.clock.set(NIGHT)
     resident = bot.person(1310, "小芳")
     await resident.send("找大阿嫂")
-    await resident.expect("您同意吗")
+    await resident.expect(consent_screen(bot))
     await resident.press("我同意")
     await resident.expect("您住在哪个村或社区")
     await resident.press("东升社区")
@@ -518,9 +520,9 @@ async def test_the_head_takes_an_offered_case_and_gives_a_waiting_one_with_reass
         await person.press("婉拒")
         await person.expect_edit("您为什么婉拒")
         await person.press("我现在太忙")
-        await person.expect_edit("确认婉拒")
+        await person.expect_edit(zh(DECLINE, number=waiting))
         await person.press("确认")
-        await person.expect_edit("您已婉拒")
+        await person.expect_edit(zh("You declined this case. It has been offered to someone else."))
     # She is told the truth each time: first who answers now, then that nobody can yet.
     await other.expect("陈社长很快会在这里回复您")
     await other.expect("一有大阿嫂空下来，就会在这里回复您")
