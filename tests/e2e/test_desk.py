@@ -12,9 +12,8 @@ import pytest
 from bot.core.i18n import SUPPORTED_LOCALES
 from localapi.methods import menu_commands
 from localapi.state import BotMessage
-from storage.db import Database
 from tests.e2e.conftest import ROSTER, invite_link, join_team
-from tests.e2e.driving import chat_menu
+from tests.e2e.driving import chat_menu, database
 from tests.e2e.flows import (
     CASE_NUMBER,
     CLOSE_PREVIEW,
@@ -503,21 +502,18 @@ async def test_a_restart_pushes_only_the_menus_telegram_does_not_have(
     await _no_menu_waiting(bot)
     assert bot.api.calls("setMyCommands") == pushed + bot_wide
     # A release that changes her menu (here: what Telegram has differs from hers).
-    await _db(bot).execute("UPDATE users SET menu = '[]' WHERE id = ?", (wang.id,))
+    await database(bot).execute("UPDATE users SET menu = '[]' WHERE id = ?", (wang.id,))
     await bot.restart()
     await _no_menu_waiting(bot)
     assert bot.api.calls("setMyCommands") == pushed + 2 * bot_wide + 1  # hers, nobody else's
     assert await chat_menu(bot, wang.id, has="cases") == menu
 
 
-def _db(bot: BotUnderTest) -> Database:
-    assert bot.app is not None
-    return bot.app.bot_data.services.db
-
-
 async def _no_menu_waiting(bot: BotUnderTest) -> None:
     async def waiting() -> int:
-        row = await _db(bot).fetch_one("SELECT count(*) AS n FROM outbox WHERE purpose = 'menu'")
+        row = await database(bot).fetch_one(
+            "SELECT count(*) AS n FROM outbox WHERE purpose = 'menu'"
+        )
         return int(row["n"]) if row else 0
 
     for _ in range(100):

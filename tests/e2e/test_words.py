@@ -8,17 +8,11 @@ An open case and the big 找大阿嫂 button, old consent buttons, a second subm
 from __future__ import annotations
 
 from localapi.state import BotMessage
-from storage.db import Database
-from tests.e2e.driving import count, settled
+from tests.e2e.driving import count, database, settled
 from tests.e2e.flows import accepted_case, open_case, open_case_en, sensitive_consent
 from tests.harness import BotUnderTest, Person
 
 STALE = "这个按钮已经失效了。"
-
-
-def database(bot: BotUnderTest) -> Database:
-    assert bot.app is not None
-    return bot.app.bot_data.services.db
 
 
 async def case_count(bot: BotUnderTest) -> int:
