@@ -44,8 +44,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite mostly waits on sockets, timers and child processes: it runs on TEST_WORKERS
+# processes, and an idle one takes tests queued for a busy one. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 3
 unit: compile
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist worksteal)
 
 test: lint typecheck unit
 

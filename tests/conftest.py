@@ -23,6 +23,12 @@ settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that spawn processes first (the kill tests run for minutes): spread over
+    workers, none of them is then left running alone at the end of the suite."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 async def features(tmp_path: Path) -> AsyncIterator[Features]:
     """The features over a temporary database, a moved clock and a recording messenger."""

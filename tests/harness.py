@@ -26,6 +26,9 @@ from localapi.state import BotMessage
 from storage.cases import CaseRepository
 
 DEFAULT_WAIT = 5.0
+# /stats's charts and workbook come from a child process a few seconds after its text; on a
+# busy machine (the suite runs in parallel) many more.
+FILES_WAIT = 30.0
 
 
 @functools.cache

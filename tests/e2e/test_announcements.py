@@ -157,7 +157,7 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
     await not_coming.expect("⏰ 提醒")
     assert received(bot, 3003, "⏰ 提醒") == 0  # did not answer: no reminder
     await staff.send("/stats")
-    stats = await staff.expect("已发送通知", timeout=30)  # two charts are drawn first
+    stats = await staff.expect("已发送通知", timeout=30)  # the text; the charts follow
     assert "已发送通知：1 · 报名回复：2" in stats.content
     assert "订阅人数（按村/社区）：东升社区 3 · 联合村 2 · 全部 1" in stats.content
 

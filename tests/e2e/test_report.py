@@ -20,7 +20,7 @@ from tests.e2e.flows import (
     sensitive_consent,
     start_intake,
 )
-from tests.harness import BotUnderTest, Person, zh
+from tests.harness import FILES_WAIT, BotUnderTest, Person, zh
 
 CONTACT_BUTTONS = {"office": "坐班时间到调解室面谈", "home": "上门走访", "chat": "就在这里聊"}
 
@@ -112,7 +112,7 @@ async def test_year_end_figures_match_an_independent_count(
     await staff.expect("记好了：“租房法律讲座”（第 1 号通知）来了 12 人。")
 
     await staff.send("/stats 2026")
-    report = await staff.expect("📊", timeout=30)  # two charts are drawn first
+    report = await staff.expect("📊", timeout=FILES_WAIT)  # the text; the charts follow
     median = timedelta(seconds=statistics.median(d.total_seconds() for d in delays))
     hours, minutes = divmod(round(median.total_seconds() / 60), 60)
     assert f"从登记到调解员第一次回复居民：{hours}小时{minutes}分钟（{len(delays)} 件" in (
@@ -124,15 +124,16 @@ async def test_year_end_figures_match_an_independent_count(
     assert "举办活动：1 场 · 到场人数：12（其中 1 场记了人数" in report.content
     assert "报名回复：2" in report.content
 
-    photo = await staff.expect()  # the chart for the phone
+    photo = await staff.expect(timeout=FILES_WAIT)  # the chart for the phone
     page = await staff.expect(  # the chart for a page of the report
-        zh("The same chart in landscape, sized for a page of the work report.")
+        zh("The same chart in landscape, sized for a page of the work report."),
+        timeout=FILES_WAIT,
     )
     assert page.data is not None and photo.data is not None
     assert Image.open(io.BytesIO(page.data)).size == (1754, 1240)  # landscape, A4 at 150 dpi
     width, height = Image.open(io.BytesIO(photo.data)).size
     assert width == 1080 and height > width  # portrait, for the phone
-    book = await staff.expect()
+    book = await staff.expect(timeout=FILES_WAIT)
     assert book.data is not None
     summary = dict(
         load_workbook(io.BytesIO(book.data))["汇总"].iter_rows(min_row=2, values_only=True)

@@ -711,7 +711,7 @@ async def test_overview_cases_digest_and_stats_show_urgent_cases(
     await zhao.expect(f"🛡 案件 {FIRST}")
     await zhao.press_and_expect_answer("转介：12338 热线")
     await staff.send("/stats")
-    stats = await staff.expect("📊", timeout=30)  # two charts are drawn first
+    stats = await staff.expect("📊", timeout=30)  # the text; the charts follow
     assert "🔴 紧急案件：1 件 · 接手时间中位数：45分钟（1 件已接手）" in stats.content
     assert "家庭暴力与人身安全 1" in stats.content
     assert "转介：公安 0 · 法院 0 · 庇护所 0 · 12338 热线 1 · 医院 0" in stats.content

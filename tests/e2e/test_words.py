@@ -245,5 +245,5 @@ async def test_a_deposit_dispute_is_renting_and_the_offer_says_english(
     offer = await team["li"].expect(f"新案件 {other}")  # 王大姐 has one waiting: 李阿姨
     assert "她用的语言：中文" in offer.content
     await staff.send("/stats")
-    stats = await staff.expect("按类别", timeout=30)  # two charts are drawn first
+    stats = await staff.expect("按类别", timeout=30)  # the text; the charts follow
     assert "劳动/欠薪 1" in stats.content and "租房 1" in stats.content
