@@ -18,7 +18,7 @@ from bot.core.logs import KeyValueFormatter, RedactFilter, setup_logging
 from localapi.state import BotMessage
 from tests.e2e.driving import arrives, buttons, choose, count, messages, say
 from tests.e2e.flows import sensitive_consent
-from tests.harness import BotUnderTest, Person, make_config
+from tests.harness import BotUnderTest, Person, make_config, zh
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 TOKEN = "123456789:AAH-SecretTokenForTheLogTest_xyz"
@@ -157,7 +157,7 @@ async def _join_as_mediator(bot: BotUnderTest) -> Person:
     staff = bot.person(900, "Staff")
     mediator = bot.person(2001, "真名2001")
     await staff.send("/invite")
-    await staff.expect("您要邀请谁")
+    await staff.expect(zh("Whom do you want to invite?"))
     await staff.press("调解员 · 东升社区")
     link = await staff.expect("链接只能用一次")
     payload = link.content.split("start=", 1)[1].split()[0]
@@ -171,20 +171,25 @@ async def _join_as_mediator(bot: BotUnderTest) -> Person:
 async def _intake(resident: Person) -> None:
     await resident.send("找大阿嫂")
     await resident.expect("您同意吗")
-    await resident.press("我同意")
-    await resident.expect("您住在哪个村或社区")
+    await resident.press(zh("I agree"))
+    await resident.expect(zh("Which village or community do you live in?"))
     await resident.press("东升社区")
-    await resident.expect("是哪方面的事情")
+    await resident.expect(zh("What is it about?"))
     await resident.press("婚姻家庭")
     await sensitive_consent(resident)
-    await resident.expect("请用您自己的话说说发生了什么")
+    await resident.expect(
+        zh(
+            "Please tell us what happened, in your own words. You can send several"
+            " messages, photos or voice messages. Press Done when you have finished."
+        )
+    )
     await resident.send(DESCRIPTION)
-    await resident.expect("收到了")
-    await resident.press("说完了 ✓")
-    await resident.expect("您希望大阿嫂怎么和您联系")
-    await resident.press("就在这里聊")
-    await resident.expect("请核对您的求助内容")
-    await resident.press("✓ 提交给大阿嫂")
+    await resident.expect(zh("Got it. Send more if you like, or press Done."))
+    await resident.press(zh("Done ✓"))
+    await resident.expect(zh("How would you like Da'asao to reach you?"))
+    await resident.press(zh("Chat here"))
+    await resident.expect(zh("Please check your request:"))
+    await resident.press(zh("✓ Send to Da'asao"))
     await resident.expect("您的求助已登记")
 
 

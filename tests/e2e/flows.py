@@ -11,6 +11,21 @@ CASE_NUMBER = re.compile(r"QJS-2026-\d{4}")
 ACCEPTED = "✓ You accepted case {number}. What the resident wrote follows."  # the offer's edit
 TAKEN = "{name} has taken your case {number} and will write to you here soon."  # to her
 GOT_IT = "Got it. Send more if you like, or press Done."  # each part of her description
+WHICH_AREA = "Which village or community do you live in?"  # the intake's first question
+TOPIC = "What is it about?"  # the intake's topic question
+DESCRIBE = (  # the intake's description step
+    "Please tell us what happened, in your own words. You can send several messages, photos or"
+    " voice messages. Press Done when you have finished."
+)
+REACH = "How would you like Da'asao to reach you?"  # after Done
+CHECK_REQUEST = "Please check your request:"  # the summary before ✓ Send to Da'asao
+REGISTERED = "Your request is registered as case {number}."
+NOT_YOURS = "This case is not assigned to you."  # a mediator acting on someone else's case
+ERASE_ASK = (  # /forget's question
+    "This erases your profile, phone number, your messages, survey comments and subscriptions."
+    " Open cases are withdrawn. It cannot be undone. Erase?"
+)
+ERASED = "Done: everything about you has been erased. If you write again, you start afresh."
 PRIVACY = (  # the consent screen: {days} is the config's privacy.retention_days
     "Before we start, about your privacy:\n"
     "• What you tell us is seen only by the mediator who takes your case and the head "
@@ -31,8 +46,37 @@ HANDOVER_NOTE = (
     "Write a short handover note for {name}: what happened so far, what is agreed, what to watch"
     " out for."
 )
+HOW_ENDED = "How did case {number} end?"  # /close's first question
+WRITTEN_OR_ORAL = "Case {number}: a written agreement, or an oral one?"
+ORAL_TERMS = (
+    "Oral agreement of case {number}: write down what was agreed (who does what, how and by"
+    " when). It is recorded with the case; no document is made."
+)
+REFERRED_WHERE = (
+    "Case {number}: where was it referred (for example the court, the police, the labour bureau)?"
+)
 CLOSE_PREVIEW = "Please check. Nothing happens until you press ✓ Confirm."  # /close's preview
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
+
+
+def shaped(source: str, **patterns: str) -> re.Pattern[str]:
+    """The zh_CN text of the msgid `source` as a pattern, for a message whose values the test
+    cannot know: each placeholder matches `patterns[name]` (a regex) or any text."""
+    marks = {name: f"\0{name}\0" for name in re.findall(r"\{(\w+)\}", source)}
+    parts = re.split(r"\0(\w+)\0", zh(source, **marks))
+    return re.compile(
+        "".join(
+            re.escape(part) if i % 2 == 0 else f"(?:{patterns.get(part, '.+?')})"
+            for i, part in enumerate(parts)
+        )
+    )
+
+
+async def expect_shaped(person: Person, source: str, **patterns: str) -> BotMessage:
+    """The next message, which must contain the whole zh_CN text of `source` (see `shaped`)."""
+    message = await person.expect()
+    assert shaped(source, **patterns).search(message.content), (source, message.content)
+    return message
 
 
 def consent_screen(bot: BotUnderTest) -> str:
@@ -44,14 +88,15 @@ async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修
     """From the description step to the registered case; returns the case number."""
     await resident.send(text)
     await resident.expect(zh(GOT_IT))
-    await resident.press("说完了 ✓")
-    await resident.expect("您希望大阿嫂怎么和您联系")
-    await resident.press("就在这里聊")
-    await resident.expect("请核对您的求助内容")
-    await resident.press("✓ 提交给大阿嫂")
-    registered = await resident.expect("您的求助已登记")
+    await resident.press(zh("Done ✓"))
+    await resident.expect(zh(REACH))
+    await resident.press(zh("Chat here"))
+    await resident.expect(zh(CHECK_REQUEST))
+    await resident.press(zh("✓ Send to Da'asao"))
+    registered = await resident.expect()
     match = CASE_NUMBER.search(registered.content)
-    assert match
+    assert match, registered.content
+    assert zh(REGISTERED, number=match.group(0)) in registered.content, registered.content
     return match.group(0)
 
 
@@ -117,11 +162,11 @@ async def trigger(resident: Person, words: str = "找大阿嫂") -> BotMessage:
 async def start_intake(resident: Person, *, consent: bool = True) -> None:
     first = await trigger(resident)
     if consent:
-        assert "您同意吗" in first.content, first.content
-        await resident.press("我同意")
-        await resident.expect("您住在哪个村或社区")
+        assert shaped(PRIVACY, days=r"\d+").search(first.content), first.content
+        await resident.press(zh("I agree"))
+        await resident.expect(zh(WHICH_AREA))
         return
-    assert "您住在哪个村或社区" in first.content, first.content
+    assert zh(WHICH_AREA) in first.content, first.content
 
 
 async def open_case(
@@ -135,10 +180,10 @@ async def open_case(
     """A whole intake in Chinese; returns the case number."""
     await start_intake(resident, consent=consent)
     await resident.press(area)
-    await resident.expect("是哪方面的事情")
+    await resident.expect(zh(TOPIC))
     await resident.press(category)
     await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
+    await resident.expect(zh(DESCRIBE))
     return await describe_and_confirm(resident, text=text)
 
 
@@ -148,35 +193,42 @@ async def accepted_case(
     """A case opened by `resident` and accepted by `mediator` (who must get the offer)."""
     number = await open_case(resident, area=area, text=text)
     await mediator.expect(zh("New case {number}", number=number))
-    await mediator.press("接受")
+    await mediator.press(zh("Accept"))
     await mediator.expect_edit(zh(ACCEPTED, number=number))
     await mediator.expect_many(f"📨 {number}", text)
-    await resident.expect(f"已经接手您的案件 {number}")
+    await expect_shaped(resident, TAKEN, number=re.escape(number))  # by whichever name she has
     return number
 
 
 async def close_settled(mediator: Person, agreement: str) -> None:
     """/close as settled with an oral agreement (§28), through its preview and ✓ 确认."""
-    await mediator.send("/close")
-    await mediator.expect("结果是")
-    await mediator.press("调解成功（达成协议）")
-    await mediator.expect("签书面协议，还是口头协议")
-    await mediator.press("口头协议（记录内容）")
-    await mediator.expect("请写下商量好的内容")
+    number = await _close_asked(mediator)
+    await mediator.press(zh("Settled (an agreement)"))
+    await mediator.expect(zh(WRITTEN_OR_ORAL, number=number))
+    await mediator.press(zh("Oral agreement (its content recorded)"))
+    await mediator.expect(zh(ORAL_TERMS, number=number))
     await mediator.send(agreement)
     await mediator.expect(zh(CLOSE_PREVIEW))
-    await mediator.press("✓ 确认")
+    await mediator.press(zh("✓ Confirm"))
 
 
 async def close_referred(mediator: Person, where: str) -> None:
     """/close as not settled, referred to `where`, through its preview and ✓ 确认."""
-    await mediator.send("/close")
-    await mediator.expect("结果是")
-    await mediator.press("未调解成功（已转介）")
-    await mediator.expect("转介到了哪里")
+    number = await _close_asked(mediator)
+    await mediator.press(zh("Not settled (referred on)"))
+    await mediator.expect(zh(REFERRED_WHERE, number=number))
     await mediator.send(where)
     await mediator.expect(zh(CLOSE_PREVIEW))
-    await mediator.press("✓ 确认")
+    await mediator.press(zh("✓ Confirm"))
+
+
+async def _close_asked(mediator: Person) -> str:
+    """/close and its first question, for her current case; returns that case's number."""
+    await mediator.send("/close")
+    asked = await expect_shaped(mediator, HOW_ENDED, number=CASE_NUMBER.pattern)
+    match = CASE_NUMBER.search(asked.content)
+    assert match, asked.content
+    return match.group(0)
 
 
 async def sensitive_consent(resident: Person, *, agree: bool = True) -> None:

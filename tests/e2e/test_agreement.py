@@ -25,9 +25,9 @@ TERMS = "乙方拆除加高部分 / 自行拆除 / 3月31日\n甲方向乙方道
 async def _written_dialogue(wang: Person) -> None:
     await wang.send("/close")
     await wang.expect("结果是")
-    await wang.press("调解成功（达成协议）")
+    await wang.press(zh("Settled (an agreement)"))
     await wang.expect("签书面协议，还是口头协议")
-    await wang.press("书面协议（打印出来签字）")
+    await wang.press(zh("Written agreement (to print and sign)"))
     await wang.expect("第 1 步（共 5 步）：甲方")
     for answer, next_prompt in (
         (PARTY_A, "第 2 步"),
@@ -57,9 +57,16 @@ async def test_a_written_agreement_is_previewed_changed_confirmed_by_both_and_pr
         "乙方拆除加高部分（方式：自行拆除；期限：2026年3月31日 前）",
     ):
         assert text in preview.content
-    assert "收到同样的协议" in preview.content and "Word 文件" in preview.content
+    assert (
+        "收到同样的协议" in preview.content
+        and zh(
+            "• You receive the agreement as a Word file (a copy for each party and"
+            " one to keep), to print and have signed."
+        )
+        in preview.content
+    )
     # 修改: every answer again, kept with "-", the facts replaced.
-    await wang.press("✎ 修改")
+    await wang.press(zh("✎ Change"))
     await wang.expect("现在是：" + PARTY_A)
     await wang.send("-")
     await wang.expect("第 2 步")
@@ -72,7 +79,7 @@ async def test_a_written_agreement_is_previewed_changed_confirmed_by_both_and_pr
     await wang.send("-")
     again = await wang.expect(zh(CLOSE_PREVIEW))
     assert FACTS_CHANGED in again.content and PARTY_B in again.content
-    await wang.press("✓ 确认")
+    await wang.press(zh("✓ Confirm"))
     await wang.expect(f"案件 {number} 已结案：已调解成功")
     document = await wang.expect("调解协议书")
     assert document.method == "sendDocument" and document.file is not None
@@ -105,12 +112,12 @@ async def test_a_written_agreement_is_previewed_changed_confirmed_by_both_and_pr
     # Each joined party receives it and confirms; the times are recorded.
     notice = await applicant.expect(f"您的案件 {number} 已结案")
     assert PARTY_B in notice.content and "1. 乙方拆除加高部分" in notice.content
-    await applicant.press("我同意以上协议内容")
+    await applicant.press(zh("I agree to the agreement above"))
     await applicant.expect("已记下您同意协议")
     await wang.expect("确认了案件")
     offered = await other.expect(f"案件 {number} 的调解已经达成协议")
     assert FACTS_CHANGED in offered.content
-    await other.press("我同意以上协议内容")
+    await other.press(zh("I agree to the agreement above"))
     await other.expect("已记下您同意协议")
     await wang.expect("对方 R-")
     db = database(bot)
@@ -123,7 +130,7 @@ async def test_a_written_agreement_is_previewed_changed_confirmed_by_both_and_pr
     assert json.loads(stored["content"])["terms"][1]["deadline"] == "2026-03-10"
     # A second press changes nothing.
     before = await snapshot(db)
-    query = await applicant.press("我同意以上协议内容")
+    query = await applicant.press(zh("I agree to the agreement above"))
     assert await applicant.callback_answer(query)
     assert changed_tables(before, await snapshot(db)) == set()
 
@@ -135,18 +142,18 @@ async def test_an_oral_agreement_is_recorded_without_a_document(
     number = await accepted_case(resident, wang)
     await wang.send("/close")
     await wang.expect(zh("How did case {number} end?", number=number))
-    await wang.press("调解成功（达成协议）")
+    await wang.press(zh("Settled (an agreement)"))
     await wang.expect("签书面协议，还是口头协议")
-    await wang.press("口头协议（记录内容）")
+    await wang.press(zh("Oral agreement (its content recorded)"))
     await wang.expect("不出协议书")
     await wang.send("楼上晚上十点后不再装修，3月15日前装好隔音垫")
     preview = await wang.expect(zh(CLOSE_PREVIEW))
     assert "不出协议书" in preview.content and "Word" not in preview.content
-    await wang.press("✓ 确认")
+    await wang.press(zh("✓ Confirm"))
     await wang.expect(f"案件 {number} 已结案：已调解成功")
     notice = await resident.expect(f"您的案件 {number} 已结案")
     assert "协议内容：楼上晚上十点后不再装修" in notice.content
-    await resident.press("我同意以上协议内容")
+    await resident.press(zh("I agree to the agreement above"))
     await resident.expect("已记下您同意协议")
     await wang.expect("确认了案件")
     assert not [m for m in bot.api.messages_to(wang.id) if m.method == "sendDocument"]
@@ -164,10 +171,10 @@ async def test_cancel_on_the_preview_leaves_everything_as_it_was(
     before = await snapshot(db)
     await wang.send("/close")
     await wang.expect(zh("How did case {number} end?", number=number))
-    await wang.press("居民撤回")
+    await wang.press(zh("Withdrawn by the resident"))
     preview = await wang.expect(zh(CLOSE_PREVIEW))
     assert "已按撤回结案" in preview.content
-    await wang.press("✗ 取消")
+    await wang.press(zh("✗ Cancel"))
     await wang.expect(f"什么都没有改变：案件 {number} 还开着")
     assert changed_tables(before, await snapshot(db)) == set()
     await wang.send("还在吗")  # still her current case: it goes to the resident
@@ -186,10 +193,10 @@ async def test_the_case_file_holds_both_conversations_the_agreement_and_its_conf
     await wang.expect("我只想要回我家的地")
     await _written_dialogue(wang)
     await wang.expect(zh(CLOSE_PREVIEW))
-    await wang.press("✓ 确认")
+    await wang.press(zh("✓ Confirm"))
     await wang.expect_many(f"案件 {number} 已结案", "调解协议书")
     await applicant.expect(f"您的案件 {number} 已结案")
-    await applicant.press("我同意以上协议内容")
+    await applicant.press(zh("I agree to the agreement above"))
     await applicant.expect("已记下")
     await wang.expect("确认了案件")
     await wang.send(f"/book {number}")
@@ -217,7 +224,10 @@ async def test_the_case_file_holds_both_conversations_the_agreement_and_its_conf
     text = "\n".join(cells)
     assert "<script>alert('围墙')</script>" in text  # a plain run, as it was written
     assert PARTY_A in text and PARTY_B in text  # the names typed into the agreement
-    assert "已告知权利义务" in text and "对方当事人已加入并同意" in text
+    assert (
+        zh("Rights and obligations notice shown") in text
+        and zh("Other party joined and consented") in text
+    )
     assert "1. 乙方拆除加高部分（方式：自行拆除；期限：2026年3月31日 前）" in text
     assert "居民 R-" in text and "已确认" in text
     # Each party's words are in their own conversation.

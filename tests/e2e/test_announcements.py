@@ -29,34 +29,44 @@ async def compose(
 ) -> str:
     """Walk the /announce dialogue as staff; returns the confirmation text."""
     await staff.send("/announce")
-    await staff.expect("请发送通知的文字")
+    await staff.expect(
+        zh(
+            "Send the text of the announcement. You may send a photo with the text as"
+            " its caption instead. (/cancel stops.)"
+        )
+    )
     await staff.send(text)
     await staff.expect("发给谁")
     for area in areas:
         await staff.press(area)
         await staff.expect_button(f"✓ {area}")
-    await staff.press("下一步 ›")
-    await staff.expect("什么时候发送")
+    await staff.press(zh("Next ›"))
+    await staff.expect(zh("When should it go out?"))
     if later is None:
-        await staff.press("现在发送")
+        await staff.press(zh("Now"))
     else:
-        await staff.press("指定日期和时间…")
-        await staff.expect("写上日子和钟点")
+        await staff.press(zh("At a date and time…"))
+        await staff.expect(
+            zh(
+                "When should it go out? Write the day and time, for example: Mar 1 9am,"
+                " tomorrow 7pm, next Wed 14:00."
+            )
+        )
         await staff.send(later)
-        await staff.expect("要重复发送吗")
+        await staff.expect(zh("Does it repeat?"))
         await staff.press(repeat)
-    await staff.expect("要加上“我参加”")
-    await staff.press("要，加上报名按钮" if rsvp else "不用")
+    await staff.expect(zh("Add “I'll come” / “Can't come” buttons?"))
+    await staff.press(zh("Yes, with RSVP") if rsvp else "不用")
     if rsvp:
         await staff.expect("活动是哪天几点")
         if event is None:
-            await staff.press("不用提醒")
+            await staff.press(zh("No reminder"))
         else:
             await staff.send(event)
     preview = await staff.expect(text)
-    assert "—— 街道妇联" in preview.content
+    assert zh("— Women's federation of the sub-district") in preview.content
     await staff.expect("请看一下上面的通知")
-    await staff.press("✓ 确认发送")
+    await staff.press(zh("✓ Send it"))
     return (await staff.expect("已安排发送")).content
 
 
@@ -85,24 +95,42 @@ def received(bot: BotUnderTest, user_id: int, text: str) -> int:
 async def test_subscribe_choose_and_unsubscribe(bot: BotUnderTest) -> None:
     resident = bot.person(1601)
     await resident.send("/subscribe")
-    await resident.expect("您会在这里收到妇联的活动通知")
+    await resident.expect(
+        zh(
+            "You will get the federation's event notices here. Tick the areas and"
+            " topics you care about; with nothing ticked you get all of them."
+            " /unsubscribe stops them."
+        )
+    )
     await resident.press("· 东升社区")
     await resident.expect_button("✓ 东升社区")
     await resident.press("· 健康")
     await resident.expect_button("✓ 健康")
-    await resident.press("就这样，保存 ✓")
+    await resident.press(zh("Save my choice ✓"))
     saved = await resident.expect_edit("保存好了")
     assert "东升社区的健康的通知会发到这里" in saved.content  # what she chose, in words
     await resident.send("/unsubscribe")
-    await resident.expect("您不会再收到活动通知了")
+    await resident.expect(zh("You will get no more event notices. Send /subscribe to start again."))
 
 
 async def test_start_offers_notices_once(bot: BotUnderTest) -> None:
     resident = bot.person(1602)
     await resident.send("/start")
-    await resident.expect_many(consent_screen(bot), "顺便说一下")
-    await resident.press("好的，选择主题")
-    await resident.expect_edit("勾选您关心的村/社区和主题")
+    await resident.expect_many(
+        consent_screen(bot),
+        zh(
+            "By the way: the women's federation organises events, health checks and"
+            " legal lectures. Would you like to hear about them here?"
+        ),
+    )
+    await resident.press(zh("Yes, choose topics"))
+    await resident.expect_edit(
+        zh(
+            "You will get the federation's event notices here. Tick the areas and"
+            " topics you care about; with nothing ticked you get all of them."
+            " /unsubscribe stops them."
+        )
+    )
     await resident.send("/cancel")
     await resident.expect("已取消")
     await resident.send("/start")
@@ -134,7 +162,7 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
     assert "通知 #1" in done
     report = await staff.expect("通知 #1“三八妇女节联欢会，3月8日晚上七点，社区礼堂”：已送达 4")
     assert "失败 0，被屏蔽 0，还有 0 条待发" in report.content
-    assert "刷新发送情况" in str(report.buttons)  # the automatic report speaks her language
+    assert zh("Update report") in str(report.buttons)  # the automatic report speaks her language
     assert "报名：0 人参加" in report.content
     for user_id in (3001, 3002, 3003, 3201):
         assert received(bot, user_id, "三八妇女节联欢会") == 1
@@ -149,7 +177,7 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
     notice = await coming.expect_button("✓ 🙋 我参加")  # her answer, ticked on the notice
     assert "不能参加" in str(notice.buttons) and "退订" in str(notice.buttons)
     await not_coming.expect_button("✓ 🙋 我参加")
-    await staff.press("刷新发送情况")
+    await staff.press(zh("Update report"))
     await staff.expect("报名：2 人参加，0 人不能参加")
     bot.clock.advance(timedelta(days=6, hours=7, minutes=30))  # 3月7日 19:00: 24 h before
     reminder = await coming.expect("⏰ 提醒：您报名参加的活动时间是 3月8日周日 19:00")
@@ -168,7 +196,9 @@ async def test_unsubscribe_button_on_every_announcement(bot: BotUnderTest, staff
     await staff.expect("”：已送达 2")
     resident = Person(bot.api, 3301)
     resident.skip_all()
-    assert "不会再收到活动通知" in await resident.press_and_expect_answer("退订")
+    assert zh(
+        "You will get no more event notices. Send /subscribe to start again."
+    ) in await resident.press_and_expect_answer("退订")
     await compose(staff, "第二场健康讲座")
     await staff.expect("”：已送达 1")
     assert received(bot, 3301, "第二场健康讲座") == 0
@@ -180,7 +210,7 @@ async def test_scheduled_yearly_announcement_fires_on_its_dates(
     await seed_subscribers(bot, range(3401, 3403))
     await compose(staff, "妇女节快乐", later="3月8日 9:00", repeat="每年")
     await staff.send("/announcements")
-    listing = await staff.expect("通知列表")
+    listing = await staff.expect(zh("Announcements:"))
     assert "#1 · 待发送 · 3月8日周日 09:00 · 妇女节快乐 · 每年" in listing.content
     bot.clock.advance(timedelta(days=5, hours=23))  # 3月8日 08:30
     await staff.expect_silence(0.3)
@@ -195,7 +225,7 @@ async def test_a_cancelled_announcement_is_not_sent(bot: BotUnderTest, staff: Pe
     await seed_subscribers(bot, range(3501, 3502))
     await compose(staff, "取消的活动", later="3月9日 9:00")
     await staff.send("/announcements")
-    await staff.expect("通知列表")
+    await staff.expect(zh("Announcements:"))
     await staff.press("取消 #1")
     await staff.expect("通知 #1“取消的活动”已取消")
     bot.clock.advance(timedelta(days=8))
@@ -205,27 +235,54 @@ async def test_a_cancelled_announcement_is_not_sent(bot: BotUnderTest, staff: Pe
 
 async def test_composer_refuses_bad_input_politely(bot: BotUnderTest, staff: Person) -> None:
     await staff.send("/announce")
-    await staff.expect("请发送通知的文字")
+    await staff.expect(
+        zh(
+            "Send the text of the announcement. You may send a photo with the text as"
+            " its caption instead. (/cancel stops.)"
+        )
+    )
     await staff.send("长" * 5000)
     await staff.expect("太长了：这里最多 3996 个字")  # room for the footer
     await staff.send("讲座")
     await staff.expect("发给谁")
     await staff.send("随便写点")
-    await staff.expect("请点上面的按钮")
-    await staff.press("下一步 ›")
-    await staff.expect("什么时候发送")
-    await staff.press("指定日期和时间…")
-    await staff.expect("比如：3月1日上午9点、明天晚上7点、下周三 14:00")
+    await staff.expect(zh("Please use the buttons above, or /cancel."))
+    await staff.press(zh("Next ›"))
+    await staff.expect(zh("When should it go out?"))
+    await staff.press(zh("At a date and time…"))
+    await staff.expect(
+        zh(
+            "When should it go out? Write the day and time, for example: Mar 1 9am,"
+            " tomorrow 7pm, next Wed 14:00."
+        )
+    )
     await staff.send("下个月吧")
-    await staff.expect("我没看懂这个时间。可以这样写：3月1日上午9点")
+    await staff.expect(
+        zh(
+            "I could not read that time. You can write it like this: Mar 1 9am,"
+            " tomorrow 7pm, next Wed 14:00."
+        )
+    )
     await staff.send("2月30日上午9点")
-    await staff.expect("日历上没有这一天")
+    await staff.expect(
+        zh(
+            "There is no such day on the calendar. Please check the month and the"
+            " day, for example: Mar 1 9am."
+        )
+    )
     await staff.send("下午25点")
-    await staff.expect("这个钟点对不上")
+    await staff.expect(
+        zh("That hour does not fit. Please check it, for example: 9am, 2:30pm, 19:00.")
+    )
     await staff.send("明天下午")
-    await staff.expect("几点呢？请把钟点也写上")
+    await staff.expect(zh("At what time? Please add the hour, for example: tomorrow 3pm."))
     await staff.send("2026-01-01 09:00")
-    await staff.expect("这个时间已经过去了")
+    await staff.expect(
+        zh(
+            "That time has already passed. Please give a time ahead; for a date next"
+            " year, add the year too."
+        )
+    )
     await staff.send("/cancel")
     await staff.expect("已取消")
 
@@ -233,28 +290,38 @@ async def test_composer_refuses_bad_input_politely(bot: BotUnderTest, staff: Per
 async def test_times_written_as_people_say_them(bot: BotUnderTest, staff: Person) -> None:
     await seed_subscribers(bot, range(3601, 3603))
     await staff.send("/announce")
-    await staff.expect("请发送通知的文字")
+    await staff.expect(
+        zh(
+            "Send the text of the announcement. You may send a photo with the text as"
+            " its caption instead. (/cancel stops.)"
+        )
+    )
     await staff.send("周六亲子读书会")
     await staff.expect("发给谁")
-    await staff.press("下一步 ›")
-    await staff.expect("什么时候发送")
-    await staff.press("指定日期和时间…")
-    await staff.expect("写上日子和钟点")
+    await staff.press(zh("Next ›"))
+    await staff.expect(zh("When should it go out?"))
+    await staff.press(zh("At a date and time…"))
+    await staff.expect(
+        zh(
+            "When should it go out? Write the day and time, for example: Mar 1 9am,"
+            " tomorrow 7pm, next Wed 14:00."
+        )
+    )
     await staff.send("３月７日")  # full-width, and no hour
     await staff.expect("没写几点，先按 3月7日周六 09:00 安排了")
-    await staff.expect("要重复发送吗")
+    await staff.expect(zh("Does it repeat?"))
     await staff.send("3月7日下午2点半")  # typed again: the hour changes
-    await staff.expect("要重复发送吗")
-    await staff.press("只发一次")
-    await staff.expect("要加上“我参加”")
-    await staff.press("要，加上报名按钮")
+    await staff.expect(zh("Does it repeat?"))
+    await staff.press(zh("Only once"))
+    await staff.expect(zh("Add “I'll come” / “Can't come” buttons?"))
+    await staff.press(zh("Yes, with RSVP"))
     await staff.expect("活动是哪天几点")
     await staff.send("周六下午3点")
     await staff.expect("周六亲子读书会")
     summary = await staff.expect("请看一下上面的通知")
     assert "3月7日周六 14:30发出" in summary.content
     assert "活动时间：3月7日周六 15:00" in summary.content
-    await staff.press("✓ 确认发送")
+    await staff.press(zh("✓ Send it"))
     await staff.expect("已安排发送")
     bot.clock.advance(timedelta(days=5, hours=4, minutes=59))  # 3月7日 14:29
     await staff.expect_silence(0.3)
@@ -279,20 +346,25 @@ async def test_broadcast_to_300_with_faults_and_a_restart_reaches_everyone_once(
     bot.api.inject_fault("sendMessage", kind="500", times=9, chat_id=5030)  # gives up
     # Everyone in 东升社区, plus anyone subscribed to health: 5000–5199 match, 5200+ do not.
     await staff.send("/announce")
-    await staff.expect("请发送通知的文字")
+    await staff.expect(
+        zh(
+            "Send the text of the announcement. You may send a photo with the text as"
+            " its caption instead. (/cancel stops.)"
+        )
+    )
     await staff.send("免费两癌筛查")
     await staff.expect("发给谁")
     await staff.press("东升社区")
     await staff.expect_button("✓ 东升社区")
     await staff.press("健康")
     await staff.expect_button("✓ 健康")
-    await staff.press("下一步 ›")
-    await staff.expect("什么时候发送")
-    await staff.press("现在发送")
-    await staff.expect("要加上")
-    await staff.press("不用")
+    await staff.press(zh("Next ›"))
+    await staff.expect(zh("When should it go out?"))
+    await staff.press(zh("Now"))
+    await staff.expect(zh("Add “I'll come” / “Can't come” buttons?"))
+    await staff.press(zh("No RSVP"))
     await staff.expect_many("免费两癌筛查", "请看一下上面的通知：会发给 200 位订阅的居民")
-    await staff.press("✓ 确认发送")
+    await staff.press(zh("✓ Send it"))
     await staff.expect("已安排发送")
 
     def delivered() -> int:

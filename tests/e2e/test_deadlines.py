@@ -13,7 +13,7 @@ from tests.e2e.conftest import ROSTER
 from tests.e2e.driving import say
 from tests.e2e.test_agreement import _written_dialogue
 from tests.e2e.test_parties import _two_party_case
-from tests.harness import BotUnderTest, Person
+from tests.harness import BotUnderTest, Person, zh
 
 COURT = "宁海县人民法院"
 
@@ -37,7 +37,7 @@ async def test_terms_are_followed_up_on_their_day_and_the_court_card_comes_twice
     applicant, other, number = await _two_party_case(bot, team)
     await _written_dialogue(wang)  # terms due 3月10日 and 3月31日; today is 3月2日
     await wang.expect("请核对")
-    await wang.press("✓ 确认")
+    await wang.press(zh("✓ Confirm"))
     await wang.expect_many(f"案件 {number} 已结案", "调解协议书")
     await applicant.expect(f"您的案件 {number} 已结案")
     card = await applicant.expect("司法确认")
@@ -49,7 +49,7 @@ async def test_terms_are_followed_up_on_their_day_and_the_court_card_comes_twice
     bot.clock.advance(timedelta(days=8, minutes=30))  # 3月10日 10:00
     asked = await wang.expect(f"📅 请确认：案件 {number} 第 2 条“甲方向乙方道歉”")
     assert "2026年3月10日 前" in asked.content
-    await wang.press("✓ 已履行")
+    await wang.press(zh("✓ Performed"))
     await wang.expect("第 2 条已经履行")
 
     bot.clock.advance(timedelta(days=12))  # 3月22日 10:00: day 20
@@ -58,15 +58,15 @@ async def test_terms_are_followed_up_on_their_day_and_the_court_card_comes_twice
 
     bot.clock.advance(timedelta(days=9))  # 3月31日 10:00
     await wang.expect("第 1 条“乙方拆除加高部分”")
-    await wang.press("… 还没有")
-    await wang.expect("3 天后我再问您")
+    await wang.press(zh("… Not yet"))
+    await wang.expect(zh("All right, I will ask again in 3 days."))
     bot.clock.advance(timedelta(days=3))
     await wang.expect("第 1 条“乙方拆除加高部分”")
-    await wang.press("✗ 没有履行")
+    await wang.press(zh("✗ Broken"))
     await wang.expect("已经告诉会长了")
     alert = await head.expect(f"⚠ 案件 {number}：第 1 条")
     assert alert.button_data("🔁 明天回访")
-    await head.press("↻ 重新打开案件")
+    await head.press(zh("↻ Reopen the case"))
     await head.expect(f"案件 {number} 已重新打开")
 
     kinds = [(e.kind, e.detail) for e in await bot.timeline(number)]

@@ -16,11 +16,19 @@ from tests.e2e.conftest import ROSTER, invite_link, join_team
 from tests.e2e.driving import chat_menu, database
 from tests.e2e.flows import (
     CASE_NUMBER,
+    CHECK_REQUEST,
     CLOSE_PREVIEW,
     CLOSED,
     CLOSED_TO_HER,
     DECLINE,
+    DESCRIBE,
+    ERASE_ASK,
+    ERASED,
+    GOT_IT,
     HANDOVER_NOTE,
+    NOT_YOURS,
+    REACH,
+    TOPIC,
     accepted_case,
     open_case,
     sensitive_consent,
@@ -70,7 +78,12 @@ async def test_unquoted_messages_go_to_the_fresh_choice_else_she_is_asked_and_ca
     # Ten minutes later the choice is stale: with three conversations open, she is asked.
     bot.clock.advance(timedelta(minutes=11))
     await wang.send("明天上午有空吗？")
-    question = await wang.expect("您有几件案件在同时聊")
+    question = await wang.expect(
+        zh(
+            "You have several conversations open. Which case is this message for? It"
+            " waits here until you choose."
+        )
+    )
     labels = [b["text"] for row in question.buttons for b in row]
     assert len(labels) == 3 and all("· 居民 " in label and "邻里纠纷" in label for label in labels)
     for resident in residents:
@@ -106,7 +119,7 @@ async def test_recall_is_refused_after_48_hours(bot: BotUnderTest, team: dict[st
     bot.clock.advance(timedelta(hours=49))
     recall = wang.confirmations()[0]
     await bot.api.press_button(wang.id, recall.message_id, recall.button_data("撤回"))
-    await wang.expect("来不及撤回了")
+    await wang.expect(zh("Too late to recall: Telegram allows it for 48 hours only."))
     assert not _with_text(resident, "这条以后撤不回").deleted
 
 
@@ -127,15 +140,15 @@ async def test_commands_act_on_the_case_they_name_and_refuse_someone_elses(
     await wang.send(f"/close {first}")
     await wang.expect(f"案件 {first} 的结果是")
     await wang.send(f"/close {others}")
-    await wang.expect("这个案件没有分配给您")
+    await wang.expect(zh(NOT_YOURS))
     await wang.send(f"/note {first} 下周再约")
     await wang.expect(f"备注已保存到案件 {first}")
     await wang.send(f"/note {others} 偷看")
-    await wang.expect("这个案件没有分配给您")
+    await wang.expect(zh(NOT_YOURS))
     await wang.send(f"/transfer {others}")
-    await wang.expect("这个案件没有分配给您")
+    await wang.expect(zh(NOT_YOURS))
     await wang.send(f"/book {others}")
-    await wang.expect("这个案件没有分配给您")
+    await wang.expect(zh(NOT_YOURS))
     await wang.send("/close")  # no number: the chosen case, named
     await wang.expect(f"案件 {second} 的结果是")
 
@@ -146,14 +159,19 @@ async def test_forget_ends_the_case_for_good_on_the_mediators_side(
     resident, wang = bot.person(3130), team["wang"]
     number = await accepted_case(resident, wang)
     await resident.send("/forget")
-    await resident.expect("这会删除您的资料")
-    await resident.press("是的，全部删除")
-    await resident.expect("您的所有资料都已删除")
+    await resident.expect(zh(ERASE_ASK))
+    await resident.press(zh("Yes, erase everything"))
+    await resident.expect(zh(ERASED))
     await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
     await wang.send("/cases")
-    assert "已撤回（资料已删除）" in (await wang.expect(number)).content
+    assert zh("withdrawn (data erased)") in (await wang.expect(number)).content
     await wang.send(f"/reopen {number}")
-    await wang.expect("居民撤回了这个案件并删除了自己的资料")
+    await wang.expect(
+        zh(
+            "The resident withdrew this case and had her data erased. It has ended"
+            " and cannot be reopened; nothing can reach her any more."
+        )
+    )
     case = await bot.timeline(number)
     assert "reopened" not in [e.kind for e in case]
 
@@ -167,9 +185,9 @@ async def test_a_purged_case_is_refused_on_reopen(
     number = await accepted_case(resident, wang)
     await wang.send("/close")
     await wang.expect(zh("How did case {number} end?", number=number))
-    await wang.press("居民撤回")
+    await wang.press(zh("Withdrawn by the resident"))
     await wang.expect(zh(CLOSE_PREVIEW))
-    await wang.press("✓ 确认")
+    await wang.press(zh("✓ Confirm"))
     await wang.expect(zh(CLOSED, number=number, outcome=zh("withdrawn")))
     assert bot.app is not None
     db = bot.app.bot_data.services.db
@@ -183,7 +201,13 @@ async def test_a_purged_case_is_refused_on_reopen(
         await asyncio.sleep(0.05)
     assert row is not None and row[0] is not None
     await wang.send(f"/reopen {number}")
-    await wang.expect("这个案件无法重新打开：保存期满后")
+    await wang.expect(
+        zh(
+            "This case cannot be reopened: its contents were deleted after the"
+            " retention period. If the resident needs help again, she can start a new"
+            " case."
+        )
+    )
 
 
 async def test_after_a_decline_the_resident_is_told_the_truth(
@@ -192,22 +216,22 @@ async def test_after_a_decline_the_resident_is_told_the_truth(
     resident, wang = bot.person(3150), team["wang"]
     number = await open_case(resident)
     await wang.expect(f"新案件 {number}")
-    await wang.press("婉拒")
+    await wang.press(zh("Decline"))
     await wang.expect_edit("为什么")
-    await wang.press("我现在太忙")
+    await wang.press(zh("I am too busy now"))
     await wang.expect_edit(zh(DECLINE, number=number))
-    await wang.press("取消")  # nothing changes: the offer card is back, still open
+    await wang.press(zh("Cancel"))  # nothing changes: the offer card is back, still open
     await wang.expect_button(zh("Accept"))
     assert "declined" not in [e.kind for e in await bot.timeline(number)]
-    await wang.press("婉拒")
-    await wang.expect_button("我现在太忙")
-    await wang.press("我现在太忙")
+    await wang.press(zh("Decline"))
+    await wang.expect_button(zh("I am too busy now"))
+    await wang.press(zh("I am too busy now"))
     await wang.expect_button("修改")
-    await wang.press("修改")  # another reason
-    await wang.expect_button("我认识这家人（需要回避）")
-    await wang.press("我现在太忙")
+    await wang.press(zh("Change"))  # another reason
+    await wang.expect_button(zh("I know the family (conflict of interest)"))
+    await wang.press(zh("I am too busy now"))
     await wang.expect_button("确认")
-    await wang.press("确认")
+    await wang.press(zh("Confirm"))
     await wang.expect_edit(zh("You declined this case. It has been offered to someone else."))
     told = await resident.expect(f"关于您的案件 {number}")
     assert "李阿姨很快会在这里回复您" in told.content
@@ -226,11 +250,11 @@ async def test_a_handover_confirms_and_cancel_leaves_everything_unchanged(
     await wang.send("双方周四见面")
     confirm = await wang.expect("转交给李阿姨吗")
     assert "双方周四见面" in confirm.content
-    await wang.press("修改")
+    await wang.press(zh("Change"))
     await wang.expect("请给李阿姨写一段简短的交接说明")
     await wang.send("双方周五见面")
     await wang.expect("转交给李阿姨吗")
-    await wang.press("取消")
+    await wang.press(zh("Cancel"))
     await wang.expect(f"已取消：案件 {number} 仍由原调解员负责")
     assert "transferred" not in [e.kind for e in await bot.timeline(number)]
     await wang.send("还是我来")
@@ -245,27 +269,27 @@ async def test_a_phone_call_cases_number_is_on_every_card(
     earlier = await accepted_case(resident, wang, text="第一次的事")  # with the society before
     await wang.send("/close")
     await wang.expect(zh("How did case {number} end?", number=earlier))
-    await wang.press("居民撤回")
+    await wang.press(zh("Withdrawn by the resident"))
     await wang.expect(zh(CLOSE_PREVIEW))
-    await wang.press("✓ 确认")
+    await wang.press(zh("✓ Confirm"))
     await wang.expect(zh(CLOSED, number=earlier, outcome=zh("withdrawn")))
     await resident.expect(zh(CLOSED_TO_HER, number=earlier, outcome=zh("withdrawn")))
     await start_intake(resident, consent=False)
     await resident.press("东升社区")
-    await resident.expect("是哪方面的事情")
+    await resident.expect(zh(TOPIC))
     await resident.press("邻里纠纷")
     await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
+    await resident.expect(zh(DESCRIBE))
     await resident.send("楼上漏水")
-    await resident.expect("收到了")
-    await resident.press("说完了 ✓")
-    await resident.expect("您希望大阿嫂怎么和您联系")
-    await resident.press("电话联系")
+    await resident.expect(zh(GOT_IT))
+    await resident.press(zh("Done ✓"))
+    await resident.expect(zh(REACH))
+    await resident.press(zh("A phone call"))
     await resident.expect()
     await resident.send("13812345678")
     await resident.expect("谢谢")
-    await resident.expect("请核对您的求助内容")
-    await resident.press("✓ 提交给大阿嫂")
+    await resident.expect(zh(CHECK_REQUEST))
+    await resident.press(zh("✓ Send to Da'asao"))
     number = CASE_NUMBER.search((await resident.expect("您的求助已登记")).content)
     assert number
     offer = await wang.expect(f"新案件 {number.group(0)}")
@@ -274,7 +298,7 @@ async def test_a_phone_call_cases_number_is_on_every_card(
         assert "她用的语言：中文" in card
         assert "以前的案件：1" in card and "第一次的事" not in card
         assert "3170" not in card and "丽娟" not in card
-    await wang.press("接受")
+    await wang.press(zh("Accept"))
     accepted = await wang.expect_edit(f"您已接受案件 {number.group(0)}")
     assert "+86 138 1234 5678" in accepted.content
     await wang.expect_many(f"📨 {number.group(0)}", "楼上漏水")
@@ -297,7 +321,15 @@ async def test_each_role_has_its_own_menu_help_and_welcome(
     welcome = _with_text(wang, "居民会看到您的称呼")
     assert welcome.reply_markup == {"remove_keyboard": True}  # no 找大阿嫂 button for her
     await wang.send("/help")
-    help_text = (await wang.expect("派给您的案件由您来调解")).content
+    help_text = (
+        await wang.expect(
+            zh(
+                "You mediate the cases offered to you: accept or decline each offer, then"
+                " talk with the resident here, through the bot; she never sees your"
+                " account."
+            )
+        )
+    ).content
     assert "找大阿嫂" not in help_text and "/status" not in help_text
     await wang.send("/cancel")
     cancelled = await wang.expect()
@@ -327,7 +359,9 @@ async def test_saved_phrases_go_out_in_two_taps(bot: BotUnderTest, team: dict[st
     await wang.send("/phrases add 我下午三点给您打电话")
     await wang.expect(zh("Saved. It is in /phrases now."))
     await wang.send("/phrases")
-    listing = await wang.expect("点一条常用语就能发出去")
+    listing = await wang.expect(
+        zh("Tap a phrase to send it. /phrases add and a text saves a new one.")
+    )
     labels = [b["text"] for row in listing.buttons for b in row]
     assert labels == ["您好，我是大阿嫂，您的事我收到了。", "我下午三点给您打电话"]
     await wang.press("我下午三点给您打电话")
@@ -344,7 +378,10 @@ async def test_a_revisit_conversation_both_ways_in_the_chat(
     number = await settle(resident, wang)
     bot.clock.advance(timedelta(days=7, minutes=30))
     card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
-    assert "联系方式：就在这里聊" in card.content and "回复这张卡片" in card.content
+    assert (
+        "联系方式：就在这里聊" in card.content
+        and zh("Reply to this card to write to the resident here.") in card.content
+    )
     await wang.send("您家最近还好吗？", reply_to=card.message_id)
     await resident.expect(f"💬 王大姐 · 案件 {number}")
     asked = await resident.expect("您家最近还好吗？")
@@ -360,7 +397,7 @@ async def test_a_revisit_conversation_both_ways_in_the_chat(
     wang.ignore("📋", "🔁")
     bot.clock.advance(timedelta(days=60))
     await wang.send("还在吗？", reply_to=answer.message_id)
-    await wang.expect("这个案件已结案")
+    await wang.expect(zh("This case is closed. Reopen it with /reopen if you need to continue."))
     await resident.expect_silence(0.2)
 
 
@@ -380,7 +417,7 @@ async def test_a_transfer_carries_the_history_and_replies_thread_on_all_sides(
     await wang.expect(zh(HANDOVER_NOTE, name="李阿姨"))
     await wang.send("物业不管，要上门看看")
     await wang.expect("转交给李阿姨吗")
-    await wang.press("确认")
+    await wang.press(zh("Confirm"))
     await wang.expect(f"案件 {number} 现在由李阿姨负责")
     handed = await li.expect(f"案件 {number}（东升社区）已经转交给您")
     for line in ("物业不管，要上门看看", "楼上天天漏水", "王大姐: 漏了多久了？", "两个星期了"):
@@ -401,7 +438,7 @@ async def test_a_transfer_carries_the_history_and_replies_thread_on_all_sides(
     answer = await resident.expect("我明天上午来看")
     assert answer.reply_to_message_id == still["message_id"]
     await wang.send("我再说一句", reply_to=asked["message_id"])
-    await wang.expect("这个案件没有分配给您")
+    await wang.expect(zh(NOT_YOURS))
     await resident.expect_silence(0.1)
     assert first["message_id"] != still["message_id"]
 
@@ -426,9 +463,9 @@ async def test_continuity_and_capacity_in_routing(
     first = await accepted_case(returning, li, text="第一次")
     await li.send("/close")
     await li.expect(zh("How did case {number} end?", number=first))
-    await li.press("居民撤回")
+    await li.press(zh("Withdrawn by the resident"))
     await li.expect(zh(CLOSE_PREVIEW))
-    await li.press("✓ 确认")
+    await li.press(zh("✓ Confirm"))
     await li.expect(zh(CLOSED, number=first, outcome=zh("withdrawn")))
     await returning.expect(zh(CLOSED_TO_HER, number=first, outcome=zh("withdrawn")))
     await wang.send("/duty on")
@@ -438,7 +475,7 @@ async def test_continuity_and_capacity_in_routing(
     again = await open_case(returning, text="又吵起来了", consent=False)
     await li.expect(f"新案件 {again}")
     assert first != again
-    await li.press("接受")
+    await li.press(zh("Accept"))
     await li.expect_edit(f"您已接受案件 {again}")
     await li.expect_many(f"📨 {again}", "又吵起来了")
     # 王大姐 can carry one case; with one open she is passed over though 李阿姨 has more.
@@ -450,7 +487,7 @@ async def test_continuity_and_capacity_in_routing(
     await wang.send("/capacity")
     await wang.expect("您最多同时接 1 件案件")
     await wang.send("/capacity off")
-    await wang.expect("已取消上限")
+    await wang.expect(zh("No limit now: new cases can come to you whenever you are on duty."))
     after = await open_case(bot.person(3223), text="第四户")
     await wang.expect(f"新案件 {after}")
     assert mine

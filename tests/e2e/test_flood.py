@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROSTER
-from tests.e2e.flows import accepted_case, sensitive_consent, start_intake
+from tests.e2e.flows import DESCRIBE, TOPIC, accepted_case, sensitive_consent, start_intake
 from tests.e2e.test_durable import settled_book
-from tests.harness import BotUnderTest, Person
+from tests.harness import BotUnderTest, Person, zh
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ async def test_the_flood_limit_holds_and_never_drops(
     rows = await settled_book(bot.config.storage.path, number, at_least=9)
     deliveries = [r[2] for r in rows[-8:]]
     assert deliveries == ["delivered"] * 5 + ["held"] * 3
-    await resident.press("看收着的消息")
+    await resident.press(zh("Show the waiting messages"))
     await resident.expect_many("这就把收着的 3 条消息发给您", "第5句", "第6句", "第7句")
     deliveries = [r[2] for r in (await settled_book(bot.config.storage.path, number))[-8:]]
     assert deliveries == ["delivered"] * 8
@@ -50,10 +50,10 @@ async def test_an_intake_description_keeps_every_message_over_the_limit(
     resident = bot.person(1806)
     await start_intake(resident)
     await resident.press("东升社区")
-    await resident.expect("是哪方面的事情")
+    await resident.expect(zh(TOPIC))
     await resident.press("邻里纠纷")
     await sensitive_consent(resident)
-    await resident.expect("说说发生了什么")
+    await resident.expect(zh(DESCRIBE))
     for n in range(9):
         await resident.send(f"描述{n}")
     await asyncio.sleep(0.5)

@@ -14,8 +14,8 @@ import re
 
 from bot.features.parties import qr_png
 from tests.e2e.driving import database, press_any, say
-from tests.e2e.flows import accepted_case
-from tests.harness import BotUnderTest, Person
+from tests.e2e.flows import ERASE_ASK, ERASED, accepted_case
+from tests.harness import BotUnderTest, Person, zh
 
 LINK = re.compile(r"https://t\.me/\w+\?start=(party-[\w-]+)")
 APPLICANT, OTHER, STRANGER = 7_100_001, 7_100_002, 7_100_003
@@ -36,9 +36,26 @@ async def _invited(bot: BotUnderTest, wang: Person) -> str:
 async def _joined(bot: BotUnderTest, wang: Person, other: Person, payload: str) -> None:
     await other.send(f"/start {payload}")
     screen = await other.expect("邀请您参加一次调解")
-    assert "关于人民调解" in screen.content and "随时结束调解" in screen.content
-    await other.press("我同意，参加调解")
-    await other.expect("只有调解员看得到")
+    assert (
+        zh(
+            "About people's mediation:\n• It is free and voluntary. The mediator"
+            " helps you talk and find an agreement; she does not decide for you.\n•"
+            " You may accept or refuse mediation, ask for another mediator, ask that"
+            " it be held in private, and end it at any time (/withdraw).\n• Please"
+            " tell the truth, respect the other side, and keep to what you agree.\n•"
+            " The mediator keeps what you say confidential.\n• An agreement you both"
+            " sign is binding; you may ask a court to confirm it within 30 days."
+        )
+        in screen.content
+    )
+    await other.press(zh("I agree, take part"))
+    await other.expect(
+        zh(
+            "Thank you. You can write to the mediator right here: words, photos or"
+            " voice messages. Only the mediator sees them. Send /withdraw to end"
+            " mediation at any time."
+        )
+    )
     await wang.expect("已加入案件")
 
 
@@ -63,7 +80,12 @@ async def test_the_other_party_joins_once_and_each_side_reaches_only_the_mediato
     # A second use of the link is refused kindly, and changes nothing.
     stranger = bot.person(STRANGER, "路人")
     await stranger.send(f"/start {payload}")
-    await stranger.expect("邀请链接已经用过了")
+    await stranger.expect(
+        zh(
+            "This invitation link has already been used or is no longer valid. If a"
+            " mediator invited you, please ask her for a new link."
+        )
+    )
 
     # The other party's message reaches the mediator under their own pseudonym.
     await other.send("围墙是我家的地")
@@ -140,7 +162,7 @@ async def test_the_other_party_declines_or_ends_mediation_and_the_mediator_is_to
     wang = team["wang"]
     _applicant, other, number = await _two_party_case(bot, team)
     await other.send("/withdraw")
-    await other.expect("您要撤回哪个案件")
+    await other.expect(zh("Which case do you want to withdraw? The mediator will be told."))
     await other.press(f"{number} · 结束调解")
     await other.expect("您已结束参加")
     await wang.expect("已结束参加案件")
@@ -153,8 +175,10 @@ async def test_the_other_party_declines_or_ends_mediation_and_the_mediator_is_to
     newcomer = bot.person(STRANGER, "另一个人")
     await newcomer.send(f"/start {payload}")
     await newcomer.expect("邀请您参加一次调解")
-    await newcomer.press("不参加")
-    await newcomer.expect("不会再打扰您")
+    await newcomer.press(zh("No, I don't want to"))
+    await newcomer.expect(
+        zh("All right. Nothing more will be asked of you. Thank you for your time.")
+    )
     await wang.expect("不愿参加案件")
     await wang.send("/talk")
     menu = await wang.expect("发给谁")
@@ -203,12 +227,12 @@ async def test_the_other_party_is_told_when_the_case_ends_without_an_agreement(
     applicant, other, number = await _two_party_case(bot, team)
     await wang.send("/close")
     await wang.expect("结果是")
-    await wang.press("未调解成功（已转介）")
+    await wang.press(zh("Not settled (referred on)"))
     await wang.expect("转介到了哪里")
     await wang.send("区人民法院")
     preview = await wang.expect("请核对")
     assert "告诉对方 R-" in preview.content and "调解已经结束" in preview.content
-    await wang.press("✓ 确认")
+    await wang.press(zh("✓ Confirm"))
     await wang.expect(f"案件 {number} 已结案")
     await applicant.expect(f"您的案件 {number} 已结案")
     await other.expect(f"案件 {number} 的调解已经结束，没有达成协议")
@@ -217,7 +241,7 @@ async def test_the_other_party_is_told_when_the_case_ends_without_an_agreement(
     await wang.expect(f"案件 {number} 已重新打开")
     await applicant.expect("已重新打开")
     await applicant.send("/withdraw")
-    await applicant.expect("您要撤回哪个案件")
+    await applicant.expect(zh("Which case do you want to withdraw? The mediator will be told."))
     await applicant.press(next(b for b in _labels(applicant) if b.startswith(number)))
     await applicant.expect(f"案件 {number} 已撤回")
     await other.expect(f"案件 {number} 的调解已经结束，没有达成协议")
@@ -251,9 +275,9 @@ async def test_the_other_party_can_erase_their_words_from_the_case(
     await other.send("我的秘密XYZ")
     await wang.expect_many("📨", "我的秘密XYZ")
     await other.send("/forget")
-    await other.expect("这会删除您的资料")
-    await other.press("是的，全部删除")
-    await other.expect("您的所有资料都已删除")
+    await other.expect(zh(ERASE_ASK))
+    await other.press(zh("Yes, erase everything"))
+    await other.expect(zh(ERASED))
     db = database(bot)
     assert await db.fetch_one("SELECT 1 FROM case_messages WHERE text LIKE '%XYZ%'") is None
     assert await db.fetch_one("SELECT 1 FROM relay_map WHERE chat_id = ?", (OTHER,)) is None

@@ -7,8 +7,19 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from tests.e2e.flows import accepted_case, close_referred, consent_screen, sensitive_consent
-from tests.harness import BotUnderTest, Person
+from tests.e2e.flows import (
+    DESCRIBE,
+    ERASE_ASK,
+    ERASED,
+    GOT_IT,
+    TOPIC,
+    WHICH_AREA,
+    accepted_case,
+    close_referred,
+    consent_screen,
+    sensitive_consent,
+)
+from tests.harness import BotUnderTest, Person, zh
 
 DAY = timedelta(days=1)
 
@@ -43,13 +54,13 @@ async def test_forget_erases_the_resident_and_withdraws_open_cases(
     resident, wang = bot.person(1703, "秀英"), team["wang"]
     number = await accepted_case(resident, wang, text="隐私内容ABC")
     await resident.send("/forget")
-    await resident.expect("这会删除您的资料")
-    await resident.press("不，保留")
-    await resident.expect("没有删除任何内容")
+    await resident.expect(zh(ERASE_ASK))
+    await resident.press(zh("No, keep it"))
+    await resident.expect(zh("Nothing was erased."))
     await resident.send("/forget")
-    await resident.expect("这会删除您的资料")
-    await resident.press("是的，全部删除")
-    await resident.expect("您的所有资料都已删除")
+    await resident.expect(zh(ERASE_ASK))
+    await resident.press(zh("Yes, erase everything"))
+    await resident.expect(zh(ERASED))
     await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
     assert bot.app is not None
     db = bot.app.bot_data.services.db
@@ -114,10 +125,10 @@ async def test_discreet_mode_neutral_first_line_and_clear_chat(
     await accepted_case(resident, wang)
     await resident.send("/privacy")
     await resident.expect("我们保存什么")
-    await resident.press("低调模式：开")
-    await resident.expect("📩 新消息")  # even the confirmation starts neutrally
+    await resident.press(zh("Discreet mode: on"))
+    await resident.expect(zh("📩 New message"))  # even the confirmation starts neutrally
     await wang.send("您好，今天方便说话吗？")
-    header = await resident.expect("📩 新消息")
+    header = await resident.expect(zh("📩 New message"))
     assert header.content.startswith("📩 新消息\n\n💬 王大姐")
     text = await resident.expect("今天方便说话吗")
     assert text.content.startswith("📩 新消息\n\n")
@@ -130,7 +141,7 @@ async def test_discreet_mode_neutral_first_line_and_clear_chat(
     await resident.expect("还在吗")
     await resident.send("/privacy")
     await resident.expect("我们保存什么")
-    await resident.press("🧹 清除这个对话")
+    await resident.press(zh("🧹 Clear this chat"))
     report = await resident.expect("已删除我的 2 条消息")
     assert "4 条较早的消息无法删除" in report.content
     deleted = {m.message_id for m in bot.api.messages_to(resident.id) if m.deleted}
@@ -143,7 +154,7 @@ async def test_danger_path_offers_discreet_mode(bot: BotUnderTest, team: dict[st
     await resident.expect(consent_screen(bot))
     await resident.send("救命")
     await resident.expect("如果您现在有危险")
-    await resident.press("🆘 马上通知大阿嫂")
+    await resident.press(zh("🆘 Alert Da'asao now"))
     await resident.expect("我们已经通知了")
     offer = await resident.expect("低调模式")
     assert offer.button_data("低调模式：开")
@@ -183,7 +194,7 @@ async def test_staff_can_block_and_unblock_with_a_reason(
     await staff.send(f"/block {number} 辱骂调解员")
     await staff.expect(f"案件 {number} 的居民已被屏蔽")
     await resident.send("你们都是骗子")
-    await resident.expect("抱歉，现在无法接收您的消息")
+    await resident.expect(zh("Sorry, your messages cannot be received now."))
     await wang.expect_silence(0.2)
     events = await bot.timeline(number)
     assert events[-1].kind == "blocked" and events[-1].detail == {"reason": "辱骂调解员"}
@@ -201,11 +212,11 @@ async def test_a_blocked_resident_keeps_her_data_rights_and_nothing_else(
     await staff.send(f"/block {number} 威胁调解员")
     await staff.expect(f"案件 {number} 的居民已被屏蔽")
     await resident.send("/status")
-    refused = await resident.expect("抱歉，现在无法接收您的消息")
+    refused = await resident.expect(zh("Sorry, your messages cannot be received now."))
     assert "/privacy" in refused.content  # what she can still do
     await resident.send("/privacy")
     notice = await resident.expect("我们保存什么")
-    await resident.press("📄 我的资料")
+    await resident.press(zh("📄 My data"))
     await resident.expect_many("机器人保存的关于您的全部内容", "机器人保存的关于您的全部内容")
     assert bot.app is not None
     db = bot.app.bot_data.services.db
@@ -218,9 +229,9 @@ async def test_a_blocked_resident_keeps_her_data_rights_and_nothing_else(
     assert row is not None and row[0] == "accepted"  # the withdraw press did nothing
     assert await db.fetch_one("SELECT 1 FROM subscribers WHERE user_id = 1709") is None
     await resident.send("/forget")
-    await resident.expect("这会删除您的资料")
-    await resident.press("是的，全部删除")
-    await resident.expect("您的所有资料都已删除")
+    await resident.expect(zh(ERASE_ASK))
+    await resident.press(zh("Yes, erase everything"))
+    await resident.expect(zh(ERASED))
     assert await db.fetch_one("SELECT 1 FROM users WHERE id = 1709") is None
 
 
@@ -264,22 +275,22 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await wang.expect("备注已保存")
     await resident.send("找大阿嫂")  # a second request, begun and left
     await resident.expect("王大姐正在跟进您的案件")
-    await resident.press("这是另一件事")
-    await resident.expect("您住在哪个村或社区")
+    await resident.press(zh("It is a new matter"))
+    await resident.expect(zh(WHICH_AREA))
     await resident.press("东升社区")
-    await resident.expect("是哪方面的事情")
+    await resident.expect(zh(TOPIC))
     await resident.press("邻里纠纷")
     await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
+    await resident.expect(zh(DESCRIBE))
     await resident.send(secrets["a new intake"])
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await staff.send(f"/block {number} {secrets['block reason']}")
     await staff.expect("已被屏蔽")
     assert await _until_gone(bot, secrets) != [], "the test would prove nothing"
     await resident.send("/forget")  # blocked: her data rights remain
-    await resident.expect("这会删除您的资料")
-    await resident.press("是的，全部删除")
-    await resident.expect("您的所有资料都已删除")
+    await resident.expect(zh(ERASE_ASK))
+    await resident.press(zh("Yes, erase everything"))
+    await resident.expect(zh(ERASED))
     await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
     assert await _until_gone(bot, secrets) == []
     events = [e for e in await bot.timeline(number) if e.kind == "blocked"]
@@ -313,15 +324,15 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     await wang.expect("已结案")
     await other.send("找大阿嫂")
     await other.expect(consent_screen(bot))
-    await other.press("我同意")
-    await other.expect("您住在哪个村或社区")
+    await other.press(zh("I agree"))
+    await other.expect(zh(WHICH_AREA))
     await other.press("东升社区")
-    await other.expect("是哪方面的事情")
+    await other.expect(zh(TOPIC))
     await other.press("邻里纠纷")
     await sensitive_consent(other)
-    await other.expect("请用您自己的话")
+    await other.expect(zh(DESCRIBE))
     await other.send(secrets["abandoned intake"])
-    await other.expect("收到了")
+    await other.expect(zh(GOT_IT))
     await other.send("/mydata")  # the draft is hers while it exists
     await other.expect("机器人保存的关于您的全部内容")
     exported = await other.expect()
@@ -362,13 +373,22 @@ async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resi
     await head.send(f"/book {number}")
     await head.expect_many(number, number)
     await wang.send("/consult")
-    await wang.expect("请写下您要问法律指导员的问题")
+    await wang.expect(
+        zh(
+            "Write your question for the legal adviser. They will see the case's"
+            " topic and area, never who the resident is."
+        )
+    )
     await wang.send("邻居的树挡光，能要求砍掉吗？")
-    await wang.expect("您的问题已发给法律指导员")
+    await wang.expect(
+        zh("Your question has been sent to the legal adviser. Their answer will come here.")
+    )
     await adviser.expect("邻居的树挡光")
     for reader in (resident, wang):  # neither a resident nor a mediator may list it
         await reader.send(f"/access {number}")
-        await reader.expect("只对妇联工作人员和调解社社长开放")
+        await reader.expect(
+            zh("Sorry, this is only for the federation staff and the head of the society.")
+        )
     for reader in (head, staff):
         await reader.send(f"/access {number}")
         listed = (await reader.expect(f"查看过案件 {number} 的人和时间")).content.splitlines()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
-from tests.harness import BotUnderTest, make_config
+from tests.harness import BotUnderTest, make_config, zh
 
 
 async def test_profile_in_each_language_read_back(bot: BotUnderTest) -> None:
@@ -44,7 +44,14 @@ async def test_a_refused_profile_is_logged_and_the_bot_starts(
         assert running.api.profile("name", "zh") is None
         resident = running.person(5101)
         await resident.send("/start")
-        await resident.expect("您好！这里是大阿嫂")  # the bot works without its profile
+        await resident.expect(
+            zh(
+                "Hello! This is Da'asao, the volunteer women mediators of your"
+                " neighbourhood. Tell us what troubles you, at home or with neighbours,"
+                " landlords or employers: one of us will answer you herself, and what you"
+                " say stays private."
+            )
+        )  # the bot works without its profile
     finally:
         await running.stop()
         await running.api.stop()

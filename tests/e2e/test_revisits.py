@@ -10,7 +10,7 @@ import asyncio
 from datetime import timedelta
 
 from tests.e2e.flows import accepted_case, close_settled
-from tests.harness import BotUnderTest, Person
+from tests.harness import BotUnderTest, Person, zh
 
 DAY = timedelta(days=1)
 
@@ -36,7 +36,7 @@ async def test_revisits_at_seven_and_thirty_days_at_the_local_hour(
     card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
     assert "协议内容：每晚十点后停止装修" in card.content
     assert "晚到了" not in card.content
-    await wang.press("✓ 协议执行良好")
+    await wang.press(zh("✓ It is holding"))
     await wang.expect(f"案件 {number} 的第 1 次回访已记录：协议执行良好")
     bot.clock.advance(23 * DAY)
     await wang.expect(f"🔁 案件 {number} 第 2 次回访")
@@ -51,11 +51,11 @@ async def test_remind_me_tomorrow_and_could_not_reach(
     number = await settle(resident, wang)
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
     await wang.expect("第 1 次回访")
-    await wang.press("明天再提醒我")
-    await wang.expect("好的，明天再提醒您")
+    await wang.press(zh("Remind me tomorrow"))
+    await wang.expect(zh("All right, I will remind you tomorrow."))
     bot.clock.advance(DAY)
     await wang.expect("第 1 次回访")
-    await wang.press("联系不上")
+    await wang.press(zh("Could not reach them"))
     await wang.expect(f"案件 {number} 的第 1 次回访没能联系上当事人")
 
 
@@ -68,11 +68,11 @@ async def test_a_recurred_dispute_opens_a_linked_case_and_routes_it(
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
     await wang.expect("第 1 次回访")
     team["li"].ignore("📋")
-    await wang.press("⚠ 纠纷又出现了")
+    await wang.press(zh("⚠ The dispute came back"))
     await wang.expect("新案件 QJS-2026-0002")  # continuity: she had the old case, on duty
     recorded = await wang.expect("已重新登记为案件 QJS-2026-0002")
     assert f"与 {number} 关联" in recorded.content
-    await wang.press("接受")
+    await wang.press(zh("Accept"))
     await wang.expect_edit("您已接受案件 QJS-2026-0002")
     await asyncio.sleep(0.2)  # nothing else comes: a recurred case has no messages yet
     wang.skip_all()
@@ -101,11 +101,18 @@ async def test_survey_after_three_days(bot: BotUnderTest, team: dict[str, Person
     survey = await resident.expect(f"（{number}）已经办结了。您对这次帮忙满意吗")
     assert "王大姐帮您调解的“邻里纠纷”的事情" in survey.content  # the matter and who helped
     await resident.press("★★★★")
-    await resident.expect("问题解决了吗")
-    await resident.press("解决了")
-    await resident.expect("还有什么想告诉我们的吗")
+    await resident.expect(zh("Thank you! Is the problem resolved?"))
+    await resident.press(zh("Yes, it is resolved"))
+    await resident.expect(
+        zh("Anything else you would like to tell us? Write it here, or press No comment.")
+    )
     await resident.send("王大姐人很好")
-    await resident.expect("谢谢您跟我们说这些")
+    await resident.expect(
+        zh(
+            "Thank you for telling us this; we read every word, and it helps us do"
+            " better. All the best to you and your family!"
+        )
+    )
     assert bot.app is not None
     followup = bot.app.bot_data.services.revisits._followup
     case = await bot.app.bot_data.services.db.fetch_one(
@@ -152,7 +159,7 @@ async def test_revisits_of_a_reassigned_case_go_to_the_new_mediator(
     await head.expect("交接说明")
     await head.send("王大姐搬走了，回访由李阿姨做")
     await head.expect("转交给李阿姨吗")
-    await head.press("确认")
+    await head.press(zh("Confirm"))
     await head.expect(f"案件 {number} 现在由李阿姨负责")
     await li.expect_many("已经转交给您", *[f"案件 {number} 的调解卷宗"] * 2)  # HTML, DOCX
     li.ignore("📋")
@@ -167,14 +174,14 @@ async def test_weekly_digest_on_monday_morning(bot: BotUnderTest, team: dict[str
     for member in team.values():
         member.skip_all()
     bot.clock.advance(7 * DAY - timedelta(minutes=30))  # next Monday 09:00 local
-    digest = await wang.expect("📋 您的每周汇总")
+    digest = await wang.expect(zh("📋 Your weekly digest"))
     assert "未结案件：1" in digest.content and open_number in digest.content
-    society = await team["head"].expect("📋 调解社每周汇总")
+    society = await team["head"].expect(zh("📋 Weekly digest of the society"))
     assert "未结案件：1" in society.content
-    quiet = await team["li"].expect("📋 您的每周汇总")
+    quiet = await team["li"].expect(zh("📋 Your weekly digest"))
     assert "未结案件：0" in quiet.content
     bot.clock.advance(7 * DAY)
-    await wang.expect("📋 您的每周汇总")  # and again the week after
+    await wang.expect(zh("📋 Your weekly digest"))  # and again the week after
 
 
 async def test_a_revisit_due_while_the_bot_was_down_is_sent_once_marked_late(
@@ -186,7 +193,7 @@ async def test_a_revisit_due_while_the_bot_was_down_is_sent_once_marked_late(
     bot.clock.advance(8 * DAY)
     await bot.start()
     card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
-    assert "这条提醒晚到了" in card.content
+    assert zh("(This reminder is late: the bot was offline when it fell due.)") in card.content
     await bot.restart()
     await wang.expect_silence(0.5)  # sent once: a restart does not send it again
     cards = [m for m in bot.api.messages_to(wang.id) if "第 1 次回访" in m.content]

@@ -10,7 +10,15 @@ from datetime import timedelta
 
 from localapi.state import BotMessage
 from tests.e2e.conftest import invite_link
-from tests.e2e.flows import ACCEPTED, CASE_NUMBER, DECLINE, open_case, register_en, start_intake
+from tests.e2e.flows import (
+    ACCEPTED,
+    CASE_NUMBER,
+    DECLINE,
+    TOPIC,
+    open_case,
+    register_en,
+    start_intake,
+)
 from tests.harness import BotUnderTest, Person, zh
 
 
@@ -22,14 +30,14 @@ async def test_offer_accept_tells_the_resident_and_copies_the_description(
     wang = team["wang"]
     card = await wang.expect(f"新案件 {number}")
     assert "请在 3月2日周一 10:00 前答复" in card.content  # 30 minutes of duty time
-    await wang.press("接受")
+    await wang.press(zh("Accept"))
     await wang.expect_edit(f"您已接受案件 {number}")
     await wang.expect(f"📨 {number} · 居民 R-")
     copied = await wang.expect("楼上的水管漏到我家")
     assert copied.copied_from is not None and copied.forward_origin is None
     await resident.expect(f"王大姐已经接手您的案件 {number}")
     await resident.send("/status")
-    await resident.expect("调解员处理中")
+    await resident.expect(zh("with a mediator"))
 
 
 async def test_load_balancing_then_round_robin(bot: BotUnderTest, team: dict[str, Person]) -> None:
@@ -38,7 +46,7 @@ async def test_load_balancing_then_round_robin(bot: BotUnderTest, team: dict[str
     second = await open_case(bot.person(1103))
     await team["li"].expect(second)  # 王大姐 has an open offer now
     for name in ("wang", "li"):
-        await team[name].press("接受")
+        await team[name].press(zh("Accept"))
         await team[name].expect_many("📨", "邻居家装修")  # the description, copied on acceptance
     third = await open_case(bot.person(1104))
     await team["wang"].expect(third)  # equal load again: the one offered longest ago
@@ -50,16 +58,16 @@ async def test_decline_with_a_reason_moves_the_case_on(
     number = await open_case(bot.person(1105))
     wang, li = team["wang"], team["li"]
     await wang.expect(number)
-    await wang.press("婉拒")
-    await wang.expect_edit("您为什么婉拒这个案件")
-    await wang.press("« 返回")
+    await wang.press(zh("Decline"))
+    await wang.expect_edit(zh("Why are you declining this case?"))
+    await wang.press(zh("« Back"))
     await wang.expect_edit(f"新案件 {number}")
-    await wang.press("婉拒")
-    await wang.expect_edit("您为什么婉拒这个案件")
-    await wang.press("我认识这家人（需要回避）")
+    await wang.press(zh("Decline"))
+    await wang.expect_edit(zh("Why are you declining this case?"))
+    await wang.press(zh("I know the family (conflict of interest)"))
     await wang.expect_edit(zh(DECLINE, number=number))
-    await wang.press("确认")
-    await wang.expect_edit("您已婉拒这个案件")
+    await wang.press(zh("Confirm"))
+    await wang.expect_edit(zh("You declined this case. It has been offered to someone else."))
     await li.expect(f"新案件 {number}")
 
 
@@ -76,7 +84,7 @@ async def test_unanswered_offer_moves_to_the_next_mediator_then_the_head(
     await li.expect(f"案件 {number} 没有及时接受")
     card = await head.expect(f"新案件 {number}")
     assert "前答复" not in card.content  # the head's offer has no timeout
-    await head.press("接受")
+    await head.press(zh("Accept"))
     await head.expect_edit(zh(ACCEPTED, number=number))
 
 
@@ -137,9 +145,9 @@ async def test_duty_switch_changes_who_gets_new_cases(
     first = await open_case(bot.person(1110))
     await team["li"].expect(first)
     await zhao.send("/duty")
-    await zhao.expect("您按排班表值班")
-    await zhao.press("现在上班")
-    await zhao.expect_edit("您现在在班")
+    await zhao.expect(zh("You follow the duty roster: new cases come to you during your slots."))
+    await zhao.press(zh("On duty now"))
+    await zhao.expect_edit(zh("You are on duty now: new cases of your area come to you."))
     second = await open_case(bot.person(1111), area="联合村")
     await zhao.expect(f"新案件 {second}")
     await wang.expect_silence()
@@ -151,8 +159,8 @@ async def test_danger_button_alerts_the_area_and_the_head_at_once_on_duty_or_not
     resident = bot.person(1112)
     await start_intake(resident)
     await resident.press("联合村")
-    await resident.expect("是哪方面的事情")
-    await resident.press("🆘 我现在有危险")
+    await resident.expect(zh(TOPIC))
+    await resident.press(zh("🆘 I am in danger now"))
     numbers = await resident.expect("如果您现在有危险，请马上拨打")
     assert "☎ 110 — 报警" in numbers.content
     assert "☎ 12338 — 妇女维权公益服务热线" in numbers.content
@@ -190,17 +198,21 @@ async def test_invite_link_works_once_and_not_after_it_expires(
     await first.expect("欢迎加入大阿嫂团队，您的身份是东升社区的调解员")
     second = bot.person(2202)
     await second.send(f"/start {payload}")
-    await second.expect("这个邀请链接已经被使用过了")
+    await second.expect(
+        zh("This invite link has already been used. Please ask the staff for a new one.")
+    )
     await second.send("/duty on")
-    await second.expect("只对调解社工作人员开放")  # the refused link gave no role
+    await second.expect(
+        zh("Sorry, this is only for the mediation desk's team.")
+    )  # the refused link gave no role
 
     late = await invite_link(staff, "法律指导员")
     bot.clock.advance(timedelta(hours=73))
     third = bot.person(2203)
     await third.send(f"/start {late}")
-    await third.expect("这个邀请链接已经过期")
+    await third.expect(zh("This invite link has expired. Please ask the staff for a new one."))
     await third.send("/start join-made-up-token")
-    await third.expect("这个邀请链接无效")
+    await third.expect(zh("This invite link is not valid. Please ask the staff for a new one."))
 
 
 async def test_display_name_is_asked_until_it_is_sensible(bot: BotUnderTest, staff: Person) -> None:
@@ -232,7 +244,7 @@ async def test_a_resident_pressing_a_mediators_button_is_refused(
     assert await team["li"].callback_answer(other) == "抱歉，这个功能只对调解社工作人员开放。"
     await resident.send("/status")
     await resident.expect("等待调解员接手")  # nothing changed
-    await team["wang"].press("接受")
+    await team["wang"].press(zh("Accept"))
     await resident.expect("王大姐已经接手")
 
 
@@ -240,7 +252,7 @@ async def test_staff_only_invite_button_refused_to_a_mediator(
     bot: BotUnderTest, team: dict[str, Person], staff: Person
 ) -> None:
     await staff.send("/invite")
-    menu = await staff.expect("您要邀请谁")
+    menu = await staff.expect(zh("Whom do you want to invite?"))
     data = menu.button_data("调解社社长")
     assert data is not None
     wang = team["wang"]
@@ -253,15 +265,15 @@ async def test_every_step_of_routing_is_on_the_case_timeline(
 ) -> None:
     number = await open_case(bot.person(1115))
     await team["wang"].expect(number)
-    await team["wang"].press("婉拒")
-    await team["wang"].expect_edit("您为什么婉拒")
-    await team["wang"].press("我现在太忙")
+    await team["wang"].press(zh("Decline"))
+    await team["wang"].expect_edit(zh("Why are you declining this case?"))
+    await team["wang"].press(zh("I am too busy now"))
     await team["wang"].expect_edit(zh(DECLINE, number=number))
-    await team["wang"].press("确认")
+    await team["wang"].press(zh("Confirm"))
     await team["li"].expect(number)
     bot.clock.advance(timedelta(minutes=31))
     await team["head"].expect(number)
-    await team["head"].press("接受")
+    await team["head"].press(zh("Accept"))
     await team["head"].expect_edit(zh(ACCEPTED, number=number))
     events = await bot.timeline(number)
     assert [e.kind for e in events] == [
