@@ -55,6 +55,10 @@ ORAL_TERMS = (
 REFERRED_WHERE = (
     "Case {number}: where was it referred (for example the court, the police, the labour bureau)?"
 )
+RECORDED = "Thank you. Your agreement was recorded ({time})."  # a party's own confirmation
+CONFIRMED = "{who} confirmed the agreement of case {number} ({time})."  # to the mediator
+REOPENED = "Case {number} is open again, and it is your current case."  # /reopen, to its mediator
+REOPENED_TO_HER = "Your case {number} has been reopened; your mediator will write to you here."
 CLOSE_PREVIEW = "Please check. Nothing happens until you press ✓ Confirm."  # /close's preview
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
 
@@ -77,6 +81,16 @@ async def expect_shaped(person: Person, source: str, **patterns: str) -> BotMess
     message = await person.expect()
     assert shaped(source, **patterns).search(message.content), (source, message.content)
     return message
+
+
+def resident_label() -> str:
+    """A pattern for how a mediator sees a resident: her label with any pseudonym."""
+    return re.escape(zh("Resident {code}", code="R-")) + r"[\w-]+"
+
+
+def party_label() -> str:
+    """A pattern for how the mediator and the resident see the other party, any pseudonym."""
+    return re.escape(zh("Other party {code}", code="R-")) + r"[\w-]+"
 
 
 def consent_screen(bot: BotUnderTest) -> str:
@@ -202,7 +216,7 @@ async def accepted_case(
 
 async def close_settled(mediator: Person, agreement: str) -> None:
     """/close as settled with an oral agreement (§28), through its preview and ✓ 确认."""
-    number = await _close_asked(mediator)
+    number = await close_asked(mediator)
     await mediator.press(zh("Settled (an agreement)"))
     await mediator.expect(zh(WRITTEN_OR_ORAL, number=number))
     await mediator.press(zh("Oral agreement (its content recorded)"))
@@ -214,7 +228,7 @@ async def close_settled(mediator: Person, agreement: str) -> None:
 
 async def close_referred(mediator: Person, where: str) -> None:
     """/close as not settled, referred to `where`, through its preview and ✓ 确认."""
-    number = await _close_asked(mediator)
+    number = await close_asked(mediator)
     await mediator.press(zh("Not settled (referred on)"))
     await mediator.expect(zh(REFERRED_WHERE, number=number))
     await mediator.send(where)
@@ -222,7 +236,7 @@ async def close_referred(mediator: Person, where: str) -> None:
     await mediator.press(zh("✓ Confirm"))
 
 
-async def _close_asked(mediator: Person) -> str:
+async def close_asked(mediator: Person) -> str:
     """/close and its first question, for her current case; returns that case's number."""
     await mediator.send("/close")
     asked = await expect_shaped(mediator, HOW_ENDED, number=CASE_NUMBER.pattern)
