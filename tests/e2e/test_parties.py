@@ -58,8 +58,7 @@ NOT_SUITABLE = (
     " reason."
 )
 NOW_IN = (  # /case, to the mediator
-    "Now talking in case {number} ({area}). Messages you write without replying go to its"
-    " resident."
+    "Now talking in case {number} ({area}). Messages you write without replying go to its resident."
 )
 ENDED_WITHOUT = (  # to the other party
     "The mediation of case {number} has ended without an agreement. Thank you for taking part."
@@ -134,7 +133,8 @@ async def test_the_other_party_joins_once_and_each_side_reaches_only_the_mediato
 
     # The other party's message reaches the mediator under their own pseudonym.
     await other.send("围墙是我家的地")
-    header = await wang.expect(f"📨 {number} · 对方 R-")
+    header = await wang.expect(f"📨 {number} · ")
+    assert re.match(rf"📨 {re.escape(number)} · {party_label()}", header.content), header.content
     copy = await wang.expect("围墙是我家的地")
     assert "laoli" not in json.dumps(copy.message) and str(OTHER) not in json.dumps(copy.message)
     assert "居民" not in header.content
@@ -149,7 +149,7 @@ async def test_the_other_party_joins_once_and_each_side_reaches_only_the_mediato
     await applicant.expect_many(f"💬 王大姐 · 案件 {number}", "秀英，您好")
     await wang.send("/talk")
     await wang.expect(zh(TALK, number=number))
-    await wang.press(next(b for b in _labels(wang) if shaped("{party}").fullmatch(b)))
+    await wang.press(next(b for b in _labels(wang) if re.fullmatch(party_label(), b)))
     await expect_shaped(
         wang,
         "Messages you write in case {number} without replying now go to {who}.",
@@ -214,7 +214,7 @@ async def test_the_other_party_declines_or_ends_mediation_and_the_mediator_is_to
     _applicant, other, number = await _two_party_case(bot, team)
     await other.send("/withdraw")
     await other.expect(zh("Which case do you want to withdraw? The mediator will be told."))
-    await other.press(f"{number} · 结束调解")
+    await other.press(zh("{number} · end mediation", number=number))
     await other.expect(
         zh("You have ended your part in the mediation of case {number}. Thank you.", number=number)
     )
@@ -245,7 +245,7 @@ async def test_the_other_party_declines_or_ends_mediation_and_the_mediator_is_to
     )
     await wang.send("/talk")
     menu = await wang.expect(zh(TALK, number=number))
-    assert not any(b.startswith("对方") for b in _labels_of(menu.reply_markup))
+    assert not any(re.match(party_label(), b) for b in _labels_of(menu.reply_markup))
 
 
 async def test_no_invitation_on_a_case_not_suitable_for_mediation_forged_or_not(
@@ -297,7 +297,7 @@ async def test_the_other_party_is_told_when_the_case_ends_without_an_agreement(
     told = shaped("• {who} is told the mediation has ended.", who=party_label())
     assert told.search(preview.content), preview.content
     await wang.press(zh("✓ Confirm"))
-    referred = zh("referred")
+    referred = zh("not settled")
     await wang.expect(zh(CLOSED, number=number, outcome=referred))
     await applicant.expect(zh(CLOSED_TO_HER, number=number, outcome=referred))
     await other.expect(zh(ENDED_WITHOUT, number=number))
@@ -351,6 +351,6 @@ async def test_the_other_party_can_erase_their_words_from_the_case(
     party = await db.fetch_one("SELECT user_id FROM case_parties")
     assert party is not None and party[0] is None  # no longer anyone's: nothing reaches them
     await wang.send("/talk")
-    menu = await wang.expect("发给谁")
-    assert not any(b.startswith("对方") for b in _labels_of(menu.reply_markup))
+    menu = await wang.expect(zh(TALK, number=number))
+    assert not any(re.match(party_label(), b) for b in _labels_of(menu.reply_markup))
     assert (await bot.timeline(number))[0].kind == "registered"  # the case itself stays
