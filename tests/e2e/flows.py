@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from localapi.state import BotMessage
 from tests.harness import BotUnderTest, Person, zh
@@ -59,6 +60,22 @@ RECORDED = "Thank you. Your agreement was recorded ({time})."  # a party's own c
 CONFIRMED = "{who} confirmed the agreement of case {number} ({time})."  # to the mediator
 REOPENED = "Case {number} is open again, and it is your current case."  # /reopen, to its mediator
 REOPENED_TO_HER = "Your case {number} has been reopened; your mediator will write to you here."
+BLOCKED = "The resident of case {number} is blocked."  # /block, to whoever blocked
+NOTE_SAVED = "Note saved to case {number}. It is not sent to the resident."
+REVISIT = "🔁 Revisit {n} of case {number}"  # the revisit card's first line
+ERASED_CASE = (  # to the mediator, when her resident withdrew and erased her data
+    "The resident of case {number} has withdrawn it and had her data erased (withdrawn, data"
+    " erased). The case has ended for good and cannot be reopened."
+)
+KEPT = (  # /privacy: what is kept; {days} is the config's privacy.retention_days
+    "What we keep, and who sees it:\n• Your Telegram id and language, and your village or"
+    " community.\n• Your cases: what you wrote, the conversation with your mediator, the"
+    " outcome.\n• Only the mediator of your case and the head of the society read your messages."
+    " Mediators see a case code, never your name or account. Staff see only numbers.\n• Message"
+    " contents are deleted {days} days after a case is closed.\nYou can get a copy of everything,"
+    " or have it erased."
+)
+MY_DATA = "Everything the bot keeps about you."  # the caption of /mydata's two files
 CLOSE_PREVIEW = "Please check. Nothing happens until you press ✓ Confirm."  # /close's preview
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
 
@@ -83,6 +100,11 @@ async def expect_shaped(person: Person, source: str, **patterns: str) -> BotMess
     return message
 
 
+def privacy_notice(bot: BotUnderTest) -> str:
+    """The whole /privacy notice in zh_CN with the configured retention days."""
+    return zh(KEPT, days=bot.config.privacy.retention_days)
+
+
 def resident_label() -> str:
     """A pattern for how a mediator sees a resident: her label with any pseudonym."""
     return re.escape(zh("Resident {code}", code="R-")) + r"[\w-]+"
@@ -100,10 +122,7 @@ def consent_screen(bot: BotUnderTest) -> str:
 
 async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修天天吵到半夜") -> str:
     """From the description step to the registered case; returns the case number."""
-    await resident.send(text)
-    await resident.expect(zh(GOT_IT))
-    await resident.press(zh("Done ✓"))
-    await resident.expect(zh(REACH))
+    await _describe(resident, text)
     await resident.press(zh("Chat here"))
     await resident.expect(zh(CHECK_REQUEST))
     await resident.press(zh("✓ Send to Da'asao"))
@@ -112,6 +131,14 @@ async def describe_and_confirm(resident: Person, *, text: str = "邻居家装修
     assert match, registered.content
     assert zh(REGISTERED, number=match.group(0)) in registered.content, registered.content
     return match.group(0)
+
+
+async def _describe(resident: Person, text: str) -> None:
+    """The description step: `text`, Done, up to the question how to reach her."""
+    await resident.send(text)
+    await resident.expect(zh(GOT_IT))
+    await resident.press(zh("Done ✓"))
+    await resident.expect(zh(REACH))
 
 
 async def register_en(
@@ -183,6 +210,32 @@ async def start_intake(resident: Person, *, consent: bool = True) -> None:
     assert zh(WHICH_AREA) in first.content, first.content
 
 
+IntakeStep = Literal["topic", "description", "contact"]
+
+
+async def intake_up_to(
+    resident: Person,
+    step: IntakeStep,
+    *,
+    area: str = "东升社区",
+    category: str = "邻里纠纷",
+    text: str = "邻居家装修天天吵到半夜",
+    consent: bool = True,
+) -> None:
+    """The Chinese intake from the trigger until the bot asks for `step`: the topic, the
+    description, or (after `text` and Done) how to reach her."""
+    await start_intake(resident, consent=consent)
+    await resident.press(area)
+    await resident.expect(zh(TOPIC))
+    if step == "topic":
+        return
+    await resident.press(category)
+    await sensitive_consent(resident)
+    await resident.expect(zh(DESCRIBE))
+    if step == "contact":
+        await _describe(resident, text)
+
+
 async def open_case(
     resident: Person,
     area: str = "东升社区",
@@ -192,12 +245,7 @@ async def open_case(
     consent: bool = True,
 ) -> str:
     """A whole intake in Chinese; returns the case number."""
-    await start_intake(resident, consent=consent)
-    await resident.press(area)
-    await resident.expect(zh(TOPIC))
-    await resident.press(category)
-    await sensitive_consent(resident)
-    await resident.expect(zh(DESCRIBE))
+    await intake_up_to(resident, "description", area=area, category=category, consent=consent)
     return await describe_and_confirm(resident, text=text)
 
 

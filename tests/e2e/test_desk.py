@@ -15,24 +15,24 @@ from localapi.state import BotMessage
 from tests.e2e.conftest import ROSTER, invite_link, join_team
 from tests.e2e.driving import chat_menu, database
 from tests.e2e.flows import (
+    ACCEPTED,
     CASE_NUMBER,
     CHECK_REQUEST,
     CLOSE_PREVIEW,
     CLOSED,
     CLOSED_TO_HER,
     DECLINE,
-    DESCRIBE,
     ERASE_ASK,
     ERASED,
-    GOT_IT,
+    ERASED_CASE,
     HANDOVER_NOTE,
+    HOW_ENDED,
     NOT_YOURS,
-    REACH,
-    TOPIC,
+    NOTE_SAVED,
+    REVISIT,
     accepted_case,
+    intake_up_to,
     open_case,
-    sensitive_consent,
-    start_intake,
 )
 from tests.e2e.test_revisits import settle
 from tests.harness import BotUnderTest, Person, zh
@@ -100,7 +100,9 @@ async def test_unquoted_messages_go_to_the_fresh_choice_else_she_is_asked_and_ca
     copy = _with_text(residents[0], "我十点到")
     recall = wang.confirmations()[-1]
     await bot.api.press_button(wang.id, recall.message_id, recall.button_data("撤回"))
-    await wang.expect(f"已撤回：案件 {numbers[0]} 的居民看不到这条消息了")
+    await wang.expect(
+        zh("Recalled: the resident of case {number} no longer sees it.", number=numbers[0])
+    )
     await bot.api.wait_for(lambda: _with_text(residents[0], "我十点到").deleted, what="deleted")
     assert copy.deleted
     assert "recalled" in [e.kind for e in await bot.timeline(numbers[0])]
@@ -138,11 +140,11 @@ async def test_commands_act_on_the_case_they_name_and_refuse_someone_elses(
     others = await accepted_case(bot.person(3122), li, text="李阿姨的案件")
     # Her current case is the second; /close with the first's number acts on the first.
     await wang.send(f"/close {first}")
-    await wang.expect(f"案件 {first} 的结果是")
+    await wang.expect(zh(HOW_ENDED, number=first))
     await wang.send(f"/close {others}")
     await wang.expect(zh(NOT_YOURS))
     await wang.send(f"/note {first} 下周再约")
-    await wang.expect(f"备注已保存到案件 {first}")
+    await wang.expect(zh(NOTE_SAVED, number=first))
     await wang.send(f"/note {others} 偷看")
     await wang.expect(zh(NOT_YOURS))
     await wang.send(f"/transfer {others}")
@@ -150,7 +152,7 @@ async def test_commands_act_on_the_case_they_name_and_refuse_someone_elses(
     await wang.send(f"/book {others}")
     await wang.expect(zh(NOT_YOURS))
     await wang.send("/close")  # no number: the chosen case, named
-    await wang.expect(f"案件 {second} 的结果是")
+    await wang.expect(zh(HOW_ENDED, number=second))
 
 
 async def test_forget_ends_the_case_for_good_on_the_mediators_side(
@@ -162,7 +164,7 @@ async def test_forget_ends_the_case_for_good_on_the_mediators_side(
     await resident.expect(zh(ERASE_ASK))
     await resident.press(zh("Yes, erase everything"))
     await resident.expect(zh(ERASED))
-    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
+    await wang.expect(zh(ERASED_CASE, number=number))
     await wang.send("/cases")
     assert zh("withdrawn (data erased)") in (await wang.expect(number)).content
     await wang.send(f"/reopen {number}")
@@ -215,7 +217,7 @@ async def test_after_a_decline_the_resident_is_told_the_truth(
 ) -> None:
     resident, wang = bot.person(3150), team["wang"]
     number = await open_case(resident)
-    await wang.expect(f"新案件 {number}")
+    await wang.expect(zh("New case {number}", number=number))
     await wang.press(zh("Decline"))
     await wang.expect_edit("为什么")
     await wang.press(zh("I am too busy now"))
@@ -235,7 +237,7 @@ async def test_after_a_decline_the_resident_is_told_the_truth(
     await wang.expect_edit(zh("You declined this case. It has been offered to someone else."))
     told = await resident.expect(f"关于您的案件 {number}")
     assert "李阿姨很快会在这里回复您" in told.content
-    await team["li"].expect(f"新案件 {number}")
+    await team["li"].expect(zh("New case {number}", number=number))
 
 
 async def test_a_handover_confirms_and_cancel_leaves_everything_unchanged(
@@ -255,7 +257,7 @@ async def test_a_handover_confirms_and_cancel_leaves_everything_unchanged(
     await wang.send("双方周五见面")
     await wang.expect("转交给李阿姨吗")
     await wang.press(zh("Cancel"))
-    await wang.expect(f"已取消：案件 {number} 仍由原调解员负责")
+    await wang.expect(zh("Cancelled: case {number} stays with its mediator.", number=number))
     assert "transferred" not in [e.kind for e in await bot.timeline(number)]
     await wang.send("还是我来")
     await resident.expect_many("💬 王大姐", "还是我来")  # still hers
@@ -274,16 +276,7 @@ async def test_a_phone_call_cases_number_is_on_every_card(
     await wang.press(zh("✓ Confirm"))
     await wang.expect(zh(CLOSED, number=earlier, outcome=zh("withdrawn")))
     await resident.expect(zh(CLOSED_TO_HER, number=earlier, outcome=zh("withdrawn")))
-    await start_intake(resident, consent=False)
-    await resident.press("东升社区")
-    await resident.expect(zh(TOPIC))
-    await resident.press("邻里纠纷")
-    await sensitive_consent(resident)
-    await resident.expect(zh(DESCRIBE))
-    await resident.send("楼上漏水")
-    await resident.expect(zh(GOT_IT))
-    await resident.press(zh("Done ✓"))
-    await resident.expect(zh(REACH))
+    await intake_up_to(resident, "contact", text="楼上漏水", consent=False)
     await resident.press(zh("A phone call"))
     await resident.expect()
     await resident.send("13812345678")
@@ -292,14 +285,14 @@ async def test_a_phone_call_cases_number_is_on_every_card(
     await resident.press(zh("✓ Send to Da'asao"))
     number = CASE_NUMBER.search((await resident.expect("您的求助已登记")).content)
     assert number
-    offer = await wang.expect(f"新案件 {number.group(0)}")
+    offer = await wang.expect(zh("New case {number}", number=number.group(0)))
     for card in (offer.content,):
         assert "+86 138 1234 5678" in card
         assert "她用的语言：中文" in card
         assert "以前的案件：1" in card and "第一次的事" not in card
         assert "3170" not in card and "丽娟" not in card
     await wang.press(zh("Accept"))
-    accepted = await wang.expect_edit(f"您已接受案件 {number.group(0)}")
+    accepted = await wang.expect_edit(zh(ACCEPTED, number=number.group(0)))
     assert "+86 138 1234 5678" in accepted.content
     await wang.expect_many(f"📨 {number.group(0)}", "楼上漏水")
     await wang.send(f"/case {number.group(0)}")
@@ -377,7 +370,7 @@ async def test_a_revisit_conversation_both_ways_in_the_chat(
     resident.ignore("前几天")
     number = await settle(resident, wang)
     bot.clock.advance(timedelta(days=7, minutes=30))
-    card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
+    card = await wang.expect(zh(REVISIT, n=1, number=number))
     assert (
         "联系方式：就在这里聊" in card.content
         and zh("Reply to this card to write to the resident here.") in card.content
@@ -418,17 +411,26 @@ async def test_a_transfer_carries_the_history_and_replies_thread_on_all_sides(
     await wang.send("物业不管，要上门看看")
     await wang.expect("转交给李阿姨吗")
     await wang.press(zh("Confirm"))
-    await wang.expect(f"案件 {number} 现在由李阿姨负责")
+    await wang.expect(zh("Case {number} is now with {name}.", number=number, name="李阿姨"))
     handed = await li.expect(f"案件 {number}（东升社区）已经转交给您")
     for line in ("物业不管，要上门看看", "楼上天天漏水", "王大姐: 漏了多久了？", "两个星期了"):
         assert line in handed.content, handed.content
-    document, _docx = await li.expect_many(f"案件 {number} 的调解卷宗", f"案件 {number} 的调解卷宗")
+    document, _docx = await li.expect_many(
+        zh("Case file of case {number}. Confidential.", number=number),
+        zh("Case file of case {number}. Confidential.", number=number),
+    )
     assert document.kind == "document"
     assert "两个星期了" in document.data.decode("utf-8")  # type: ignore[union-attr]
     assert "book" in [a[0] for a in await _access_of(bot, number, li.id)]
     # The resident answers the old mediator's question: it reaches 李阿姨, quoting nothing
     # of hers; her reply to it threads to the resident's own message.
-    await resident.expect(f"您的案件 {number} 现在由李阿姨负责")
+    await resident.expect(
+        zh(
+            "Your case {number} is now looked after by {name}, who will write to you here.",
+            number=number,
+            name="李阿姨",
+        )
+    )
     still = await resident.send("还在漏", reply_to=copy.message_id)
     await li.expect(f"📨 {number}")
     arrived = await li.expect("还在漏")
@@ -473,23 +475,23 @@ async def test_continuity_and_capacity_in_routing(
     # 王大姐 was never offered a case, so fairness alone would pick her: continuity picks
     # the mediator of the resident's last case in this area.
     again = await open_case(returning, text="又吵起来了", consent=False)
-    await li.expect(f"新案件 {again}")
+    await li.expect(zh("New case {number}", number=again))
     assert first != again
     await li.press(zh("Accept"))
-    await li.expect_edit(f"您已接受案件 {again}")
+    await li.expect_edit(zh(ACCEPTED, number=again))
     await li.expect_many(f"📨 {again}", "又吵起来了")
     # 王大姐 can carry one case; with one open she is passed over though 李阿姨 has more.
     mine = await accepted_case(bot.person(3221), wang, text="王大姐的一件")
     await wang.send("/capacity 1")
     await wang.expect("您手上不到 1 件时")
     over = await open_case(bot.person(3222), text="第三户")
-    await li.expect(f"新案件 {over}")
+    await li.expect(zh("New case {number}", number=over))
     await wang.send("/capacity")
     await wang.expect("您最多同时接 1 件案件")
     await wang.send("/capacity off")
     await wang.expect(zh("No limit now: new cases can come to you whenever you are on duty."))
     after = await open_case(bot.person(3223), text="第四户")
-    await wang.expect(f"新案件 {after}")
+    await wang.expect(zh("New case {number}", number=after))
     assert mine
 
 
@@ -501,7 +503,7 @@ async def test_an_offer_goes_to_someone_on_duty_rather_than_wait(
     await head.expect()
     resident = bot.person(3230)
     number = await open_case(resident, area="联合村")  # 赵嫂子 is on duty only on Tuesdays
-    await head.expect(f"新案件 {number}")
+    await head.expect(zh("New case {number}", number=number))
     registered = _with_text(resident, "您的求助已登记")
     assert "陈社长很快会在这里回复您" in registered.content
     await zhao.expect_silence(0.2)

@@ -214,7 +214,7 @@ async def test_an_edit_by_a_former_mediator_is_refused(
     await wang.send("交接")
     await wang.expect("转交给李阿姨吗")
     await wang.press(zh("Confirm"))
-    await wang.expect(f"案件 {number} 现在由李阿姨负责")
+    await wang.expect(zh("Case {number} is now with {name}.", number=number, name="李阿姨"))
     await bot.api.edit_text(wang.id, sent["message_id"], "打我电话 13800000000")
     await wang.expect(
         zh(

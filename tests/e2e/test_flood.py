@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROSTER
-from tests.e2e.flows import DESCRIBE, TOPIC, accepted_case, sensitive_consent, start_intake
+from tests.e2e.flows import accepted_case, intake_up_to
 from tests.e2e.test_durable import settled_book
 from tests.harness import BotUnderTest, Person, zh
 
@@ -48,12 +48,7 @@ async def test_an_intake_description_keeps_every_message_over_the_limit(
     bot: BotUnderTest,
 ) -> None:
     resident = bot.person(1806)
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect(zh(TOPIC))
-    await resident.press("邻里纠纷")
-    await sensitive_consent(resident)
-    await resident.expect(zh(DESCRIBE))
+    await intake_up_to(resident, "description")
     for n in range(9):
         await resident.send(f"描述{n}")
     await asyncio.sleep(0.5)

@@ -14,6 +14,7 @@ from tests.e2e.flows import (
     WHICH_AREA,
     consent_screen,
     describe_and_confirm,
+    intake_up_to,
     open_case,
     sensitive_consent,
     start_intake,
@@ -23,12 +24,7 @@ from tests.harness import BotUnderTest, Person, zh
 
 async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]) -> None:
     resident = bot.person(1001, "秀英", last_name="钟", username="zhongxy")
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect(zh(TOPIC))
-    await resident.press("婚姻家庭")
-    await sensitive_consent(resident)
-    await resident.expect(zh(DESCRIBE))
+    await intake_up_to(resident, "description", category="婚姻家庭")
     await resident.send("老公最近总是喝酒，回家就吵")
     await resident.expect(zh(GOT_IT))
     await bot.api.send_photo(1001, b"jpeg-bytes", caption="他摔坏的东西")
@@ -160,16 +156,7 @@ async def test_phone_step_refuses_someone_elses_contact_and_bad_numbers(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident = bot.person(1005)
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect(zh(TOPIC))
-    await resident.press("继承与赡养")
-    await sensitive_consent(resident)
-    await resident.expect(zh(DESCRIBE))
-    await resident.send("老人赡养费的问题")
-    await resident.expect(zh(GOT_IT))
-    await resident.press(zh("Done ✓"))
-    await resident.expect(zh(REACH))
+    await intake_up_to(resident, "contact", category="继承与赡养", text="老人赡养费的问题")
     await resident.press(zh("A phone call"))
     await resident.expect("分享电话号码")
     await bot.api.send_contact(1005, "+8613900000000", "别人", own=False)
@@ -217,12 +204,7 @@ async def test_restart_mid_intake_continues_where_it_stopped(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident = bot.person(1008)
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect(zh(TOPIC))
-    await resident.press("邻里纠纷")
-    await sensitive_consent(resident)
-    await resident.expect(zh(DESCRIBE))
+    await intake_up_to(resident, "description")
     await bot.restart()
     number = await describe_and_confirm(resident, text="重启之后继续说")
     assert number == "QJS-2026-0001"
@@ -243,12 +225,7 @@ async def test_area_is_remembered_for_the_next_case(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident = bot.person(1010)
-    await start_intake(resident)
-    await resident.press("联合村")
-    await resident.expect(zh(TOPIC))
-    await resident.press("其他")
-    await sensitive_consent(resident)
-    await resident.expect(zh(DESCRIBE))
+    await intake_up_to(resident, "description", area="联合村", category="其他")
     await describe_and_confirm(resident)
     await start_intake(resident, consent=False)
     buttons = resident.last().reply_markup["inline_keyboard"]  # type: ignore[index]
@@ -259,19 +236,9 @@ async def test_a_resident_may_open_a_second_case(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident = bot.person(1011)
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect(zh(TOPIC))
-    await resident.press("其他")
-    await sensitive_consent(resident)
-    await resident.expect(zh(DESCRIBE))
+    await intake_up_to(resident, "description", category="其他")
     first = await describe_and_confirm(resident)
-    await start_intake(resident, consent=False)
-    await resident.press("东升社区")
-    await resident.expect(zh(TOPIC))
-    await resident.press("婚姻家庭")
-    await sensitive_consent(resident)
-    await resident.expect(zh(DESCRIBE))
+    await intake_up_to(resident, "description", category="婚姻家庭", consent=False)
     second = await describe_and_confirm(resident, text="另一件事")
     assert (first, second) == ("QJS-2026-0001", "QJS-2026-0002")
     await resident.send("/status")
@@ -291,16 +258,7 @@ async def test_clock_is_used_for_the_case_year(bot: BotUnderTest, team: dict[str
     # 2026-12-31 16:30 UTC is already 2027-01-01 in Shanghai: the local year counts.
     bot.clock.set(bot.clock.now().replace(month=12, day=31, hour=16, minute=30))
     resident = bot.person(1013)
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect(zh(TOPIC))
-    await resident.press("其他")
-    await sensitive_consent(resident)
-    await resident.expect(zh(DESCRIBE))
-    await resident.send("新年第一件事")
-    await resident.expect(zh(GOT_IT))
-    await resident.press(zh("Done ✓"))
-    await resident.expect(zh(REACH))
+    await intake_up_to(resident, "contact", category="其他", text="新年第一件事")
     await resident.press(zh("Chat here"))
     await resident.expect(zh(CHECK_REQUEST))
     await resident.press(zh("✓ Send to Da'asao"))

@@ -8,15 +8,21 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.e2e.flows import (
+    BLOCKED,
+    CLOSED,
+    CLOSED_TO_HER,
     DESCRIBE,
     ERASE_ASK,
     ERASED,
+    ERASED_CASE,
     GOT_IT,
+    MY_DATA,
     TOPIC,
     WHICH_AREA,
     accepted_case,
     close_referred,
     consent_screen,
+    privacy_notice,
     sensitive_consent,
 )
 from tests.harness import BotUnderTest, Person, zh
@@ -38,7 +44,7 @@ async def test_mydata_sends_everything_readable_and_as_json(
     resident = bot.person(1702, "秀英", username="xiuying")
     number = await accepted_case(resident, team["wang"], text="婆婆总是挑剔我")
     await resident.send("/mydata")
-    readable = await resident.expect("机器人保存的关于您的全部内容")  # caption
+    readable = await resident.expect(zh(MY_DATA))  # caption
     exported = await resident.expect()
     assert readable.kind == exported.kind == "document"
     data = json.loads(exported.data.decode("utf-8"))  # type: ignore[union-attr]
@@ -61,7 +67,7 @@ async def test_forget_erases_the_resident_and_withdraws_open_cases(
     await resident.expect(zh(ERASE_ASK))
     await resident.press(zh("Yes, erase everything"))
     await resident.expect(zh(ERASED))
-    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
+    await wang.expect(zh(ERASED_CASE, number=number))
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     assert await db.fetch_one("SELECT 1 FROM users WHERE id = 1703") is None
@@ -86,8 +92,8 @@ async def test_contents_of_old_closed_cases_are_purged_daily(
     resident.ignore("前几天")
     number = await accepted_case(resident, wang, text="很久以前的事")
     await close_referred(wang, "法院")
-    await wang.expect("已结案")
-    await resident.expect("已结案")
+    await wang.expect(zh(CLOSED, number=number, outcome=zh("not settled")))
+    await resident.expect(zh(CLOSED_TO_HER, number=number, outcome=zh("not settled")))
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     bot.clock.advance(364 * DAY)
@@ -124,7 +130,7 @@ async def test_discreet_mode_neutral_first_line_and_clear_chat(
     resident, wang = bot.person(1705), team["wang"]
     await accepted_case(resident, wang)
     await resident.send("/privacy")
-    await resident.expect("我们保存什么")
+    await resident.expect(privacy_notice(bot))
     await resident.press(zh("Discreet mode: on"))
     await resident.expect(zh("📩 New message"))  # even the confirmation starts neutrally
     await wang.send("您好，今天方便说话吗？")
@@ -140,10 +146,15 @@ async def test_discreet_mode_neutral_first_line_and_clear_chat(
     await wang.send("还在吗")
     await resident.expect("还在吗")
     await resident.send("/privacy")
-    await resident.expect("我们保存什么")
+    await resident.expect(privacy_notice(bot))
     await resident.press(zh("🧹 Clear this chat"))
-    report = await resident.expect("已删除我的 2 条消息")
-    assert "4 条较早的消息无法删除" in report.content
+    report = await resident.expect(zh("Deleted {deleted} of my messages.", deleted=2))
+    older = (
+        "{count} older messages could not be deleted: Telegram only lets a bot delete its messages"
+        " for 48 hours. Please delete them yourself (press and hold a message, then Delete), or"
+        " delete the whole chat."
+    )
+    assert zh(older, count=4) in report.content, report.content
     deleted = {m.message_id for m in bot.api.messages_to(resident.id) if m.deleted}
     assert len(deleted) == 2 and not deleted & set(before)
 
@@ -156,8 +167,13 @@ async def test_danger_path_offers_discreet_mode(bot: BotUnderTest, team: dict[st
     await resident.expect("如果您现在有危险")
     await resident.press(zh("🆘 Alert Da'asao now"))
     await resident.expect("我们已经通知了")
-    offer = await resident.expect("低调模式")
-    assert offer.button_data("低调模式：开")
+    offer = await resident.expect(
+        zh(
+            "If someone else may look at your phone, discreet mode keeps the notifications"
+            " neutral and lets you clear this chat."
+        )
+    )
+    assert offer.button_data(zh("Discreet mode: on"))
 
 
 async def test_a_flood_is_slowed_down_kept_and_not_relayed_twice(
@@ -167,7 +183,9 @@ async def test_a_flood_is_slowed_down_kept_and_not_relayed_twice(
     await accepted_case(resident, wang)
     for n in range(25):
         await resident.send(f"第{n}条")
-    await resident.expect("您写得太快了")
+    await resident.expect(
+        zh("You are writing very fast. Please wait a minute, then send it again.")
+    )
     assert bot.app is not None
     db = bot.app.bot_data.services.db
 
@@ -190,16 +208,16 @@ async def test_staff_can_block_and_unblock_with_a_reason(
     resident, wang = bot.person(1708), team["wang"]
     number = await accepted_case(resident, wang)
     await resident.send("/block " + number)
-    await resident.expect("这个功能只对")
+    await resident.expect(zh("Sorry, this is only for the federation staff."))
     await staff.send(f"/block {number} 辱骂调解员")
-    await staff.expect(f"案件 {number} 的居民已被屏蔽")
+    await staff.expect(zh(BLOCKED, number=number))
     await resident.send("你们都是骗子")
     await resident.expect(zh("Sorry, your messages cannot be received now."))
     await wang.expect_silence(0.2)
     events = await bot.timeline(number)
     assert events[-1].kind == "blocked" and events[-1].detail == {"reason": "辱骂调解员"}
     await team["head"].send(f"/unblock {number}")
-    await team["head"].expect(f"案件 {number} 的居民可以重新发消息了")
+    await team["head"].expect(zh("The resident of case {number} can write again.", number=number))
     await resident.send("对不起")
     await wang.expect("对不起")
 
@@ -210,14 +228,14 @@ async def test_a_blocked_resident_keeps_her_data_rights_and_nothing_else(
     resident, wang = bot.person(1709), team["wang"]
     number = await accepted_case(resident, wang)
     await staff.send(f"/block {number} 威胁调解员")
-    await staff.expect(f"案件 {number} 的居民已被屏蔽")
+    await staff.expect(zh(BLOCKED, number=number))
     await resident.send("/status")
     refused = await resident.expect(zh("Sorry, your messages cannot be received now."))
     assert "/privacy" in refused.content  # what she can still do
     await resident.send("/privacy")
-    notice = await resident.expect("我们保存什么")
+    notice = await resident.expect(privacy_notice(bot))
     await resident.press(zh("📄 My data"))
-    await resident.expect_many("机器人保存的关于您的全部内容", "机器人保存的关于您的全部内容")
+    await resident.expect_many(zh(MY_DATA), zh(MY_DATA))
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     case = await db.fetch_one("SELECT id FROM cases WHERE number = ?", (number,))
@@ -291,7 +309,7 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await resident.expect(zh(ERASE_ASK))
     await resident.press(zh("Yes, erase everything"))
     await resident.expect(zh(ERASED))
-    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
+    await wang.expect(zh(ERASED_CASE, number=number))
     assert await _until_gone(bot, secrets) == []
     events = [e for e in await bot.timeline(number) if e.kind == "blocked"]
     assert events and events[0].detail == {}
@@ -334,7 +352,7 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     await other.send(secrets["abandoned intake"])
     await other.expect(zh(GOT_IT))
     await other.send("/mydata")  # the draft is hers while it exists
-    await other.expect("机器人保存的关于您的全部内容")
+    await other.expect(zh(MY_DATA))
     exported = await other.expect()
     draft = json.loads(exported.data.decode())["draft"]  # type: ignore[union-attr]
     assert draft["step"] == "describe"
@@ -364,7 +382,7 @@ async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resi
     resident, wang, head = bot.person(1713, username="reader_check"), team["wang"], team["head"]
     number = await accepted_case(resident, wang)
     await head.send(f"/access {number}")
-    await head.expect(f"案件 {number} 还没有人查看过")
+    await head.expect(zh("Nobody has opened case {number} yet.", number=number))
     adviser = await join_team(bot, staff, 2300, "法律指导员", "刘律师")
     await wang.send(f"/case {number}")
     await wang.expect(f"现在在案件 {number}")
@@ -391,7 +409,9 @@ async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resi
         )
     for reader in (head, staff):
         await reader.send(f"/access {number}")
-        listed = (await reader.expect(f"查看过案件 {number} 的人和时间")).content.splitlines()
+        listed = (
+            await reader.expect(zh("Who opened case {number}, and when:", number=number))
+        ).content.splitlines()
         assert [line.split(" · ", 1)[1] for line in listed[1:]] == [
             "调解员 王大姐 · 对话",
             "调解员 王大姐 · 登记簿",
@@ -399,7 +419,7 @@ async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resi
             "法律指导员 刘律师 · 法律咨询",
         ]
     await resident.send("/mydata")
-    await resident.expect("机器人保存的关于您的全部内容")
+    await resident.expect(zh(MY_DATA))
     exported = await resident.expect()
     read_by = json.loads(exported.data.decode())["cases"][0]["read_by"]  # type: ignore[union-attr]
     assert [(r["role"], r["name"], r["what"]) for r in read_by] == [

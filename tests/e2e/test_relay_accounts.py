@@ -25,15 +25,7 @@ from localapi.formatting import utf16_len
 from localapi.state import BotMessage
 from tests.e2e.conftest import ROSTER
 from tests.e2e.driving import choose, say
-from tests.e2e.flows import (
-    DESCRIBE,
-    GOT_IT,
-    TOPIC,
-    accepted_case,
-    describe_and_confirm,
-    sensitive_consent,
-    start_intake,
-)
+from tests.e2e.flows import GOT_IT, accepted_case, describe_and_confirm, intake_up_to
 from tests.harness import BotUnderTest, Person, zh
 
 RESIDENT, RESIDENT_HANDLE, RESIDENT_SURNAME = 7_340_019, "xiuying_secret_handle", "欧阳秘"
@@ -141,16 +133,11 @@ async def test_a_mention_of_an_account_becomes_plain_text_at_intake_and_in_the_r
         {"type": "bold", "offset": 5, "length": 2},
         {"type": "text_link", "offset": 8, "length": 2, "url": f"tg://user?id={RESIDENT}"},
     ]
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect(zh(TOPIC))
-    await resident.press("邻里纠纷")
-    await sensitive_consent(resident)
-    await resident.expect(zh(DESCRIBE))
+    await intake_up_to(resident, "description")
     await bot.api.send_text(resident.id, text, entities=hidden)
     await resident.expect(zh(GOT_IT))
     number = await describe_and_confirm(resident, text="还有一件事")
-    await wang.expect(f"新案件 {number}")
+    await wang.expect(zh("New case {number}", number=number))
     await wang.press(zh("Accept"))
     await wang.expect(f"📨 {number}")
     copy = await wang.expect(text)  # the description, passed on at acceptance

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from tests.e2e.flows import accepted_case, close_settled
+from tests.e2e.flows import REVISIT, accepted_case, close_settled
 from tests.harness import BotUnderTest, Person, zh
 
 DAY = timedelta(days=1)
@@ -33,13 +33,13 @@ async def test_revisits_at_seven_and_thirty_days_at_the_local_hour(
     bot.clock.advance(7 * DAY + timedelta(minutes=29))  # Monday 09:59 local: not yet
     await wang.expect_silence(0.3)
     bot.clock.advance(timedelta(minutes=1))  # 10:00 local
-    card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
+    card = await wang.expect(zh(REVISIT, n=1, number=number))
     assert "协议内容：每晚十点后停止装修" in card.content
     assert "晚到了" not in card.content
     await wang.press(zh("✓ It is holding"))
     await wang.expect(f"案件 {number} 的第 1 次回访已记录：协议执行良好")
     bot.clock.advance(23 * DAY)
-    await wang.expect(f"🔁 案件 {number} 第 2 次回访")
+    await wang.expect(zh(REVISIT, n=2, number=number))
     events = [(e.kind, e.detail.get("answer")) for e in await bot.timeline(number)]
     assert ("revisited", "holding") in events
 
@@ -160,11 +160,13 @@ async def test_revisits_of_a_reassigned_case_go_to_the_new_mediator(
     await head.send("王大姐搬走了，回访由李阿姨做")
     await head.expect("转交给李阿姨吗")
     await head.press(zh("Confirm"))
-    await head.expect(f"案件 {number} 现在由李阿姨负责")
-    await li.expect_many("已经转交给您", *[f"案件 {number} 的调解卷宗"] * 2)  # HTML, DOCX
+    await head.expect(zh("Case {number} is now with {name}.", number=number, name="李阿姨"))
+    await li.expect_many(
+        "已经转交给您", *[zh("Case file of case {number}. Confidential.", number=number)] * 2
+    )  # HTML, DOCX
     li.ignore("📋")
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
-    await li.expect(f"🔁 案件 {number} 第 1 次回访")
+    await li.expect(zh(REVISIT, n=1, number=number))
     await wang.expect_silence(0.2)
 
 
@@ -192,7 +194,7 @@ async def test_a_revisit_due_while_the_bot_was_down_is_sent_once_marked_late(
     await bot.stop()
     bot.clock.advance(8 * DAY)
     await bot.start()
-    card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
+    card = await wang.expect(zh(REVISIT, n=1, number=number))
     assert zh("(This reminder is late: the bot was offline when it fell due.)") in card.content
     await bot.restart()
     await wang.expect_silence(0.5)  # sent once: a restart does not send it again

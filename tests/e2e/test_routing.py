@@ -28,10 +28,10 @@ async def test_offer_accept_tells_the_resident_and_copies_the_description(
     resident = bot.person(1101, "桂芳")
     number = await open_case(resident, text="楼上的水管漏到我家")
     wang = team["wang"]
-    card = await wang.expect(f"新案件 {number}")
+    card = await wang.expect(zh("New case {number}", number=number))
     assert "请在 3月2日周一 10:00 前答复" in card.content  # 30 minutes of duty time
     await wang.press(zh("Accept"))
-    await wang.expect_edit(f"您已接受案件 {number}")
+    await wang.expect_edit(zh(ACCEPTED, number=number))
     await wang.expect(f"📨 {number} · 居民 R-")
     copied = await wang.expect("楼上的水管漏到我家")
     assert copied.copied_from is not None and copied.forward_origin is None
@@ -61,14 +61,14 @@ async def test_decline_with_a_reason_moves_the_case_on(
     await wang.press(zh("Decline"))
     await wang.expect_edit(zh("Why are you declining this case?"))
     await wang.press(zh("« Back"))
-    await wang.expect_edit(f"新案件 {number}")
+    await wang.expect_edit(zh("New case {number}", number=number))
     await wang.press(zh("Decline"))
     await wang.expect_edit(zh("Why are you declining this case?"))
     await wang.press(zh("I know the family (conflict of interest)"))
     await wang.expect_edit(zh(DECLINE, number=number))
     await wang.press(zh("Confirm"))
     await wang.expect_edit(zh("You declined this case. It has been offered to someone else."))
-    await li.expect(f"新案件 {number}")
+    await li.expect(zh("New case {number}", number=number))
 
 
 async def test_unanswered_offer_moves_to_the_next_mediator_then_the_head(
@@ -79,10 +79,10 @@ async def test_unanswered_offer_moves_to_the_next_mediator_then_the_head(
     await wang.expect(number)
     bot.clock.advance(timedelta(minutes=31))
     await wang.expect(f"案件 {number} 没有及时接受")
-    await li.expect(f"新案件 {number}")
+    await li.expect(zh("New case {number}", number=number))
     bot.clock.advance(timedelta(minutes=31))
     await li.expect(f"案件 {number} 没有及时接受")
-    card = await head.expect(f"新案件 {number}")
+    card = await head.expect(zh("New case {number}", number=number))
     assert "前答复" not in card.content  # the head's offer has no timeout
     await head.press(zh("Accept"))
     await head.expect_edit(zh(ACCEPTED, number=number))
@@ -149,7 +149,7 @@ async def test_duty_switch_changes_who_gets_new_cases(
     await zhao.press(zh("On duty now"))
     await zhao.expect_edit(zh("You are on duty now: new cases of your area come to you."))
     second = await open_case(bot.person(1111), area="联合村")
-    await zhao.expect(f"新案件 {second}")
+    await zhao.expect(zh("New case {number}", number=second))
     await wang.expect_silence()
 
 
