@@ -76,6 +76,28 @@ KEPT = (  # /privacy: what is kept; {days} is the config's privacy.retention_day
     " or have it erased."
 )
 MY_DATA = "Everything the bot keeps about you."  # the caption of /mydata's two files
+HAND_OVER = (  # /transfer and /reassign: the confirmation, with the note
+    "Hand case {number} over to {name}? She receives the case summary, the registration book and"
+    " your note:\n{note}\nThe resident is told that {name} looks after the case now."
+)
+HANDED = (  # to the mediator who receives a case
+    "Case {number} ({area}) has been handed over to you.\nHandover note: {note}\nIt is now your"
+    " current case: write here to talk to the resident."
+)
+NOT_UNDERSTOOD = (
+    "Sorry, I did not understand that. Write 找大阿嫂 to talk to Da'asao, or send /help."
+)
+NOW_IN = (  # /case, to the mediator
+    "Now talking in case {number} ({area}). Messages you write without replying go to its resident."
+)
+WELCOME_TEAM = (  # an invite link opened; {role}: zh of the role, e.g. zh("mediator")
+    "Welcome to the Da'asao team as {role}!\nWhat name should residents see? Send a short name,"
+    " such as 王大姐."
+)
+WELCOME_NAMED = (  # a mediator or head who has given her name
+    "Thank you, {name}. Residents will see you as {name}.\n/duty – go on or off duty\n/help –"
+    " what you can do"
+)
 CLOSE_PREVIEW = "Please check. Nothing happens until you press ✓ Confirm."  # /close's preview
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
 

@@ -8,8 +8,24 @@ import pytest
 
 from storage.announcements import Subscription, SubscriptionRepository
 from storage.users import UserRepository
-from tests.e2e.flows import consent_screen
+from tests.e2e.flows import consent_screen, expect_shaped
 from tests.harness import BotUnderTest, Person, zh
+
+WHO_GETS_IT = "Who should get it? Tick areas and/or topics, or keep Everyone."  # /announce
+EVENT_WHEN = (
+    "When is the event? Write the day and time, for example: Mar 8 7pm, Sat 10am. Everyone who"
+    " said they will come gets a reminder {hours} hours before. Or press No reminder."
+)
+CHECK_NOTICE = "Please check the announcement above. It goes to {count} subscribers, {when}."
+SCHEDULED = (
+    "Announcement #{id} “{title}” is scheduled. /announcements shows it and its delivery report."
+)
+REPORT = (  # the delivery report
+    "Announcement #{id} “{title}”: sent {sent}, failed {failed}, blocked {blocked}, still to"
+    " send {pending}."
+)
+RSVPS = "RSVP: {yes} will come, {no} cannot."
+REMINDER = "⏰ Reminder: you said you will come — {when}.\n\n{text}"
 
 
 @pytest.fixture
@@ -36,7 +52,7 @@ async def compose(
         )
     )
     await staff.send(text)
-    await staff.expect("发给谁")
+    await staff.expect(zh(WHO_GETS_IT))
     for area in areas:
         await staff.press(area)
         await staff.expect_button(f"✓ {area}")
@@ -56,18 +72,18 @@ async def compose(
         await staff.expect(zh("Does it repeat?"))
         await staff.press(repeat)
     await staff.expect(zh("Add “I'll come” / “Can't come” buttons?"))
-    await staff.press(zh("Yes, with RSVP") if rsvp else "不用")
+    await staff.press(zh("Yes, with RSVP") if rsvp else zh("No RSVP"))
     if rsvp:
-        await staff.expect("活动是哪天几点")
+        await expect_shaped(staff, EVENT_WHEN, hours=r"\d+")
         if event is None:
             await staff.press(zh("No reminder"))
         else:
             await staff.send(event)
     preview = await staff.expect(text)
     assert zh("— Women's federation of the sub-district") in preview.content
-    await staff.expect("请看一下上面的通知")
+    await expect_shaped(staff, CHECK_NOTICE)
     await staff.press(zh("✓ Send it"))
-    return (await staff.expect("已安排发送")).content
+    return (await expect_shaped(staff, SCHEDULED, id=r"\d+")).content
 
 
 async def seed_subscribers(
@@ -132,7 +148,7 @@ async def test_start_offers_notices_once(bot: BotUnderTest) -> None:
         )
     )
     await resident.send("/cancel")
-    await resident.expect("已取消")
+    await resident.expect(zh("Cancelled."))
     await resident.send("/start")
     await resident.expect(consent_screen(bot))
     await resident.expect_silence(0.3)  # never asked again
@@ -159,11 +175,13 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
         rsvp=True,
         event="3月8日 19:00",
     )
-    assert "通知 #1" in done
-    report = await staff.expect("通知 #1“三八妇女节联欢会，3月8日晚上七点，社区礼堂”：已送达 4")
-    assert "失败 0，被屏蔽 0，还有 0 条待发" in report.content
+    title = "三八妇女节联欢会，3月8日晚上七点，社区礼堂"
+    assert zh(SCHEDULED, id=1, title=title) in done
+    report = await staff.expect(
+        zh(REPORT, id=1, title=title, sent=4, failed=0, blocked=0, pending=0)
+    )
     assert zh("Update report") in str(report.buttons)  # the automatic report speaks her language
-    assert "报名：0 人参加" in report.content
+    assert zh(RSVPS, yes=0, no=0) in report.content
     for user_id in (3001, 3002, 3003, 3201):
         assert received(bot, user_id, "三八妇女节联欢会") == 1
     for user_id in (3101, 3102):
@@ -171,36 +189,38 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
     coming, not_coming = Person(bot.api, 3001), Person(bot.api, 3002)
     for person in (coming, not_coming):
         person.skip_all()
-    assert await coming.press_and_expect_answer("🙋 我参加") == "到时见！"
-    assert await not_coming.press_and_expect_answer("不能参加") == "谢谢您告诉我们。"
-    assert await not_coming.press_and_expect_answer("🙋 我参加") == "到时见！"  # changeable
-    notice = await coming.expect_button("✓ 🙋 我参加")  # her answer, ticked on the notice
-    assert "不能参加" in str(notice.buttons) and "退订" in str(notice.buttons)
-    await not_coming.expect_button("✓ 🙋 我参加")
+    come, cannot = zh("🙋 I'll come"), zh("Can't come")
+    assert await coming.press_and_expect_answer(come) == zh("See you there!")
+    assert await not_coming.press_and_expect_answer(cannot) == zh("Thank you for letting us know.")
+    assert await not_coming.press_and_expect_answer(come) == zh("See you there!")  # changeable
+    notice = await coming.expect_button(f"✓ {come}")  # her answer, ticked on the notice
+    assert cannot in str(notice.buttons) and zh("Unsubscribe") in str(notice.buttons)
+    await not_coming.expect_button(f"✓ {come}")
     await staff.press(zh("Update report"))
-    await staff.expect("报名：2 人参加，0 人不能参加")
+    await staff.expect(zh(RSVPS, yes=2, no=0))
     bot.clock.advance(timedelta(days=6, hours=7, minutes=30))  # 3月7日 19:00: 24 h before
-    reminder = await coming.expect("⏰ 提醒：您报名参加的活动时间是 3月8日周日 19:00")
-    assert "三八妇女节联欢会" in reminder.content
-    await not_coming.expect("⏰ 提醒")
+    reminder = zh(REMINDER, when="3月8日周日 19:00", text=title)
+    await coming.expect(reminder)
+    await not_coming.expect(reminder)
     assert received(bot, 3003, "⏰ 提醒") == 0  # did not answer: no reminder
     await staff.send("/stats")
-    stats = await staff.expect("已发送通知", timeout=30)  # two charts are drawn first
-    assert "已发送通知：1 · 报名回复：2" in stats.content
-    assert "订阅人数（按村/社区）：东升社区 3 · 联合村 2 · 全部 1" in stats.content
+    sent = zh("Announcements sent: {count} · RSVPs: {rsvps}", count=1, rsvps=2)
+    stats = await staff.expect(sent, timeout=30)  # two charts are drawn first
+    counts = f"东升社区 3 · 联合村 2 · {zh('Everything')} 1"
+    assert zh("Subscribers by area: {counts}", counts=counts) in stats.content
 
 
 async def test_unsubscribe_button_on_every_announcement(bot: BotUnderTest, staff: Person) -> None:
     await seed_subscribers(bot, range(3301, 3303))
     await compose(staff, "健康讲座")
-    await staff.expect("”：已送达 2")
+    await expect_shaped(staff, REPORT, sent="2")
     resident = Person(bot.api, 3301)
     resident.skip_all()
     assert zh(
         "You will get no more event notices. Send /subscribe to start again."
-    ) in await resident.press_and_expect_answer("退订")
+    ) in await resident.press_and_expect_answer(zh("Unsubscribe"))
     await compose(staff, "第二场健康讲座")
-    await staff.expect("”：已送达 1")
+    await expect_shaped(staff, REPORT, sent="1")
     assert received(bot, 3301, "第二场健康讲座") == 0
 
 
@@ -215,9 +235,9 @@ async def test_scheduled_yearly_announcement_fires_on_its_dates(
     bot.clock.advance(timedelta(days=5, hours=23))  # 3月8日 08:30
     await staff.expect_silence(0.3)
     bot.clock.advance(timedelta(minutes=30))
-    await staff.expect("”：已送达 2")
+    await expect_shaped(staff, REPORT, sent="2")
     bot.clock.advance(timedelta(days=365))  # 2027年3月8日 09:00
-    await staff.expect("”：已送达 4")  # the report counts every sending
+    await expect_shaped(staff, REPORT, sent="4")  # the report counts every sending
     assert received(bot, 3401, "妇女节快乐") == 2
 
 
@@ -226,8 +246,8 @@ async def test_a_cancelled_announcement_is_not_sent(bot: BotUnderTest, staff: Pe
     await compose(staff, "取消的活动", later="3月9日 9:00")
     await staff.send("/announcements")
     await staff.expect(zh("Announcements:"))
-    await staff.press("取消 #1")
-    await staff.expect("通知 #1“取消的活动”已取消")
+    await staff.press(zh("Cancel #{id}", id=1))
+    await staff.expect(zh("Announcement #{id} “{title}” is cancelled.", id=1, title="取消的活动"))
     bot.clock.advance(timedelta(days=8))
     await staff.expect_silence(0.3)
     assert received(bot, 3501, "取消的活动") == 0
@@ -242,9 +262,11 @@ async def test_composer_refuses_bad_input_politely(bot: BotUnderTest, staff: Per
         )
     )
     await staff.send("长" * 5000)
-    await staff.expect("太长了：这里最多 3996 个字")  # room for the footer
+    await staff.expect(
+        zh("That is too long: at most {limit} characters here.", limit=3996)
+    )  # room for the footer
     await staff.send("讲座")
-    await staff.expect("发给谁")
+    await staff.expect(zh(WHO_GETS_IT))
     await staff.send("随便写点")
     await staff.expect(zh("Please use the buttons above, or /cancel."))
     await staff.press(zh("Next ›"))
@@ -284,7 +306,7 @@ async def test_composer_refuses_bad_input_politely(bot: BotUnderTest, staff: Per
         )
     )
     await staff.send("/cancel")
-    await staff.expect("已取消")
+    await staff.expect(zh("Cancelled."))
 
 
 async def test_times_written_as_people_say_them(bot: BotUnderTest, staff: Person) -> None:
@@ -297,7 +319,7 @@ async def test_times_written_as_people_say_them(bot: BotUnderTest, staff: Person
         )
     )
     await staff.send("周六亲子读书会")
-    await staff.expect("发给谁")
+    await staff.expect(zh(WHO_GETS_IT))
     await staff.press(zh("Next ›"))
     await staff.expect(zh("When should it go out?"))
     await staff.press(zh("At a date and time…"))
@@ -308,14 +330,19 @@ async def test_times_written_as_people_say_them(bot: BotUnderTest, staff: Person
         )
     )
     await staff.send("３月７日")  # full-width, and no hour
-    await staff.expect("没写几点，先按 3月7日周六 09:00 安排了")
+    await staff.expect(
+        zh(
+            "No time of day was given, so I took {when}. To change it, just type it again.",
+            when="3月7日周六 09:00",
+        )
+    )
     await staff.expect(zh("Does it repeat?"))
     await staff.send("3月7日下午2点半")  # typed again: the hour changes
     await staff.expect(zh("Does it repeat?"))
     await staff.press(zh("Only once"))
     await staff.expect(zh("Add “I'll come” / “Can't come” buttons?"))
     await staff.press(zh("Yes, with RSVP"))
-    await staff.expect("活动是哪天几点")
+    await expect_shaped(staff, EVENT_WHEN, hours=r"\d+")
     await staff.send("周六下午3点")
     await staff.expect("周六亲子读书会")
     summary = await staff.expect("请看一下上面的通知")
@@ -326,7 +353,7 @@ async def test_times_written_as_people_say_them(bot: BotUnderTest, staff: Person
     bot.clock.advance(timedelta(days=5, hours=4, minutes=59))  # 3月7日 14:29
     await staff.expect_silence(0.3)
     bot.clock.advance(timedelta(minutes=1))
-    await staff.expect("”：已送达 2")
+    await expect_shaped(staff, REPORT, sent="2")
 
 
 @pytest.mark.slow
@@ -353,7 +380,7 @@ async def test_broadcast_to_300_with_faults_and_a_restart_reaches_everyone_once(
         )
     )
     await staff.send("免费两癌筛查")
-    await staff.expect("发给谁")
+    await staff.expect(zh(WHO_GETS_IT))
     await staff.press("东升社区")
     await staff.expect_button("✓ 东升社区")
     await staff.press("健康")

@@ -25,11 +25,17 @@ from tests.e2e.flows import (
     ERASE_ASK,
     ERASED,
     ERASED_CASE,
+    HAND_OVER,
+    HANDED,
     HANDOVER_NOTE,
     HOW_ENDED,
     NOT_YOURS,
     NOTE_SAVED,
+    NOW_IN,
+    REGISTERED,
     REVISIT,
+    WELCOME_NAMED,
+    WELCOME_TEAM,
     accepted_case,
     intake_up_to,
     open_case,
@@ -219,7 +225,7 @@ async def test_after_a_decline_the_resident_is_told_the_truth(
     number = await open_case(resident)
     await wang.expect(zh("New case {number}", number=number))
     await wang.press(zh("Decline"))
-    await wang.expect_edit("为什么")
+    await wang.expect_edit(zh("Why are you declining this case?"))
     await wang.press(zh("I am too busy now"))
     await wang.expect_edit(zh(DECLINE, number=number))
     await wang.press(zh("Cancel"))  # nothing changes: the offer card is back, still open
@@ -228,15 +234,17 @@ async def test_after_a_decline_the_resident_is_told_the_truth(
     await wang.press(zh("Decline"))
     await wang.expect_button(zh("I am too busy now"))
     await wang.press(zh("I am too busy now"))
-    await wang.expect_button("修改")
+    await wang.expect_button(zh("Change"))
     await wang.press(zh("Change"))  # another reason
     await wang.expect_button(zh("I know the family (conflict of interest)"))
     await wang.press(zh("I am too busy now"))
-    await wang.expect_button("确认")
+    await wang.expect_button(zh("Confirm"))
     await wang.press(zh("Confirm"))
     await wang.expect_edit(zh("You declined this case. It has been offered to someone else."))
-    told = await resident.expect(f"关于您的案件 {number}")
-    assert "李阿姨很快会在这里回复您" in told.content
+    told = await resident.expect(
+        zh("About your case {number}: the mediator first asked cannot take it.", number=number)
+    )
+    assert zh("{name} will answer you here soon.", name="李阿姨") in told.content
     await team["li"].expect(zh("New case {number}", number=number))
 
 
@@ -248,14 +256,13 @@ async def test_a_handover_confirms_and_cancel_leaves_everything_unchanged(
     await wang.send("/transfer")
     await wang.expect(zh("Hand case {number} over to whom?", number=number))
     await wang.press("李阿姨")
-    await wang.expect("请给李阿姨写一段简短的交接说明")
+    await wang.expect(zh(HANDOVER_NOTE, name="李阿姨"))
     await wang.send("双方周四见面")
-    confirm = await wang.expect("转交给李阿姨吗")
-    assert "双方周四见面" in confirm.content
+    await wang.expect(zh(HAND_OVER, number=number, name="李阿姨", note="双方周四见面"))
     await wang.press(zh("Change"))
-    await wang.expect("请给李阿姨写一段简短的交接说明")
+    await wang.expect(zh(HANDOVER_NOTE, name="李阿姨"))
     await wang.send("双方周五见面")
-    await wang.expect("转交给李阿姨吗")
+    await wang.expect(zh(HAND_OVER, number=number, name="李阿姨", note="双方周五见面"))
     await wang.press(zh("Cancel"))
     await wang.expect(zh("Cancelled: case {number} stays with its mediator.", number=number))
     assert "transferred" not in [e.kind for e in await bot.timeline(number)]
@@ -280,11 +287,13 @@ async def test_a_phone_call_cases_number_is_on_every_card(
     await resident.press(zh("A phone call"))
     await resident.expect()
     await resident.send("13812345678")
-    await resident.expect("谢谢")
+    await resident.expect(zh("Thank you."))
     await resident.expect(zh(CHECK_REQUEST))
     await resident.press(zh("✓ Send to Da'asao"))
-    number = CASE_NUMBER.search((await resident.expect("您的求助已登记")).content)
+    registered = await resident.expect()
+    number = CASE_NUMBER.search(registered.content)
     assert number
+    assert zh(REGISTERED, number=number.group(0)) in registered.content
     offer = await wang.expect(zh("New case {number}", number=number.group(0)))
     for card in (offer.content,):
         assert "+86 138 1234 5678" in card
@@ -296,7 +305,8 @@ async def test_a_phone_call_cases_number_is_on_every_card(
     assert "+86 138 1234 5678" in accepted.content
     await wang.expect_many(f"📨 {number.group(0)}", "楼上漏水")
     await wang.send(f"/case {number.group(0)}")
-    assert "+86 138 1234 5678" in (await wang.expect("现在在案件")).content
+    now_in = zh(NOW_IN, number=number.group(0), area="东升社区")
+    assert "+86 138 1234 5678" in (await wang.expect(now_in)).content
 
 
 async def test_each_role_has_its_own_menu_help_and_welcome(
@@ -308,7 +318,7 @@ async def test_each_role_has_its_own_menu_help_and_welcome(
         menu
     )
     assert not {"withdraw", "status", "subscribe", "reassign", "invite"} & set(menu)
-    assert menu["cases"] == "我的案件"
+    assert menu["cases"] == zh("My cases")
     head_menu = await chat_menu(bot, head.id, has="reassign")
     assert {"cases", "overview", "roster", "stats"} <= set(head_menu)
     welcome = _with_text(wang, "居民会看到您的称呼")
@@ -409,10 +419,15 @@ async def test_a_transfer_carries_the_history_and_replies_thread_on_all_sides(
     await wang.press("李阿姨")
     await wang.expect(zh(HANDOVER_NOTE, name="李阿姨"))
     await wang.send("物业不管，要上门看看")
-    await wang.expect("转交给李阿姨吗")
+    await wang.expect(zh(HAND_OVER, number=number, name="李阿姨", note="物业不管，要上门看看"))
     await wang.press(zh("Confirm"))
     await wang.expect(zh("Case {number} is now with {name}.", number=number, name="李阿姨"))
-    handed = await li.expect(f"案件 {number}（东升社区）已经转交给您")
+    handed = await li.expect(
+        zh(HANDED, number=number, area="东升社区", note="物业不管，要上门看看").split("\n")[0]
+    )
+    assert zh(HANDED, number=number, area="东升社区", note="物业不管，要上门看看") in (
+        handed.content
+    ), handed.content
     for line in ("物业不管，要上门看看", "楼上天天漏水", "王大姐: 漏了多久了？", "两个星期了"):
         assert line in handed.content, handed.content
     document, _docx = await li.expect_many(
@@ -504,8 +519,8 @@ async def test_an_offer_goes_to_someone_on_duty_rather_than_wait(
     resident = bot.person(3230)
     number = await open_case(resident, area="联合村")  # 赵嫂子 is on duty only on Tuesdays
     await head.expect(zh("New case {number}", number=number))
-    registered = _with_text(resident, "您的求助已登记")
-    assert "陈社长很快会在这里回复您" in registered.content
+    registered = _with_text(resident, zh(REGISTERED, number=number))
+    assert zh("{name} will answer you here soon.", name="陈社长") in registered.content
     await zhao.expect_silence(0.2)
 
 
@@ -517,9 +532,9 @@ async def test_a_refused_menu_push_is_told_and_the_next_start_puts_it_right(
     newcomer = bot.person(2400, "真名2400")
     newcomer.ignore("您的命令菜单")  # looked for below
     await newcomer.send(f"/start {payload}")
-    await newcomer.expect("欢迎加入大阿嫂团队")
+    await newcomer.expect(zh(WELCOME_TEAM, role=zh("mediator")))
     await newcomer.send("孙阿姨")
-    await newcomer.expect("孙阿姨")
+    await newcomer.expect(zh(WELCOME_NAMED, name="孙阿姨"))
     await bot.api.wait_for(
         lambda: any("命令菜单刚才没能更新" in m.content for m in bot.api.messages_to(2400)),
         what="the refusal told",

@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.flows import accepted_case, close_settled
+from tests.e2e.flows import HAND_OVER, HANDOVER_NOTE, accepted_case, close_settled
 from tests.harness import BotUnderTest, Person, zh
 
 NOT_TAKEN = "没能收下"  # zh: "…could not be taken just now… Please send it again"
@@ -208,11 +208,11 @@ async def test_an_edit_by_a_former_mediator_is_refused(
     sent = await wang.send("明天上午来")
     await resident.expect_many("💬 王大姐", "明天上午来")
     await wang.send("/transfer")
-    await wang.expect("转给谁")
+    await wang.expect(zh("Hand case {number} over to whom?", number=number))
     await wang.press("李阿姨")
-    await wang.expect("请给李阿姨写一段简短的交接说明")
+    await wang.expect(zh(HANDOVER_NOTE, name="李阿姨"))
     await wang.send("交接")
-    await wang.expect("转交给李阿姨吗")
+    await wang.expect(zh(HAND_OVER, number=number, name="李阿姨", note="交接"))
     await wang.press(zh("Confirm"))
     await wang.expect(zh("Case {number} is now with {name}.", number=number, name="李阿姨"))
     await bot.api.edit_text(wang.id, sent["message_id"], "打我电话 13800000000")

@@ -30,10 +30,21 @@ async def test_the_flood_limit_holds_and_never_drops(
     bot.clock.advance(timedelta(seconds=61))  # what she wrote to join is a minute old
     for n in range(8):  # 5 a minute pass; the rest are held
         await wang.send(f"第{n}句")
-    await wang.expect("先收着")  # she is told they are kept and held
+    await wang.expect(  # she is told they are kept and held
+        zh(
+            "You are writing very fast. Your messages are kept in the registration book and held"
+            " for now; the other side has been told and can receive them with one tap."
+        )
+    )
     await resident.expect("💬 王大姐")
     got = [m.content for m in await resident.expect_many(*(f"第{n}句" for n in range(5)))]
-    notice = await resident.expect("还有几条消息在等您")
+    notice = await resident.expect(
+        zh(
+            "Case {number}: more messages are waiting. They were written very fast, so they were"
+            " held back. Press the button when you are ready for them.",
+            number=number,
+        )
+    )
     assert len(got) == 5 and notice.buttons
     rows = await settled_book(bot.config.storage.path, number, at_least=9)
     deliveries = [r[2] for r in rows[-8:]]

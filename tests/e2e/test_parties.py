@@ -22,6 +22,7 @@ from tests.e2e.flows import (
     ERASE_ASK,
     ERASED,
     HOW_ENDED,
+    NOW_IN,
     REFERRED_WHERE,
     REOPENED,
     REOPENED_TO_HER,
@@ -56,9 +57,6 @@ NOT_SUITABLE = (
     "This case is marked “not suitable for mediation”: no meeting with the other party and no"
     " mediated agreement. If it really can be mediated, clear the mark in /care first, with a"
     " reason."
-)
-NOW_IN = (  # /case, to the mediator
-    "Now talking in case {number} ({area}). Messages you write without replying go to its resident."
 )
 ENDED_WITHOUT = (  # to the other party
     "The mediation of case {number} has ended without an agreement. Thank you for taking part."

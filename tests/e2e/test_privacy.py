@@ -17,6 +17,7 @@ from tests.e2e.flows import (
     ERASED_CASE,
     GOT_IT,
     MY_DATA,
+    NOT_UNDERSTOOD,
     TOPIC,
     WHICH_AREA,
     accepted_case,
@@ -184,7 +185,10 @@ async def test_a_flood_is_slowed_down_kept_and_not_relayed_twice(
     for n in range(25):
         await resident.send(f"第{n}条")
     await resident.expect(
-        zh("You are writing very fast. Please wait a minute, then send it again.")
+        zh(
+            "You are writing very fast. Your messages are kept with your case, and your mediator"
+            " has been told they are waiting for her."
+        )
     )
     assert bot.app is not None
     db = bot.app.bot_data.services.db
@@ -208,7 +212,7 @@ async def test_staff_can_block_and_unblock_with_a_reason(
     resident, wang = bot.person(1708), team["wang"]
     number = await accepted_case(resident, wang)
     await resident.send("/block " + number)
-    await resident.expect(zh("Sorry, this is only for the federation staff."))
+    await resident.expect(zh("Sorry, this is only for the mediation desk's team."))
     await staff.send(f"/block {number} 辱骂调解员")
     await staff.expect(zh(BLOCKED, number=number))
     await resident.send("你们都是骗子")
@@ -303,7 +307,7 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await resident.send(secrets["a new intake"])
     await resident.expect(zh(GOT_IT))
     await staff.send(f"/block {number} {secrets['block reason']}")
-    await staff.expect("已被屏蔽")
+    await staff.expect(zh(BLOCKED, number=number))
     assert await _until_gone(bot, secrets) != [], "the test would prove nothing"
     await resident.send("/forget")  # blocked: her data rights remain
     await resident.expect(zh(ERASE_ASK))
@@ -314,7 +318,7 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     events = [e for e in await bot.timeline(number) if e.kind == "blocked"]
     assert events and events[0].detail == {}
     await resident.send("你好")  # the block went with her: she starts afresh
-    await resident.expect("抱歉，我没看懂")
+    await resident.expect(zh(NOT_UNDERSTOOD))
 
 
 async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_database_files(
@@ -337,9 +341,9 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     await wang.send(secrets["to the resident"])
     await resident.expect_many("💬 王大姐", secrets["to the resident"])
     await staff.send(f"/block {number} {secrets['block reason']}")
-    await staff.expect("已被屏蔽")
+    await staff.expect(zh(BLOCKED, number=number))
     await close_referred(wang, secrets["referral"])
-    await wang.expect("已结案")
+    await wang.expect(zh(CLOSED, number=number, outcome=zh("not settled")))
     await other.send("找大阿嫂")
     await other.expect(consent_screen(bot))
     await other.press(zh("I agree"))

@@ -9,7 +9,15 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from tests.e2e.flows import REVISIT, accepted_case, close_settled
+from tests.e2e.flows import (
+    HAND_OVER,
+    HANDED,
+    HANDOVER_NOTE,
+    NOT_UNDERSTOOD,
+    REVISIT,
+    accepted_case,
+    close_settled,
+)
 from tests.harness import BotUnderTest, Person, zh
 
 DAY = timedelta(days=1)
@@ -50,11 +58,11 @@ async def test_remind_me_tomorrow_and_could_not_reach(
     resident, wang = bot.person(1402), team["wang"]
     number = await settle(resident, wang)
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
-    await wang.expect("第 1 次回访")
+    await wang.expect(zh(REVISIT, n=1, number=number))
     await wang.press(zh("Remind me tomorrow"))
     await wang.expect(zh("All right, I will remind you tomorrow."))
     bot.clock.advance(DAY)
-    await wang.expect("第 1 次回访")
+    await wang.expect(zh(REVISIT, n=1, number=number))
     await wang.press(zh("Could not reach them"))
     await wang.expect(f"案件 {number} 的第 1 次回访没能联系上当事人")
 
@@ -66,7 +74,7 @@ async def test_a_recurred_dispute_opens_a_linked_case_and_routes_it(
     number = await settle(resident, wang)
     # Shanghai Monday 10:00 a week later: 王大姐 and 李阿姨 are on duty.
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
-    await wang.expect("第 1 次回访")
+    await wang.expect(zh(REVISIT, n=1, number=number))
     team["li"].ignore("📋")
     await wang.press(zh("⚠ The dispute came back"))
     await wang.expect("新案件 QJS-2026-0002")  # continuity: she had the old case, on duty
@@ -88,10 +96,16 @@ async def test_an_unanswered_revisit_is_reported_to_the_head_after_two_days(
     number = await settle(resident, wang)
     team["head"].ignore("📋")
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
-    await wang.expect("第 1 次回访")
+    await wang.expect(zh(REVISIT, n=1, number=number))
     bot.clock.advance(2 * DAY)
-    report = await team["head"].expect(f"案件 {number} 的第 1 次回访已经两天没有答复")
-    assert "王大姐" in report.content
+    await team["head"].expect(
+        zh(
+            "Revisit {n} of case {number} has not been answered for two days (mediator: {name}).",
+            n=1,
+            number=number,
+            name="王大姐",
+        )
+    )
 
 
 async def test_survey_after_three_days(bot: BotUnderTest, team: dict[str, Person]) -> None:
@@ -120,7 +134,7 @@ async def test_survey_after_three_days(bot: BotUnderTest, team: dict[str, Person
     )
     assert await followup.survey(case[0]) == (4, True, "王大姐人很好")  # type: ignore[index]
     await resident.send("还有一句")
-    await resident.expect("我没看懂")  # the comment was taken once; nothing else is waiting
+    await resident.expect(zh(NOT_UNDERSTOOD))  # the comment was taken once; nothing else is waiting
 
 
 async def test_no_survey_for_a_resident_who_blocked_the_bot(
@@ -156,13 +170,15 @@ async def test_revisits_of_a_reassigned_case_go_to_the_new_mediator(
     await head.send(f"/reassign {number}")
     await head.expect(f"把案件 {number} 转给谁")
     await head.press("李阿姨")
-    await head.expect("交接说明")
-    await head.send("王大姐搬走了，回访由李阿姨做")
-    await head.expect("转交给李阿姨吗")
+    await head.expect(zh(HANDOVER_NOTE, name="李阿姨"))
+    note = "王大姐搬走了，回访由李阿姨做"
+    await head.send(note)
+    await head.expect(zh(HAND_OVER, number=number, name="李阿姨", note=note))
     await head.press(zh("Confirm"))
     await head.expect(zh("Case {number} is now with {name}.", number=number, name="李阿姨"))
     await li.expect_many(
-        "已经转交给您", *[zh("Case file of case {number}. Confidential.", number=number)] * 2
+        zh(HANDED, number=number, area="东升社区", note=note),
+        *[zh("Case file of case {number}. Confidential.", number=number)] * 2,
     )  # HTML, DOCX
     li.ignore("📋")
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
