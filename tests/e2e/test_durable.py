@@ -10,7 +10,15 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.flows import HAND_OVER, HANDOVER_NOTE, accepted_case, close_settled
+from tests.e2e.flows import (
+    CLOSED_TO_HER,
+    HAND_OVER,
+    HANDOVER_NOTE,
+    KEPT,
+    accepted_case,
+    close_settled,
+    expect_shaped,
+)
 from tests.harness import BotUnderTest, Person, zh
 
 NOT_TAKEN = "没能收下"  # zh: "…could not be taken just now… Please send it again"
@@ -129,7 +137,7 @@ async def test_a_locked_database_delays_but_loses_nothing(
 
 async def _discreet(resident: Person) -> None:
     await resident.send("/privacy")
-    await resident.expect("我们保存什么")
+    await expect_shaped(resident, KEPT, days=r"\d+")
     await resident.press(zh("Discreet mode: on"))
     await resident.expect(zh("📩 New message"))
 
@@ -187,7 +195,7 @@ async def test_an_edit_after_the_close_is_refused_and_changes_nothing(
     sent = await resident.send("原话")
     copy = await wang.expect("原话")
     await close_settled(wang, "各让一步")
-    await resident.expect(f"您的案件 {number} 已结案")
+    await resident.expect(zh(CLOSED_TO_HER, number=number, outcome=zh("settled")))
     before = _book_rows(bot.config.storage.path, number)
     await bot.api.edit_text(resident.id, sent["message_id"], "改过的话")
     await resident.expect(

@@ -25,12 +25,22 @@ from localapi.formatting import utf16_len
 from localapi.state import BotMessage
 from tests.e2e.conftest import ROSTER
 from tests.e2e.driving import choose, say
-from tests.e2e.flows import GOT_IT, accepted_case, describe_and_confirm, intake_up_to
+from tests.e2e.flows import (
+    CASE_NUMBER,
+    GOT_IT,
+    accepted_case,
+    describe_and_confirm,
+    expect_shaped,
+    intake_up_to,
+)
 from tests.harness import BotUnderTest, Person, zh
 
 RESIDENT, RESIDENT_HANDLE, RESIDENT_SURNAME = 7_340_019, "xiuying_secret_handle", "欧阳秘"
 WANG_HANDLE = "wang_secret_handle"
 PHONE = "13912345678"
+OWN_CARD = (  # a mediator sending her own contact card is asked first
+    "This contact card shows your own phone number to the resident of case {number}. Send it?"
+)
 
 
 @pytest.fixture
@@ -103,11 +113,11 @@ async def test_a_mediators_own_card_waits_for_her_yes(
     resident, wang = await _resident_with_case(bot, team), team["wang"]
     before = len(bot.api.messages_to(resident.id))
     await bot.api.send_contact(wang.id, "13700001111", "王大姐", own=True)
-    await wang.expect("这张名片会把您自己的电话号码")
+    await expect_shaped(wang, OWN_CARD, number=CASE_NUMBER.pattern)
     await wang.press(zh("No, don't send it"))
     await wang.expect(zh("Your number was not sent."))
     await bot.api.send_contact(wang.id, "13700001111", "王大姐", own=True)
-    await wang.expect("这张名片会把您自己的电话号码")
+    await expect_shaped(wang, OWN_CARD, number=CASE_NUMBER.pattern)
     await wang.press(zh("Yes, send my number"))
     await bot.api.wait_for(
         lambda: any(m.kind == "contact" for m in bot.api.messages_to(resident.id)[before:]),

@@ -10,10 +10,15 @@ import asyncio
 from datetime import timedelta
 
 from tests.e2e.flows import (
+    ACCEPTED,
+    CLOSED,
+    CLOSED_TO_HER,
     HAND_OVER,
     HANDED,
     HANDOVER_NOTE,
     NOT_UNDERSTOOD,
+    REOPENED,
+    REOPENED_TO_HER,
     REVISIT,
     accepted_case,
     close_settled,
@@ -21,6 +26,7 @@ from tests.e2e.flows import (
 from tests.harness import BotUnderTest, Person, zh
 
 DAY = timedelta(days=1)
+OPEN_CASES = "Open cases: {count}"  # a line of the weekly digests
 
 
 async def settle(resident: Person, mediator: Person, agreement: str = "每晚十点后停止装修") -> str:
@@ -28,8 +34,8 @@ async def settle(resident: Person, mediator: Person, agreement: str = "每晚十
     number = await accepted_case(resident, mediator)
     mediator.ignore("📋")
     await close_settled(mediator, agreement)
-    await mediator.expect(f"案件 {number} 已结案")
-    await resident.expect(f"您的案件 {number} 已结案")
+    await mediator.expect(zh(CLOSED, number=number, outcome=zh("settled")))
+    await resident.expect(zh(CLOSED_TO_HER, number=number, outcome=zh("settled")))
     return number
 
 
@@ -42,10 +48,12 @@ async def test_revisits_at_seven_and_thirty_days_at_the_local_hour(
     await wang.expect_silence(0.3)
     bot.clock.advance(timedelta(minutes=1))  # 10:00 local
     card = await wang.expect(zh(REVISIT, n=1, number=number))
-    assert "协议内容：每晚十点后停止装修" in card.content
+    assert zh("The agreement: {text}", text="每晚十点后停止装修") in card.content
     assert "晚到了" not in card.content
     await wang.press(zh("✓ It is holding"))
-    await wang.expect(f"案件 {number} 的第 1 次回访已记录：协议执行良好")
+    await wang.expect(
+        zh("Thank you. Revisit {n} of case {number} is recorded: holding.", n=1, number=number)
+    )
     bot.clock.advance(23 * DAY)
     await wang.expect(zh(REVISIT, n=2, number=number))
     events = [(e.kind, e.detail.get("answer")) for e in await bot.timeline(number)]
@@ -64,7 +72,13 @@ async def test_remind_me_tomorrow_and_could_not_reach(
     bot.clock.advance(DAY)
     await wang.expect(zh(REVISIT, n=1, number=number))
     await wang.press(zh("Could not reach them"))
-    await wang.expect(f"案件 {number} 的第 1 次回访没能联系上当事人")
+    await wang.expect(
+        zh(
+            "Recorded: the family could not be reached for revisit {n} of case {number}.",
+            n=1,
+            number=number,
+        )
+    )
 
 
 async def test_a_recurred_dispute_opens_a_linked_case_and_routes_it(
@@ -77,11 +91,19 @@ async def test_a_recurred_dispute_opens_a_linked_case_and_routes_it(
     await wang.expect(zh(REVISIT, n=1, number=number))
     team["li"].ignore("📋")
     await wang.press(zh("⚠ The dispute came back"))
-    await wang.expect("新案件 QJS-2026-0002")  # continuity: she had the old case, on duty
-    recorded = await wang.expect("已重新登记为案件 QJS-2026-0002")
-    assert f"与 {number} 关联" in recorded.content
+    again = "QJS-2026-0002"
+    await wang.expect(zh("New case {number}", number=again))  # she had the old case, on duty
+    await wang.expect(
+        zh(
+            "Recorded. The dispute is registered again as case {number}, linked to {old}; it has"
+            " been offered to {name}.",
+            number=again,
+            old=number,
+            name="王大姐",
+        )
+    )
     await wang.press(zh("Accept"))
-    await wang.expect_edit("您已接受案件 QJS-2026-0002")
+    await wang.expect_edit(zh(ACCEPTED, number=again))
     await asyncio.sleep(0.2)  # nothing else comes: a recurred case has no messages yet
     wang.skip_all()
     wang.ignore("📋", "⏰")  # the new case is hers: its time-limit flag comes too
@@ -112,8 +134,15 @@ async def test_survey_after_three_days(bot: BotUnderTest, team: dict[str, Person
     resident, wang = bot.person(1405), team["wang"]
     number = await settle(resident, wang)
     bot.clock.advance(3 * DAY + timedelta(minutes=30))  # Thursday 10:00 local
-    survey = await resident.expect(f"（{number}）已经办结了。您对这次帮忙满意吗")
-    assert "王大姐帮您调解的“邻里纠纷”的事情" in survey.content  # the matter and who helped
+    await resident.expect(  # the matter and who helped
+        zh(
+            "A few days ago {name} closed your case about “{topic}” ({number}). How satisfied are"
+            " you with the help you got? Press the stars: 1 = not at all, 5 = very.",
+            name="王大姐",
+            topic="邻里纠纷",
+            number=number,
+        )
+    )
     await resident.press("★★★★")
     await resident.expect(zh("Thank you! Is the problem resolved?"))
     await resident.press(zh("Yes, it is resolved"))
@@ -154,11 +183,11 @@ async def test_reopened_case_has_no_revisits(bot: BotUnderTest, team: dict[str, 
     resident, wang = bot.person(1407), team["wang"]
     number = await settle(resident, wang)
     await wang.send(f"/reopen {number}")
-    await wang.expect("已重新打开")
+    await wang.expect(zh(REOPENED, number=number))
     wang.ignore("📋", "⏰")  # open again past the time limit: flagged, but no revisit
     bot.clock.advance(31 * DAY)
     await wang.expect_silence(0.3)
-    await resident.expect("已重新打开")
+    await resident.expect(zh(REOPENED_TO_HER, number=number))
     await resident.expect_silence(0.1)  # no survey either
 
 
@@ -168,7 +197,7 @@ async def test_revisits_of_a_reassigned_case_go_to_the_new_mediator(
     resident, wang, li, head = bot.person(1408), team["wang"], team["li"], team["head"]
     number = await settle(resident, wang)
     await head.send(f"/reassign {number}")
-    await head.expect(f"把案件 {number} 转给谁")
+    await head.expect(zh("Hand case {number} over to whom?", number=number))
     await head.press("李阿姨")
     await head.expect(zh(HANDOVER_NOTE, name="李阿姨"))
     note = "王大姐搬走了，回访由李阿姨做"
@@ -193,11 +222,11 @@ async def test_weekly_digest_on_monday_morning(bot: BotUnderTest, team: dict[str
         member.skip_all()
     bot.clock.advance(7 * DAY - timedelta(minutes=30))  # next Monday 09:00 local
     digest = await wang.expect(zh("📋 Your weekly digest"))
-    assert "未结案件：1" in digest.content and open_number in digest.content
+    assert zh(OPEN_CASES, count=1) in digest.content and open_number in digest.content
     society = await team["head"].expect(zh("📋 Weekly digest of the society"))
-    assert "未结案件：1" in society.content
+    assert zh(OPEN_CASES, count=1) in society.content
     quiet = await team["li"].expect(zh("📋 Your weekly digest"))
-    assert "未结案件：0" in quiet.content
+    assert zh(OPEN_CASES, count=0) in quiet.content
     bot.clock.advance(7 * DAY)
     await wang.expect(zh("📋 Your weekly digest"))  # and again the week after
 

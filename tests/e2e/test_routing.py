@@ -14,12 +14,18 @@ from tests.e2e.flows import (
     ACCEPTED,
     CASE_NUMBER,
     DECLINE,
+    TAKEN,
     TOPIC,
+    WELCOME_NAMED,
+    WELCOME_TEAM,
     open_case,
     register_en,
     start_intake,
 )
 from tests.harness import BotUnderTest, Person, zh
+
+NOT_IN_TIME = "Case {number} was not accepted in time and has been offered to someone else."
+NOT_TEAM = "Sorry, this is only for the mediation desk's team."
 
 
 async def test_offer_accept_tells_the_resident_and_copies_the_description(
@@ -35,7 +41,7 @@ async def test_offer_accept_tells_the_resident_and_copies_the_description(
     await wang.expect(f"📨 {number} · 居民 R-")
     copied = await wang.expect("楼上的水管漏到我家")
     assert copied.copied_from is not None and copied.forward_origin is None
-    await resident.expect(f"王大姐已经接手您的案件 {number}")
+    await resident.expect(zh(TAKEN, name="王大姐", number=number))
     await resident.send("/status")
     await resident.expect(zh("with a mediator"))
 
@@ -78,10 +84,10 @@ async def test_unanswered_offer_moves_to_the_next_mediator_then_the_head(
     wang, li, head = team["wang"], team["li"], team["head"]
     await wang.expect(number)
     bot.clock.advance(timedelta(minutes=31))
-    await wang.expect(f"案件 {number} 没有及时接受")
+    await wang.expect(zh(NOT_IN_TIME, number=number))
     await li.expect(zh("New case {number}", number=number))
     bot.clock.advance(timedelta(minutes=31))
-    await li.expect(f"案件 {number} 没有及时接受")
+    await li.expect(zh(NOT_IN_TIME, number=number))
     card = await head.expect(zh("New case {number}", number=number))
     assert "前答复" not in card.content  # the head's offer has no timeout
     await head.press(zh("Accept"))
@@ -95,10 +101,10 @@ async def test_old_offer_button_after_timeout_is_stale(
     wang = team["wang"]
     await wang.expect(number)
     bot.clock.advance(timedelta(minutes=31))
-    await wang.expect("没有及时接受")
+    await wang.expect(zh(NOT_IN_TIME, number=number))
     await team["li"].expect(number)
     offer = next(m for m in bot.api.messages_to(wang.id) if "接受" in str(m.buttons))
-    assert await wang.press_and_expect_answer("接受") == "这个按钮已经失效了。"
+    assert await wang.press_and_expect_answer(zh("Accept")) == zh("This button is no longer valid.")
     await wang.api.wait_for(
         lambda: wang.api.messages_to(wang.id)[offer_index(wang, offer)].buttons == [],
         what="the stale offer's buttons taken off",
@@ -195,16 +201,14 @@ async def test_invite_link_works_once_and_not_after_it_expires(
     payload = await invite_link(staff, "调解员 · 东升社区")
     first = bot.person(2201)
     await first.send(f"/start {payload}")
-    await first.expect("欢迎加入大阿嫂团队，您的身份是东升社区的调解员")
+    await first.expect(zh(WELCOME_TEAM, role=zh("a mediator of {area}", area="东升社区")))
     second = bot.person(2202)
     await second.send(f"/start {payload}")
     await second.expect(
         zh("This invite link has already been used. Please ask the staff for a new one.")
     )
     await second.send("/duty on")
-    await second.expect(
-        zh("Sorry, this is only for the mediation desk's team.")
-    )  # the refused link gave no role
+    await second.expect(zh(NOT_TEAM))  # the refused link gave no role
 
     late = await invite_link(staff, "法律指导员")
     bot.clock.advance(timedelta(hours=73))
@@ -219,11 +223,13 @@ async def test_display_name_is_asked_until_it_is_sensible(bot: BotUnderTest, sta
     payload = await invite_link(staff, "调解员 · 东升社区")
     member = bot.person(2204)
     await member.send(f"/start {payload}")
-    await member.expect("居民应该怎么称呼您")
+    await member.expect(zh(WELCOME_TEAM, role=zh("a mediator of {area}", area="东升社区")))
     await member.send("名" * 30)
-    await member.expect("请发一个 1 到 20 个字的称呼")
+    await member.expect(
+        zh("Please send a short name of 1 to {limit} characters, such as 王大姐.", limit=20)
+    )
     await member.send("周大姐")
-    await member.expect("居民会看到您的称呼是“周大姐”")
+    await member.expect(zh(WELCOME_NAMED, name="周大姐"))
 
 
 async def test_a_resident_pressing_a_mediators_button_is_refused(
@@ -237,15 +243,16 @@ async def test_a_resident_pressing_a_mediators_button_is_refused(
     # A modified client sends the mediator's callback data from the resident's chat.
     own = resident.last()
     query = await bot.api.press_button(resident.id, own.message_id, offer_data, forged=True)
-    assert await resident.callback_answer(query) == "抱歉，这个功能只对调解社工作人员开放。"
+    assert await resident.callback_answer(query) == zh(NOT_TEAM)
     other = await bot.api.press_button(
         team["li"].id, team["li"].last().message_id, offer_data, forged=True
     )
-    assert await team["li"].callback_answer(other) == "抱歉，这个功能只对调解社工作人员开放。"
+    assert await team["li"].callback_answer(other) == zh(NOT_TEAM)
     await resident.send("/status")
-    await resident.expect("等待调解员接手")  # nothing changed
+    status = await resident.expect(zh("Your cases:"))  # nothing changed
+    assert f"{number} · 邻里纠纷 · {zh('waiting for a mediator')}" in status.content
     await team["wang"].press(zh("Accept"))
-    await resident.expect("王大姐已经接手")
+    await resident.expect(zh(TAKEN, name="王大姐", number=number))
 
 
 async def test_staff_only_invite_button_refused_to_a_mediator(
@@ -257,7 +264,7 @@ async def test_staff_only_invite_button_refused_to_a_mediator(
     assert data is not None
     wang = team["wang"]
     query = await bot.api.press_button(wang.id, wang.last().message_id, data, forged=True)
-    assert await wang.callback_answer(query) == "抱歉，这个功能只对调解社工作人员开放。"
+    assert await wang.callback_answer(query) == zh(NOT_TEAM)
 
 
 async def test_every_step_of_routing_is_on_the_case_timeline(
