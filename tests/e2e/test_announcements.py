@@ -148,7 +148,9 @@ async def test_start_offers_notices_once(bot: BotUnderTest) -> None:
         )
     )
     await resident.send("/cancel")
-    await resident.expect(zh("Cancelled."))
+    await resident.expect(
+        zh("Cancelled. Nothing was sent. Write 找大阿嫂 whenever you want to start again.")
+    )
     await resident.send("/start")
     await resident.expect(consent_screen(bot))
     await resident.expect_silence(0.3)  # never asked again

@@ -532,7 +532,7 @@ async def test_a_refused_menu_push_is_told_and_the_next_start_puts_it_right(
     newcomer = bot.person(2400, "真名2400")
     newcomer.ignore("您的命令菜单")  # looked for below
     await newcomer.send(f"/start {payload}")
-    await newcomer.expect(zh(WELCOME_TEAM, role=zh("mediator")))
+    await newcomer.expect(zh(WELCOME_TEAM, role=zh("a mediator of {area}", area="东升社区")))
     await newcomer.send("孙阿姨")
     await newcomer.expect(zh(WELCOME_NAMED, name="孙阿姨"))
     await bot.api.wait_for(
