@@ -26,6 +26,7 @@ from playground import Playground, PlaygroundError
 from playground.chat import chat_view, preview
 from playground.demo import DEMO_PEOPLE
 from playground.web import PlaygroundWeb, demo_phone
+from tests.harness import zh
 
 REPO = Path(__file__).resolve().parent.parent
 WAIT = 10.0
@@ -268,7 +269,7 @@ async def test_the_chat_view_marks_edits_and_shows_the_reply_keyboard() -> None:
             "request_contact": True,
             "request_location": False,
         }
-        assert keyboard["rows"][1][0]["text"] == "跳过"
+        assert keyboard["rows"][1][0]["text"] == zh("Skip")
 
 
 def test_a_reply_preview_is_one_short_line() -> None:
