@@ -274,7 +274,7 @@ async def test_the_case_file_holds_both_conversations_the_agreement_and_its_conf
         and zh("Other party joined and consented") in text
     )
     assert "1. 乙方拆除加高部分（方式：自行拆除；期限：2026年3月31日 前）" in text
-    assert "居民 R-" in text and "已确认" in text
+    assert shaped("confirmed by {who}", who=resident_label()).search(text), text
     # Each party's words are in their own conversation.
     conversations = dict(part.split("</h2>", 1) for part in html.split("<h2>")[1:])
     assert "我只想要回我家的地" in conversations["与申请人的对话"]

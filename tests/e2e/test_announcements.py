@@ -123,8 +123,12 @@ async def test_subscribe_choose_and_unsubscribe(bot: BotUnderTest) -> None:
     await resident.press("· 健康")
     await resident.expect_button("✓ 健康")
     await resident.press(zh("Save my choice ✓"))
-    saved = await resident.expect_edit("保存好了")
-    assert "东升社区的健康的通知会发到这里" in saved.content  # what she chose, in words
+    await resident.expect_edit(  # what she chose, in words
+        zh(
+            "Saved. You will get notices of {what} here. /unsubscribe stops them any time.",
+            what="东升社区的健康",
+        )
+    )
     await resident.send("/unsubscribe")
     await resident.expect(zh("You will get no more event notices. Send /subscribe to start again."))
 
