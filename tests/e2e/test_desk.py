@@ -109,7 +109,7 @@ async def test_unquoted_messages_go_to_the_fresh_choice_else_she_is_asked_and_ca
     # 撤回: the resident's copy is deleted, the book keeps the message and records it.
     copy = _with_text(residents[0], "我十点到")
     recall = wang.confirmations()[-1]
-    await bot.api.press_button(wang.id, recall.message_id, recall.button_data("撤回"))
+    await bot.api.press_button(wang.id, recall.message_id, recall.button_data(zh("Recall")))
     await wang.expect(
         zh("Recalled: the resident of case {number} no longer sees it.", number=numbers[0])
     )
@@ -118,7 +118,7 @@ async def test_unquoted_messages_go_to_the_fresh_choice_else_she_is_asked_and_ca
     assert "recalled" in [e.kind for e in await bot.timeline(numbers[0])]
     assert ("mediator", "我十点到") in await bot.book(numbers[0])
     # Pressed again: nothing more to recall.
-    await bot.api.press_button(wang.id, recall.message_id, recall.button_data("撤回"))
+    await bot.api.press_button(wang.id, recall.message_id, recall.button_data(zh("Recall")))
     await wang.expect_silence(0.2)
 
 
@@ -130,7 +130,7 @@ async def test_recall_is_refused_after_48_hours(bot: BotUnderTest, team: dict[st
     await bot.api.wait_for(lambda: len(wang.confirmations()) == 1, what="a confirmation")
     bot.clock.advance(timedelta(hours=49))
     recall = wang.confirmations()[0]
-    await bot.api.press_button(wang.id, recall.message_id, recall.button_data("撤回"))
+    await bot.api.press_button(wang.id, recall.message_id, recall.button_data(zh("Recall")))
     await wang.expect(zh("Too late to recall: Telegram allows it for 48 hours only."))
     assert not _with_text(resident, "这条以后撤不回").deleted
 
@@ -301,7 +301,7 @@ async def test_a_phone_call_cases_number_is_on_every_card(
     offer = await wang.expect(zh("New case {number}", number=number.group(0)))
     for card in (offer.content,):
         assert "+86 138 1234 5678" in card
-        assert "她用的语言：中文" in card
+        assert zh("She writes in: {language}", language="中文") in card
         assert "以前的案件：1" in card and "第一次的事" not in card
         assert "3170" not in card and "丽娟" not in card
     await wang.press(zh("Accept"))
@@ -502,11 +502,15 @@ async def test_continuity_and_capacity_in_routing(
     # 王大姐 can carry one case; with one open she is passed over though 李阿姨 has more.
     mine = await accepted_case(bot.person(3221), wang, text="王大姐的一件")
     await wang.send("/capacity 1")
-    await wang.expect("您手上不到 1 件时")
+    await wang.expect(
+        zh("Noted: new cases come to you only while you have fewer than {count} open.", count=1)
+    )
     over = await open_case(bot.person(3222), text="第三户")
     await li.expect(zh("New case {number}", number=over))
     await wang.send("/capacity")
-    await wang.expect("您最多同时接 1 件案件")
+    await wang.expect(
+        zh("You carry at most {count} open cases. /capacity off removes the limit.", count=1)
+    )
     await wang.send("/capacity off")
     await wang.expect(zh("No limit now: new cases can come to you whenever you are on duty."))
     after = await open_case(bot.person(3223), text="第四户")

@@ -15,6 +15,7 @@ from tests.e2e.flows import (
     WHICH_AREA,
     consent_screen,
     describe_and_confirm,
+    expect_shaped,
     intake_up_to,
     open_case,
     sensitive_consent,
@@ -50,13 +51,13 @@ async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]
     assert "另附 1 张照片、1 条语音" in summary.content
     assert "坐班时间：周二、周四 9:00–11:30" in summary.content
     await resident.press(zh("✓ Send to Da'asao"))
-    registered = await resident.expect("案件编号 QJS-2026-0001")
-    assert "王大姐很快会在这里回复您" in registered.content
+    registered = await resident.expect(zh(REGISTERED, number="QJS-2026-0001"))
+    assert zh("{name} will answer you here soon.", name="王大姐") in registered.content
     assert (
         registered.reply_markup and registered.reply_markup["keyboard"][0][0]["text"] == "找大阿嫂"
     )
 
-    card = await team["wang"].expect("新案件 QJS-2026-0001")
+    card = await team["wang"].expect(zh("New case {number}", number="QJS-2026-0001"))
     assert "东升社区" in card.content
     assert re.search(r"居民 R-\d{4}", card.content)
     for secret in ("秀英", "钟", "zhongxy", "1001"):
@@ -115,7 +116,7 @@ async def test_typed_answers_work_at_every_step(bot: BotUnderTest, team: dict[st
     assert zh(REGISTERED, number="QJS-2026-0001") in registered.content
     await resident.send("/status")
     status = await resident.expect(zh("Your cases:"))
-    assert "QJS-2026-0001 · 邻里纠纷 · 等待调解员接手" in status.content
+    assert f"QJS-2026-0001 · 邻里纠纷 · {zh('waiting for a mediator')}" in status.content
 
 
 async def test_bad_input_gets_an_explanation_and_the_same_step(
@@ -131,32 +132,50 @@ async def test_bad_input_gets_an_explanation_and_the_same_step(
         ),
     )  # /start offers notices, once
     await bot.api.send_sticker(1004, b"webp")
-    await resident.expect_many("这一步用不上这个", consent_screen(bot))
+    await resident.expect_many(
+        zh("I can't use that here. Please choose one of the buttons."), consent_screen(bot)
+    )
     await resident.press(zh("I agree"))
     await resident.expect(zh(WHICH_AREA))
     await resident.send("火星")
-    await resident.expect_many("抱歉，我没看懂", zh(WHICH_AREA))
+    await resident.expect_many(
+        zh("Sorry, I didn't understand. Please choose one of the buttons."), zh(WHICH_AREA)
+    )
     await bot.api.send_photo(1004, b"jpeg")
-    await resident.expect_many("这一步用不上这个", zh(WHICH_AREA))
+    await resident.expect_many(
+        zh("I can't use that here. Please choose one of the buttons."), zh(WHICH_AREA)
+    )
     await resident.send("长" * 10_000)
-    await resident.expect_many("这条消息太长了", zh(WHICH_AREA))
+    await resident.expect_many(zh("That message is too long for this step."), zh(WHICH_AREA))
     await resident.press("东升社区")
     await resident.expect(zh(TOPIC))
     await resident.press("东升社区")  # the area buttons are still on screen
-    await resident.expect_many("前面步骤的", zh(TOPIC))
+    await resident.expect_many(zh("That button belongs to an earlier step."), zh(TOPIC))
     await resident.press("其他")
     await sensitive_consent(resident)
     await resident.expect(zh(DESCRIBE))
     await resident.send("好了")  # "done" before saying anything
-    await resident.expect_many("请先简单说几句", zh(DESCRIBE))
+    await resident.expect_many(
+        zh("Please tell us a little first: a few words, a photo or a voice message."), zh(DESCRIBE)
+    )
     await resident.send("长" * 10_000)
-    too_long = await resident.expect("这条消息太长了（10000 个字）")
-    assert "不超过 3000 个字" in too_long.content
+    await resident.expect(
+        zh(
+            "That message is too long ({count} characters). Please send it in parts of at most"
+            " {limit} characters.",
+            count=10000,
+            limit=3000,
+        )
+    )
     await resident.expect(zh(DESCRIBE))
     await bot.api.send_sticker(1004, b"webp")
-    await resident.expect_many("请用文字、图片、语音或文件", zh(DESCRIBE))
+    await resident.expect_many(
+        zh("Please use words, photos, voice messages or files for your description."), zh(DESCRIBE)
+    )
     await bot.api.send_location(1004, 29.9, 121.8)
-    await resident.expect_many("请用文字、图片、语音或文件", zh(DESCRIBE))
+    await resident.expect_many(
+        zh("Please use words, photos, voice messages or files for your description."), zh(DESCRIBE)
+    )
     number = await describe_and_confirm(resident)
     assert number == "QJS-2026-0001"
 
@@ -175,7 +194,7 @@ async def test_phone_step_refuses_someone_elses_contact_and_bad_numbers(
     await resident.send("138 0000 1111")
     await resident.expect(zh("Thank you."))
     summary = await resident.expect(zh(CHECK_REQUEST))
-    assert "电话：13800001111" in summary.content
+    assert zh("Phone: {phone}", phone="13800001111") in summary.content
 
 
 async def test_cancel_leaves_at_any_step_and_consent_is_remembered(
@@ -227,7 +246,7 @@ async def test_trigger_mid_intake_resumes_the_draft(
     resident = bot.person(1009)
     await start_intake(resident)
     await resident.send("找大阿嫂")
-    await resident.expect_many("我们接着上次的地方继续", zh(WHICH_AREA))
+    await resident.expect_many(zh("Let's continue where we left off."), zh(WHICH_AREA))
 
 
 async def test_area_is_remembered_for_the_next_case(
@@ -305,7 +324,9 @@ async def test_sensitive_details_get_a_consent_of_their_own_and_no_does_not_stop
                 " just leave them out."
             )
         )
-        await resident.press(zh("Yes, you may keep them") if agree else "不同意，我不讲这些")
+        await resident.press(
+            zh("Yes, you may keep them") if agree else zh("No, I'll leave them out")
+        )
         if not agree:
             await resident.expect(
                 zh(
@@ -334,7 +355,7 @@ async def test_the_danger_path_goes_on_without_the_sensitive_consent_and_records
     await resident.press("东升社区")
     await resident.expect(zh(TOPIC))
     await resident.press(zh("🆘 I am in danger now"))  # before the sensitive question was reached
-    await resident.expect("如果您现在有危险")
+    await expect_shaped(resident, "If you are in danger now, call at once:\n{numbers}")
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     for _ in range(100):

@@ -18,11 +18,14 @@ from tests.e2e.flows import (
     GOT_IT,
     MY_DATA,
     NOT_UNDERSTOOD,
+    NOTE_SAVED,
+    NOW_IN,
     TOPIC,
     WHICH_AREA,
     accepted_case,
     close_referred,
     consent_screen,
+    expect_shaped,
     privacy_notice,
     sensitive_consent,
 )
@@ -165,7 +168,7 @@ async def test_danger_path_offers_discreet_mode(bot: BotUnderTest, team: dict[st
     await resident.send("找大阿嫂")
     await resident.expect(consent_screen(bot))
     await resident.send("救命")
-    await resident.expect("如果您现在有危险")
+    await expect_shaped(resident, "If you are in danger now, call at once:\n{numbers}")
     await resident.press(zh("🆘 Alert Da'asao now"))
     await resident.expect("我们已经通知了")
     offer = await resident.expect(
@@ -294,9 +297,16 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await wang.send(secrets["to the resident"])
     await resident.expect_many("💬 王大姐", secrets["to the resident"])
     await wang.send(f"/note {secrets['note']}")
-    await wang.expect("备注已保存")
+    await wang.expect(zh(NOTE_SAVED, number=number))
     await resident.send("找大阿嫂")  # a second request, begun and left
-    await resident.expect("王大姐正在跟进您的案件")
+    await resident.expect(
+        zh(
+            "{name} is looking after your case {number}. Just write here: {name} reads every"
+            " message.",
+            name="王大姐",
+            number=number,
+        )
+    )
     await resident.press(zh("It is a new matter"))
     await resident.expect(zh(WHICH_AREA))
     await resident.press("东升社区")
@@ -389,7 +399,7 @@ async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resi
     await head.expect(zh("Nobody has opened case {number} yet.", number=number))
     adviser = await join_team(bot, staff, 2300, "法律指导员", "刘律师")
     await wang.send(f"/case {number}")
-    await wang.expect(f"现在在案件 {number}")
+    await wang.expect(zh(NOW_IN, number=number, area="东升社区"))
     await wang.send(f"/book {number}")
     await wang.expect_many(number, number)  # the case file as HTML and as DOCX
     await head.send(f"/book {number}")

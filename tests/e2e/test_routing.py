@@ -18,6 +18,7 @@ from tests.e2e.flows import (
     TOPIC,
     WELCOME_NAMED,
     WELCOME_TEAM,
+    expect_shaped,
     open_case,
     register_en,
     start_intake,
@@ -25,6 +26,7 @@ from tests.e2e.flows import (
 from tests.harness import BotUnderTest, Person, zh
 
 NOT_IN_TIME = "Case {number} was not accepted in time and has been offered to someone else."
+URGENT = "🔴 URGENT: someone is in danger · case {number}"  # the alert's first line
 NOT_TEAM = "Sorry, this is only for the mediation desk's team."
 
 
@@ -35,7 +37,9 @@ async def test_offer_accept_tells_the_resident_and_copies_the_description(
     number = await open_case(resident, text="楼上的水管漏到我家")
     wang = team["wang"]
     card = await wang.expect(zh("New case {number}", number=number))
-    assert "请在 3月2日周一 10:00 前答复" in card.content  # 30 minutes of duty time
+    assert (
+        zh("Please answer by {time}.", time="3月2日周一 10:00") in card.content
+    )  # 30 minutes of duty time
     await wang.press(zh("Accept"))
     await wang.expect_edit(zh(ACCEPTED, number=number))
     await wang.expect(f"📨 {number} · 居民 R-")
@@ -122,11 +126,12 @@ async def test_nobody_on_duty_goes_to_the_next_one_and_the_resident_is_told_when
     resident = bot.person(1108)
     await open_case(resident, area="联合村")
     registered = resident.last()
-    assert "赵嫂子将于 3月3日周二 09:00 上班，到时会回复您" in registered.content
+    on_duty = "{name} is on duty from {time} and will answer you then."
+    assert zh(on_duty, name="赵嫂子", time="3月3日周二 09:00") in registered.content
     number = CASE_NUMBER.search(registered.content)
     assert number, registered.content
     card = await team["zhao"].expect(zh("New case {number}", number=number.group(0)))
-    assert "请在 3月3日周二 09:30 前答复" in card.content
+    assert zh("Please answer by {time}.", time="3月3日周二 09:30") in card.content
 
 
 async def test_english_resident_is_told_the_next_duty_time_in_english(
@@ -167,12 +172,12 @@ async def test_danger_button_alerts_the_area_and_the_head_at_once_on_duty_or_not
     await resident.press("联合村")
     await resident.expect(zh(TOPIC))
     await resident.press(zh("🆘 I am in danger now"))
-    numbers = await resident.expect("如果您现在有危险，请马上拨打")
+    numbers = await expect_shaped(resident, "If you are in danger now, call at once:\n{numbers}")
     assert "☎ 110 — 报警" in numbers.content
     assert "☎ 12338 — 妇女维权公益服务热线" in numbers.content
     await resident.expect("我们已经通知了 2 位大阿嫂，第一位接手的会马上联系您")
     for name in ("zhao", "head"):  # 赵嫂子 is off duty on Monday: alerted all the same
-        card = await team[name].expect("🔴 紧急求助：有人现在有危险 · 案件 QJS-2026-0001")
+        card = await team[name].expect(zh(URGENT, number="QJS-2026-0001"))
         assert "联合村 · 家庭暴力与人身安全" in card.content
         assert "前答复" not in card.content  # no duty-time deadline on an urgent case
         assert card.button_data(zh("I'll take it"))
@@ -191,7 +196,7 @@ async def test_danger_word_anywhere_in_intake_takes_the_danger_path(
     assert "☎ 110 — Police" in numbers.content
     await resident.press("🆘 Alert Da'asao now")
     await resident.expect("We have alerted 4 Da'asao mediators")  # no area yet: everyone
-    card = await team["head"].expect("🔴 紧急求助")
+    card = await expect_shaped(team["head"], URGENT, number=CASE_NUMBER.pattern)
     assert "I am in danger, he is coming back" in card.content
 
 
