@@ -192,7 +192,8 @@ async def test_an_oral_agreement_is_recorded_without_a_document(
     await wang.press(zh("✓ Confirm"))
     await wang.expect(zh(CLOSED, number=number, outcome=zh("settled")))
     notice = await resident.expect(zh(CLOSED_TO_HER, number=number, outcome=zh("settled")))
-    assert "协议内容：楼上晚上十点后不再装修" in notice.content
+    agreed = "楼上晚上十点后不再装修，3月15日前装好隔音垫"
+    assert zh("The agreement: {text}", text=agreed) in notice.content
     await resident.press(zh("I agree to the agreement above"))
     await expect_shaped(resident, RECORDED)
     await expect_shaped(wang, CONFIRMED, who=resident_label(), number=re.escape(number))
@@ -230,7 +231,8 @@ async def test_the_case_file_holds_both_conversations_the_agreement_and_its_conf
     wang = team["wang"]
     applicant, other, number = await _two_party_case(bot, team)
     await other.send("<script>alert('围墙')</script>")  # kept as text in both renderings
-    await wang.expect(f"📨 {number} · 对方")
+    header = await wang.expect(f"📨 {number} · ")
+    assert re.match(rf"📨 {re.escape(number)} · {party_label()}", header.content), header.content
     await wang.expect("<script>")
     await applicant.send("我只想要回我家的地")
     await wang.expect("我只想要回我家的地")

@@ -6,6 +6,7 @@ are on duty until 12:00; 赵嫂子 (联合村) is on duty on Tuesday 09:00–11:
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from localapi.state import BotMessage
@@ -21,6 +22,7 @@ from tests.e2e.flows import (
     expect_shaped,
     open_case,
     register_en,
+    resident_label,
     start_intake,
 )
 from tests.harness import BotUnderTest, Person, zh
@@ -42,7 +44,8 @@ async def test_offer_accept_tells_the_resident_and_copies_the_description(
     )  # 30 minutes of duty time
     await wang.press(zh("Accept"))
     await wang.expect_edit(zh(ACCEPTED, number=number))
-    await wang.expect(f"📨 {number} · 居民 R-")
+    header = await wang.expect(f"📨 {number} · ")
+    assert re.match(rf"📨 {re.escape(number)} · {resident_label()}", header.content), header.content
     copied = await wang.expect("楼上的水管漏到我家")
     assert copied.copied_from is not None and copied.forward_origin is None
     await resident.expect(zh(TAKEN, name="王大姐", number=number))
