@@ -30,7 +30,7 @@ from localapi.server import LocalBotApi
 
 BareApp = Application[Any, Any, Any, Any, Any, Any]
 
-BENCH_AREA = {
+BENCH_AREA: dict[str, Any] = {
     "id": "dongsheng",
     "name": {"zh_CN": "东升社区", "en": "Dongsheng Community"},
     "office_hours": {"zh_CN": "周二 9:00–11:30", "en": "Tue 9:00–11:30"},
@@ -57,7 +57,7 @@ async def start_polling(app: BareApp) -> None:
     """Poll like the e2e harness: no pause between polls, short long-polls. The bare bot
     uses PTB's Updater; Da'asao has none (its updates come through the inbox)."""
     if app.updater is None:
-        await open_feed(app, poll_timeout=1).start_polling()  # type: ignore[arg-type]
+        await open_feed(app, poll_timeout=1).start_polling()
         return
     await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
 

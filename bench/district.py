@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.cases import CaseState, Delivery, MessagePart, NewCase
+from bot.domain.people import Role
 from storage.announcements import Subscription, SubscriptionRepository
 from storage.cases import CaseRepository
 from storage.db import Database, bundled_migrations
@@ -208,7 +209,7 @@ class _Seeder:
             for k in range(self.sizes.areas * MEDIATORS_PER_AREA):
                 mediator = MEDIATOR_BASE + k
                 await self.users.add_consented([(mediator, "zh-hans", self._area_of(k))], self.now)
-                role = "head" if k == MEDIATORS_PER_AREA else "mediator"
+                role: Role = "head" if k == MEDIATORS_PER_AREA else "mediator"
                 await self.members.save(mediator, role, self._area_of(k), self.now)
                 await self.members.set_display_name(mediator, f"大姐{k}")
         for start in range(0, self.sizes.residents, CHUNK * 10):
@@ -293,12 +294,12 @@ class _Seeder:
         if state in dict(CLOSED):
             closed = min(created + timedelta(days=self.rng.randint(3, 40)), self.now)
             outcome = "双方同意轮流使用楼道" if state == "settled" else None
-            await self.cases.close(case.id, state, outcome, closed)
+            await self.cases.close(case.id, CaseState(state), outcome, closed)
             events.append((case.id, state, closed, mediator, {}))
             if state == "settled":
                 self.settled.append(case.id)
         elif state != "accepted":
-            await self.cases.set_state(case.id, state, None, created)
+            await self.cases.set_state(case.id, CaseState(state), None, created)
         await self.cases.add_events(events)
         await self._book(case.id, resident, mediator, created, entries)
 

@@ -215,7 +215,7 @@ async def _copies(
                 bot.seen[chat] = message["index"] + 1
                 copied = message["copied_from"]
                 source = (int(copied[0]), int(copied[1])) if copied else None
-                if source in sent:
+                if source is not None and source in sent:
                     before, send = sent[source]
                     latency = message["recorded_at"] - before
                     found[source] = Copy(chat, message["message_id"], latency, send.direction)

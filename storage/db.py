@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ WAL_AUTOCHECKPOINT_PAGES = 1000
 # A handled update keeps its id (a re-delivery is a no-op) and nothing of what it said:
 # its effects are in the book, and an erasure must not find it in other people's updates.
 HANDLED_PAYLOAD = "{}"
+# Background work (the nightly purge) waits until no use case has touched the database for
+# this long, or for this long at most while messages keep coming.
+QUIET_S = 0.02
+PATIENCE_S = 1.0
 
 
 class SchemaTooNewError(RuntimeError):
@@ -194,23 +199,39 @@ class Database:
         if self._lock.held_by_current_task():
             yield self._conn  # already inside this task's transaction: join it
             return
-        async with self._lock:
-            try:
-                with _translated():
-                    # Inside the try: cancelled while waiting for BEGIN, the BEGIN still
-                    # runs in aiosqlite's thread, and the ROLLBACK queued after it undoes it.
-                    await self._conn.execute("BEGIN IMMEDIATE")
-                yield self._conn
-                with _translated():
-                    marking = await self._mark_handled()
-                    await self._conn.commit()
-                if marking is not None:
-                    marking.marked = True
-            except BaseException:
-                self._after_commit.clear()
-                await self._rollback()
-                raise
-            callbacks, self._after_commit = self._after_commit, []
+        async with self._lock, self._committing():
+            yield self._conn
+        self._run_after_commit()
+
+    @asynccontextmanager
+    async def background_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A transaction of work nobody is waiting for (the nightly purge): it starts only in
+        a quiet moment, so that a person's use case waits for at most one of these."""
+        async with self._lock.when_quiet(), self._committing():
+            yield self._conn
+        self._run_after_commit()
+
+    @asynccontextmanager
+    async def _committing(self) -> AsyncIterator[None]:
+        """BEGIN … COMMIT (marking the update handled) or ROLLBACK, with the lock held."""
+        try:
+            with _translated():
+                # Inside the try: cancelled while waiting for BEGIN, the BEGIN still
+                # runs in aiosqlite's thread, and the ROLLBACK queued after it undoes it.
+                await self._conn.execute("BEGIN IMMEDIATE")
+            yield
+            with _translated():
+                marking = await self._mark_handled()
+                await self._conn.commit()
+            if marking is not None:
+                marking.marked = True
+        except BaseException:
+            self._after_commit.clear()
+            await self._rollback()
+            raise
+
+    def _run_after_commit(self) -> None:
+        callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
 
@@ -297,22 +318,60 @@ class Database:
 
 class _TransactionLock:
     """An asyncio lock that knows which task holds it, so that repositories called inside a
-    service's `transaction()` pass straight through."""
+    service's `transaction()` pass straight through; and that puts people first: background
+    work takes it only when no use case has wanted it for a moment (`when_quiet`)."""
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
+        self._wanted = 0  # use cases holding the lock or waiting for it
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+        self._last_wanted = -QUIET_S  # monotonic time a use case last let go
 
     def held_by_current_task(self) -> bool:
         return self._owner is not None and self._owner is asyncio.current_task()
 
     async def __aenter__(self) -> None:
-        await self._lock.acquire()
+        self._wanted += 1
+        self._quiet.clear()
+        try:
+            await self._lock.acquire()
+        except BaseException:
+            self._let_go()
+            raise
         self._owner = asyncio.current_task()
 
     async def __aexit__(self, *exc: object) -> None:
         self._owner = None
         self._lock.release()
+        self._let_go()
+
+    def _let_go(self) -> None:
+        self._wanted -= 1
+        self._last_wanted = time.monotonic()
+        if not self._wanted:
+            self._quiet.set()
+
+    @asynccontextmanager
+    async def when_quiet(self) -> AsyncIterator[None]:
+        """Hold the lock once no use case has wanted it for QUIET_S: the few statements of
+        one message come a few ms apart, and the purge must not slip in between them. After
+        PATIENCE_S of steady traffic it goes at the first moment nobody is waiting."""
+        started = time.monotonic()
+        while True:
+            await self._quiet.wait()
+            rest = QUIET_S - (time.monotonic() - self._last_wanted)
+            if rest <= 0 or time.monotonic() - started >= PATIENCE_S:
+                break
+            await asyncio.sleep(rest)
+        await self._lock.acquire()  # at once: no use case holds it (another background may)
+        self._owner = asyncio.current_task()
+        try:
+            yield
+        finally:
+            self._owner = None
+            self._lock.release()
 
 
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL = 5, 6, 13  # primary result codes

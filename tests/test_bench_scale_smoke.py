@@ -22,7 +22,11 @@ def test_scale_bench_times_everything_on_a_tiny_district(
     assert set(figures["commands_s"]) == {c.label for c in scale.commands(_marks())}
     assert all(0 < seconds < 30 for seconds in figures["commands_s"].values())
     # Every sampled message's copy arrived in the other chat (deliver waits for each one).
-    assert figures["relay_without"]["messages"] == 2 * 2 * scale.TINY.pairs
+    without, during = (
+        figures["relay_without"]["messages"],
+        figures["relay_during_purge"]["messages"],
+    )
+    assert without >= during and without >= 2 * 2 * scale.TINY.pairs
     assert figures["relay_during_purge"]["messages"] >= 2 * scale.TINY.pairs
     assert figures["purge"]["cases"] > 0
     assert figures["peak_rss_mb"] > 0 and figures["db_mb"]["before"] > 0

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from storage.db import Database, Migration, SchemaTooNewError, bundled_migrations, load_migrations
+from storage.db import (
+    PATIENCE_S,
+    QUIET_S,
+    Database,
+    Migration,
+    SchemaTooNewError,
+    bundled_migrations,
+    load_migrations,
+)
 
 LATEST = bundled_migrations()[-1].version
 
@@ -139,6 +147,100 @@ async def test_concurrent_transactions_do_not_interleave(tmp_path: Path) -> None
         assert values == list(range(20))
     finally:
         await db.close()
+
+
+async def test_background_work_waits_for_a_quiet_moment(tmp_path: Path) -> None:
+    """A use case that arrives while the purge waits goes first; the purge's batch starts
+    only once nobody has touched the database for QUIET_S, and is atomic as ever."""
+    db = await Database.open(
+        tmp_path / "t.sqlite3", [Migration(1, "0001_a.sql", "CREATE TABLE a (x TEXT);")]
+    )
+    try:
+        async with db.transaction() as conn:  # a use case holds the lock ...
+            background = asyncio.create_task(_background_insert(db, "purge"))
+            await asyncio.sleep(0.01)
+            await conn.execute("INSERT INTO a VALUES ('first')")
+        # ... and two more come right after it: each goes before the waiting batch.
+        await db.execute("INSERT INTO a VALUES ('second')")
+        await asyncio.sleep(QUIET_S / 4)
+        await db.execute("INSERT INTO a VALUES ('third')")
+        quiet_from = time.monotonic()
+        started = await background
+        assert started - quiet_from >= QUIET_S * 0.9
+        rows = await db.fetch_all("SELECT x FROM a ORDER BY rowid")
+        assert [row[0] for row in rows] == ["first", "second", "third", "purge"]
+    finally:
+        await db.close()
+
+
+async def test_background_work_is_not_starved_by_steady_traffic(tmp_path: Path) -> None:
+    """Statements every few ms, never a quiet moment: the batch still runs after
+    PATIENCE_S, between two of them."""
+    db = await Database.open(
+        tmp_path / "t.sqlite3", [Migration(1, "0001_a.sql", "CREATE TABLE a (x TEXT);")]
+    )
+    stop = asyncio.Event()
+
+    async def traffic() -> None:
+        while not stop.is_set():
+            await db.execute("INSERT INTO a VALUES ('message')")
+            await asyncio.sleep(QUIET_S / 4)
+
+    try:
+        steady = asyncio.create_task(traffic())
+        asked = time.monotonic()
+        started = await asyncio.wait_for(_background_insert(db, "purge"), PATIENCE_S * 3)
+        stop.set()
+        await steady
+        assert PATIENCE_S * 0.9 <= started - asked < PATIENCE_S * 2
+        purged = await db.fetch_all("SELECT x FROM a WHERE x = 'purge'")
+        assert len(purged) == 1
+    finally:
+        await db.close()
+
+
+async def test_a_use_case_waits_for_one_batch_at_most(tmp_path: Path) -> None:
+    """Back-to-back background batches of 30 ms (the purge's size), and a message whose
+    five statements come 2 ms apart: it waits for the batch under way, then goes through
+    without another batch slipping in between its statements."""
+    db = await Database.open(
+        tmp_path / "t.sqlite3", [Migration(1, "0001_a.sql", "CREATE TABLE a (x TEXT);")]
+    )
+    stop = asyncio.Event()
+    batch_s = 0.03
+
+    async def purge() -> None:
+        while not stop.is_set():
+            async with db.background_transaction() as conn:
+                await conn.execute("INSERT INTO a VALUES ('purge')")
+                await asyncio.sleep(batch_s)
+
+    async def message() -> float:
+        started = time.monotonic()
+        for _ in range(5):
+            await db.execute("INSERT INTO a VALUES ('message')")
+            await asyncio.sleep(0.002)
+        return time.monotonic() - started
+
+    try:
+        purging = asyncio.create_task(purge())
+        took = []
+        for _ in range(5):
+            await asyncio.sleep(0.1)  # a quiet gap: the purge is under way again
+            took.append(await message())
+        stop.set()
+        await purging
+        assert max(took) < batch_s + 5 * 0.002 + 0.03, took  # one batch, five gaps, slack
+    finally:
+        await db.close()
+
+
+async def _background_insert(db: Database, value: str) -> float:
+    """Insert `value` in a background transaction; when it started."""
+    async with db.background_transaction() as conn:
+        started = time.monotonic()
+        await conn.execute("INSERT INTO a VALUES (?)", (value,))
+    return started
 
 
 SLOW_CHILD = textwrap.dedent(
