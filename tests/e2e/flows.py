@@ -306,6 +306,22 @@ async def close_referred(mediator: Person, where: str) -> None:
     await mediator.press(zh("✓ Confirm"))
 
 
+async def hand_over(
+    person: Person, command: str, number: str, name: str, note: str, *, confirm: bool = True
+) -> None:
+    """/transfer (or /reassign …) of case `number` to `name` with a handover note, up to the
+    confirmation question, and with `confirm` through ✓ to "now with {name}"."""
+    await person.send(command)
+    await person.expect(zh("Hand case {number} over to whom?", number=number))
+    await person.press(name)
+    await person.expect(zh(HANDOVER_NOTE, name=name))
+    await person.send(note)
+    await person.expect(zh(HAND_OVER, number=number, name=name, note=note))
+    if confirm:
+        await person.press(zh("Confirm"))
+        await person.expect(zh("Case {number} is now with {name}.", number=number, name=name))
+
+
 async def close_asked(mediator: Person) -> str:
     """/close and its first question, for her current case; returns that case's number."""
     await mediator.send("/close")

@@ -38,6 +38,7 @@ from tests.e2e.flows import (
     WELCOME_NAMED,
     WELCOME_TEAM,
     accepted_case,
+    hand_over,
     intake_up_to,
     open_case,
     resident_label,
@@ -257,12 +258,7 @@ async def test_a_handover_confirms_and_cancel_leaves_everything_unchanged(
 ) -> None:
     resident, wang, li = bot.person(3160), team["wang"], team["li"]
     number = await accepted_case(resident, wang)
-    await wang.send("/transfer")
-    await wang.expect(zh("Hand case {number} over to whom?", number=number))
-    await wang.press("李阿姨")
-    await wang.expect(zh(HANDOVER_NOTE, name="李阿姨"))
-    await wang.send("双方周四见面")
-    await wang.expect(zh(HAND_OVER, number=number, name="李阿姨", note="双方周四见面"))
+    await hand_over(wang, "/transfer", number, "李阿姨", "双方周四见面", confirm=False)
     await wang.press(zh("Change"))
     await wang.expect(zh(HANDOVER_NOTE, name="李阿姨"))
     await wang.send("双方周五见面")
@@ -418,14 +414,7 @@ async def test_a_transfer_carries_the_history_and_replies_thread_on_all_sides(
     copy = await resident.expect("漏了多久了？")
     first = await resident.send("两个星期了", reply_to=copy.message_id)
     await wang.expect("两个星期了")
-    await wang.send("/transfer")
-    await wang.expect(zh("Hand case {number} over to whom?", number=number))
-    await wang.press("李阿姨")
-    await wang.expect(zh(HANDOVER_NOTE, name="李阿姨"))
-    await wang.send("物业不管，要上门看看")
-    await wang.expect(zh(HAND_OVER, number=number, name="李阿姨", note="物业不管，要上门看看"))
-    await wang.press(zh("Confirm"))
-    await wang.expect(zh("Case {number} is now with {name}.", number=number, name="李阿姨"))
+    await hand_over(wang, "/transfer", number, "李阿姨", "物业不管，要上门看看")
     handed = await li.expect(
         zh(HANDED, number=number, area="东升社区", note="物业不管，要上门看看").split("\n")[0]
     )

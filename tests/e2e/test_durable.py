@@ -12,12 +12,11 @@ from typing import Any
 
 from tests.e2e.flows import (
     CLOSED_TO_HER,
-    HAND_OVER,
-    HANDOVER_NOTE,
     KEPT,
     accepted_case,
     close_settled,
     expect_shaped,
+    hand_over,
 )
 from tests.harness import BotUnderTest, Person, zh
 
@@ -215,14 +214,7 @@ async def test_an_edit_by_a_former_mediator_is_refused(
     number = await accepted_case(resident, wang)
     sent = await wang.send("明天上午来")
     await resident.expect_many("💬 王大姐", "明天上午来")
-    await wang.send("/transfer")
-    await wang.expect(zh("Hand case {number} over to whom?", number=number))
-    await wang.press("李阿姨")
-    await wang.expect(zh(HANDOVER_NOTE, name="李阿姨"))
-    await wang.send("交接")
-    await wang.expect(zh(HAND_OVER, number=number, name="李阿姨", note="交接"))
-    await wang.press(zh("Confirm"))
-    await wang.expect(zh("Case {number} is now with {name}.", number=number, name="李阿姨"))
+    await hand_over(wang, "/transfer", number, "李阿姨", "交接")
     await bot.api.edit_text(wang.id, sent["message_id"], "打我电话 13800000000")
     await wang.expect(
         zh(

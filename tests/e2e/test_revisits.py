@@ -13,15 +13,14 @@ from tests.e2e.flows import (
     ACCEPTED,
     CLOSED,
     CLOSED_TO_HER,
-    HAND_OVER,
     HANDED,
-    HANDOVER_NOTE,
     NOT_UNDERSTOOD,
     REOPENED,
     REOPENED_TO_HER,
     REVISIT,
     accepted_case,
     close_settled,
+    hand_over,
 )
 from tests.harness import BotUnderTest, Person, zh
 
@@ -196,15 +195,8 @@ async def test_revisits_of_a_reassigned_case_go_to_the_new_mediator(
 ) -> None:
     resident, wang, li, head = bot.person(1408), team["wang"], team["li"], team["head"]
     number = await settle(resident, wang)
-    await head.send(f"/reassign {number}")
-    await head.expect(zh("Hand case {number} over to whom?", number=number))
-    await head.press("李阿姨")
-    await head.expect(zh(HANDOVER_NOTE, name="李阿姨"))
     note = "王大姐搬走了，回访由李阿姨做"
-    await head.send(note)
-    await head.expect(zh(HAND_OVER, number=number, name="李阿姨", note=note))
-    await head.press(zh("Confirm"))
-    await head.expect(zh("Case {number} is now with {name}.", number=number, name="李阿姨"))
+    await hand_over(head, f"/reassign {number}", number, "李阿姨", note)
     await li.expect_many(
         zh(HANDED, number=number, area="东升社区", note=note),
         *[zh("Case file of case {number}. Confidential.", number=number)] * 2,
