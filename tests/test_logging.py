@@ -17,8 +17,8 @@ import pytest
 from bot.core.logs import KeyValueFormatter, RedactFilter, setup_logging
 from localapi.state import BotMessage
 from tests.e2e.driving import arrives, buttons, choose, count, messages, say
-from tests.e2e.flows import sensitive_consent
-from tests.harness import BotUnderTest, Person, make_config
+from tests.e2e.flows import WELCOME_NAMED, describe_and_confirm, expect_shaped, intake_up_to
+from tests.harness import BotUnderTest, Person, make_config, zh
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 TOKEN = "123456789:AAH-SecretTokenForTheLogTest_xyz"
@@ -157,35 +157,23 @@ async def _join_as_mediator(bot: BotUnderTest) -> Person:
     staff = bot.person(900, "Staff")
     mediator = bot.person(2001, "真名2001")
     await staff.send("/invite")
-    await staff.expect("您要邀请谁")
+    await staff.expect(zh("Whom do you want to invite?"))
     await staff.press("调解员 · 东升社区")
-    link = await staff.expect("链接只能用一次")
+    link = await expect_shaped(
+        staff, "Send this link to the person you invite. It works once, until {time}:\n{link}"
+    )
     payload = link.content.split("start=", 1)[1].split()[0]
     await mediator.send(f"/start {payload}")
     await mediator.expect()
     await mediator.send("王大姐")
-    await mediator.expect("王大姐")
+    await mediator.expect(zh(WELCOME_NAMED, name="王大姐"))
     return mediator
 
 
-async def _intake(resident: Person) -> None:
-    await resident.send("找大阿嫂")
-    await resident.expect("您同意吗")
-    await resident.press("我同意")
-    await resident.expect("您住在哪个村或社区")
-    await resident.press("东升社区")
-    await resident.expect("是哪方面的事情")
-    await resident.press("婚姻家庭")
-    await sensitive_consent(resident)
-    await resident.expect("请用您自己的话说说发生了什么")
-    await resident.send(DESCRIPTION)
-    await resident.expect("收到了")
-    await resident.press("说完了 ✓")
-    await resident.expect("您希望大阿嫂怎么和您联系")
-    await resident.press("就在这里聊")
-    await resident.expect("请核对您的求助内容")
-    await resident.press("✓ 提交给大阿嫂")
-    await resident.expect("您的求助已登记")
+async def _intake(resident: Person) -> str:
+    """A whole Chinese intake with DESCRIPTION; returns the case number."""
+    await intake_up_to(resident, "description", category="婚姻家庭")
+    return await describe_and_confirm(resident, text=DESCRIPTION)
 
 
 async def test_a_whole_intake_at_debug_logs_no_personal_data(
@@ -199,8 +187,8 @@ async def test_a_whole_intake_at_debug_logs_no_personal_data(
         resident = bot.person(
             RESIDENT_ID, "秀英", last_name="张", username="zhangxy_secret", language_code="zh-hans"
         )
-        await _intake(resident)
-        card = await mediator.expect("新案件")
+        number = await _intake(resident)
+        card = await mediator.expect(zh("New case {number}", number=number))
         assert DESCRIPTION in card.content  # the mediator does get it: only the log must not
     log = captured.getvalue()
     assert "migration applied" in log, "nothing was captured: the test would prove nothing"

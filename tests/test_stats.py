@@ -48,7 +48,7 @@ from bot.wiring import bundle
 from storage.db import Database
 from storage.stats import CaseFact, OutreachFacts, RevisitFact, StatsRepository, SurveyFact
 from tests.features import RecordingMessenger
-from tests.harness import make_config
+from tests.harness import make_config, zh
 from tests.inert import assert_inert_xlsx
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -278,13 +278,17 @@ def test_urgent_cases_violence_and_referrals_are_counted(tmp_path: Path) -> None
         labels = Labels(make_config(tmp_path), figures)
         text = labels.text()
         data = render_workbook(labels.tables())
-    assert "🔴 紧急案件：4 件 · 接手时间中位数：12分钟（3 件已接手）" in text, text
-    assert "转介：公安 2 · 法院 0 · 庇护所 0 · 12338 热线 1 · 医院 0" in text, text
-    assert "家庭暴力与人身安全 4" in text
+    urgent = "🔴 Urgent cases: {count} · median time until taken: {time} ({taken} taken)"
+    assert zh(urgent, count=4, time="12分钟", taken=3) in text, text
+    referred = ((zh("Police"), 2), (zh("Court"), 0), (zh("Shelter"), 0))
+    referred += ((zh("12338 hotline"), 1), (zh("Hospital"), 0))
+    counts = " · ".join(f"{label} {n}" for label, n in referred)
+    assert zh("Referrals: {counts}", counts=counts) in text, text
+    assert "家庭暴力与人身安全 4" in text  # the configured category's name
     workbook = load_workbook(io.BytesIO(data))
-    summary = dict(workbook["汇总"].iter_rows(min_row=2, values_only=True))
-    assert summary["紧急案件"] == 4
-    assert summary["紧急案件接手时间中位数（分钟）"] == 12
+    summary = dict(workbook[zh("Summary")].iter_rows(min_row=2, values_only=True))
+    assert summary[zh("Urgent cases")] == 4
+    assert summary[zh("Median minutes until an urgent case was taken")] == 12
 
 
 def test_workbook_sheet_names_are_valid_and_unique() -> None:

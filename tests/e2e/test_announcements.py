@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 
 from storage.announcements import Subscription, SubscriptionRepository
 from storage.users import UserRepository
-from tests.e2e.flows import consent_screen
+from tests.e2e.flows import consent_screen, expect_shaped
 from tests.harness import BotUnderTest, Person, zh
+
+WHO_GETS_IT = "Who should get it? Tick areas and/or topics, or keep Everyone."  # /announce
+EVENT_WHEN = (
+    "When is the event? Write the day and time, for example: Mar 8 7pm, Sat 10am. Everyone who"
+    " said they will come gets a reminder {hours} hours before. Or press No reminder."
+)
+CHECK_NOTICE = "Please check the announcement above. It goes to {count} subscribers, {when}."
+SCHEDULED = (
+    "Announcement #{id} “{title}” is scheduled. /announcements shows it and its delivery report."
+)
+REPORT = (  # the delivery report
+    "Announcement #{id} “{title}”: sent {sent}, failed {failed}, blocked {blocked}, still to"
+    " send {pending}."
+)
+RSVPS = "RSVP: {yes} will come, {no} cannot."
+REMINDER = "⏰ Reminder: you said you will come — {when}.\n\n{text}"
 
 
 @pytest.fixture
@@ -29,35 +46,45 @@ async def compose(
 ) -> str:
     """Walk the /announce dialogue as staff; returns the confirmation text."""
     await staff.send("/announce")
-    await staff.expect("请发送通知的文字")
+    await staff.expect(
+        zh(
+            "Send the text of the announcement. You may send a photo with the text as"
+            " its caption instead. (/cancel stops.)"
+        )
+    )
     await staff.send(text)
-    await staff.expect("发给谁")
+    await staff.expect(zh(WHO_GETS_IT))
     for area in areas:
         await staff.press(area)
         await staff.expect_button(f"✓ {area}")
-    await staff.press("下一步 ›")
-    await staff.expect("什么时候发送")
+    await staff.press(zh("Next ›"))
+    await staff.expect(zh("When should it go out?"))
     if later is None:
-        await staff.press("现在发送")
+        await staff.press(zh("Now"))
     else:
-        await staff.press("指定日期和时间…")
-        await staff.expect("写上日子和钟点")
+        await staff.press(zh("At a date and time…"))
+        await staff.expect(
+            zh(
+                "When should it go out? Write the day and time, for example: Mar 1 9am,"
+                " tomorrow 7pm, next Wed 14:00."
+            )
+        )
         await staff.send(later)
-        await staff.expect("要重复发送吗")
+        await staff.expect(zh("Does it repeat?"))
         await staff.press(repeat)
-    await staff.expect("要加上“我参加”")
-    await staff.press("要，加上报名按钮" if rsvp else "不用")
+    await staff.expect(zh("Add “I'll come” / “Can't come” buttons?"))
+    await staff.press(zh("Yes, with RSVP") if rsvp else zh("No RSVP"))
     if rsvp:
-        await staff.expect("活动是哪天几点")
+        await expect_shaped(staff, EVENT_WHEN, hours=r"\d+")
         if event is None:
-            await staff.press("不用提醒")
+            await staff.press(zh("No reminder"))
         else:
             await staff.send(event)
     preview = await staff.expect(text)
-    assert "—— 街道妇联" in preview.content
-    await staff.expect("请看一下上面的通知")
-    await staff.press("✓ 确认发送")
-    return (await staff.expect("已安排发送")).content
+    assert zh("— Women's federation of the sub-district") in preview.content
+    await expect_shaped(staff, CHECK_NOTICE)
+    await staff.press(zh("✓ Send it"))
+    return (await expect_shaped(staff, SCHEDULED, id=r"\d+")).content
 
 
 async def seed_subscribers(
@@ -85,26 +112,50 @@ def received(bot: BotUnderTest, user_id: int, text: str) -> int:
 async def test_subscribe_choose_and_unsubscribe(bot: BotUnderTest) -> None:
     resident = bot.person(1601)
     await resident.send("/subscribe")
-    await resident.expect("您会在这里收到妇联的活动通知")
+    await resident.expect(
+        zh(
+            "You will get the federation's event notices here. Tick the areas and"
+            " topics you care about; with nothing ticked you get all of them."
+            " /unsubscribe stops them."
+        )
+    )
     await resident.press("· 东升社区")
     await resident.expect_button("✓ 东升社区")
     await resident.press("· 健康")
     await resident.expect_button("✓ 健康")
-    await resident.press("就这样，保存 ✓")
-    saved = await resident.expect_edit("保存好了")
-    assert "东升社区的健康的通知会发到这里" in saved.content  # what she chose, in words
+    await resident.press(zh("Save my choice ✓"))
+    await resident.expect_edit(  # what she chose, in words
+        zh(
+            "Saved. You will get notices of {what} here. /unsubscribe stops them any time.",
+            what="东升社区的健康",
+        )
+    )
     await resident.send("/unsubscribe")
-    await resident.expect("您不会再收到活动通知了")
+    await resident.expect(zh("You will get no more event notices. Send /subscribe to start again."))
 
 
 async def test_start_offers_notices_once(bot: BotUnderTest) -> None:
     resident = bot.person(1602)
     await resident.send("/start")
-    await resident.expect_many(consent_screen(bot), "顺便说一下")
-    await resident.press("好的，选择主题")
-    await resident.expect_edit("勾选您关心的村/社区和主题")
+    await resident.expect_many(
+        consent_screen(bot),
+        zh(
+            "By the way: the women's federation organises events, health checks and"
+            " legal lectures. Would you like to hear about them here?"
+        ),
+    )
+    await resident.press(zh("Yes, choose topics"))
+    await resident.expect_edit(
+        zh(
+            "You will get the federation's event notices here. Tick the areas and"
+            " topics you care about; with nothing ticked you get all of them."
+            " /unsubscribe stops them."
+        )
+    )
     await resident.send("/cancel")
-    await resident.expect("已取消")
+    await resident.expect(
+        zh("Cancelled. Nothing was sent. Write 找大阿嫂 whenever you want to start again.")
+    )
     await resident.send("/start")
     await resident.expect(consent_screen(bot))
     await resident.expect_silence(0.3)  # never asked again
@@ -131,11 +182,13 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
         rsvp=True,
         event="3月8日 19:00",
     )
-    assert "通知 #1" in done
-    report = await staff.expect("通知 #1“三八妇女节联欢会，3月8日晚上七点，社区礼堂”：已送达 4")
-    assert "失败 0，被屏蔽 0，还有 0 条待发" in report.content
-    assert "刷新发送情况" in str(report.buttons)  # the automatic report speaks her language
-    assert "报名：0 人参加" in report.content
+    title = "三八妇女节联欢会，3月8日晚上七点，社区礼堂"
+    assert zh(SCHEDULED, id=1, title=title) in done
+    report = await staff.expect(
+        zh(REPORT, id=1, title=title, sent=4, failed=0, blocked=0, pending=0)
+    )
+    assert zh("Update report") in str(report.buttons)  # the automatic report speaks her language
+    assert zh(RSVPS, yes=0, no=0) in report.content
     for user_id in (3001, 3002, 3003, 3201):
         assert received(bot, user_id, "三八妇女节联欢会") == 1
     for user_id in (3101, 3102):
@@ -143,34 +196,38 @@ async def test_announce_now_to_an_area_with_rsvp_and_a_reminder(
     coming, not_coming = Person(bot.api, 3001), Person(bot.api, 3002)
     for person in (coming, not_coming):
         person.skip_all()
-    assert await coming.press_and_expect_answer("🙋 我参加") == "到时见！"
-    assert await not_coming.press_and_expect_answer("不能参加") == "谢谢您告诉我们。"
-    assert await not_coming.press_and_expect_answer("🙋 我参加") == "到时见！"  # changeable
-    notice = await coming.expect_button("✓ 🙋 我参加")  # her answer, ticked on the notice
-    assert "不能参加" in str(notice.buttons) and "退订" in str(notice.buttons)
-    await not_coming.expect_button("✓ 🙋 我参加")
-    await staff.press("刷新发送情况")
-    await staff.expect("报名：2 人参加，0 人不能参加")
+    come, cannot = zh("🙋 I'll come"), zh("Can't come")
+    assert await coming.press_and_expect_answer(come) == zh("See you there!")
+    assert await not_coming.press_and_expect_answer(cannot) == zh("Thank you for letting us know.")
+    assert await not_coming.press_and_expect_answer(come) == zh("See you there!")  # changeable
+    notice = await coming.expect_button(f"✓ {come}")  # her answer, ticked on the notice
+    assert cannot in str(notice.buttons) and zh("Unsubscribe") in str(notice.buttons)
+    await not_coming.expect_button(f"✓ {come}")
+    await staff.press(zh("Update report"))
+    await staff.expect(zh(RSVPS, yes=2, no=0))
     bot.clock.advance(timedelta(days=6, hours=7, minutes=30))  # 3月7日 19:00: 24 h before
-    reminder = await coming.expect("⏰ 提醒：您报名参加的活动时间是 3月8日周日 19:00")
-    assert "三八妇女节联欢会" in reminder.content
-    await not_coming.expect("⏰ 提醒")
+    reminder = zh(REMINDER, when="3月8日周日 19:00", text=title)
+    await coming.expect(reminder)
+    await not_coming.expect(reminder)
     assert received(bot, 3003, "⏰ 提醒") == 0  # did not answer: no reminder
     await staff.send("/stats")
-    stats = await staff.expect("已发送通知", timeout=30)  # the text; the charts follow
-    assert "已发送通知：1 · 报名回复：2" in stats.content
-    assert "订阅人数（按村/社区）：东升社区 3 · 联合村 2 · 全部 1" in stats.content
+    sent = zh("Announcements sent: {count} · RSVPs: {rsvps}", count=1, rsvps=2)
+    stats = await staff.expect(sent, timeout=30)  # the text; the charts follow
+    counts = f"东升社区 3 · 联合村 2 · {zh('Everything')} 1"
+    assert zh("Subscribers by area: {counts}", counts=counts) in stats.content
 
 
 async def test_unsubscribe_button_on_every_announcement(bot: BotUnderTest, staff: Person) -> None:
     await seed_subscribers(bot, range(3301, 3303))
     await compose(staff, "健康讲座")
-    await staff.expect("”：已送达 2")
+    await expect_shaped(staff, REPORT, sent="2")
     resident = Person(bot.api, 3301)
     resident.skip_all()
-    assert "不会再收到活动通知" in await resident.press_and_expect_answer("退订")
+    assert zh(
+        "You will get no more event notices. Send /subscribe to start again."
+    ) in await resident.press_and_expect_answer(zh("Unsubscribe"))
     await compose(staff, "第二场健康讲座")
-    await staff.expect("”：已送达 1")
+    await expect_shaped(staff, REPORT, sent="1")
     assert received(bot, 3301, "第二场健康讲座") == 0
 
 
@@ -180,14 +237,14 @@ async def test_scheduled_yearly_announcement_fires_on_its_dates(
     await seed_subscribers(bot, range(3401, 3403))
     await compose(staff, "妇女节快乐", later="3月8日 9:00", repeat="每年")
     await staff.send("/announcements")
-    listing = await staff.expect("通知列表")
+    listing = await staff.expect(zh("Announcements:"))
     assert "#1 · 待发送 · 3月8日周日 09:00 · 妇女节快乐 · 每年" in listing.content
     bot.clock.advance(timedelta(days=5, hours=23))  # 3月8日 08:30
     await staff.expect_silence(0.3)
     bot.clock.advance(timedelta(minutes=30))
-    await staff.expect("”：已送达 2")
+    await expect_shaped(staff, REPORT, sent="2")
     bot.clock.advance(timedelta(days=365))  # 2027年3月8日 09:00
-    await staff.expect("”：已送达 4")  # the report counts every sending
+    await expect_shaped(staff, REPORT, sent="4")  # the report counts every sending
     assert received(bot, 3401, "妇女节快乐") == 2
 
 
@@ -195,9 +252,9 @@ async def test_a_cancelled_announcement_is_not_sent(bot: BotUnderTest, staff: Pe
     await seed_subscribers(bot, range(3501, 3502))
     await compose(staff, "取消的活动", later="3月9日 9:00")
     await staff.send("/announcements")
-    await staff.expect("通知列表")
-    await staff.press("取消 #1")
-    await staff.expect("通知 #1“取消的活动”已取消")
+    await staff.expect(zh("Announcements:"))
+    await staff.press(zh("Cancel #{id}", id=1))
+    await staff.expect(zh("Announcement #{id} “{title}” is cancelled.", id=1, title="取消的活动"))
     bot.clock.advance(timedelta(days=8))
     await staff.expect_silence(0.3)
     assert received(bot, 3501, "取消的活动") == 0
@@ -205,61 +262,105 @@ async def test_a_cancelled_announcement_is_not_sent(bot: BotUnderTest, staff: Pe
 
 async def test_composer_refuses_bad_input_politely(bot: BotUnderTest, staff: Person) -> None:
     await staff.send("/announce")
-    await staff.expect("请发送通知的文字")
+    await staff.expect(
+        zh(
+            "Send the text of the announcement. You may send a photo with the text as"
+            " its caption instead. (/cancel stops.)"
+        )
+    )
     await staff.send("长" * 5000)
-    await staff.expect("太长了：这里最多 3996 个字")  # room for the footer
+    await staff.expect(
+        zh("That is too long: at most {limit} characters here.", limit=3996)
+    )  # room for the footer
     await staff.send("讲座")
-    await staff.expect("发给谁")
+    await staff.expect(zh(WHO_GETS_IT))
     await staff.send("随便写点")
-    await staff.expect("请点上面的按钮")
-    await staff.press("下一步 ›")
-    await staff.expect("什么时候发送")
-    await staff.press("指定日期和时间…")
-    await staff.expect("比如：3月1日上午9点、明天晚上7点、下周三 14:00")
+    await staff.expect(zh("Please use the buttons above, or /cancel."))
+    await staff.press(zh("Next ›"))
+    await staff.expect(zh("When should it go out?"))
+    await staff.press(zh("At a date and time…"))
+    await staff.expect(
+        zh(
+            "When should it go out? Write the day and time, for example: Mar 1 9am,"
+            " tomorrow 7pm, next Wed 14:00."
+        )
+    )
     await staff.send("下个月吧")
-    await staff.expect("我没看懂这个时间。可以这样写：3月1日上午9点")
+    await staff.expect(
+        zh(
+            "I could not read that time. You can write it like this: Mar 1 9am,"
+            " tomorrow 7pm, next Wed 14:00."
+        )
+    )
     await staff.send("2月30日上午9点")
-    await staff.expect("日历上没有这一天")
+    await staff.expect(
+        zh(
+            "There is no such day on the calendar. Please check the month and the"
+            " day, for example: Mar 1 9am."
+        )
+    )
     await staff.send("下午25点")
-    await staff.expect("这个钟点对不上")
+    await staff.expect(
+        zh("That hour does not fit. Please check it, for example: 9am, 2:30pm, 19:00.")
+    )
     await staff.send("明天下午")
-    await staff.expect("几点呢？请把钟点也写上")
+    await staff.expect(zh("At what time? Please add the hour, for example: tomorrow 3pm."))
     await staff.send("2026-01-01 09:00")
-    await staff.expect("这个时间已经过去了")
+    await staff.expect(
+        zh(
+            "That time has already passed. Please give a time ahead; for a date next"
+            " year, add the year too."
+        )
+    )
     await staff.send("/cancel")
-    await staff.expect("已取消")
+    await staff.expect(zh("Cancelled."))
 
 
 async def test_times_written_as_people_say_them(bot: BotUnderTest, staff: Person) -> None:
     await seed_subscribers(bot, range(3601, 3603))
     await staff.send("/announce")
-    await staff.expect("请发送通知的文字")
+    await staff.expect(
+        zh(
+            "Send the text of the announcement. You may send a photo with the text as"
+            " its caption instead. (/cancel stops.)"
+        )
+    )
     await staff.send("周六亲子读书会")
-    await staff.expect("发给谁")
-    await staff.press("下一步 ›")
-    await staff.expect("什么时候发送")
-    await staff.press("指定日期和时间…")
-    await staff.expect("写上日子和钟点")
+    await staff.expect(zh(WHO_GETS_IT))
+    await staff.press(zh("Next ›"))
+    await staff.expect(zh("When should it go out?"))
+    await staff.press(zh("At a date and time…"))
+    await staff.expect(
+        zh(
+            "When should it go out? Write the day and time, for example: Mar 1 9am,"
+            " tomorrow 7pm, next Wed 14:00."
+        )
+    )
     await staff.send("３月７日")  # full-width, and no hour
-    await staff.expect("没写几点，先按 3月7日周六 09:00 安排了")
-    await staff.expect("要重复发送吗")
+    await staff.expect(
+        zh(
+            "No time of day was given, so I took {when}. To change it, just type it again.",
+            when="3月7日周六 09:00",
+        )
+    )
+    await staff.expect(zh("Does it repeat?"))
     await staff.send("3月7日下午2点半")  # typed again: the hour changes
-    await staff.expect("要重复发送吗")
-    await staff.press("只发一次")
-    await staff.expect("要加上“我参加”")
-    await staff.press("要，加上报名按钮")
-    await staff.expect("活动是哪天几点")
+    await staff.expect(zh("Does it repeat?"))
+    await staff.press(zh("Only once"))
+    await staff.expect(zh("Add “I'll come” / “Can't come” buttons?"))
+    await staff.press(zh("Yes, with RSVP"))
+    await expect_shaped(staff, EVENT_WHEN, hours=r"\d+")
     await staff.send("周六下午3点")
     await staff.expect("周六亲子读书会")
-    summary = await staff.expect("请看一下上面的通知")
-    assert "3月7日周六 14:30发出" in summary.content
-    assert "活动时间：3月7日周六 15:00" in summary.content
-    await staff.press("✓ 确认发送")
-    await staff.expect("已安排发送")
+    summary = await expect_shaped(staff, CHECK_NOTICE, when=re.escape("3月7日周六 14:30"))
+    event = "Event: {when}; those who come get a reminder."
+    assert zh(event, when="3月7日周六 15:00") in summary.content
+    await staff.press(zh("✓ Send it"))
+    await expect_shaped(staff, SCHEDULED, id=r"\d+")
     bot.clock.advance(timedelta(days=5, hours=4, minutes=59))  # 3月7日 14:29
     await staff.expect_silence(0.3)
     bot.clock.advance(timedelta(minutes=1))
-    await staff.expect("”：已送达 2")
+    await expect_shaped(staff, REPORT, sent="2")
 
 
 @pytest.mark.slow
@@ -279,21 +380,27 @@ async def test_broadcast_to_300_with_faults_and_a_restart_reaches_everyone_once(
     bot.api.inject_fault("sendMessage", kind="500", times=9, chat_id=5030)  # gives up
     # Everyone in 东升社区, plus anyone subscribed to health: 5000–5199 match, 5200+ do not.
     await staff.send("/announce")
-    await staff.expect("请发送通知的文字")
+    await staff.expect(
+        zh(
+            "Send the text of the announcement. You may send a photo with the text as"
+            " its caption instead. (/cancel stops.)"
+        )
+    )
     await staff.send("免费两癌筛查")
-    await staff.expect("发给谁")
+    await staff.expect(zh(WHO_GETS_IT))
     await staff.press("东升社区")
     await staff.expect_button("✓ 东升社区")
     await staff.press("健康")
     await staff.expect_button("✓ 健康")
-    await staff.press("下一步 ›")
-    await staff.expect("什么时候发送")
-    await staff.press("现在发送")
-    await staff.expect("要加上")
-    await staff.press("不用")
-    await staff.expect_many("免费两癌筛查", "请看一下上面的通知：会发给 200 位订阅的居民")
-    await staff.press("✓ 确认发送")
-    await staff.expect("已安排发送")
+    await staff.press(zh("Next ›"))
+    await staff.expect(zh("When should it go out?"))
+    await staff.press(zh("Now"))
+    await staff.expect(zh("Add “I'll come” / “Can't come” buttons?"))
+    await staff.press(zh("No RSVP"))
+    await staff.expect("免费两癌筛查")
+    await expect_shaped(staff, CHECK_NOTICE, count="200")
+    await staff.press(zh("✓ Send it"))
+    await expect_shaped(staff, SCHEDULED, id=r"\d+")
 
     def delivered() -> int:
         return sum(received(bot, uid, "免费两癌筛查") for uid in range(5000, 5300))
@@ -301,8 +408,8 @@ async def test_broadcast_to_300_with_faults_and_a_restart_reaches_everyone_once(
     await bot.api.wait_for(lambda: delivered() >= 80, timeout=20, what="80 deliveries")
     await bot.restart()  # in the middle of the broadcast
     await bot.api.wait_for(lambda: delivered() >= 197, timeout=40, what="all deliveries")
-    report = await staff.expect("通知 #1“免费两癌筛查”：", timeout=20)
-    assert "已送达 197，失败 1，被屏蔽 2，还有 0 条待发" in report.content
+    report = zh(REPORT, id=1, title="免费两癌筛查", sent=197, failed=1, blocked=2, pending=0)
+    await staff.expect(report, timeout=20)
     for user_id in range(5000, 5200):
         expected = 0 if user_id in (*blocked, 5030) else 1
         assert received(bot, user_id, "免费两癌筛查") == expected, user_id

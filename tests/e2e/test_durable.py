@@ -10,8 +10,15 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.flows import accepted_case, close_settled
-from tests.harness import BotUnderTest, Person
+from tests.e2e.flows import (
+    CLOSED_TO_HER,
+    KEPT,
+    accepted_case,
+    close_settled,
+    expect_shaped,
+    hand_over,
+)
+from tests.harness import BotUnderTest, Person, zh
 
 NOT_TAKEN = "没能收下"  # zh: "…could not be taken just now… Please send it again"
 TOO_LONG = "太长了"
@@ -129,9 +136,9 @@ async def test_a_locked_database_delays_but_loses_nothing(
 
 async def _discreet(resident: Person) -> None:
     await resident.send("/privacy")
-    await resident.expect("我们保存什么")
-    await resident.press("低调模式：开")
-    await resident.expect("📩 新消息")
+    await expect_shaped(resident, KEPT, days=r"\d+")
+    await resident.press(zh("Discreet mode: on"))
+    await resident.expect(zh("📩 New message"))
 
 
 async def test_a_text_too_long_for_a_discreet_resident_is_reported_to_the_mediator(
@@ -187,10 +194,15 @@ async def test_an_edit_after_the_close_is_refused_and_changes_nothing(
     sent = await resident.send("原话")
     copy = await wang.expect("原话")
     await close_settled(wang, "各让一步")
-    await resident.expect(f"您的案件 {number} 已结案")
+    await resident.expect(zh(CLOSED_TO_HER, number=number, outcome=zh("settled")))
     before = _book_rows(bot.config.storage.path, number)
     await bot.api.edit_text(resident.id, sent["message_id"], "改过的话")
-    await resident.expect("已经结案了，您的修改没有转过去")
+    await resident.expect(
+        zh(
+            "This case is closed, so your edit was not passed on. The registration"
+            " book keeps the message as it was."
+        )
+    )
     assert _book_rows(bot.config.storage.path, number) == before
     assert bot.api.messages_to(wang.id)[copy.index].edits == []
 
@@ -202,16 +214,14 @@ async def test_an_edit_by_a_former_mediator_is_refused(
     number = await accepted_case(resident, wang)
     sent = await wang.send("明天上午来")
     await resident.expect_many("💬 王大姐", "明天上午来")
-    await wang.send("/transfer")
-    await wang.expect("转给谁")
-    await wang.press("李阿姨")
-    await wang.expect("请给李阿姨写一段简短的交接说明")
-    await wang.send("交接")
-    await wang.expect("转交给李阿姨吗")
-    await wang.press("确认")
-    await wang.expect(f"案件 {number} 现在由李阿姨负责")
+    await hand_over(wang, "/transfer", number, "李阿姨", "交接")
     await bot.api.edit_text(wang.id, sent["message_id"], "打我电话 13800000000")
-    await wang.expect("不能在这个案件里发消息了")
+    await wang.expect(
+        zh(
+            "You can no longer write in this case, so your edit was not passed on."
+            " The registration book keeps the message as it was."
+        )
+    )
     texts = [r[1] for r in _book_rows(bot.config.storage.path, number)]
     assert "打我电话 13800000000" not in texts
 
@@ -250,7 +260,7 @@ async def test_an_edit_by_a_blocked_resident_is_refused(
     await staff.send(f"/block {number} 骚扰")
     await staff.expect(number)
     await bot.api.edit_text(resident.id, sent["message_id"], "改成骂人的话")
-    await resident.expect("无法接收")
+    await resident.expect(zh("Sorry, your messages cannot be received now."))
     await wang.expect_silence()
     assert bot.api.messages_to(wang.id)[copy.index].edits == []
     texts = [r[1] for r in _book_rows(bot.config.storage.path, number)]

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROSTER
-from tests.e2e.flows import accepted_case, sensitive_consent, start_intake
+from tests.e2e.flows import accepted_case, intake_up_to
 from tests.e2e.test_durable import settled_book
-from tests.harness import BotUnderTest, Person
+from tests.harness import BotUnderTest, Person, zh
 
 
 @pytest.fixture
@@ -30,15 +30,26 @@ async def test_the_flood_limit_holds_and_never_drops(
     bot.clock.advance(timedelta(seconds=61))  # what she wrote to join is a minute old
     for n in range(8):  # 5 a minute pass; the rest are held
         await wang.send(f"第{n}句")
-    await wang.expect("先收着")  # she is told they are kept and held
+    await wang.expect(  # she is told they are kept and held
+        zh(
+            "You are writing very fast. Your messages are kept in the registration book and held"
+            " for now; the other side has been told and can receive them with one tap."
+        )
+    )
     await resident.expect("💬 王大姐")
     got = [m.content for m in await resident.expect_many(*(f"第{n}句" for n in range(5)))]
-    notice = await resident.expect("还有几条消息在等您")
+    notice = await resident.expect(
+        zh(
+            "Case {number}: more messages are waiting. They were written very fast, so they were"
+            " held back. Press the button when you are ready for them.",
+            number=number,
+        )
+    )
     assert len(got) == 5 and notice.buttons
     rows = await settled_book(bot.config.storage.path, number, at_least=9)
     deliveries = [r[2] for r in rows[-8:]]
     assert deliveries == ["delivered"] * 5 + ["held"] * 3
-    await resident.press("看收着的消息")
+    await resident.press(zh("Show the waiting messages"))
     await resident.expect_many("这就把收着的 3 条消息发给您", "第5句", "第6句", "第7句")
     deliveries = [r[2] for r in (await settled_book(bot.config.storage.path, number))[-8:]]
     assert deliveries == ["delivered"] * 8
@@ -48,12 +59,7 @@ async def test_an_intake_description_keeps_every_message_over_the_limit(
     bot: BotUnderTest,
 ) -> None:
     resident = bot.person(1806)
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect("是哪方面的事情")
-    await resident.press("邻里纠纷")
-    await sensitive_consent(resident)
-    await resident.expect("说说发生了什么")
+    await intake_up_to(resident, "description")
     for n in range(9):
         await resident.send(f"描述{n}")
     await asyncio.sleep(0.5)

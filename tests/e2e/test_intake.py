@@ -6,47 +6,58 @@ import asyncio
 import re
 
 from tests.e2e.flows import (
+    CHECK_REQUEST,
+    DESCRIBE,
     GOT_IT,
+    REACH,
+    REGISTERED,
+    TOPIC,
+    WHICH_AREA,
     consent_screen,
     describe_and_confirm,
+    expect_shaped,
+    intake_up_to,
     open_case,
     sensitive_consent,
     start_intake,
 )
 from tests.harness import BotUnderTest, Person, zh
 
+PHONE_ASK = (  # after "A phone call"
+    "You can share your phone number with the button below, or type it. Only your mediator will"
+    " see it. Or press Skip."
+)
+PHONE_AGAIN = (
+    "Please share your number with the button below, type it (digits only), or press Skip."
+)
+
 
 async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]) -> None:
     resident = bot.person(1001, "秀英", last_name="钟", username="zhongxy")
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect("是哪方面的事情")
-    await resident.press("婚姻家庭")
-    await sensitive_consent(resident)
-    await resident.expect("请用您自己的话说说发生了什么")
+    await intake_up_to(resident, "description", category="婚姻家庭")
     await resident.send("老公最近总是喝酒，回家就吵")
     await resident.expect(zh(GOT_IT))
     await bot.api.send_photo(1001, b"jpeg-bytes", caption="他摔坏的东西")
     await resident.expect(zh(GOT_IT))
     await bot.api.send_voice(1001, b"ogg-bytes", duration=12)
     await resident.expect(zh(GOT_IT))
-    await resident.press("说完了 ✓")
-    await resident.expect("您希望大阿嫂怎么和您联系")
-    await resident.press("坐班时间到调解室面谈")
-    summary = await resident.expect("请核对您的求助内容")
+    await resident.press(zh("Done ✓"))
+    await resident.expect(zh(REACH))
+    await resident.press(zh("Visit the desk during office hours"))
+    summary = await resident.expect(zh(CHECK_REQUEST))
     assert "东升社区" in summary.content
     assert "婚姻家庭" in summary.content
     assert "老公最近总是喝酒" in summary.content
     assert "另附 1 张照片、1 条语音" in summary.content
     assert "坐班时间：周二、周四 9:00–11:30" in summary.content
-    await resident.press("✓ 提交给大阿嫂")
-    registered = await resident.expect("案件编号 QJS-2026-0001")
-    assert "王大姐很快会在这里回复您" in registered.content
+    await resident.press(zh("✓ Send to Da'asao"))
+    registered = await resident.expect(zh(REGISTERED, number="QJS-2026-0001"))
+    assert zh("{name} will answer you here soon.", name="王大姐") in registered.content
     assert (
         registered.reply_markup and registered.reply_markup["keyboard"][0][0]["text"] == "找大阿嫂"
     )
 
-    card = await team["wang"].expect("新案件 QJS-2026-0001")
+    card = await team["wang"].expect(zh("New case {number}", number="QJS-2026-0001"))
     assert "东升社区" in card.content
     assert re.search(r"居民 R-\d{4}", card.content)
     for secret in ("秀英", "钟", "zhongxy", "1001"):
@@ -88,24 +99,24 @@ async def test_typed_answers_work_at_every_step(bot: BotUnderTest, team: dict[st
     await resident.send("我要找大阿嫂")
     await resident.expect(consent_screen(bot))
     await resident.send("同意")
-    await resident.expect("您住在哪个村或社区")
+    await resident.expect(zh(WHICH_AREA))
     await resident.send("东升")
-    await resident.expect("是哪方面的事情")
+    await resident.expect(zh(TOPIC))
     await resident.send("2")
     await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
+    await resident.expect(zh(DESCRIBE))
     await resident.send("楼上漏水")
     await resident.expect(zh(GOT_IT))
     await resident.send("好了")
-    await resident.expect("怎么和您联系")
+    await resident.expect(zh(REACH))
     await resident.send("上门走访")
-    await resident.expect(zh("Please check your request:"))
+    await resident.expect(zh(CHECK_REQUEST))
     await resident.send("确认")
     registered = await resident.expect("QJS-2026-0001")
-    assert "已登记" in registered.content
+    assert zh(REGISTERED, number="QJS-2026-0001") in registered.content
     await resident.send("/status")
-    status = await resident.expect("您的案件")
-    assert "QJS-2026-0001 · 邻里纠纷 · 等待调解员接手" in status.content
+    status = await resident.expect(zh("Your cases:"))
+    assert f"QJS-2026-0001 · 邻里纠纷 · {zh('waiting for a mediator')}" in status.content
 
 
 async def test_bad_input_gets_an_explanation_and_the_same_step(
@@ -113,34 +124,58 @@ async def test_bad_input_gets_an_explanation_and_the_same_step(
 ) -> None:
     resident = bot.person(1004)
     await resident.send("/start")
-    await resident.expect_many(consent_screen(bot), "顺便说一下")  # /start offers notices, once
+    await resident.expect_many(
+        consent_screen(bot),
+        zh(
+            "By the way: the women's federation organises events, health checks and"
+            " legal lectures. Would you like to hear about them here?"
+        ),
+    )  # /start offers notices, once
     await bot.api.send_sticker(1004, b"webp")
-    await resident.expect_many("这一步用不上这个", consent_screen(bot))
-    await resident.press("我同意")
-    await resident.expect("您住在哪个村或社区")
+    await resident.expect_many(
+        zh("I can't use that here. Please choose one of the buttons."), consent_screen(bot)
+    )
+    await resident.press(zh("I agree"))
+    await resident.expect(zh(WHICH_AREA))
     await resident.send("火星")
-    await resident.expect_many("抱歉，我没看懂", "您住在哪个村或社区")
+    await resident.expect_many(
+        zh("Sorry, I didn't understand. Please choose one of the buttons."), zh(WHICH_AREA)
+    )
     await bot.api.send_photo(1004, b"jpeg")
-    await resident.expect_many("这一步用不上这个", "您住在哪个村或社区")
+    await resident.expect_many(
+        zh("I can't use that here. Please choose one of the buttons."), zh(WHICH_AREA)
+    )
     await resident.send("长" * 10_000)
-    await resident.expect_many("这条消息太长了", "您住在哪个村或社区")
+    await resident.expect_many(zh("That message is too long for this step."), zh(WHICH_AREA))
     await resident.press("东升社区")
-    await resident.expect("是哪方面的事情")
+    await resident.expect(zh(TOPIC))
     await resident.press("东升社区")  # the area buttons are still on screen
-    await resident.expect_many("前面步骤的", "是哪方面的事情")
+    await resident.expect_many(zh("That button belongs to an earlier step."), zh(TOPIC))
     await resident.press("其他")
     await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
+    await resident.expect(zh(DESCRIBE))
     await resident.send("好了")  # "done" before saying anything
-    await resident.expect_many("请先简单说几句", "请用您自己的话")
+    await resident.expect_many(
+        zh("Please tell us a little first: a few words, a photo or a voice message."), zh(DESCRIBE)
+    )
     await resident.send("长" * 10_000)
-    too_long = await resident.expect("这条消息太长了（10000 个字）")
-    assert "不超过 3000 个字" in too_long.content
-    await resident.expect("请用您自己的话")
+    await resident.expect(
+        zh(
+            "That message is too long ({count} characters). Please send it in parts of at most"
+            " {limit} characters.",
+            count=10000,
+            limit=3000,
+        )
+    )
+    await resident.expect(zh(DESCRIBE))
     await bot.api.send_sticker(1004, b"webp")
-    await resident.expect_many("请用文字、图片、语音或文件", "请用您自己的话")
+    await resident.expect_many(
+        zh("Please use words, photos, voice messages or files for your description."), zh(DESCRIBE)
+    )
     await bot.api.send_location(1004, 29.9, 121.8)
-    await resident.expect_many("请用文字、图片、语音或文件", "请用您自己的话")
+    await resident.expect_many(
+        zh("Please use words, photos, voice messages or files for your description."), zh(DESCRIBE)
+    )
     number = await describe_and_confirm(resident)
     assert number == "QJS-2026-0001"
 
@@ -149,26 +184,17 @@ async def test_phone_step_refuses_someone_elses_contact_and_bad_numbers(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident = bot.person(1005)
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect(zh("What is it about?"))
-    await resident.press("继承与赡养")
-    await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
-    await resident.send("老人赡养费的问题")
-    await resident.expect(zh(GOT_IT))
-    await resident.press("说完了 ✓")
-    await resident.expect("怎么和您联系")
-    await resident.press("电话联系")
-    await resident.expect("分享电话号码")
+    await intake_up_to(resident, "contact", category="继承与赡养", text="老人赡养费的问题")
+    await resident.press(zh("A phone call"))
+    await resident.expect(zh(PHONE_ASK))
     await bot.api.send_contact(1005, "+8613900000000", "别人", own=False)
-    await resident.expect_many("请点下面的按钮分享电话号码", "分享电话号码")
+    await resident.expect_many(zh(PHONE_AGAIN), zh(PHONE_ASK))
     await resident.send("abc")
-    await resident.expect_many("请点下面的按钮分享电话号码", "分享电话号码")
+    await resident.expect_many(zh(PHONE_AGAIN), zh(PHONE_ASK))
     await resident.send("138 0000 1111")
-    await resident.expect("谢谢")
-    summary = await resident.expect(zh("Please check your request:"))
-    assert "电话：13800001111" in summary.content
+    await resident.expect(zh("Thank you."))
+    summary = await resident.expect(zh(CHECK_REQUEST))
+    assert zh("Phone: {phone}", phone="13800001111") in summary.content
 
 
 async def test_cancel_leaves_at_any_step_and_consent_is_remembered(
@@ -177,11 +203,13 @@ async def test_cancel_leaves_at_any_step_and_consent_is_remembered(
     resident = bot.person(1006)
     await start_intake(resident)
     await resident.press("东升社区")
-    await resident.expect(zh("What is it about?"))
+    await resident.expect(zh(TOPIC))
     await resident.send("/cancel")
-    await resident.expect("已取消，什么都没有发出去")
+    await resident.expect(
+        zh("Cancelled. Nothing was sent. Write 找大阿嫂 whenever you want to start again.")
+    )
     await resident.send("/cancel")
-    await resident.expect("现在没有要取消的事")
+    await resident.expect(zh("There is nothing to cancel."))
     await start_intake(resident, consent=False)
     buttons = resident.last().reply_markup["inline_keyboard"]  # type: ignore[index]
     assert not any(b["text"].startswith("✓") for row in buttons for b in row)  # nothing kept
@@ -192,8 +220,10 @@ async def test_declining_consent_stores_nothing(bot: BotUnderTest) -> None:
     resident = bot.person(1007)
     await resident.send("找大阿嫂")
     await resident.expect(consent_screen(bot))
-    await resident.press("不用了")
-    await resident.expect("您的请求没有被保存")
+    await resident.press(zh("No, thanks"))
+    await resident.expect(
+        zh("All right, nothing has been stored about your request. You can come back any time.")
+    )
     await resident.send("找大阿嫂")
     await resident.expect(consent_screen(bot))
 
@@ -202,12 +232,7 @@ async def test_restart_mid_intake_continues_where_it_stopped(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident = bot.person(1008)
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect(zh("What is it about?"))
-    await resident.press("邻里纠纷")
-    await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
+    await intake_up_to(resident, "description")
     await bot.restart()
     number = await describe_and_confirm(resident, text="重启之后继续说")
     assert number == "QJS-2026-0001"
@@ -221,19 +246,14 @@ async def test_trigger_mid_intake_resumes_the_draft(
     resident = bot.person(1009)
     await start_intake(resident)
     await resident.send("找大阿嫂")
-    await resident.expect_many("我们接着上次的地方继续", "您住在哪个村或社区")
+    await resident.expect_many(zh("Let's continue where we left off."), zh(WHICH_AREA))
 
 
 async def test_area_is_remembered_for_the_next_case(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident = bot.person(1010)
-    await start_intake(resident)
-    await resident.press("联合村")
-    await resident.expect(zh("What is it about?"))
-    await resident.press("其他")
-    await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
+    await intake_up_to(resident, "description", area="联合村", category="其他")
     await describe_and_confirm(resident)
     await start_intake(resident, consent=False)
     buttons = resident.last().reply_markup["inline_keyboard"]  # type: ignore[index]
@@ -244,23 +264,13 @@ async def test_a_resident_may_open_a_second_case(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident = bot.person(1011)
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect(zh("What is it about?"))
-    await resident.press("其他")
-    await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
+    await intake_up_to(resident, "description", category="其他")
     first = await describe_and_confirm(resident)
-    await start_intake(resident, consent=False)
-    await resident.press("东升社区")
-    await resident.expect(zh("What is it about?"))
-    await resident.press("婚姻家庭")
-    await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
+    await intake_up_to(resident, "description", category="婚姻家庭", consent=False)
     second = await describe_and_confirm(resident, text="另一件事")
     assert (first, second) == ("QJS-2026-0001", "QJS-2026-0002")
     await resident.send("/status")
-    status = await resident.expect("您的案件")
+    status = await resident.expect(zh("Your cases:"))
     assert status.content.index(second) < status.content.index(first)
 
 
@@ -276,19 +286,10 @@ async def test_clock_is_used_for_the_case_year(bot: BotUnderTest, team: dict[str
     # 2026-12-31 16:30 UTC is already 2027-01-01 in Shanghai: the local year counts.
     bot.clock.set(bot.clock.now().replace(month=12, day=31, hour=16, minute=30))
     resident = bot.person(1013)
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect(zh("What is it about?"))
-    await resident.press("其他")
-    await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
-    await resident.send("新年第一件事")
-    await resident.expect(zh(GOT_IT))
-    await resident.press("说完了 ✓")
-    await resident.expect("怎么和您联系")
-    await resident.press("就在这里聊")
-    await resident.expect(zh("Please check your request:"))
-    await resident.press("✓ 提交给大阿嫂")
+    await intake_up_to(resident, "contact", category="其他", text="新年第一件事")
+    await resident.press(zh("Chat here"))
+    await resident.expect(zh(CHECK_REQUEST))
+    await resident.press(zh("✓ Send to Da'asao"))
     await resident.expect("QJS-2027-0001")
 
 
@@ -311,14 +312,29 @@ async def test_sensitive_details_get_a_consent_of_their_own_and_no_does_not_stop
     for resident, agree in ((agrees, True), (declines, False)):
         await start_intake(resident)
         await resident.press("东升社区")
-        await resident.expect(zh("What is it about?"))
+        await resident.expect(zh(TOPIC))
         await resident.press("婚姻家庭")
-        screen = await resident.expect("敏感信息")
-        assert "暴力" in screen.content and "孩子" in screen.content
-        await resident.press("同意记下" if agree else "不同意，我不讲这些")
+        await resident.expect(
+            zh(
+                "One more question before you tell us what happened. If it involves"
+                " violence, your health or children, those are sensitive details. Only"
+                " the mediator who takes your case and the head of the society will see"
+                " them, only to help you, and they are deleted with the rest.\n\nMay we"
+                " keep such details if you tell them? If you say no, you can still go on:"
+                " just leave them out."
+            )
+        )
+        await resident.press(
+            zh("Yes, you may keep them") if agree else zh("No, I'll leave them out")
+        )
         if not agree:
-            await resident.expect("请不要讲暴力、身体健康或孩子方面的细节")
-        await resident.expect("请用您自己的话")
+            await resident.expect(
+                zh(
+                    "All right. Please leave out details about violence, health or children;"
+                    " tell us the rest. Your mediator can ask you again later."
+                )
+            )
+        await resident.expect(zh(DESCRIBE))
     numbers = [
         await describe_and_confirm(agrees, text="我们吵架"),
         await describe_and_confirm(declines, text="我们也吵架"),
@@ -337,9 +353,9 @@ async def test_the_danger_path_goes_on_without_the_sensitive_consent_and_records
     resident = bot.person(1092)
     await start_intake(resident)
     await resident.press("东升社区")
-    await resident.expect(zh("What is it about?"))
-    await resident.press("🆘 我现在有危险")  # before the sensitive question was reached
-    await resident.expect("如果您现在有危险")
+    await resident.expect(zh(TOPIC))
+    await resident.press(zh("🆘 I am in danger now"))  # before the sensitive question was reached
+    await expect_shaped(resident, "If you are in danger now, call at once:\n{numbers}")
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     for _ in range(100):

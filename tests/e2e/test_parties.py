@@ -14,18 +14,60 @@ import re
 
 from bot.features.parties import qr_png
 from tests.e2e.driving import database, press_any, say
-from tests.e2e.flows import accepted_case
-from tests.harness import BotUnderTest, Person
+from tests.e2e.flows import (
+    CASE_NUMBER,
+    CLOSE_PREVIEW,
+    CLOSED,
+    CLOSED_TO_HER,
+    ERASE_ASK,
+    ERASED,
+    HOW_ENDED,
+    NOW_IN,
+    REFERRED_WHERE,
+    REOPENED,
+    REOPENED_TO_HER,
+    accepted_case,
+    expect_shaped,
+    party_label,
+    shaped,
+)
+from tests.harness import BotUnderTest, Person, zh
 
 LINK = re.compile(r"https://t\.me/\w+\?start=(party-[\w-]+)")
 APPLICANT, OTHER, STRANGER = 7_100_001, 7_100_002, 7_100_003
+INVITATION = (  # /party, to the mediator
+    "Invitation for the other party of case {number}. Give them this link in person or by phone,"
+    " or let them scan the QR code. It works once: whoever opens it first joins as {party}.\n"
+    "{link}"
+)
+INVITED = (  # what the other party sees on opening the link
+    "Hello. A mediator of Da'asao, the women's mediation desk of {area}, invites you to take part"
+    " in a mediation (case {number}). Another person asked for help with a disagreement that"
+    " concerns you."
+)
+JOINED = (  # to the mediator
+    "{party} has joined case {number} and agreed to mediation. Their messages come to you here."
+    " Reply to one to answer them; /talk chooses whom your other messages go to."
+)
+TALK = (  # /talk's question
+    "Case {number}: whom should your messages go to when you do not reply to a message? (A reply"
+    " always goes back to whoever wrote it.)"
+)
+NOT_SUITABLE = (
+    "This case is marked “not suitable for mediation”: no meeting with the other party and no"
+    " mediated agreement. If it really can be mediated, clear the mark in /care first, with a"
+    " reason."
+)
+ENDED_WITHOUT = (  # to the other party
+    "The mediation of case {number} has ended without an agreement. Thank you for taking part."
+)
 
 
 async def _invited(bot: BotUnderTest, wang: Person) -> str:
     """/party in the current case: returns the /start payload of the link."""
     await wang.send("/party")
-    invitation = await wang.expect("链接只能用一次")
-    qr = await wang.expect("邀请二维码")
+    invitation = await expect_shaped(wang, INVITATION, party=party_label(), link=LINK.pattern)
+    qr = await expect_shaped(wang, "QR code of the invitation for case {number}")
     match = LINK.search(invitation.content)
     assert match, invitation.content
     assert qr.method == "sendPhoto" and qr.file is not None
@@ -35,11 +77,28 @@ async def _invited(bot: BotUnderTest, wang: Person) -> str:
 
 async def _joined(bot: BotUnderTest, wang: Person, other: Person, payload: str) -> None:
     await other.send(f"/start {payload}")
-    screen = await other.expect("邀请您参加一次调解")
-    assert "关于人民调解" in screen.content and "随时结束调解" in screen.content
-    await other.press("我同意，参加调解")
-    await other.expect("只有调解员看得到")
-    await wang.expect("已加入案件")
+    screen = await expect_shaped(other, INVITED, number=CASE_NUMBER.pattern)
+    assert (
+        zh(
+            "About people's mediation:\n• It is free and voluntary. The mediator"
+            " helps you talk and find an agreement; she does not decide for you.\n•"
+            " You may accept or refuse mediation, ask for another mediator, ask that"
+            " it be held in private, and end it at any time (/withdraw).\n• Please"
+            " tell the truth, respect the other side, and keep to what you agree.\n•"
+            " The mediator keeps what you say confidential.\n• An agreement you both"
+            " sign is binding; you may ask a court to confirm it within 30 days."
+        )
+        in screen.content
+    )
+    await other.press(zh("I agree, take part"))
+    await other.expect(
+        zh(
+            "Thank you. You can write to the mediator right here: words, photos or"
+            " voice messages. Only the mediator sees them. Send /withdraw to end"
+            " mediation at any time."
+        )
+    )
+    await expect_shaped(wang, JOINED, party=party_label(), number=CASE_NUMBER.pattern)
 
 
 async def _two_party_case(bot: BotUnderTest, team: dict[str, Person]) -> tuple[Person, Person, str]:
@@ -63,11 +122,17 @@ async def test_the_other_party_joins_once_and_each_side_reaches_only_the_mediato
     # A second use of the link is refused kindly, and changes nothing.
     stranger = bot.person(STRANGER, "路人")
     await stranger.send(f"/start {payload}")
-    await stranger.expect("邀请链接已经用过了")
+    await stranger.expect(
+        zh(
+            "This invitation link has already been used or is no longer valid. If a"
+            " mediator invited you, please ask her for a new link."
+        )
+    )
 
     # The other party's message reaches the mediator under their own pseudonym.
     await other.send("围墙是我家的地")
-    header = await wang.expect(f"📨 {number} · 对方 R-")
+    header = await wang.expect(f"📨 {number} · ")
+    assert re.match(rf"📨 {re.escape(number)} · {party_label()}", header.content), header.content
     copy = await wang.expect("围墙是我家的地")
     assert "laoli" not in json.dumps(copy.message) and str(OTHER) not in json.dumps(copy.message)
     assert "居民" not in header.content
@@ -81,9 +146,14 @@ async def test_the_other_party_joins_once_and_each_side_reaches_only_the_mediato
     await wang.send("秀英，您好")
     await applicant.expect_many(f"💬 王大姐 · 案件 {number}", "秀英，您好")
     await wang.send("/talk")
-    await wang.expect("发给谁")
-    await wang.press(next(b for b in _labels(wang) if b.startswith("对方")))
-    await wang.expect("现在发给对方")
+    await wang.expect(zh(TALK, number=number))
+    await wang.press(next(b for b in _labels(wang) if re.fullmatch(party_label(), b)))
+    await expect_shaped(
+        wang,
+        "Messages you write in case {number} without replying now go to {who}.",
+        number=re.escape(number),
+        who=party_label(),
+    )
     await wang.send("老李，您好")
     await other.expect("老李，您好")
     applicant_texts = [m.content for m in bot.api.messages_to(applicant.id)[applicant_seen:]]
@@ -113,8 +183,9 @@ async def test_the_other_party_joins_once_and_each_side_reaches_only_the_mediato
     # The card says who has joined; the timeline has the notice with its time.
     await wang.expect("好的")
     await wang.send(f"/case {number}")
-    card = await wang.expect(f"现在在案件 {number}")
-    assert "已加入并同意" in card.content
+    card = await wang.expect(zh(NOW_IN, number=number, area="东升社区"))
+    joined = shaped("{who}: joined and consented {time}", who=party_label())
+    assert joined.search(card.content), card.content
     db = database(bot)
     kinds = [
         (row["kind"], json.loads(row["detail"]))
@@ -140,10 +211,17 @@ async def test_the_other_party_declines_or_ends_mediation_and_the_mediator_is_to
     wang = team["wang"]
     _applicant, other, number = await _two_party_case(bot, team)
     await other.send("/withdraw")
-    await other.expect("您要撤回哪个案件")
-    await other.press(f"{number} · 结束调解")
-    await other.expect("您已结束参加")
-    await wang.expect("已结束参加案件")
+    await other.expect(zh("Which case do you want to withdraw? The mediator will be told."))
+    await other.press(zh("{number} · end mediation", number=number))
+    await other.expect(
+        zh("You have ended your part in the mediation of case {number}. Thank you.", number=number)
+    )
+    await expect_shaped(
+        wang,
+        "{party} has ended their part in the mediation of case {number}.",
+        party=party_label(),
+        number=re.escape(number),
+    )
     # Their messages no longer reach the mediator; a reply to them is refused.
     replies = await say(other, "还有一件事")
     assert all("还有一件事" not in m.content for m in bot.api.messages_to(wang.id)[-3:])
@@ -152,13 +230,20 @@ async def test_the_other_party_declines_or_ends_mediation_and_the_mediator_is_to
     payload = await _invited(bot, wang)
     newcomer = bot.person(STRANGER, "另一个人")
     await newcomer.send(f"/start {payload}")
-    await newcomer.expect("邀请您参加一次调解")
-    await newcomer.press("不参加")
-    await newcomer.expect("不会再打扰您")
-    await wang.expect("不愿参加案件")
+    await newcomer.expect(zh(INVITED, area="东升社区", number=number))
+    await newcomer.press(zh("No, I don't want to"))
+    await newcomer.expect(
+        zh("All right. Nothing more will be asked of you. Thank you for your time.")
+    )
+    await expect_shaped(
+        wang,
+        "{party} declined to take part in the mediation of case {number}.",
+        party=party_label(),
+        number=re.escape(number),
+    )
     await wang.send("/talk")
-    menu = await wang.expect("发给谁")
-    assert not any(b.startswith("对方") for b in _labels_of(menu.reply_markup))
+    menu = await wang.expect(zh(TALK, number=number))
+    assert not any(re.match(party_label(), b) for b in _labels_of(menu.reply_markup))
 
 
 async def test_no_invitation_on_a_case_not_suitable_for_mediation_forged_or_not(
@@ -169,7 +254,7 @@ async def test_no_invitation_on_a_case_not_suitable_for_mediation_forged_or_not(
     db = database(bot)
     await db.execute("UPDATE cases SET no_mediation = 1 WHERE number = ?", (number,))
     await wang.send("/party")
-    refusal = await wang.expect("不适合调解")
+    refusal = await wang.expect(zh(NOT_SUITABLE))
     assert "start=" not in refusal.content
     # A link made before the flag was set no longer works either.
     await db.execute("UPDATE cases SET no_mediation = 0 WHERE number = ?", (number,))
@@ -177,7 +262,7 @@ async def test_no_invitation_on_a_case_not_suitable_for_mediation_forged_or_not(
     await db.execute("UPDATE cases SET no_mediation = 1 WHERE number = ?", (number,))
     other = bot.person(OTHER, "老李")
     await other.send(f"/start {payload}")
-    await other.expect("不适合调解")
+    await other.expect(zh(NOT_SUITABLE))
     # A forged press of the join button is refused on the server.
     case_id = (await db.fetch_one("SELECT id FROM cases WHERE number = ?", (number,)) or [0])[0]
     query = await press_any(other, f"pj:{case_id}:yes")
@@ -202,25 +287,29 @@ async def test_the_other_party_is_told_when_the_case_ends_without_an_agreement(
     wang = team["wang"]
     applicant, other, number = await _two_party_case(bot, team)
     await wang.send("/close")
-    await wang.expect("结果是")
-    await wang.press("未调解成功（已转介）")
-    await wang.expect("转介到了哪里")
+    await wang.expect(zh(HOW_ENDED, number=number))
+    await wang.press(zh("Not settled (referred on)"))
+    await wang.expect(zh(REFERRED_WHERE, number=number))
     await wang.send("区人民法院")
-    preview = await wang.expect("请核对")
-    assert "告诉对方 R-" in preview.content and "调解已经结束" in preview.content
-    await wang.press("✓ 确认")
-    await wang.expect(f"案件 {number} 已结案")
-    await applicant.expect(f"您的案件 {number} 已结案")
-    await other.expect(f"案件 {number} 的调解已经结束，没有达成协议")
+    preview = await wang.expect(zh(CLOSE_PREVIEW))
+    told = shaped("• {who} is told the mediation has ended.", who=party_label())
+    assert told.search(preview.content), preview.content
+    await wang.press(zh("✓ Confirm"))
+    referred = zh("not settled")
+    await wang.expect(zh(CLOSED, number=number, outcome=referred))
+    await applicant.expect(zh(CLOSED_TO_HER, number=number, outcome=referred))
+    await other.expect(zh(ENDED_WITHOUT, number=number))
     # A second two-party case, withdrawn by the applicant: the other party is told too.
     await wang.send(f"/reopen {number}")
-    await wang.expect(f"案件 {number} 已重新打开")
-    await applicant.expect("已重新打开")
+    await wang.expect(zh(REOPENED, number=number))
+    await applicant.expect(zh(REOPENED_TO_HER, number=number))
     await applicant.send("/withdraw")
-    await applicant.expect("您要撤回哪个案件")
+    await applicant.expect(zh("Which case do you want to withdraw? The mediator will be told."))
     await applicant.press(next(b for b in _labels(applicant) if b.startswith(number)))
-    await applicant.expect(f"案件 {number} 已撤回")
-    await other.expect(f"案件 {number} 的调解已经结束，没有达成协议")
+    await applicant.expect(
+        zh("Case {number} is withdrawn. Write 找大阿嫂 any time to start again.", number=number)
+    )
+    await other.expect(zh(ENDED_WITHOUT, number=number))
 
 
 async def test_the_other_party_gets_their_own_data_and_nothing_of_the_applicants(
@@ -251,15 +340,15 @@ async def test_the_other_party_can_erase_their_words_from_the_case(
     await other.send("我的秘密XYZ")
     await wang.expect_many("📨", "我的秘密XYZ")
     await other.send("/forget")
-    await other.expect("这会删除您的资料")
-    await other.press("是的，全部删除")
-    await other.expect("您的所有资料都已删除")
+    await other.expect(zh(ERASE_ASK))
+    await other.press(zh("Yes, erase everything"))
+    await other.expect(zh(ERASED))
     db = database(bot)
     assert await db.fetch_one("SELECT 1 FROM case_messages WHERE text LIKE '%XYZ%'") is None
     assert await db.fetch_one("SELECT 1 FROM relay_map WHERE chat_id = ?", (OTHER,)) is None
     party = await db.fetch_one("SELECT user_id FROM case_parties")
     assert party is not None and party[0] is None  # no longer anyone's: nothing reaches them
     await wang.send("/talk")
-    menu = await wang.expect("发给谁")
-    assert not any(b.startswith("对方") for b in _labels_of(menu.reply_markup))
+    menu = await wang.expect(zh(TALK, number=number))
+    assert not any(re.match(party_label(), b) for b in _labels_of(menu.reply_markup))
     assert (await bot.timeline(number))[0].kind == "registered"  # the case itself stays

@@ -7,8 +7,29 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from tests.e2e.flows import accepted_case, close_referred, consent_screen, sensitive_consent
-from tests.harness import BotUnderTest, Person
+from tests.e2e.flows import (
+    BLOCKED,
+    CLOSED,
+    CLOSED_TO_HER,
+    DESCRIBE,
+    ERASE_ASK,
+    ERASED,
+    ERASED_CASE,
+    GOT_IT,
+    MY_DATA,
+    NOT_UNDERSTOOD,
+    NOTE_SAVED,
+    NOW_IN,
+    TOPIC,
+    WHICH_AREA,
+    accepted_case,
+    close_referred,
+    consent_screen,
+    expect_shaped,
+    privacy_notice,
+    sensitive_consent,
+)
+from tests.harness import BotUnderTest, Person, zh
 
 DAY = timedelta(days=1)
 
@@ -27,7 +48,7 @@ async def test_mydata_sends_everything_readable_and_as_json(
     resident = bot.person(1702, "秀英", username="xiuying")
     number = await accepted_case(resident, team["wang"], text="婆婆总是挑剔我")
     await resident.send("/mydata")
-    readable = await resident.expect("机器人保存的关于您的全部内容")  # caption
+    readable = await resident.expect(zh(MY_DATA))  # caption
     exported = await resident.expect()
     assert readable.kind == exported.kind == "document"
     data = json.loads(exported.data.decode("utf-8"))  # type: ignore[union-attr]
@@ -43,14 +64,14 @@ async def test_forget_erases_the_resident_and_withdraws_open_cases(
     resident, wang = bot.person(1703, "秀英"), team["wang"]
     number = await accepted_case(resident, wang, text="隐私内容ABC")
     await resident.send("/forget")
-    await resident.expect("这会删除您的资料")
-    await resident.press("不，保留")
-    await resident.expect("没有删除任何内容")
+    await resident.expect(zh(ERASE_ASK))
+    await resident.press(zh("No, keep it"))
+    await resident.expect(zh("Nothing was erased."))
     await resident.send("/forget")
-    await resident.expect("这会删除您的资料")
-    await resident.press("是的，全部删除")
-    await resident.expect("您的所有资料都已删除")
-    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
+    await resident.expect(zh(ERASE_ASK))
+    await resident.press(zh("Yes, erase everything"))
+    await resident.expect(zh(ERASED))
+    await wang.expect(zh(ERASED_CASE, number=number))
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     assert await db.fetch_one("SELECT 1 FROM users WHERE id = 1703") is None
@@ -75,8 +96,8 @@ async def test_contents_of_old_closed_cases_are_purged_daily(
     resident.ignore("前几天")
     number = await accepted_case(resident, wang, text="很久以前的事")
     await close_referred(wang, "法院")
-    await wang.expect("已结案")
-    await resident.expect("已结案")
+    await wang.expect(zh(CLOSED, number=number, outcome=zh("not settled")))
+    await resident.expect(zh(CLOSED_TO_HER, number=number, outcome=zh("not settled")))
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     bot.clock.advance(364 * DAY)
@@ -113,11 +134,11 @@ async def test_discreet_mode_neutral_first_line_and_clear_chat(
     resident, wang = bot.person(1705), team["wang"]
     await accepted_case(resident, wang)
     await resident.send("/privacy")
-    await resident.expect("我们保存什么")
-    await resident.press("低调模式：开")
-    await resident.expect("📩 新消息")  # even the confirmation starts neutrally
+    await resident.expect(privacy_notice(bot))
+    await resident.press(zh("Discreet mode: on"))
+    await resident.expect(zh("📩 New message"))  # even the confirmation starts neutrally
     await wang.send("您好，今天方便说话吗？")
-    header = await resident.expect("📩 新消息")
+    header = await resident.expect(zh("📩 New message"))
     assert header.content.startswith("📩 新消息\n\n💬 王大姐")
     text = await resident.expect("今天方便说话吗")
     assert text.content.startswith("📩 新消息\n\n")
@@ -129,10 +150,15 @@ async def test_discreet_mode_neutral_first_line_and_clear_chat(
     await wang.send("还在吗")
     await resident.expect("还在吗")
     await resident.send("/privacy")
-    await resident.expect("我们保存什么")
-    await resident.press("🧹 清除这个对话")
-    report = await resident.expect("已删除我的 2 条消息")
-    assert "4 条较早的消息无法删除" in report.content
+    await resident.expect(privacy_notice(bot))
+    await resident.press(zh("🧹 Clear this chat"))
+    report = await resident.expect(zh("Deleted {deleted} of my messages.", deleted=2))
+    older = (
+        "{count} older messages could not be deleted: Telegram only lets a bot delete its messages"
+        " for 48 hours. Please delete them yourself (press and hold a message, then Delete), or"
+        " delete the whole chat."
+    )
+    assert zh(older, count=4) in report.content, report.content
     deleted = {m.message_id for m in bot.api.messages_to(resident.id) if m.deleted}
     assert len(deleted) == 2 and not deleted & set(before)
 
@@ -142,11 +168,16 @@ async def test_danger_path_offers_discreet_mode(bot: BotUnderTest, team: dict[st
     await resident.send("找大阿嫂")
     await resident.expect(consent_screen(bot))
     await resident.send("救命")
-    await resident.expect("如果您现在有危险")
-    await resident.press("🆘 马上通知大阿嫂")
+    await expect_shaped(resident, "If you are in danger now, call at once:\n{numbers}")
+    await resident.press(zh("🆘 Alert Da'asao now"))
     await resident.expect("我们已经通知了")
-    offer = await resident.expect("低调模式")
-    assert offer.button_data("低调模式：开")
+    offer = await resident.expect(
+        zh(
+            "If someone else may look at your phone, discreet mode keeps the notifications"
+            " neutral and lets you clear this chat."
+        )
+    )
+    assert offer.button_data(zh("Discreet mode: on"))
 
 
 async def test_a_flood_is_slowed_down_kept_and_not_relayed_twice(
@@ -156,7 +187,12 @@ async def test_a_flood_is_slowed_down_kept_and_not_relayed_twice(
     await accepted_case(resident, wang)
     for n in range(25):
         await resident.send(f"第{n}条")
-    await resident.expect("您写得太快了")
+    await resident.expect(
+        zh(
+            "You are writing very fast. Your messages are kept with your case, and your mediator"
+            " has been told they are waiting for her."
+        )
+    )
     assert bot.app is not None
     db = bot.app.bot_data.services.db
 
@@ -179,16 +215,16 @@ async def test_staff_can_block_and_unblock_with_a_reason(
     resident, wang = bot.person(1708), team["wang"]
     number = await accepted_case(resident, wang)
     await resident.send("/block " + number)
-    await resident.expect("这个功能只对")
+    await resident.expect(zh("Sorry, this is only for the mediation desk's team."))
     await staff.send(f"/block {number} 辱骂调解员")
-    await staff.expect(f"案件 {number} 的居民已被屏蔽")
+    await staff.expect(zh(BLOCKED, number=number))
     await resident.send("你们都是骗子")
-    await resident.expect("抱歉，现在无法接收您的消息")
+    await resident.expect(zh("Sorry, your messages cannot be received now."))
     await wang.expect_silence(0.2)
     events = await bot.timeline(number)
     assert events[-1].kind == "blocked" and events[-1].detail == {"reason": "辱骂调解员"}
     await team["head"].send(f"/unblock {number}")
-    await team["head"].expect(f"案件 {number} 的居民可以重新发消息了")
+    await team["head"].expect(zh("The resident of case {number} can write again.", number=number))
     await resident.send("对不起")
     await wang.expect("对不起")
 
@@ -199,14 +235,14 @@ async def test_a_blocked_resident_keeps_her_data_rights_and_nothing_else(
     resident, wang = bot.person(1709), team["wang"]
     number = await accepted_case(resident, wang)
     await staff.send(f"/block {number} 威胁调解员")
-    await staff.expect(f"案件 {number} 的居民已被屏蔽")
+    await staff.expect(zh(BLOCKED, number=number))
     await resident.send("/status")
-    refused = await resident.expect("抱歉，现在无法接收您的消息")
+    refused = await resident.expect(zh("Sorry, your messages cannot be received now."))
     assert "/privacy" in refused.content  # what she can still do
     await resident.send("/privacy")
-    notice = await resident.expect("我们保存什么")
-    await resident.press("📄 我的资料")
-    await resident.expect_many("机器人保存的关于您的全部内容", "机器人保存的关于您的全部内容")
+    notice = await resident.expect(privacy_notice(bot))
+    await resident.press(zh("📄 My data"))
+    await resident.expect_many(zh(MY_DATA), zh(MY_DATA))
     assert bot.app is not None
     db = bot.app.bot_data.services.db
     case = await db.fetch_one("SELECT id FROM cases WHERE number = ?", (number,))
@@ -218,9 +254,9 @@ async def test_a_blocked_resident_keeps_her_data_rights_and_nothing_else(
     assert row is not None and row[0] == "accepted"  # the withdraw press did nothing
     assert await db.fetch_one("SELECT 1 FROM subscribers WHERE user_id = 1709") is None
     await resident.send("/forget")
-    await resident.expect("这会删除您的资料")
-    await resident.press("是的，全部删除")
-    await resident.expect("您的所有资料都已删除")
+    await resident.expect(zh(ERASE_ASK))
+    await resident.press(zh("Yes, erase everything"))
+    await resident.expect(zh(ERASED))
     assert await db.fetch_one("SELECT 1 FROM users WHERE id = 1709") is None
 
 
@@ -261,31 +297,38 @@ async def test_after_forget_the_erased_text_is_nowhere_in_the_database_files(
     await wang.send(secrets["to the resident"])
     await resident.expect_many("💬 王大姐", secrets["to the resident"])
     await wang.send(f"/note {secrets['note']}")
-    await wang.expect("备注已保存")
+    await wang.expect(zh(NOTE_SAVED, number=number))
     await resident.send("找大阿嫂")  # a second request, begun and left
-    await resident.expect("王大姐正在跟进您的案件")
-    await resident.press("这是另一件事")
-    await resident.expect("您住在哪个村或社区")
+    await resident.expect(
+        zh(
+            "{name} is looking after your case {number}. Just write here: {name} reads every"
+            " message.",
+            name="王大姐",
+            number=number,
+        )
+    )
+    await resident.press(zh("It is a new matter"))
+    await resident.expect(zh(WHICH_AREA))
     await resident.press("东升社区")
-    await resident.expect("是哪方面的事情")
+    await resident.expect(zh(TOPIC))
     await resident.press("邻里纠纷")
     await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
+    await resident.expect(zh(DESCRIBE))
     await resident.send(secrets["a new intake"])
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await staff.send(f"/block {number} {secrets['block reason']}")
-    await staff.expect("已被屏蔽")
+    await staff.expect(zh(BLOCKED, number=number))
     assert await _until_gone(bot, secrets) != [], "the test would prove nothing"
     await resident.send("/forget")  # blocked: her data rights remain
-    await resident.expect("这会删除您的资料")
-    await resident.press("是的，全部删除")
-    await resident.expect("您的所有资料都已删除")
-    await wang.expect(f"案件 {number} 的居民撤回了案件并删除了自己的资料")
+    await resident.expect(zh(ERASE_ASK))
+    await resident.press(zh("Yes, erase everything"))
+    await resident.expect(zh(ERASED))
+    await wang.expect(zh(ERASED_CASE, number=number))
     assert await _until_gone(bot, secrets) == []
     events = [e for e in await bot.timeline(number) if e.kind == "blocked"]
     assert events and events[0].detail == {}
     await resident.send("你好")  # the block went with her: she starts afresh
-    await resident.expect("抱歉，我没看懂")
+    await resident.expect(zh(NOT_UNDERSTOOD))
 
 
 async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_database_files(
@@ -308,22 +351,22 @@ async def test_after_the_purge_old_contents_and_drafts_are_nowhere_in_the_databa
     await wang.send(secrets["to the resident"])
     await resident.expect_many("💬 王大姐", secrets["to the resident"])
     await staff.send(f"/block {number} {secrets['block reason']}")
-    await staff.expect("已被屏蔽")
+    await staff.expect(zh(BLOCKED, number=number))
     await close_referred(wang, secrets["referral"])
-    await wang.expect("已结案")
+    await wang.expect(zh(CLOSED, number=number, outcome=zh("not settled")))
     await other.send("找大阿嫂")
     await other.expect(consent_screen(bot))
-    await other.press("我同意")
-    await other.expect("您住在哪个村或社区")
+    await other.press(zh("I agree"))
+    await other.expect(zh(WHICH_AREA))
     await other.press("东升社区")
-    await other.expect("是哪方面的事情")
+    await other.expect(zh(TOPIC))
     await other.press("邻里纠纷")
     await sensitive_consent(other)
-    await other.expect("请用您自己的话")
+    await other.expect(zh(DESCRIBE))
     await other.send(secrets["abandoned intake"])
-    await other.expect("收到了")
+    await other.expect(zh(GOT_IT))
     await other.send("/mydata")  # the draft is hers while it exists
-    await other.expect("机器人保存的关于您的全部内容")
+    await other.expect(zh(MY_DATA))
     exported = await other.expect()
     draft = json.loads(exported.data.decode())["draft"]  # type: ignore[union-attr]
     assert draft["step"] == "describe"
@@ -353,25 +396,36 @@ async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resi
     resident, wang, head = bot.person(1713, username="reader_check"), team["wang"], team["head"]
     number = await accepted_case(resident, wang)
     await head.send(f"/access {number}")
-    await head.expect(f"案件 {number} 还没有人查看过")
+    await head.expect(zh("Nobody has opened case {number} yet.", number=number))
     adviser = await join_team(bot, staff, 2300, "法律指导员", "刘律师")
     await wang.send(f"/case {number}")
-    await wang.expect(f"现在在案件 {number}")
+    await wang.expect(zh(NOW_IN, number=number, area="东升社区"))
     await wang.send(f"/book {number}")
     await wang.expect_many(number, number)  # the case file as HTML and as DOCX
     await head.send(f"/book {number}")
     await head.expect_many(number, number)
     await wang.send("/consult")
-    await wang.expect("请写下您要问法律指导员的问题")
+    await wang.expect(
+        zh(
+            "Write your question for the legal adviser. They will see the case's"
+            " topic and area, never who the resident is."
+        )
+    )
     await wang.send("邻居的树挡光，能要求砍掉吗？")
-    await wang.expect("您的问题已发给法律指导员")
+    await wang.expect(
+        zh("Your question has been sent to the legal adviser. Their answer will come here.")
+    )
     await adviser.expect("邻居的树挡光")
     for reader in (resident, wang):  # neither a resident nor a mediator may list it
         await reader.send(f"/access {number}")
-        await reader.expect("只对妇联工作人员和调解社社长开放")
+        await reader.expect(
+            zh("Sorry, this is only for the federation staff and the head of the society.")
+        )
     for reader in (head, staff):
         await reader.send(f"/access {number}")
-        listed = (await reader.expect(f"查看过案件 {number} 的人和时间")).content.splitlines()
+        listed = (
+            await reader.expect(zh("Who opened case {number}, and when:", number=number))
+        ).content.splitlines()
         assert [line.split(" · ", 1)[1] for line in listed[1:]] == [
             "调解员 王大姐 · 对话",
             "调解员 王大姐 · 登记簿",
@@ -379,7 +433,7 @@ async def test_every_reading_of_a_case_is_logged_for_the_head_staff_and_the_resi
             "法律指导员 刘律师 · 法律咨询",
         ]
     await resident.send("/mydata")
-    await resident.expect("机器人保存的关于您的全部内容")
+    await resident.expect(zh(MY_DATA))
     exported = await resident.expect()
     read_by = json.loads(exported.data.decode())["cases"][0]["read_by"]  # type: ignore[union-attr]
     assert [(r["role"], r["name"], r["what"]) for r in read_by] == [

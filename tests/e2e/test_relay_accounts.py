@@ -25,12 +25,22 @@ from localapi.formatting import utf16_len
 from localapi.state import BotMessage
 from tests.e2e.conftest import ROSTER
 from tests.e2e.driving import choose, say
-from tests.e2e.flows import accepted_case, describe_and_confirm, sensitive_consent, start_intake
-from tests.harness import BotUnderTest, Person
+from tests.e2e.flows import (
+    CASE_NUMBER,
+    GOT_IT,
+    accepted_case,
+    describe_and_confirm,
+    expect_shaped,
+    intake_up_to,
+)
+from tests.harness import BotUnderTest, Person, zh
 
 RESIDENT, RESIDENT_HANDLE, RESIDENT_SURNAME = 7_340_019, "xiuying_secret_handle", "欧阳秘"
 WANG_HANDLE = "wang_secret_handle"
 PHONE = "13912345678"
+OWN_CARD = (  # a mediator sending her own contact card is asked first
+    "This contact card shows your own phone number to the resident of case {number}. Send it?"
+)
 
 
 @pytest.fixture
@@ -103,12 +113,12 @@ async def test_a_mediators_own_card_waits_for_her_yes(
     resident, wang = await _resident_with_case(bot, team), team["wang"]
     before = len(bot.api.messages_to(resident.id))
     await bot.api.send_contact(wang.id, "13700001111", "王大姐", own=True)
-    await wang.expect("这张名片会把您自己的电话号码")
-    await wang.press("不发送")
-    await wang.expect("您的号码没有发出")
+    await expect_shaped(wang, OWN_CARD, number=CASE_NUMBER.pattern)
+    await wang.press(zh("No, don't send it"))
+    await wang.expect(zh("Your number was not sent."))
     await bot.api.send_contact(wang.id, "13700001111", "王大姐", own=True)
-    await wang.expect("这张名片会把您自己的电话号码")
-    await wang.press("是的，发送我的号码")
+    await expect_shaped(wang, OWN_CARD, number=CASE_NUMBER.pattern)
+    await wang.press(zh("Yes, send my number"))
     await bot.api.wait_for(
         lambda: any(m.kind == "contact" for m in bot.api.messages_to(resident.id)[before:]),
         what="the card",
@@ -133,17 +143,12 @@ async def test_a_mention_of_an_account_becomes_plain_text_at_intake_and_in_the_r
         {"type": "bold", "offset": 5, "length": 2},
         {"type": "text_link", "offset": 8, "length": 2, "url": f"tg://user?id={RESIDENT}"},
     ]
-    await start_intake(resident)
-    await resident.press("东升社区")
-    await resident.expect("是哪方面的事情")
-    await resident.press("邻里纠纷")
-    await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
+    await intake_up_to(resident, "description")
     await bot.api.send_text(resident.id, text, entities=hidden)
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     number = await describe_and_confirm(resident, text="还有一件事")
-    await wang.expect(f"新案件 {number}")
-    await wang.press("接受")
+    await wang.expect(zh("New case {number}", number=number))
+    await wang.press(zh("Accept"))
     await wang.expect(f"📨 {number}")
     copy = await wang.expect(text)  # the description, passed on at acceptance
     assert copy.entities == [{"type": "bold", "offset": 5, "length": 2}]

@@ -9,10 +9,23 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from tests.e2e.flows import accepted_case, close_settled
-from tests.harness import BotUnderTest, Person
+from tests.e2e.flows import (
+    ACCEPTED,
+    CLOSED,
+    CLOSED_TO_HER,
+    HANDED,
+    NOT_UNDERSTOOD,
+    REOPENED,
+    REOPENED_TO_HER,
+    REVISIT,
+    accepted_case,
+    close_settled,
+    hand_over,
+)
+from tests.harness import BotUnderTest, Person, zh
 
 DAY = timedelta(days=1)
+OPEN_CASES = "Open cases: {count}"  # a line of the weekly digests
 
 
 async def settle(resident: Person, mediator: Person, agreement: str = "每晚十点后停止装修") -> str:
@@ -20,8 +33,8 @@ async def settle(resident: Person, mediator: Person, agreement: str = "每晚十
     number = await accepted_case(resident, mediator)
     mediator.ignore("📋")
     await close_settled(mediator, agreement)
-    await mediator.expect(f"案件 {number} 已结案")
-    await resident.expect(f"您的案件 {number} 已结案")
+    await mediator.expect(zh(CLOSED, number=number, outcome=zh("settled")))
+    await resident.expect(zh(CLOSED_TO_HER, number=number, outcome=zh("settled")))
     return number
 
 
@@ -33,13 +46,15 @@ async def test_revisits_at_seven_and_thirty_days_at_the_local_hour(
     bot.clock.advance(7 * DAY + timedelta(minutes=29))  # Monday 09:59 local: not yet
     await wang.expect_silence(0.3)
     bot.clock.advance(timedelta(minutes=1))  # 10:00 local
-    card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
-    assert "协议内容：每晚十点后停止装修" in card.content
+    card = await wang.expect(zh(REVISIT, n=1, number=number))
+    assert zh("The agreement: {text}", text="每晚十点后停止装修") in card.content
     assert "晚到了" not in card.content
-    await wang.press("✓ 协议执行良好")
-    await wang.expect(f"案件 {number} 的第 1 次回访已记录：协议执行良好")
+    await wang.press(zh("✓ It is holding"))
+    await wang.expect(
+        zh("Thank you. Revisit {n} of case {number} is recorded: holding.", n=1, number=number)
+    )
     bot.clock.advance(23 * DAY)
-    await wang.expect(f"🔁 案件 {number} 第 2 次回访")
+    await wang.expect(zh(REVISIT, n=2, number=number))
     events = [(e.kind, e.detail.get("answer")) for e in await bot.timeline(number)]
     assert ("revisited", "holding") in events
 
@@ -50,13 +65,19 @@ async def test_remind_me_tomorrow_and_could_not_reach(
     resident, wang = bot.person(1402), team["wang"]
     number = await settle(resident, wang)
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
-    await wang.expect("第 1 次回访")
-    await wang.press("明天再提醒我")
-    await wang.expect("好的，明天再提醒您")
+    await wang.expect(zh(REVISIT, n=1, number=number))
+    await wang.press(zh("Remind me tomorrow"))
+    await wang.expect(zh("All right, I will remind you tomorrow."))
     bot.clock.advance(DAY)
-    await wang.expect("第 1 次回访")
-    await wang.press("联系不上")
-    await wang.expect(f"案件 {number} 的第 1 次回访没能联系上当事人")
+    await wang.expect(zh(REVISIT, n=1, number=number))
+    await wang.press(zh("Could not reach them"))
+    await wang.expect(
+        zh(
+            "Recorded: the family could not be reached for revisit {n} of case {number}.",
+            n=1,
+            number=number,
+        )
+    )
 
 
 async def test_a_recurred_dispute_opens_a_linked_case_and_routes_it(
@@ -66,14 +87,22 @@ async def test_a_recurred_dispute_opens_a_linked_case_and_routes_it(
     number = await settle(resident, wang)
     # Shanghai Monday 10:00 a week later: 王大姐 and 李阿姨 are on duty.
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
-    await wang.expect("第 1 次回访")
+    await wang.expect(zh(REVISIT, n=1, number=number))
     team["li"].ignore("📋")
-    await wang.press("⚠ 纠纷又出现了")
-    await wang.expect("新案件 QJS-2026-0002")  # continuity: she had the old case, on duty
-    recorded = await wang.expect("已重新登记为案件 QJS-2026-0002")
-    assert f"与 {number} 关联" in recorded.content
-    await wang.press("接受")
-    await wang.expect_edit("您已接受案件 QJS-2026-0002")
+    await wang.press(zh("⚠ The dispute came back"))
+    again = "QJS-2026-0002"
+    await wang.expect(zh("New case {number}", number=again))  # she had the old case, on duty
+    await wang.expect(
+        zh(
+            "Recorded. The dispute is registered again as case {number}, linked to {old}; it has"
+            " been offered to {name}.",
+            number=again,
+            old=number,
+            name="王大姐",
+        )
+    )
+    await wang.press(zh("Accept"))
+    await wang.expect_edit(zh(ACCEPTED, number=again))
     await asyncio.sleep(0.2)  # nothing else comes: a recurred case has no messages yet
     wang.skip_all()
     wang.ignore("📋", "⏰")  # the new case is hers: its time-limit flag comes too
@@ -88,24 +117,44 @@ async def test_an_unanswered_revisit_is_reported_to_the_head_after_two_days(
     number = await settle(resident, wang)
     team["head"].ignore("📋")
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
-    await wang.expect("第 1 次回访")
+    await wang.expect(zh(REVISIT, n=1, number=number))
     bot.clock.advance(2 * DAY)
-    report = await team["head"].expect(f"案件 {number} 的第 1 次回访已经两天没有答复")
-    assert "王大姐" in report.content
+    await team["head"].expect(
+        zh(
+            "Revisit {n} of case {number} has not been answered for two days (mediator: {name}).",
+            n=1,
+            number=number,
+            name="王大姐",
+        )
+    )
 
 
 async def test_survey_after_three_days(bot: BotUnderTest, team: dict[str, Person]) -> None:
     resident, wang = bot.person(1405), team["wang"]
     number = await settle(resident, wang)
     bot.clock.advance(3 * DAY + timedelta(minutes=30))  # Thursday 10:00 local
-    survey = await resident.expect(f"（{number}）已经办结了。您对这次帮忙满意吗")
-    assert "王大姐帮您调解的“邻里纠纷”的事情" in survey.content  # the matter and who helped
+    await resident.expect(  # the matter and who helped
+        zh(
+            "A few days ago {name} closed your case about “{topic}” ({number}). How satisfied are"
+            " you with the help you got? Press the stars: 1 = not at all, 5 = very.",
+            name="王大姐",
+            topic="邻里纠纷",
+            number=number,
+        )
+    )
     await resident.press("★★★★")
-    await resident.expect("问题解决了吗")
-    await resident.press("解决了")
-    await resident.expect("还有什么想告诉我们的吗")
+    await resident.expect(zh("Thank you! Is the problem resolved?"))
+    await resident.press(zh("Yes, it is resolved"))
+    await resident.expect(
+        zh("Anything else you would like to tell us? Write it here, or press No comment.")
+    )
     await resident.send("王大姐人很好")
-    await resident.expect("谢谢您跟我们说这些")
+    await resident.expect(
+        zh(
+            "Thank you for telling us this; we read every word, and it helps us do"
+            " better. All the best to you and your family!"
+        )
+    )
     assert bot.app is not None
     followup = bot.app.bot_data.services.revisits._followup
     case = await bot.app.bot_data.services.db.fetch_one(
@@ -113,7 +162,7 @@ async def test_survey_after_three_days(bot: BotUnderTest, team: dict[str, Person
     )
     assert await followup.survey(case[0]) == (4, True, "王大姐人很好")  # type: ignore[index]
     await resident.send("还有一句")
-    await resident.expect("我没看懂")  # the comment was taken once; nothing else is waiting
+    await resident.expect(zh(NOT_UNDERSTOOD))  # the comment was taken once; nothing else is waiting
 
 
 async def test_no_survey_for_a_resident_who_blocked_the_bot(
@@ -133,11 +182,11 @@ async def test_reopened_case_has_no_revisits(bot: BotUnderTest, team: dict[str, 
     resident, wang = bot.person(1407), team["wang"]
     number = await settle(resident, wang)
     await wang.send(f"/reopen {number}")
-    await wang.expect("已重新打开")
+    await wang.expect(zh(REOPENED, number=number))
     wang.ignore("📋", "⏰")  # open again past the time limit: flagged, but no revisit
     bot.clock.advance(31 * DAY)
     await wang.expect_silence(0.3)
-    await resident.expect("已重新打开")
+    await resident.expect(zh(REOPENED_TO_HER, number=number))
     await resident.expect_silence(0.1)  # no survey either
 
 
@@ -146,18 +195,15 @@ async def test_revisits_of_a_reassigned_case_go_to_the_new_mediator(
 ) -> None:
     resident, wang, li, head = bot.person(1408), team["wang"], team["li"], team["head"]
     number = await settle(resident, wang)
-    await head.send(f"/reassign {number}")
-    await head.expect(f"把案件 {number} 转给谁")
-    await head.press("李阿姨")
-    await head.expect("交接说明")
-    await head.send("王大姐搬走了，回访由李阿姨做")
-    await head.expect("转交给李阿姨吗")
-    await head.press("确认")
-    await head.expect(f"案件 {number} 现在由李阿姨负责")
-    await li.expect_many("已经转交给您", *[f"案件 {number} 的调解卷宗"] * 2)  # HTML, DOCX
+    note = "王大姐搬走了，回访由李阿姨做"
+    await hand_over(head, f"/reassign {number}", number, "李阿姨", note)
+    await li.expect_many(
+        zh(HANDED, number=number, area="东升社区", note=note),
+        *[zh("Case file of case {number}. Confidential.", number=number)] * 2,
+    )  # HTML, DOCX
     li.ignore("📋")
     bot.clock.advance(7 * DAY + timedelta(minutes=30))
-    await li.expect(f"🔁 案件 {number} 第 1 次回访")
+    await li.expect(zh(REVISIT, n=1, number=number))
     await wang.expect_silence(0.2)
 
 
@@ -167,14 +213,14 @@ async def test_weekly_digest_on_monday_morning(bot: BotUnderTest, team: dict[str
     for member in team.values():
         member.skip_all()
     bot.clock.advance(7 * DAY - timedelta(minutes=30))  # next Monday 09:00 local
-    digest = await wang.expect("📋 您的每周汇总")
-    assert "未结案件：1" in digest.content and open_number in digest.content
-    society = await team["head"].expect("📋 调解社每周汇总")
-    assert "未结案件：1" in society.content
-    quiet = await team["li"].expect("📋 您的每周汇总")
-    assert "未结案件：0" in quiet.content
+    digest = await wang.expect(zh("📋 Your weekly digest"))
+    assert zh(OPEN_CASES, count=1) in digest.content and open_number in digest.content
+    society = await team["head"].expect(zh("📋 Weekly digest of the society"))
+    assert zh(OPEN_CASES, count=1) in society.content
+    quiet = await team["li"].expect(zh("📋 Your weekly digest"))
+    assert zh(OPEN_CASES, count=0) in quiet.content
     bot.clock.advance(7 * DAY)
-    await wang.expect("📋 您的每周汇总")  # and again the week after
+    await wang.expect(zh("📋 Your weekly digest"))  # and again the week after
 
 
 async def test_a_revisit_due_while_the_bot_was_down_is_sent_once_marked_late(
@@ -185,8 +231,8 @@ async def test_a_revisit_due_while_the_bot_was_down_is_sent_once_marked_late(
     await bot.stop()
     bot.clock.advance(8 * DAY)
     await bot.start()
-    card = await wang.expect(f"🔁 案件 {number} 第 1 次回访")
-    assert "这条提醒晚到了" in card.content
+    card = await wang.expect(zh(REVISIT, n=1, number=number))
+    assert zh("(This reminder is late: the bot was offline when it fell due.)") in card.content
     await bot.restart()
     await wang.expect_silence(0.5)  # sent once: a restart does not send it again
     cards = [m for m in bot.api.messages_to(wang.id) if "第 1 次回访" in m.content]

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from localapi.state import BotMessage
 from tests.e2e.driving import count, database, settled
-from tests.e2e.flows import accepted_case, open_case, open_case_en, sensitive_consent
+from tests.e2e.flows import (
+    accepted_case,
+    intake_up_to,
+    open_case,
+    open_case_en,
+    register_en,
+    sensitive_consent,
+)
 from tests.harness import BotUnderTest, Person
 
 STALE = "这个按钮已经失效了。"
@@ -48,23 +55,10 @@ async def test_waiting_case_and_the_big_button_in_english(
     bot: BotUnderTest, team: dict[str, Person]
 ) -> None:
     resident = bot.person(5002, language_code="en")
-    await resident.send("Find Da'asao")
-    await resident.expect("Hello! This is Da'asao")  # the greeting opens the first screen
-    await resident.press("I agree")
-    await resident.expect("Which village")
-    await resident.press("Lianhe Village")  # nobody on duty now: the case waits
-    await resident.expect("What is it about")
-    await resident.press("Neighbours")
-    await sensitive_consent(resident)
-    await resident.expect("Please tell")
-    await resident.send("Noise")
-    await resident.expect("Got it")
-    await resident.press("Done ✓")
-    await resident.expect("How would you like")
-    await resident.press("Chat here")
-    await resident.expect("Please check")
-    await resident.press("✓ Send to Da'asao")
-    registered = await resident.expect("registered as case")
+    # nobody on duty in Lianhe now: the case waits
+    registered = await register_en(resident, "Lianhe Village", text="Noise")
+    greeting = bot.api.messages_to(resident.id)[0]
+    assert "Hello! This is Da'asao" in greeting.content  # the greeting opens the first screen
     await resident.send("find daasao")
     told = await resident.expect("is registered and a mediator will take it soon")
     assert "It is a new matter" in labels(told)
@@ -110,19 +104,7 @@ async def test_a_second_submit_changes_nothing(bot: BotUnderTest, team: dict[str
 
 async def test_the_summary_can_be_changed(bot: BotUnderTest, team: dict[str, Person]) -> None:
     resident = bot.person(5006)
-    await resident.send("找大阿嫂")
-    await resident.expect("您同意吗")
-    await resident.press("我同意")
-    await resident.expect("您住在哪个村或社区")
-    await resident.press("东升社区")
-    await resident.expect("是哪方面的事情")
-    await resident.press("邻里纠纷")
-    await sensitive_consent(resident)
-    await resident.expect("请用您自己的话")
-    await resident.send("楼上漏水")
-    await resident.expect("收到了")
-    await resident.press("说完了 ✓")
-    await resident.expect("怎么和您联系")
+    await intake_up_to(resident, "contact", text="楼上漏水")
     await resident.press("就在这里聊")
     await resident.expect("请核对您的求助内容")
     await resident.press("✎ 修改")
