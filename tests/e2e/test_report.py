@@ -136,14 +136,17 @@ async def test_year_end_figures_match_an_independent_count(
     book = await staff.expect(timeout=FILES_WAIT)
     assert book.data is not None
     summary = dict(
-        load_workbook(io.BytesIO(book.data))["汇总"].iter_rows(min_row=2, values_only=True)
+        load_workbook(io.BytesIO(book.data))[zh("Summary")].iter_rows(min_row=2, values_only=True)
     )
-    assert summary["登记案件数"] == 3
-    assert summary["要求上门走访"] == 1 and summary["要求坐班时间到调解室面谈"] == 1
-    assert summary["紧急案件"] == 1
-    assert summary["中位数涉及的案件数"] == len(delays)
-    assert summary["从登记到调解员第一次回复（中位数，小时）"] == round(
+    assert summary[zh("Cases registered")] == 3
+    assert (
+        summary[zh("Home visits asked for")] == 1
+        and summary[zh("Desk visits (office hours) asked for")] == 1
+    )
+    assert summary[zh("Urgent cases")] == 1
+    assert summary[zh("Cases that median covers")] == len(delays)
+    assert summary[zh("Median hours from registration to the mediator's first message")] == round(
         median.total_seconds() / 3600, 2
     )
-    assert summary["订阅人数"] == 3 and summary["举办的活动"] == 1
-    assert summary["报名参加"] == 2 and summary["到场人数"] == 12
+    assert summary[zh("Subscribers")] == 3 and summary[zh("Events held")] == 1
+    assert summary[zh("RSVPs (I'll come)")] == 2 and summary[zh("People who came")] == 12
