@@ -99,6 +99,13 @@ WELCOME_NAMED = (  # a mediator or head who has given her name
     " what you can do"
 )
 CLOSE_PREVIEW = "Please check. Nothing happens until you press ✓ Confirm."  # /close's preview
+ALERTED = (  # to a resident once mediators were alerted: zh_n(*ALERTED, count, number=…)
+    "We have alerted {count} Da'asao mediator; the first to take your case will contact you "
+    "right away. If you are in danger now, call {number} at once.",
+    "We have alerted {count} Da'asao mediators; the first to take your case will contact you "
+    "right away. If you are in danger now, call {number} at once.",
+)
+ANSWER_BY = "Please answer by {time}."  # an ordinary offer's deadline (no urgent one has it)
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
 
 

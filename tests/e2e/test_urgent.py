@@ -21,6 +21,8 @@ from localapi.state import BotMessage, message_kind
 from tests.e2e.conftest import ROSTER
 from tests.e2e.driving import changed_tables, database, press_any, snapshot
 from tests.e2e.flows import (
+    ALERTED,
+    ANSWER_BY,
     CASE_NUMBER,
     DECLINE,
     accepted_case,
@@ -39,7 +41,7 @@ FIRST = "QJS-2026-0001"
 TAKE = zh("I'll take it")  # the urgent card's button
 ACCEPT = zh("Accept")  # an ordinary offer's button
 NO_LONGER_VALID = zh("This button is no longer valid.")
-ANSWER_BY = shaped("Please answer by {time}.")  # an ordinary offer's deadline, not an urgent one's
+DEADLINE = shaped(ANSWER_BY)  # an ordinary offer's deadline, not an urgent one's
 DISCREET = zh(  # offered on the danger path
     "If someone else may look at your phone, discreet mode keeps the notifications neutral "
     "and lets you clear this chat."
@@ -69,14 +71,7 @@ NOT_TAKEN_YET = re.compile(  # her message before the take, as everyone alerted 
 
 def alerted(count: int) -> str:
     """What a resident reading Chinese is told once `count` mediators have been alerted."""
-    return zh_n(
-        "We have alerted {count} Da'asao mediator; the first to take your case will contact "
-        "you right away. If you are in danger now, call {number} at once.",
-        "We have alerted {count} Da'asao mediators; the first to take your case will contact "
-        "you right away. If you are in danger now, call {number} at once.",
-        count,
-        number="110",
-    )
+    return zh_n(*ALERTED, count, number="110")
 
 
 def minutes(count: int) -> str:
@@ -422,7 +417,7 @@ async def test_at_night_with_nobody_on_duty_everyone_is_alerted_and_the_first_ta
     await resident.expect(DISCREET)
     cards = {name: await team[name].expect("🔴 紧急求助") for name in ("wang", "li", "head")}
     for card in cards.values():
-        assert "救命！我老公在打我" in card.content and not ANSWER_BY.search(card.content)
+        assert "救命！我老公在打我" in card.content and not DEADLINE.search(card.content)
     await team["zhao"].expect_silence()
     await staff.expect_silence()  # staff only when nobody takes it in time
     await team["wang"].press(TAKE)
@@ -704,7 +699,7 @@ async def test_a_violence_case_from_the_intake_is_not_suitable_for_mediation(
     number = await open_case(resident, category="家庭暴力与人身安全", text="他经常骂我推我")
     card = await wang.expect(f"新案件 {number}")
     assert "🛡 不适合调解：接受后请看 /care。" in card.content
-    assert ANSWER_BY.search(card.content)  # not urgent: offered by duty as usual
+    assert DEADLINE.search(card.content)  # not urgent: offered by duty as usual
     await wang.press(ACCEPT)
     await wang.expect_many(f"📨 {number}", "他经常骂我推我")
     panel = await wang.expect(f"🛡 案件 {number}：安全与资料")
