@@ -115,14 +115,26 @@ async def test_year_end_figures_match_an_independent_count(
     report = await staff.expect("📊", timeout=FILES_WAIT)  # the text; the charts follow
     median = timedelta(seconds=statistics.median(d.total_seconds() for d in delays))
     hours, minutes = divmod(round(median.total_seconds() / 60), 60)
-    assert f"从登记到调解员第一次回复居民：{hours}小时{minutes}分钟（{len(delays)} 件" in (
-        report.content
+    first_reply = zh(
+        "From registration to the mediator's first message to the resident: {time} "
+        "(median of {count} cases)",
+        time=f"{hours}小时{minutes}分钟",  # Babel's (CLDR's) hours and minutes, not the catalog's
+        count=len(delays),
     )
-    assert "上门走访 1" in report.content and "坐班时间到调解室面谈 1" in report.content
-    assert "🔴 紧急案件：1 件" in report.content
-    assert "订阅人数：3" in report.content
-    assert "举办活动：1 场 · 到场人数：12（其中 1 场记了人数" in report.content
-    assert "报名回复：2" in report.content
+    assert first_reply in report.content
+    home, desk = zh("A home visit"), zh("Visit the desk during office hours")
+    assert f"{home} 1" in report.content and f"{desk} 1" in report.content
+    assert zh("🔴 Urgent cases: {count}", count=1) in report.content
+    assert zh("Subscribers: {count}", count=3) in report.content
+    events = zh(
+        "Events held: {events} · people who came: {attended} (counted at {counted} of them; "
+        "/attendance records it)",
+        events=1,
+        attended=12,
+        counted=1,
+    )
+    assert events in report.content
+    assert zh("Announcements sent: {count} · RSVPs: {rsvps}", count=1, rsvps=2) in report.content
 
     photo = await staff.expect(timeout=FILES_WAIT)  # the chart for the phone
     page = await staff.expect(  # the chart for a page of the report
