@@ -105,6 +105,7 @@ ALERTED = (  # to a resident once mediators were alerted: zh_n(*ALERTED, count, 
     "We have alerted {count} Da'asao mediators; the first to take your case will contact you "
     "right away. If you are in danger now, call {number} at once.",
 )
+URGENT = "🔴 URGENT: someone is in danger · case {number}"  # the urgent card's first line
 ANSWER_BY = "Please answer by {time}."  # an ordinary offer's deadline (no urgent one has it)
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
 

@@ -19,6 +19,7 @@ from tests.e2e.flows import (
     DECLINE,
     TAKEN,
     TOPIC,
+    URGENT,
     WELCOME_NAMED,
     WELCOME_TEAM,
     expect_shaped,
@@ -31,7 +32,6 @@ from tests.e2e.flows import (
 from tests.harness import BotUnderTest, Person, zh, zh_n
 
 NOT_IN_TIME = "Case {number} was not accepted in time and has been offered to someone else."
-URGENT = "🔴 URGENT: someone is in danger · case {number}"  # the alert's first line
 NOT_TEAM = "Sorry, this is only for the mediation desk's team."
 
 

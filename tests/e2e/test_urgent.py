@@ -25,8 +25,10 @@ from tests.e2e.flows import (
     ANSWER_BY,
     CASE_NUMBER,
     DECLINE,
+    URGENT,
     accepted_case,
     consent_screen,
+    expect_shaped,
     open_case,
     open_case_en,
     resident_label,
@@ -249,7 +251,7 @@ async def test_danger_words_at_every_step_of_the_intake(
     await danger_screen(resident, words, others[4])
     await resident.press(words.alarm)  # the newest screen's button
     await resident.expect(words.alerted.format(count=3))  # 东升社区: 王大姐, 李阿姨, the head
-    card = await team["wang"].expect("🔴 紧急求助：有人现在有危险 · 案件 QJS-2026-0001")
+    card = await team["wang"].expect(zh(URGENT, number=FIRST))
     assert "东升社区 · 婚姻家庭" in card.content  # the topic she chose is kept
     for said in (first, others[0], others[2]):
         assert said.split()[0] in card.content
@@ -265,7 +267,7 @@ async def test_danger_words_as_a_first_message(
     await resident.press(words.alarm)
     await resident.expect(words.alerted.format(count=4))  # no area yet: every mediator
     for name in ("wang", "li", "zhao", "head"):
-        card = await team[name].expect("🔴 紧急求助")
+        card = await team[name].expect(zh(URGENT, number=FIRST))
         assert words.danger[0] in card.content  # what she wrote comes with the alarm
 
 
@@ -289,7 +291,7 @@ async def test_danger_words_from_an_idle_resident(
     await danger_screen(resident, words, words.danger[1])
     await resident.press(words.alarm)
     await resident.expect(words.alerted.format(count=2))  # the remembered area: 赵嫂子, the head
-    card = await team["zhao"].expect("🔴 紧急求助")
+    card = await expect_shaped(team["zhao"], URGENT, number=CASE_NUMBER.pattern)
     assert words.danger[1] in card.content
 
 
@@ -349,7 +351,7 @@ async def test_a_case_waiting_for_a_mediator_becomes_urgent(
     )
     await resident.press(ZH.alarm)
     await resident.expect(alerted(2))
-    card = await team["zhao"].expect(f"🔴 紧急求助：有人现在有危险 · 案件 {number}")
+    card = await team["zhao"].expect(zh(URGENT, number=number))
     assert "他回来了，又打我" in card.content and "邻里纠纷" in card.content
     assert await team["zhao"].press_and_expect_answer(ACCEPT) == NO_LONGER_VALID
     kinds = [e.kind for e in await bot.timeline(number)]
@@ -386,7 +388,7 @@ async def test_the_sos_button_comes_before_the_consent(
         "basis": "vital_interests",
         "sensitive": "vital_interests",  # the sensitive-details question not reached either
     }
-    await team["li"].expect("🔴 紧急求助")
+    await team["li"].expect(zh(URGENT, number=FIRST))
     await team["li"].press(TAKE)
     await resident.expect(FIRST)  # 李阿姨 has taken your case
     await resident.expect()  # and now, afterwards, the consent
@@ -415,7 +417,9 @@ async def test_at_night_with_nobody_on_duty_everyone_is_alerted_and_the_first_ta
     told = await resident.expect(alerted(3))
     assert told.content == alerted(3)  # nobody on duty: nothing about waiting for a duty slot
     await resident.expect(DISCREET)
-    cards = {name: await team[name].expect("🔴 紧急求助") for name in ("wang", "li", "head")}
+    cards = {
+        name: await team[name].expect(zh(URGENT, number=FIRST)) for name in ("wang", "li", "head")
+    }
     for card in cards.values():
         assert "救命！我老公在打我" in card.content and not DEADLINE.search(card.content)
     await team["zhao"].expect_silence()
@@ -454,7 +458,7 @@ async def test_two_mediators_pressing_at_once_exactly_one_takes_it(
     await resident.expect_many(ZH.screen, alerted(3), DISCREET)
     wang, li = team["wang"], team["li"]
     for mediator in (wang, li):
-        await mediator.expect("🔴 紧急求助")
+        await mediator.expect(zh(URGENT, number=FIRST))
     answers = await asyncio.gather(
         wang.press_and_expect_answer(TAKE), li.press_and_expect_answer(TAKE)
     )
@@ -480,7 +484,7 @@ async def test_escalation_repeats_louder_until_someone_takes_it(
     await resident.press("🆘 我现在有危险")
     await resident.expect_many(ZH.screen, alerted(2))
     for name in ("zhao", "head"):
-        await team[name].expect("🔴 紧急求助")
+        await team[name].expect(zh(URGENT, number=FIRST))
     await team["wang"].expect_silence(0.1)
     bot.clock.advance(timedelta(minutes=9))
     await team["head"].expect_silence()  # real minutes, not yet ten
@@ -528,7 +532,7 @@ async def test_messages_before_the_take_repeat_the_numbers_and_reach_everyone_al
     await resident.expect_many(alerted(3), DISCREET)
     everyone = [team[name] for name in ("wang", "li", "head")]
     for person in everyone:
-        await person.expect("🔴 紧急求助")
+        await person.expect(zh(URGENT, number=FIRST))
     await resident.send("他喝了酒在家里砸东西，我躲在卫生间里")
     await resident.expect(PASSED_ON)
     for person in everyone:
@@ -556,7 +560,7 @@ async def test_an_urgent_case_withdrawn_before_the_take_says_so_on_every_card(
     await resident.expect("是哪方面的事情")
     await resident.press("🆘 我现在有危险")
     await resident.expect_many(ZH.screen, alerted(2), DISCREET)
-    await team["zhao"].expect("🔴 紧急求助")
+    await team["zhao"].expect(zh(URGENT, number=FIRST))
     await resident.send("/withdraw")
     await resident.expect("您要撤回哪个案件")
     await resident.press(f"{FIRST} · 家庭暴力与人身安全")
@@ -634,7 +638,7 @@ async def test_a_mediator_cannot_take_what_she_was_not_alerted_about(
     await resident.press("联合村")
     await resident.expect("是哪方面的事情")
     await resident.press("🆘 我现在有危险")
-    await team["zhao"].expect("🔴 紧急求助")
+    await team["zhao"].expect(zh(URGENT, number=FIRST))
     data = f"ur:take:{await case_id(bot, FIRST)}"
     query = await press_any(team["wang"], data)  # 东升社区: not in the first round
     assert await team["wang"].callback_answer(query) == "抱歉，这个功能只对调解社工作人员开放。"
@@ -653,7 +657,7 @@ async def _urgent_taken_by_wang(
     await resident.expect_many(words.consent, "")  # and the offer of event notices
     await resident.press(words.sos)
     await resident.expect_many(words.screen, words.alerted.format(count=4), "")
-    number = number_in(await team["wang"].expect("🔴 紧急求助"))
+    number = number_in(await expect_shaped(team["wang"], URGENT, number=CASE_NUMBER.pattern))
     await team["wang"].press(TAKE)
     await team["wang"].expect(f"🛡 案件 {number}：安全与资料")
     await resident.expect(number)  # taken
@@ -709,20 +713,52 @@ async def test_a_violence_case_from_the_intake_is_not_suitable_for_mediation(
     assert "调解成功（达成协议）" not in [b["text"] for row in menu.buttons for b in row]
 
 
-CARDS = {
-    "zh-hans": [
-        ("🚓 报警和告诫书", "告诫书"),
-        ("🛡 人身安全保护令", "72 小时内作出决定，情况紧急的 24 小时内"),
-        ("📷 怎样保留证据", "伤处的照片"),
-        ("☎ 12338 热线", "妇女维权公益服务热线"),
-    ],
-    "en": [
-        ("🚓 报警和告诫书", "written caution (告诫书)"),
-        ("🛡 人身安全保护令", "within 72 hours, within 24 hours in an emergency (Art. 28)"),
-        ("📷 怎样保留证据", "photos of injuries"),
-        ("☎ 12338 热线", "women's federation's hotline"),
-    ],
+# The /care panel's card buttons, in the mediator's Chinese, and the card each sends.
+CARD_LABELS = [
+    zh("🚓 Police and a written caution"),
+    zh("🛡 Personal safety protection order"),
+    zh("📷 Keeping evidence"),
+    zh("☎ The 12338 hotline"),
+]
+CARD_TEXTS = [
+    POLICE_CARD,
+    zh(
+        "🛡 You can ask the court for a personal safety protection order: it forbids the abuser "
+        "to hurt, harass or follow you.\nThe women's federation can help you apply (Art. 23).\n"
+        "The court decides within 72 hours, within 24 hours in an emergency (Art. 28)."
+    ),
+    zh(
+        "📷 Keep evidence quietly, where the abuser cannot find it:\n• photos of injuries, with "
+        "the date\n• medical records and receipts\n• threatening messages, chats and "
+        "recordings\n• neighbours or relatives who saw or heard it\n• the police receipt or the "
+        "written caution"
+    ),
+    zh(
+        "☎ 12338 is the women's federation's hotline for women's rights. Call it for advice and "
+        "help: they can put you in touch with your local women's federation."
+    ),
+]
+CARDS = {  # what the resident reads, in her language
+    "zh-hans": list(zip(CARD_LABELS, CARD_TEXTS, strict=True)),
+    "en": list(
+        zip(
+            CARD_LABELS,
+            (
+                "written caution (告诫书)",
+                "within 72 hours, within 24 hours in an emergency (Art. 28)",
+                "photos of injuries",
+                "women's federation's hotline",
+            ),
+            strict=True,
+        )
+    ),
 }
+VULNERABLE = zh("👧 A minor, or someone who cannot look after themselves")
+
+
+def referred(to: str) -> str:
+    """The /care panel's referral button, e.g. referred("Police")."""
+    return zh("Referred: {to}", to=zh(to))
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
@@ -734,17 +770,21 @@ async def test_each_information_card_reaches_the_resident_in_her_language(
     number = await _urgent_taken_by_wang(team, resident, words)
     for label, text in CARDS[language]:
         toast = await wang.press_and_expect_answer(label)
-        assert toast == f"已发给居民：{label}"
+        assert toast == zh("Sent to the resident: {card}", card=label)
         card = await resident.expect(text)
         assert card.content.startswith(label[0])
-    assert await wang.press_and_expect_answer("转介：公安") == "已记录：转介到公安"
-    reminder = await wang.press_and_expect_answer("👧 涉及未成年人或不能照顾自己的人")
+    toast = await wang.press_and_expect_answer(referred("Police"))
+    assert toast == zh("Recorded: referred to {to}", to=zh("Police"))
+    reminder = await wang.press_and_expect_answer(VULNERABLE)
     assert reminder == MUST_REPORT
-    panel = await wang.expect_edit("⚠️ 受害的是未成年人或不能照顾自己的人")
-    assert "已发资料：🚓 报警和告诫书 · 🛡 人身安全保护令 · 📷 怎样保留证据 · ☎ 12338 热线" in (
-        panel.content
+    panel = await wang.expect_edit(
+        zh(
+            "⚠️ The person at risk is a minor or cannot look after themselves: you must report it "
+            "to the police (Anti-Domestic Violence Law, Art. 14)."
+        )
     )
-    assert "已记录的转介：公安" in panel.content
+    assert zh("Cards sent: {cards}", cards=" · ".join(CARD_LABELS)) in panel.content
+    assert zh("Referrals recorded: {referrals}", referrals=zh("Police")) in panel.content
     kinds = [e.kind for e in await bot.timeline(number)]
     assert kinds.count("info_card") == 4 and "referral" in kinds and "vulnerable" in kinds
 
@@ -761,8 +801,8 @@ async def test_overview_cases_digest_and_stats_show_urgent_cases(
     await resident.press("联合村")
     await resident.expect("是哪方面的事情")
     await resident.press("🆘 我现在有危险")
-    await team["zhao"].expect("🔴 紧急求助")
-    await team["head"].expect("🔴 紧急求助")
+    await team["zhao"].expect(zh(URGENT, number=FIRST))
+    await team["head"].expect(zh(URGENT, number=FIRST))
     for person in (team["zhao"], team["head"], staff):
         person.ignore("🔴🔴🔴")  # the louder rounds, once the clock jumps
     bot.clock.advance(timedelta(minutes=7))
@@ -791,12 +831,15 @@ async def test_overview_cases_digest_and_stats_show_urgent_cases(
     assert f"{FIRST}" in own.content and waiting(45) in own.content
     await zhao.press(f"🔴 接手 {FIRST}")  # from /cases
     await zhao.expect(f"🛡 案件 {FIRST}")
-    await zhao.press_and_expect_answer("转介：12338 热线")
+    await zhao.press_and_expect_answer(referred("12338 hotline"))
     await staff.send("/stats")
     stats = await staff.expect("📊", timeout=30)  # the text; the charts follow
-    assert "🔴 紧急案件：1 件 · 接手时间中位数：45分钟（1 件已接手）" in stats.content
+    urgent = "🔴 Urgent cases: {count} · median time until taken: {time} ({taken} taken)"
+    assert zh(urgent, count=1, time="45分钟", taken=1) in stats.content  # Babel's minutes
     assert "家庭暴力与人身安全 1" in stats.content
-    assert "转介：公安 0 · 法院 0 · 庇护所 0 · 12338 热线 1 · 医院 0" in stats.content
+    counts = ("Police", 0), ("Court", 0), ("Shelter", 0), ("12338 hotline", 1), ("Hospital", 0)
+    referrals = " · ".join(f"{zh(label)} {n}" for label, n in counts)
+    assert zh("Referrals: {counts}", counts=referrals) in stats.content
 
 
 # ---------------------------------------------------------------------------- play-through
@@ -843,20 +886,20 @@ async def test_play_through_a_resident_in_danger_at_23_00_with_nobody_on_duty(
     await staff.expect("🔴🔴🔴 紧急案件")
     bot.clock.advance(timedelta(minutes=2))
     await wang.press(TAKE)
-    await wang.expect_button("🚓 报警和告诫书")
+    await wang.expect_button(CARD_LABELS[0])
     await resident.expect_many("王大姐已经接手", "为了您的安全")
     await resident.press("我同意")
     await resident.expect_edit(zh("Thank you."))
     bot.clock.advance(timedelta(minutes=1))
     await wang.send("我是王大姐。你现在安全吗？卫生间的门能锁上吗？")
     await resident.expect_many(f"💬 王大姐 · 案件 {FIRST}", "你现在安全吗")
-    await wang.press("🚓 报警和告诫书")
+    await wang.press(CARD_LABELS[0])
     await resident.expect(POLICE_CARD)
     bot.clock.advance(timedelta(minutes=2))
     wang.skip_all()
     await resident.send("门锁上了，我已经打了110，警察说马上到")
     await wang.expect("警察说马上到")
-    await wang.press("转介：公安")
+    await wang.press(referred("Police"))
     await asyncio.sleep(0.3)
     people = [
         (resident, "小芳 (resident, new to the bot)"),
