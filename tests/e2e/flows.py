@@ -106,6 +106,11 @@ ALERTED = (  # to a resident once mediators were alerted: zh_n(*ALERTED, count, 
     "right away. If you are in danger now, call {number} at once.",
 )
 URGENT = "🔴 URGENT: someone is in danger · case {number}"  # the urgent card's first line
+UNKNOWN_COMMAND = (  # any command the bot does not know, in any state, for anyone
+    "I don't know the command {command}, so nothing was sent to anyone. Send /help to see what "
+    "you can do."
+)
+AUDIENCE = "Who should get it? Tick areas and/or topics, or keep Everyone."  # /announce, step 2
 ANSWER_BY = "Please answer by {time}."  # an ordinary offer's deadline (no urgent one has it)
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
 

@@ -14,7 +14,9 @@ from datetime import timedelta
 from localapi.state import BotMessage
 from tests.e2e.driving import settled
 from tests.e2e.flows import (
+    AUDIENCE,
     CLOSED,
+    UNKNOWN_COMMAND,
     accepted_case,
     close_settled,
     consent_screen,
@@ -25,10 +27,6 @@ from tests.harness import BotUnderTest, Person, zh
 from tests.words import stray_cjk, stray_latin
 
 TYPED_IN_ENGLISH = ("Noise every night", "Thank you, see you tomorrow")
-UNKNOWN_COMMAND = (
-    "I don't know the command {command}, so nothing was sent to anyone. Send /help to see what "
-    "you can do."
-)
 
 
 def _screens(message: BotMessage) -> list[str]:
@@ -109,7 +107,7 @@ async def _staff_in_chinese(staff: Person) -> None:
     await staff.send("/announce")
     await staff.expect("请发送通知的文字")
     await staff.send("三八妇女节联欢会")
-    await staff.expect(zh("Who should get it? Tick areas and/or topics, or keep Everyone."))
+    await staff.expect(zh(AUDIENCE))
     await staff.press("下一步 ›")
     await staff.expect("什么时候发送")
     await staff.press("现在发送")
