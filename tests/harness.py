@@ -19,7 +19,7 @@ from typing import Any
 from bot.app import DaasaoApp, build_application, open_feed, start_app, stop_app
 from bot.core.clock import FakeClock
 from bot.core.config import Config, parse_config
-from bot.core.i18n import Catalogs, gettext
+from bot.core.i18n import Catalogs, gettext, ngettext
 from bot.domain.cases import EventRecord
 from localapi.server import LocalBotApi
 from localapi.state import BotMessage
@@ -43,6 +43,15 @@ def zh(source: str, **values: object) -> str:
         text = gettext(source)
     assert text != source or not source.isascii(), f"not in the zh_CN catalog: {source!r}"
     return text.format(**values) if values else text
+
+
+def zh_n(singular: str, plural: str, count: int, **values: object) -> str:
+    """`zh` for a plural message (an ngettext msgid): the form the catalog gives for `count`,
+    filled with `count` and `values`."""
+    with _catalogs().using("zh_CN"):
+        text = ngettext(singular, plural, count)
+    assert text not in (singular, plural), f"not in the zh_CN catalog: {singular!r}"
+    return text.format(count=count, **values)
 
 
 QUIET = (

@@ -99,6 +99,19 @@ WELCOME_NAMED = (  # a mediator or head who has given her name
     " what you can do"
 )
 CLOSE_PREVIEW = "Please check. Nothing happens until you press ✓ Confirm."  # /close's preview
+ALERTED = (  # to a resident once mediators were alerted: zh_n(*ALERTED, count, number=…)
+    "We have alerted {count} Da'asao mediator; the first to take your case will contact you "
+    "right away. If you are in danger now, call {number} at once.",
+    "We have alerted {count} Da'asao mediators; the first to take your case will contact you "
+    "right away. If you are in danger now, call {number} at once.",
+)
+URGENT = "🔴 URGENT: someone is in danger · case {number}"  # the urgent card's first line
+UNKNOWN_COMMAND = (  # any command the bot does not know, in any state, for anyone
+    "I don't know the command {command}, so nothing was sent to anyone. Send /help to see what "
+    "you can do."
+)
+AUDIENCE = "Who should get it? Tick areas and/or topics, or keep Everyone."  # /announce, step 2
+ANSWER_BY = "Please answer by {time}."  # an ordinary offer's deadline (no urgent one has it)
 NEW_MATTER = ("这是另一件事", "It is a new matter")  # the choice of a resident with a case open
 
 

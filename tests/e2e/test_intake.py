@@ -21,7 +21,7 @@ from tests.e2e.flows import (
     sensitive_consent,
     start_intake,
 )
-from tests.harness import BotUnderTest, Person, zh
+from tests.harness import BotUnderTest, Person, zh, zh_n
 
 PHONE_ASK = (  # after "A phone call"
     "You can share your phone number with the button below, or type it. Only your mediator will"
@@ -48,7 +48,13 @@ async def test_full_intake_in_chinese(bot: BotUnderTest, team: dict[str, Person]
     assert "东升社区" in summary.content
     assert "婚姻家庭" in summary.content
     assert "老公最近总是喝酒" in summary.content
-    assert "另附 1 张照片、1 条语音" in summary.content
+    media = zh(", ").join(
+        (
+            zh_n("{count} photo", "{count} photos", 1),
+            zh_n("{count} voice message", "{count} voice messages", 1),
+        )
+    )
+    assert zh("(with {attachments})", attachments=media) in summary.content
     assert "坐班时间：周二、周四 9:00–11:30" in summary.content
     await resident.press(zh("✓ Send to Da'asao"))
     registered = await resident.expect(zh(REGISTERED, number="QJS-2026-0001"))

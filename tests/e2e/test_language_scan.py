@@ -13,8 +13,17 @@ from datetime import timedelta
 
 from localapi.state import BotMessage
 from tests.e2e.driving import settled
-from tests.e2e.flows import accepted_case, close_settled, open_case_en
-from tests.harness import BotUnderTest, Person
+from tests.e2e.flows import (
+    AUDIENCE,
+    CLOSED,
+    UNKNOWN_COMMAND,
+    accepted_case,
+    close_settled,
+    consent_screen,
+    expect_shaped,
+    open_case_en,
+)
+from tests.harness import BotUnderTest, Person, zh
 from tests.words import stray_cjk, stray_latin
 
 TYPED_IN_ENGLISH = ("Noise every night", "Thank you, see you tomorrow")
@@ -61,12 +70,14 @@ async def _resident_in_chinese(bot: BotUnderTest, wang: Person) -> str:
     await resident.press("就这样，保存 ✓")
     await resident.expect_edit("保存好了")
     await resident.send("/foobar")
-    await resident.expect("我不认识")
+    await resident.expect(zh(UNKNOWN_COMMAND, command="/foobar"))
     await resident.send("/cancel")
-    await resident.expect("已取消")
+    await resident.expect(
+        zh("Cancelled. Nothing was sent. Write 找大阿嫂 whenever you want to start again.")
+    )
     number = await accepted_case(resident, wang)
     await resident.send("/status")
-    await resident.expect("您的案件")
+    await resident.expect(zh("Your cases:"))
     await resident.send("/privacy")
     await resident.expect()
     await resident.send("/help")
@@ -87,16 +98,16 @@ async def _mediator_in_chinese(bot: BotUnderTest, wang: Person, resident: Person
     await wang.send("/help")
     await wang.expect()
     await wang.send("/invite_party QJS-2026-0001")
-    await wang.expect("我不认识")
+    await wang.expect(zh(UNKNOWN_COMMAND, command="/invite_party"))
     await close_settled(wang, "每晚十点后停止装修")
-    await wang.expect("已结案")
+    await wang.expect(zh(CLOSED, number="QJS-2026-0001", outcome=zh("settled")))
 
 
 async def _staff_in_chinese(staff: Person) -> None:
     await staff.send("/announce")
     await staff.expect("请发送通知的文字")
     await staff.send("三八妇女节联欢会")
-    await staff.expect("发给谁")
+    await staff.expect(zh(AUDIENCE))
     await staff.press("下一步 ›")
     await staff.expect("什么时候发送")
     await staff.press("现在发送")
@@ -108,7 +119,13 @@ async def _staff_in_chinese(staff: Person) -> None:
     await staff.expect("请看一下上面的通知")
     await staff.press("✓ 确认发送")
     await staff.expect("已安排发送")
-    await staff.expect("已送达")
+    await expect_shaped(
+        staff,
+        "Announcement #{id} “{title}”: sent {sent}, failed {failed}, blocked {blocked}, still to "
+        "send {pending}.",
+        id="1",
+        title="三八妇女节联欢会",
+    )
     for command in ("/announcements", "/stats", "/overview", "/help", "/mediators", "/roster"):
         await staff.send(command)
         await settled(staff)
@@ -126,7 +143,7 @@ async def test_chinese_screens_carry_no_stray_latin(
     await _staff_in_chinese(staff)
     endangered = bot.person(6002)
     await endangered.send("找大阿嫂")
-    await endangered.expect("您同意吗")
+    await endangered.expect(consent_screen(bot))
     await endangered.press("🆘 我现在有危险")
     bot.clock.advance(timedelta(days=3, minutes=30))  # the survey
     for person in (resident, endangered, staff, *team.values()):

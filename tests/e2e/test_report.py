@@ -115,14 +115,26 @@ async def test_year_end_figures_match_an_independent_count(
     report = await staff.expect("📊", timeout=FILES_WAIT)  # the text; the charts follow
     median = timedelta(seconds=statistics.median(d.total_seconds() for d in delays))
     hours, minutes = divmod(round(median.total_seconds() / 60), 60)
-    assert f"从登记到调解员第一次回复居民：{hours}小时{minutes}分钟（{len(delays)} 件" in (
-        report.content
+    first_reply = zh(
+        "From registration to the mediator's first message to the resident: {time} "
+        "(median of {count} cases)",
+        time=f"{hours}小时{minutes}分钟",  # Babel's (CLDR's) hours and minutes, not the catalog's
+        count=len(delays),
     )
-    assert "上门走访 1" in report.content and "坐班时间到调解室面谈 1" in report.content
-    assert "🔴 紧急案件：1 件" in report.content
-    assert "订阅人数：3" in report.content
-    assert "举办活动：1 场 · 到场人数：12（其中 1 场记了人数" in report.content
-    assert "报名回复：2" in report.content
+    assert first_reply in report.content
+    home, desk = zh("A home visit"), zh("Visit the desk during office hours")
+    assert f"{home} 1" in report.content and f"{desk} 1" in report.content
+    assert zh("🔴 Urgent cases: {count}", count=1) in report.content
+    assert zh("Subscribers: {count}", count=3) in report.content
+    events = zh(
+        "Events held: {events} · people who came: {attended} (counted at {counted} of them; "
+        "/attendance records it)",
+        events=1,
+        attended=12,
+        counted=1,
+    )
+    assert events in report.content
+    assert zh("Announcements sent: {count} · RSVPs: {rsvps}", count=1, rsvps=2) in report.content
 
     photo = await staff.expect(timeout=FILES_WAIT)  # the chart for the phone
     page = await staff.expect(  # the chart for a page of the report
@@ -136,14 +148,17 @@ async def test_year_end_figures_match_an_independent_count(
     book = await staff.expect(timeout=FILES_WAIT)
     assert book.data is not None
     summary = dict(
-        load_workbook(io.BytesIO(book.data))["汇总"].iter_rows(min_row=2, values_only=True)
+        load_workbook(io.BytesIO(book.data))[zh("Summary")].iter_rows(min_row=2, values_only=True)
     )
-    assert summary["登记案件数"] == 3
-    assert summary["要求上门走访"] == 1 and summary["要求坐班时间到调解室面谈"] == 1
-    assert summary["紧急案件"] == 1
-    assert summary["中位数涉及的案件数"] == len(delays)
-    assert summary["从登记到调解员第一次回复（中位数，小时）"] == round(
+    assert summary[zh("Cases registered")] == 3
+    assert (
+        summary[zh("Home visits asked for")] == 1
+        and summary[zh("Desk visits (office hours) asked for")] == 1
+    )
+    assert summary[zh("Urgent cases")] == 1
+    assert summary[zh("Cases that median covers")] == len(delays)
+    assert summary[zh("Median hours from registration to the mediator's first message")] == round(
         median.total_seconds() / 3600, 2
     )
-    assert summary["订阅人数"] == 3 and summary["举办的活动"] == 1
-    assert summary["报名参加"] == 2 and summary["到场人数"] == 12
+    assert summary[zh("Subscribers")] == 3 and summary[zh("Events held")] == 1
+    assert summary[zh("RSVPs (I'll come)")] == 2 and summary[zh("People who came")] == 12

@@ -13,22 +13,25 @@ from localapi.state import BotMessage
 from tests.e2e.conftest import invite_link
 from tests.e2e.flows import (
     ACCEPTED,
+    ALERTED,
+    ANSWER_BY,
     CASE_NUMBER,
     DECLINE,
     TAKEN,
     TOPIC,
+    URGENT,
     WELCOME_NAMED,
     WELCOME_TEAM,
     expect_shaped,
     open_case,
     register_en,
     resident_label,
+    shaped,
     start_intake,
 )
-from tests.harness import BotUnderTest, Person, zh
+from tests.harness import BotUnderTest, Person, zh, zh_n
 
 NOT_IN_TIME = "Case {number} was not accepted in time and has been offered to someone else."
-URGENT = "🔴 URGENT: someone is in danger · case {number}"  # the alert's first line
 NOT_TEAM = "Sorry, this is only for the mediation desk's team."
 
 
@@ -96,7 +99,7 @@ async def test_unanswered_offer_moves_to_the_next_mediator_then_the_head(
     bot.clock.advance(timedelta(minutes=31))
     await li.expect(zh(NOT_IN_TIME, number=number))
     card = await head.expect(zh("New case {number}", number=number))
-    assert "前答复" not in card.content  # the head's offer has no timeout
+    assert not shaped(ANSWER_BY).search(card.content)  # the head's offer has no timeout
     await head.press(zh("Accept"))
     await head.expect_edit(zh(ACCEPTED, number=number))
 
@@ -178,11 +181,11 @@ async def test_danger_button_alerts_the_area_and_the_head_at_once_on_duty_or_not
     numbers = await expect_shaped(resident, "If you are in danger now, call at once:\n{numbers}")
     assert "☎ 110 — 报警" in numbers.content
     assert "☎ 12338 — 妇女维权公益服务热线" in numbers.content
-    await resident.expect("我们已经通知了 2 位大阿嫂，第一位接手的会马上联系您")
+    await resident.expect(zh_n(*ALERTED, 2, number="110"))
     for name in ("zhao", "head"):  # 赵嫂子 is off duty on Monday: alerted all the same
         card = await team[name].expect(zh(URGENT, number="QJS-2026-0001"))
         assert "联合村 · 家庭暴力与人身安全" in card.content
-        assert "前答复" not in card.content  # no duty-time deadline on an urgent case
+        assert not shaped(ANSWER_BY).search(card.content)  # no duty-time deadline on an urgent case
         assert card.button_data(zh("I'll take it"))
     await team["wang"].expect_silence()  # another area: not in the first round
     await team["li"].expect_silence()

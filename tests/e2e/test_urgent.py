@@ -21,19 +21,81 @@ from localapi.state import BotMessage, message_kind
 from tests.e2e.conftest import ROSTER
 from tests.e2e.driving import changed_tables, database, press_any, snapshot
 from tests.e2e.flows import (
+    ALERTED,
+    ANSWER_BY,
     CASE_NUMBER,
     DECLINE,
+    URGENT,
     accepted_case,
     consent_screen,
+    expect_shaped,
     open_case,
     open_case_en,
+    resident_label,
     sensitive_consent,
+    shaped,
     start_intake,
 )
-from tests.harness import BotUnderTest, Person, zh
+from tests.harness import BotUnderTest, Person, zh, zh_n
 
 NIGHT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday 23:00 in Shanghai
 FIRST = "QJS-2026-0001"
+TAKE = zh("I'll take it")  # the urgent card's button
+ACCEPT = zh("Accept")  # an ordinary offer's button
+NO_LONGER_VALID = zh("This button is no longer valid.")
+DEADLINE = shaped(ANSWER_BY)  # an ordinary offer's deadline, not an urgent one's
+DISCREET = zh(  # offered on the danger path
+    "If someone else may look at your phone, discreet mode keeps the notifications neutral "
+    "and lets you clear this chat."
+)
+POLICE_CARD = zh(
+    "🚓 If you are being hurt, call 110 at once.\nAsk the police to write down what happened.\n"
+    "For less serious violence the police can give the abuser a written caution (告诫书) that "
+    "orders them to stop (Anti-Domestic Violence Law, Art. 16). Keep it: it is evidence later."
+)
+MUST_REPORT = zh(
+    "Please report it to the police now: the law requires it for a minor or someone who cannot "
+    "look after themselves (Art. 14)."
+)
+
+
+TAKEN_NOW = zh(  # to the resident, once someone has taken her urgent case; {name} stays open
+    "{name} has taken your case {number} and will write to you here right away.",
+    name="{name}",
+    number=FIRST,
+)
+PASSED_ON = zh("Passed on to Da'asao. In danger now? Call {numbers}.", numbers="110 · 12338")
+NOT_TAKEN_YET = re.compile(  # her message before the take, as everyone alerted reads it
+    shaped("🔴 {number} · {who} (not taken yet):", number=FIRST, who=resident_label()).pattern
+    + "\n他喝了酒在家里砸东西，我躲在卫生间里"
+)
+
+
+def alerted(count: int) -> str:
+    """What a resident reading Chinese is told once `count` mediators have been alerted."""
+    return zh_n(*ALERTED, count, number="110")
+
+
+def minutes(count: int) -> str:
+    return zh_n("{count} minute", "{count} minutes", count)
+
+
+def taken_after(name: str, count: int) -> str:
+    """An urgent card, or staff's alert, once `name` has taken it after `count` minutes."""
+    return zh(
+        "✓ Urgent case {number}: {name} has taken it (after {time}).",
+        number=FIRST,
+        name=name,
+        time=minutes(count),
+    )
+
+
+def waiting(count: int) -> str:
+    return zh("🔴 waiting {time}", time=minutes(count))
+
+
+def has_taken(name: str) -> str:
+    return zh("{name} has taken it.", name=name)
 
 
 @pytest.fixture
@@ -189,7 +251,7 @@ async def test_danger_words_at_every_step_of_the_intake(
     await danger_screen(resident, words, others[4])
     await resident.press(words.alarm)  # the newest screen's button
     await resident.expect(words.alerted.format(count=3))  # 东升社区: 王大姐, 李阿姨, the head
-    card = await team["wang"].expect("🔴 紧急求助：有人现在有危险 · 案件 QJS-2026-0001")
+    card = await team["wang"].expect(zh(URGENT, number=FIRST))
     assert "东升社区 · 婚姻家庭" in card.content  # the topic she chose is kept
     for said in (first, others[0], others[2]):
         assert said.split()[0] in card.content
@@ -205,7 +267,7 @@ async def test_danger_words_as_a_first_message(
     await resident.press(words.alarm)
     await resident.expect(words.alerted.format(count=4))  # no area yet: every mediator
     for name in ("wang", "li", "zhao", "head"):
-        card = await team[name].expect("🔴 紧急求助")
+        card = await team[name].expect(zh(URGENT, number=FIRST))
         assert words.danger[0] in card.content  # what she wrote comes with the alarm
 
 
@@ -229,7 +291,7 @@ async def test_danger_words_from_an_idle_resident(
     await danger_screen(resident, words, words.danger[1])
     await resident.press(words.alarm)
     await resident.expect(words.alerted.format(count=2))  # the remembered area: 赵嫂子, the head
-    card = await team["zhao"].expect("🔴 紧急求助")
+    card = await expect_shaped(team["zhao"], URGENT, number=CASE_NUMBER.pattern)
     assert words.danger[1] in card.content
 
 
@@ -280,12 +342,18 @@ async def test_a_case_waiting_for_a_mediator_becomes_urgent(
     number = await open_case(resident, area="联合村")  # offered to 赵嫂子 for Tuesday morning
     await team["zhao"].expect(f"新案件 {number}")
     await danger_screen_then(resident, "他回来了，又打我")
-    await resident.expect(f"已随案件 {number} 保存")  # the message is kept with the case
+    await resident.expect(  # the message is kept with the case
+        zh(
+            "Saved with your case {number}. It will be passed on as soon as a mediator takes "
+            "the case.",
+            number=number,
+        )
+    )
     await resident.press(ZH.alarm)
-    await resident.expect(ZH.alerted.format(count=2))
-    card = await team["zhao"].expect(f"🔴 紧急求助：有人现在有危险 · 案件 {number}")
+    await resident.expect(alerted(2))
+    card = await team["zhao"].expect(zh(URGENT, number=number))
     assert "他回来了，又打我" in card.content and "邻里纠纷" in card.content
-    assert await team["zhao"].press_and_expect_answer("接受") == "这个按钮已经失效了。"
+    assert await team["zhao"].press_and_expect_answer(ACCEPT) == NO_LONGER_VALID
     kinds = [e.kind for e in await bot.timeline(number)]
     assert kinds[-2:] == ["escalated", "urgent_alerted"]
 
@@ -320,12 +388,12 @@ async def test_the_sos_button_comes_before_the_consent(
         "basis": "vital_interests",
         "sensitive": "vital_interests",  # the sensitive-details question not reached either
     }
-    await team["li"].expect("🔴 紧急求助")
-    await team["li"].press("我来接手")
+    await team["li"].expect(zh(URGENT, number=FIRST))
+    await team["li"].press(TAKE)
     await resident.expect(FIRST)  # 李阿姨 has taken your case
     await resident.expect()  # and now, afterwards, the consent
     await resident.press(words.agree)
-    await resident.expect_edit("谢谢" if words is ZH else "Thank you")
+    await resident.expect_edit(zh("Thank you.") if words is ZH else "Thank you")
     assert [e.kind for e in await bot.timeline(FIRST)][-1] == "consented"
 
 
@@ -346,28 +414,36 @@ async def test_at_night_with_nobody_on_duty_everyone_is_alerted_and_the_first_ta
     await resident.send("救命！我老公在打我")
     await resident.expect(ZH.screen)
     await resident.press(ZH.alarm)
-    told = await resident.expect(ZH.alerted.format(count=3) + "如果您现在有危险，请马上拨打 110。")
-    assert "上班" not in told.content  # nobody on duty: it does not wait for a duty slot
-    await resident.expect("低调模式")
-    cards = {name: await team[name].expect("🔴 紧急求助") for name in ("wang", "li", "head")}
+    told = await resident.expect(alerted(3))
+    assert told.content == alerted(3)  # nobody on duty: nothing about waiting for a duty slot
+    await resident.expect(DISCREET)
+    cards = {
+        name: await team[name].expect(zh(URGENT, number=FIRST)) for name in ("wang", "li", "head")
+    }
     for card in cards.values():
-        assert "救命！我老公在打我" in card.content and "前答复" not in card.content
+        assert "救命！我老公在打我" in card.content and not DEADLINE.search(card.content)
     await team["zhao"].expect_silence()
     await staff.expect_silence()  # staff only when nobody takes it in time
-    await team["wang"].press("我来接手")
-    await team["wang"].expect_edit(f"✓ 您接手了紧急案件 {FIRST}")
+    await team["wang"].press(TAKE)
+    await team["wang"].expect_edit(
+        zh(
+            "✓ You took urgent case {number}. What the resident wrote follows: please contact "
+            "them now.",
+            number=FIRST,
+        )
+    )
     for name in ("li", "head"):
-        edited = await team[name].expect_edit(f"✓ 紧急案件 {FIRST}：王大姐已接手（等了 0 分钟）")
+        edited = await team[name].expect_edit(taken_after("王大姐", 0))
         assert not edited.buttons
     await team["wang"].expect_many(f"📨 {FIRST}", "🔴 救命！我老公在打我")
     await team["wang"].expect(f"🛡 案件 {FIRST}：安全与资料")
-    await resident.expect(f"王大姐已经接手您的案件 {FIRST}，马上会在这里联系您。")
+    await resident.expect(TAKEN_NOW.format(name="王大姐"))
     accepted = [e for e in await bot.timeline(FIRST) if e.kind == "accepted"]
     assert [(e.actor_id, e.detail["via"]) for e in accepted] == [(2001, "alert")]
     stale = await team["li"].api.press_button(
         team["li"].id, cards["li"].message_id, f"ur:take:{await case_id(bot, FIRST)}", forged=True
     )
-    assert await team["li"].callback_answer(stale) == "王大姐已接手。"
+    assert await team["li"].callback_answer(stale) == has_taken("王大姐")
 
 
 async def test_two_mediators_pressing_at_once_exactly_one_takes_it(
@@ -379,20 +455,21 @@ async def test_two_mediators_pressing_at_once_exactly_one_takes_it(
     await resident.press("东升社区")
     await resident.expect("是哪方面的事情")
     await resident.press("🆘 我现在有危险")
-    await resident.expect_many(ZH.screen, ZH.alerted.format(count=3), "低调模式")
+    await resident.expect_many(ZH.screen, alerted(3), DISCREET)
     wang, li = team["wang"], team["li"]
     for mediator in (wang, li):
-        await mediator.expect("🔴 紧急求助")
+        await mediator.expect(zh(URGENT, number=FIRST))
     answers = await asyncio.gather(
-        wang.press_and_expect_answer("我来接手"), li.press_and_expect_answer("我来接手")
+        wang.press_and_expect_answer(TAKE), li.press_and_expect_answer(TAKE)
     )
-    winners = [a for a in answers if a == f"✓ 案件 {FIRST} 由您接手了。"]
+    winners = [a for a in answers if a == zh("✓ Case {number} is yours.", number=FIRST)]
     assert len(winners) == 1, answers
     loser = next(a for a in answers if a not in winners)
-    assert loser in ("王大姐已接手。", "李阿姨已接手。"), answers
+    assert loser in (has_taken("王大姐"), has_taken("李阿姨")), answers
     accepted = [e for e in await bot.timeline(FIRST) if e.kind == "accepted"]
     assert len(accepted) == 1
-    await resident.expect("已经接手您的案件")
+    told = await resident.expect()
+    assert told.content in (TAKEN_NOW.format(name="王大姐"), TAKEN_NOW.format(name="李阿姨"))
     await resident.expect_silence()  # told once
 
 
@@ -405,22 +482,32 @@ async def test_escalation_repeats_louder_until_someone_takes_it(
     await resident.press("联合村")
     await resident.expect("是哪方面的事情")
     await resident.press("🆘 我现在有危险")
-    await resident.expect_many(ZH.screen, ZH.alerted.format(count=2))
+    await resident.expect_many(ZH.screen, alerted(2))
     for name in ("zhao", "head"):
-        await team[name].expect("🔴 紧急求助")
+        await team[name].expect(zh(URGENT, number=FIRST))
     await team["wang"].expect_silence(0.1)
     bot.clock.advance(timedelta(minutes=9))
     await team["head"].expect_silence()  # real minutes, not yet ten
-    for minutes in (10, 20):
-        bot.clock.advance(timedelta(minutes=10 if minutes == 20 else 1))
+    for waited in (10, 20):
+        bot.clock.advance(timedelta(minutes=10 if waited == 20 else 1))
         for name in ("zhao", "head", "wang", "li"):  # every mediator of the society, louder
-            card = await team[name].expect(f"🔴🔴🔴 还没有人接手：已经等了 {minutes} 分钟！")
-            assert card.button_data("我来接手")
-        alert = await staff.expect(f"🔴🔴🔴 紧急案件 {FIRST}（联合村）已经等了 {minutes} 分钟")
+            card = await team[name].expect(
+                zh("🔴🔴🔴 STILL NOT TAKEN: waiting {time}!", time=minutes(waited))
+            )
+            assert card.button_data(TAKE)
+        alert = await staff.expect(
+            zh(
+                "🔴🔴🔴 Urgent case {number} ({area}) has waited {time} and nobody has taken it. "
+                "Please phone the head or a mediator now.",
+                number=FIRST,
+                area="联合村",
+                time=minutes(waited),
+            )
+        )
         assert not alert.buttons and "居民" not in alert.content  # staff see no resident
-    await team["li"].press("我来接手")  # the newest card
-    await staff.expect_edit(f"✓ 紧急案件 {FIRST}：李阿姨已接手（等了 20 分钟）")
-    await team["zhao"].expect_edit("李阿姨已接手")
+    await team["li"].press(TAKE)  # the newest card
+    await staff.expect_edit(taken_after("李阿姨", 20))
+    await team["zhao"].expect_edit(taken_after("李阿姨", 20))
     bot.clock.advance(timedelta(minutes=20))  # 23:40: two more rounds, were it not taken
     for person in (team["zhao"], team["head"], team["wang"], staff):
         await person.expect_silence(0.2)
@@ -442,23 +529,23 @@ async def test_messages_before_the_take_repeat_the_numbers_and_reach_everyone_al
     await resident.send("他又打我了")
     await resident.expect(ZH.screen)
     await resident.press(ZH.alarm)
-    await resident.expect_many(ZH.alerted.format(count=3), "低调模式")
-    alerted = [team[name] for name in ("wang", "li", "head")]
-    for person in alerted:
-        await person.expect("🔴 紧急求助")
+    await resident.expect_many(alerted(3), DISCREET)
+    everyone = [team[name] for name in ("wang", "li", "head")]
+    for person in everyone:
+        await person.expect(zh(URGENT, number=FIRST))
     await resident.send("他喝了酒在家里砸东西，我躲在卫生间里")
-    await resident.expect("已转给大阿嫂。现在有危险请马上打 110 · 12338。")
-    for person in alerted:
-        copy = await person.expect(f"🔴 {FIRST} · 居民 R-")
-        assert copy.content.endswith("（还没有人接手）：\n他喝了酒在家里砸东西，我躲在卫生间里")
+    await resident.expect(PASSED_ON)
+    for person in everyone:
+        copy = await person.expect()
+        assert NOT_TAKEN_YET.fullmatch(copy.content), copy.content
     await bot.api.send_photo(resident.id, b"jpeg", caption="门被他砸坏了")
-    await resident.expect("已转给大阿嫂")
-    for person in alerted:
+    await resident.expect(PASSED_ON)
+    for person in everyone:
         photo = await person.expect("门被他砸坏了")
         assert photo.kind == "photo" and photo.content.startswith(f"🔴 {FIRST}")
     await team["zhao"].expect_silence(0.1)
     await staff.expect_silence(0.1)  # never message contents for staff
-    await team["wang"].press("我来接手")
+    await team["wang"].press(TAKE)
     await team["wang"].expect(f"📨 {FIRST}")
     backlog = [(await team["wang"].expect()).content for _ in range(3)]
     assert backlog == ["🔴 他又打我了", "🔴 他喝了酒在家里砸东西，我躲在卫生间里", "门被他砸坏了"]
@@ -472,8 +559,8 @@ async def test_an_urgent_case_withdrawn_before_the_take_says_so_on_every_card(
     await resident.press("联合村")
     await resident.expect("是哪方面的事情")
     await resident.press("🆘 我现在有危险")
-    await resident.expect_many(ZH.screen, ZH.alerted.format(count=2), "低调模式")
-    await team["zhao"].expect("🔴 紧急求助")
+    await resident.expect_many(ZH.screen, alerted(2), DISCREET)
+    await team["zhao"].expect(zh(URGENT, number=FIRST))
     await resident.send("/withdraw")
     await resident.expect("您要撤回哪个案件")
     await resident.press(f"{FIRST} · 家庭暴力与人身安全")
@@ -504,7 +591,7 @@ async def test_the_head_takes_an_offered_case_and_gives_a_waiting_one_with_reass
     await head.expect_many(f"📨 {offered}", "邻居家装修", f"您接手了案件 {offered}，现在它是")
     await wang.expect(f"案件 {offered} 已交给陈社长。")
     await owner.expect(f"陈社长已经接手您的案件 {offered}")
-    assert await wang.press_and_expect_answer("接受") == "这个按钮已经失效了。"
+    assert await wang.press_and_expect_answer(ACCEPT) == NO_LONGER_VALID
     events = await bot.timeline(offered)
     assert (events[-1].kind, events[-1].actor_id, events[-1].detail) == (
         "accepted",
@@ -551,7 +638,7 @@ async def test_a_mediator_cannot_take_what_she_was_not_alerted_about(
     await resident.press("联合村")
     await resident.expect("是哪方面的事情")
     await resident.press("🆘 我现在有危险")
-    await team["zhao"].expect("🔴 紧急求助")
+    await team["zhao"].expect(zh(URGENT, number=FIRST))
     data = f"ur:take:{await case_id(bot, FIRST)}"
     query = await press_any(team["wang"], data)  # 东升社区: not in the first round
     assert await team["wang"].callback_answer(query) == "抱歉，这个功能只对调解社工作人员开放。"
@@ -570,8 +657,8 @@ async def _urgent_taken_by_wang(
     await resident.expect_many(words.consent, "")  # and the offer of event notices
     await resident.press(words.sos)
     await resident.expect_many(words.screen, words.alerted.format(count=4), "")
-    number = number_in(await team["wang"].expect("🔴 紧急求助"))
-    await team["wang"].press("我来接手")
+    number = number_in(await expect_shaped(team["wang"], URGENT, number=CASE_NUMBER.pattern))
+    await team["wang"].press(TAKE)
     await team["wang"].expect(f"🛡 案件 {number}：安全与资料")
     await resident.expect(number)  # taken
     await resident.expect("为了您的安全" if words is ZH else "To keep you safe")
@@ -616,8 +703,8 @@ async def test_a_violence_case_from_the_intake_is_not_suitable_for_mediation(
     number = await open_case(resident, category="家庭暴力与人身安全", text="他经常骂我推我")
     card = await wang.expect(f"新案件 {number}")
     assert "🛡 不适合调解：接受后请看 /care。" in card.content
-    assert "前答复" in card.content  # not urgent: offered by duty as usual
-    await wang.press("接受")
+    assert DEADLINE.search(card.content)  # not urgent: offered by duty as usual
+    await wang.press(ACCEPT)
     await wang.expect_many(f"📨 {number}", "他经常骂我推我")
     panel = await wang.expect(f"🛡 案件 {number}：安全与资料")
     assert "不适合调解：这可能是家庭暴力" in panel.content
@@ -626,20 +713,52 @@ async def test_a_violence_case_from_the_intake_is_not_suitable_for_mediation(
     assert "调解成功（达成协议）" not in [b["text"] for row in menu.buttons for b in row]
 
 
-CARDS = {
-    "zh-hans": [
-        ("🚓 报警和告诫书", "告诫书"),
-        ("🛡 人身安全保护令", "72 小时内作出决定，情况紧急的 24 小时内"),
-        ("📷 怎样保留证据", "伤处的照片"),
-        ("☎ 12338 热线", "妇女维权公益服务热线"),
-    ],
-    "en": [
-        ("🚓 报警和告诫书", "written caution (告诫书)"),
-        ("🛡 人身安全保护令", "within 72 hours, within 24 hours in an emergency (Art. 28)"),
-        ("📷 怎样保留证据", "photos of injuries"),
-        ("☎ 12338 热线", "women's federation's hotline"),
-    ],
+# The /care panel's card buttons, in the mediator's Chinese, and the card each sends.
+CARD_LABELS = [
+    zh("🚓 Police and a written caution"),
+    zh("🛡 Personal safety protection order"),
+    zh("📷 Keeping evidence"),
+    zh("☎ The 12338 hotline"),
+]
+CARD_TEXTS = [
+    POLICE_CARD,
+    zh(
+        "🛡 You can ask the court for a personal safety protection order: it forbids the abuser "
+        "to hurt, harass or follow you.\nThe women's federation can help you apply (Art. 23).\n"
+        "The court decides within 72 hours, within 24 hours in an emergency (Art. 28)."
+    ),
+    zh(
+        "📷 Keep evidence quietly, where the abuser cannot find it:\n• photos of injuries, with "
+        "the date\n• medical records and receipts\n• threatening messages, chats and "
+        "recordings\n• neighbours or relatives who saw or heard it\n• the police receipt or the "
+        "written caution"
+    ),
+    zh(
+        "☎ 12338 is the women's federation's hotline for women's rights. Call it for advice and "
+        "help: they can put you in touch with your local women's federation."
+    ),
+]
+CARDS = {  # what the resident reads, in her language
+    "zh-hans": list(zip(CARD_LABELS, CARD_TEXTS, strict=True)),
+    "en": list(
+        zip(
+            CARD_LABELS,
+            (
+                "written caution (告诫书)",
+                "within 72 hours, within 24 hours in an emergency (Art. 28)",
+                "photos of injuries",
+                "women's federation's hotline",
+            ),
+            strict=True,
+        )
+    ),
 }
+VULNERABLE = zh("👧 A minor, or someone who cannot look after themselves")
+
+
+def referred(to: str) -> str:
+    """The /care panel's referral button, e.g. referred("Police")."""
+    return zh("Referred: {to}", to=zh(to))
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
@@ -651,17 +770,21 @@ async def test_each_information_card_reaches_the_resident_in_her_language(
     number = await _urgent_taken_by_wang(team, resident, words)
     for label, text in CARDS[language]:
         toast = await wang.press_and_expect_answer(label)
-        assert toast == f"已发给居民：{label}"
+        assert toast == zh("Sent to the resident: {card}", card=label)
         card = await resident.expect(text)
         assert card.content.startswith(label[0])
-    assert await wang.press_and_expect_answer("转介：公安") == "已记录：转介到公安"
-    reminder = await wang.press_and_expect_answer("👧 涉及未成年人或不能照顾自己的人")
-    assert "第十四条" in reminder
-    panel = await wang.expect_edit("⚠️ 受害的是未成年人或不能照顾自己的人")
-    assert "已发资料：🚓 报警和告诫书 · 🛡 人身安全保护令 · 📷 怎样保留证据 · ☎ 12338 热线" in (
-        panel.content
+    toast = await wang.press_and_expect_answer(referred("Police"))
+    assert toast == zh("Recorded: referred to {to}", to=zh("Police"))
+    reminder = await wang.press_and_expect_answer(VULNERABLE)
+    assert reminder == MUST_REPORT
+    panel = await wang.expect_edit(
+        zh(
+            "⚠️ The person at risk is a minor or cannot look after themselves: you must report it "
+            "to the police (Anti-Domestic Violence Law, Art. 14)."
+        )
     )
-    assert "已记录的转介：公安" in panel.content
+    assert zh("Cards sent: {cards}", cards=" · ".join(CARD_LABELS)) in panel.content
+    assert zh("Referrals recorded: {referrals}", referrals=zh("Police")) in panel.content
     kinds = [e.kind for e in await bot.timeline(number)]
     assert kinds.count("info_card") == 4 and "referral" in kinds and "vulnerable" in kinds
 
@@ -678,43 +801,45 @@ async def test_overview_cases_digest_and_stats_show_urgent_cases(
     await resident.press("联合村")
     await resident.expect("是哪方面的事情")
     await resident.press("🆘 我现在有危险")
-    await team["zhao"].expect("🔴 紧急求助")
-    await team["head"].expect("🔴 紧急求助")
+    await team["zhao"].expect(zh(URGENT, number=FIRST))
+    await team["head"].expect(zh(URGENT, number=FIRST))
     for person in (team["zhao"], team["head"], staff):
         person.ignore("🔴🔴🔴")  # the louder rounds, once the clock jumps
     bot.clock.advance(timedelta(minutes=7))
     await staff.send("/overview")
     overview = await staff.expect("📋")
-    assert (
-        f"🔴 紧急，还没有人接手（1 件）：\n• {FIRST} · 联合村 · 🔴 已等 7 分钟" in overview.content
-    )
+    nobody_yet = zh("🔴 Urgent, nobody has taken it yet ({count}):", count=1)
+    assert f"{nobody_yet}\n• {FIRST} · 联合村 · {waiting(7)}" in overview.content
     assert "家庭暴力与人身安全 1" in overview.content  # its own category, not 其他
     head = team["head"]
     await head.send("/overview")
     await head.expect("📋")
-    listing = await head.expect("未结案件")
+    listing = await head.expect(zh("Open cases ({count}):", count=1))
     assert re.search(
-        rf"{FIRST} · 联合村 · 家庭暴力与人身安全 · .* · 🔴 已等 7 分钟", listing.content
+        rf"{FIRST} · 联合村 · 家庭暴力与人身安全 · .* · {re.escape(waiting(7))}", listing.content
     )
     await team["wang"].send("/cases")
     await team["wang"].expect("您还没有案件")  # not alerted in the first round
     zhao = team["zhao"]
     await zhao.send("/cases")
-    cases = await zhao.expect("🔴 紧急，还没有人接手：")
-    assert f"{FIRST} · 联合村 · 🔴 已等 7 分钟" in cases.content
+    cases = await zhao.expect(zh("🔴 Urgent, nobody has taken it yet:"))
+    assert f"{FIRST} · 联合村 · {waiting(7)}" in cases.content
     bot.clock.advance(timedelta(minutes=38))  # 23:45: the weekly digest
     digest = await head.expect("📋 调解社每周汇总")
-    assert f"• {FIRST} · 家庭暴力与人身安全 · 等待调解员接手 · 🔴 已等 45 分钟" in digest.content
+    assert f"• {FIRST} · 家庭暴力与人身安全 · 等待调解员接手 · {waiting(45)}" in digest.content
     own = await zhao.expect("📋")
-    assert f"{FIRST}" in own.content and "🔴 已等 45 分钟" in own.content
+    assert f"{FIRST}" in own.content and waiting(45) in own.content
     await zhao.press(f"🔴 接手 {FIRST}")  # from /cases
     await zhao.expect(f"🛡 案件 {FIRST}")
-    await zhao.press_and_expect_answer("转介：12338 热线")
+    await zhao.press_and_expect_answer(referred("12338 hotline"))
     await staff.send("/stats")
     stats = await staff.expect("📊", timeout=30)  # the text; the charts follow
-    assert "🔴 紧急案件：1 件 · 接手时间中位数：45分钟（1 件已接手）" in stats.content
+    urgent = "🔴 Urgent cases: {count} · median time until taken: {time} ({taken} taken)"
+    assert zh(urgent, count=1, time="45分钟", taken=1) in stats.content  # Babel's minutes
     assert "家庭暴力与人身安全 1" in stats.content
-    assert "转介：公安 0 · 法院 0 · 庇护所 0 · 12338 热线 1 · 医院 0" in stats.content
+    counts = ("Police", 0), ("Court", 0), ("Shelter", 0), ("12338 hotline", 1), ("Hospital", 0)
+    referrals = " · ".join(f"{zh(label)} {n}" for label, n in counts)
+    assert zh("Referrals: {counts}", counts=referrals) in stats.content
 
 
 # ---------------------------------------------------------------------------- play-through
@@ -754,27 +879,27 @@ async def test_play_through_a_resident_in_danger_at_23_00_with_nobody_on_duty(
     await resident.send("救命！我老公在打我")
     await resident.expect(ZH.screen)
     await resident.press(ZH.alarm)
-    await resident.expect_many(ZH.alerted.format(count=4), "低调模式")
+    await resident.expect_many(alerted(4), DISCREET)
     await resident.send("他喝了酒在家里砸东西，我躲在卫生间里")
     await resident.expect("已转给大阿嫂")
     bot.clock.advance(timedelta(minutes=10))  # 23:10: nobody has taken it
     await staff.expect("🔴🔴🔴 紧急案件")
     bot.clock.advance(timedelta(minutes=2))
-    await wang.press("我来接手")
-    await wang.expect_button("🚓 报警和告诫书")
+    await wang.press(TAKE)
+    await wang.expect_button(CARD_LABELS[0])
     await resident.expect_many("王大姐已经接手", "为了您的安全")
     await resident.press("我同意")
-    await resident.expect_edit("谢谢")
+    await resident.expect_edit(zh("Thank you."))
     bot.clock.advance(timedelta(minutes=1))
     await wang.send("我是王大姐。你现在安全吗？卫生间的门能锁上吗？")
     await resident.expect_many(f"💬 王大姐 · 案件 {FIRST}", "你现在安全吗")
-    await wang.press("🚓 报警和告诫书")
-    await resident.expect("告诫书")
+    await wang.press(CARD_LABELS[0])
+    await resident.expect(POLICE_CARD)
     bot.clock.advance(timedelta(minutes=2))
     wang.skip_all()
     await resident.send("门锁上了，我已经打了110，警察说马上到")
     await wang.expect("警察说马上到")
-    await wang.press("转介：公安")
+    await wang.press(referred("Police"))
     await asyncio.sleep(0.3)
     people = [
         (resident, "小芳 (resident, new to the bot)"),

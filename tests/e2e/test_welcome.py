@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from tests.harness import BotUnderTest
+from tests.harness import BotUnderTest, zh
 
 PRIVATE = {"type": "all_private_chats"}
+RESIDENT_HELP = "\n".join(  # /help for a resident, whole
+    zh(line)
+    for line in (
+        "Write 找大阿嫂 (or press the button) to talk to a Da'asao mediator in private.",
+        "/status – your cases · /withdraw – withdraw one",
+        "/subscribe – event notices · /privacy – your data, discreet mode",
+        "/cancel – stop what you are doing",
+        "/language – choose your language",
+    )
+)
 
 
 async def test_start_greets_in_chinese_for_zh_hans(bot: BotUnderTest) -> None:
@@ -22,7 +32,7 @@ async def test_start_greets_in_english_for_en(bot: BotUnderTest) -> None:
 async def test_unsupported_language_code_gets_the_default_chinese(bot: BotUnderTest) -> None:
     resident = bot.person(1003, language_code="ru")
     await resident.send("/help")
-    await resident.expect("找大阿嫂")
+    await resident.expect(RESIDENT_HELP)
 
 
 async def test_language_choice_survives_a_restart(bot: BotUnderTest) -> None:
@@ -66,12 +76,12 @@ async def test_anything_unexpected_gets_an_answer(bot: BotUnderTest) -> None:
 
 
 async def test_commands_menu_is_published_in_both_languages(bot: BotUnderTest) -> None:
-    zh = {c["command"]: c["description"] for c in bot.api.commands(PRIVATE, "zh")}
+    chinese = {c["command"]: c["description"] for c in bot.api.commands(PRIVATE, "zh")}
     en = {c["command"]: c["description"] for c in bot.api.commands(PRIVATE, "en")}
-    assert zh["start"] == "找大阿嫂"
+    assert chinese["start"] == zh("Talk to Da'asao")
     assert en["start"] == "Talk to Da'asao"
     assert (
-        set(zh)
+        set(chinese)
         == set(en)
         == {"start", "status", "withdraw", "subscribe", "privacy", "cancel", "language", "help"}
     )

@@ -10,16 +10,25 @@ from __future__ import annotations
 from localapi.state import BotMessage
 from tests.e2e.driving import count, database, settled
 from tests.e2e.flows import (
+    AUDIENCE,
+    GOT_IT,
+    UNKNOWN_COMMAND,
     accepted_case,
+    consent_screen,
     intake_up_to,
     open_case,
     open_case_en,
     register_en,
     sensitive_consent,
 )
-from tests.harness import BotUnderTest, Person
+from tests.harness import BotUnderTest, Person, zh
 
-STALE = "这个按钮已经失效了。"
+STALE = zh("This button is no longer valid.")
+HELLO = (  # the greeting that opens the first screen, before the privacy notice
+    "Hello! This is Da'asao, the volunteer women mediators of your neighbourhood. Tell us what "
+    "troubles you, at home or with neighbours, landlords or employers: one of us will answer "
+    "you herself, and what you say stays private."
+)
 
 
 async def case_count(bot: BotUnderTest) -> int:
@@ -68,20 +77,21 @@ async def test_waiting_case_and_the_big_button_in_english(
 async def test_the_first_screen_greets_before_the_privacy_notice(bot: BotUnderTest) -> None:
     resident = bot.person(5003)
     await resident.send("找大阿嫂")
-    first = await resident.expect("您好！这里是大阿嫂")
-    greeting, _sep, notice = first.content.partition("开始之前")
-    assert "调解员" in greeting and "亲自回复" in greeting and "不会外传" in greeting
-    assert "您同意吗" in notice
+    first = await resident.expect(zh(HELLO))
+    assert first.content.startswith(zh(HELLO)), first.content
+    assert first.content.endswith(consent_screen(bot)), first.content
 
 
 async def test_an_old_consent_button_is_put_away(bot: BotUnderTest) -> None:
     resident = bot.person(5004)
     await resident.send("找大阿嫂")
-    consent = await resident.expect("您同意吗")
+    consent = await resident.expect(consent_screen(bot))
     await resident.send("/cancel")
-    await resident.expect("已取消")
+    await resident.expect(
+        zh("Cancelled. Nothing was sent. Write 找大阿嫂 whenever you want to start again.")
+    )
     before = count(resident)
-    answer = await resident.press_and_expect_answer("不用了")
+    answer = await resident.press_and_expect_answer(zh("No, thanks"))
     assert answer == STALE
     query = [q for q in bot.api.world.callback_queries.values() if q.text == STALE][-1]
     assert not query.show_alert  # a short note on the button, no alert to dismiss
@@ -112,7 +122,7 @@ async def test_the_summary_can_be_changed(bot: BotUnderTest, team: dict[str, Per
     await resident.press("事情经过（重新说）")
     await resident.expect("请用您自己的话")
     await resident.send("是楼上的水管漏水，泡坏了我家天花板")
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await resident.press("说完了 ✓")
     summary = await resident.expect("请核对您的求助内容")  # straight back to the summary
     assert "泡坏了我家天花板" in summary.content and "楼上漏水 /" not in summary.content
@@ -122,7 +132,7 @@ async def test_the_summary_can_be_changed(bot: BotUnderTest, team: dict[str, Per
     await resident.expect("是哪方面的事情")
     await resident.press("婚姻家庭")
     summary = await resident.expect("请核对您的求助内容")
-    assert "婚姻家庭" in summary.content and "就在这里聊" in summary.content
+    assert "婚姻家庭" in summary.content and zh("Chat here") in summary.content
     await resident.press("✓ 提交给大阿嫂")
     await resident.expect("您的求助已登记")
 
@@ -132,11 +142,11 @@ async def test_unknown_commands_are_answered_and_never_passed_on(
 ) -> None:
     resident, wang = bot.person(5007), team["wang"]
     await resident.send("/foobar")  # no intake, no case
-    await resident.expect("我不认识 /foobar 这个命令")
+    await resident.expect(zh(UNKNOWN_COMMAND, command="/foobar"))
     await resident.send("找大阿嫂")
-    await resident.expect("您同意吗")
+    await resident.expect(consent_screen(bot))
     await resident.send("/foobar")  # during the intake
-    await resident.expect("我不认识 /foobar")
+    await resident.expect(zh(UNKNOWN_COMMAND, command="/foobar"))
     await resident.press("我同意")
     await resident.expect("您住在哪个村或社区")
     await resident.press("东升社区")
@@ -145,9 +155,9 @@ async def test_unknown_commands_are_answered_and_never_passed_on(
     await sensitive_consent(resident)
     await resident.expect("请用您自己的话")
     await resident.send("装修太吵")
-    await resident.expect("收到了")
+    await resident.expect(zh(GOT_IT))
     await resident.send("/foobar 还有")  # during the description: not part of it
-    await resident.expect("我不认识 /foobar")
+    await resident.expect(zh(UNKNOWN_COMMAND, command="/foobar"))
     await resident.press("说完了 ✓")
     await resident.expect("怎么和您联系")
     await resident.press("就在这里聊")
@@ -155,16 +165,16 @@ async def test_unknown_commands_are_answered_and_never_passed_on(
     assert "/foobar" not in summary.content
     await resident.press("✓ 提交给大阿嫂")
     number = (await resident.expect("您的求助已登记")).content
-    await wang.expect("新案件")
+    await wang.expect(zh("New case {number}", number="QJS-2026-0001"))
     await wang.press("接受")
     await wang.expect_edit("您已接受案件")
     await wang.expect_many("📨", "装修太吵")
     await resident.expect("已经接手您的案件")
     mediator_before, resident_before = count(wang), count(resident)
     await resident.send("/foobar")  # during a case: answered, not relayed
-    await resident.expect("我不认识 /foobar")
+    await resident.expect(zh(UNKNOWN_COMMAND, command="/foobar"))
     await wang.send("/invite_party QJS-2026-0001")  # a mediator's typo: not to the resident
-    await wang.expect("我不认识 /invite_party")
+    await wang.expect(zh(UNKNOWN_COMMAND, command="/invite_party"))
     await settled(resident)
     await settled(wang)
     assert count(wang) == mediator_before + 1 and count(resident) == resident_before + 1
@@ -172,9 +182,9 @@ async def test_unknown_commands_are_answered_and_never_passed_on(
     await staff.send("/announce")
     await staff.expect("请发送通知的文字")
     await staff.send("/foobar")  # while composing: not the notice's text
-    await staff.expect("我不认识 /foobar")
+    await staff.expect(zh(UNKNOWN_COMMAND, command="/foobar"))
     await staff.send("健康讲座")
-    await staff.expect("发给谁")
+    await staff.expect(zh(AUDIENCE))
 
 
 async def test_the_notice_preview_can_be_changed_or_cancelled(
@@ -183,7 +193,7 @@ async def test_the_notice_preview_can_be_changed_or_cancelled(
     await staff.send("/announce")
     await staff.expect("请发送通知的文字")
     await staff.send("健康讲座，周六上午")
-    await staff.expect("发给谁")
+    await staff.expect(zh(AUDIENCE))
     await staff.press("下一步 ›")
     await staff.expect("什么时候发送")
     await staff.press("现在发送")
@@ -194,7 +204,7 @@ async def test_the_notice_preview_can_be_changed_or_cancelled(
     await staff.press("✎ 修改文字")
     await staff.expect("请把新的通知文字发过来")
     await staff.send("健康讲座，周日上午")
-    await staff.expect("发给谁")
+    await staff.expect(zh(AUDIENCE))
     await staff.press("下一步 ›")
     await staff.expect("什么时候发送")
     await staff.press("现在发送")
@@ -205,7 +215,8 @@ async def test_the_notice_preview_can_be_changed_or_cancelled(
     await staff.press("✗ 取消")
     await staff.expect("已取消，这条通知不会发出去")
     await staff.send("/announcements")
-    assert "#1 · 已取消" in (await staff.expect("通知列表")).content
+    listing = await staff.expect(zh("Announcements:"))
+    assert f"#1 · {zh('cancelled')}" in listing.content
     await settled(staff)
     previews = [m for m in bot.api.messages_to(staff.id) if "请看一下上面的通知" in m.content]
     assert [m.buttons for m in previews] == [[], []]  # pressed: done, taken off
