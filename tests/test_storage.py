@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from storage.db import (
+    CHECKPOINT_EVERY_S,
     PATIENCE_S,
     QUIET_S,
     Database,
@@ -231,6 +233,26 @@ async def test_a_use_case_waits_for_one_batch_at_most(tmp_path: Path) -> None:
         stop.set()
         await purging
         assert max(took) < batch_s + 5 * 0.002 + 0.03, took  # one batch, five gaps, slack
+    finally:
+        await db.close()
+
+
+async def test_the_wal_is_folded_back_beside_the_writer(tmp_path: Path) -> None:
+    """Commits never checkpoint (below the writer's own limit), yet what they wrote reaches
+    the database file within CHECKPOINT_EVERY_S: another connection folds the WAL back."""
+    path = tmp_path / "t.sqlite3"
+    db = await Database.open(path, [Migration(1, "0001_a.sql", "CREATE TABLE a (x TEXT);")])
+    try:
+        for n in range(50):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO a VALUES (?)", (f"row {n}",))
+        await asyncio.sleep(CHECKPOINT_EVERY_S * 2.5)
+        # immutable=1 reads the database file alone, ignoring the -wal file beside it.
+        file_only = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            assert file_only.execute("SELECT count(*) FROM a").fetchone() == (50,)
+        finally:
+            file_only.close()
     finally:
         await db.close()
 
