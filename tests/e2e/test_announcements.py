@@ -276,15 +276,7 @@ async def test_composer_refuses_bad_input_politely(bot: BotUnderTest, staff: Per
     await staff.expect(zh(WHO_GETS_IT))
     await staff.send("随便写点")
     await staff.expect(zh("Please use the buttons above, or /cancel."))
-    await staff.press(zh("Next ›"))
-    await staff.expect(zh("When should it go out?"))
-    await staff.press(zh("At a date and time…"))
-    await staff.expect(
-        zh(
-            "When should it go out? Write the day and time, for example: Mar 1 9am,"
-            " tomorrow 7pm, next Wed 14:00."
-        )
-    )
+    await choose_a_time(staff)
     await staff.send("下个月吧")
     await staff.expect(
         zh(
@@ -327,15 +319,7 @@ async def test_times_written_as_people_say_them(bot: BotUnderTest, staff: Person
     )
     await staff.send("周六亲子读书会")
     await staff.expect(zh(WHO_GETS_IT))
-    await staff.press(zh("Next ›"))
-    await staff.expect(zh("When should it go out?"))
-    await staff.press(zh("At a date and time…"))
-    await staff.expect(
-        zh(
-            "When should it go out? Write the day and time, for example: Mar 1 9am,"
-            " tomorrow 7pm, next Wed 14:00."
-        )
-    )
+    await choose_a_time(staff)
     await staff.send("３月７日")  # full-width, and no hour
     await staff.expect(
         zh(
@@ -420,3 +404,16 @@ async def test_broadcast_to_300_with_faults_and_a_restart_reaches_everyone_once(
     for user_id in blocked:
         record = await users.get(user_id)
         assert record is not None and record.blocked_at is not None
+
+
+async def choose_a_time(staff: Person) -> None:
+    """From the audience step to the question of when, answered with a written time."""
+    await staff.press(zh("Next ›"))
+    await staff.expect(zh("When should it go out?"))
+    await staff.press(zh("At a date and time…"))
+    await staff.expect(
+        zh(
+            "When should it go out? Write the day and time, for example: Mar 1 9am,"
+            " tomorrow 7pm, next Wed 14:00."
+        )
+    )
