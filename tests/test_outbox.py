@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from bot.core.clock import FakeClock
 from bot.core.i18n import Catalogs
 from bot.core.messaging import DeliveryRefused, TransientDeliveryError
+from bot.core.pacing import SendPacer
 from bot.features.outbox import Outbox
 from storage.db import Database
 from storage.outbox import BROADCAST, CONVERSATION, OutboxRepository, OutboxRow
@@ -92,6 +94,32 @@ async def test_passing_trouble_is_retried_and_a_refusal_is_final(db: Database) -
     await outbox.stop()
     assert recorder.sent == [(7, "flaky"), (7, "after")]  # order kept through the retries
     assert recorder.refusals == [("too long", "too_long")]
+
+
+@pytest.mark.parametrize(("just_wrote_there", "everyone_waits"), [(True, False), (False, True)])
+async def test_a_429_of_one_chat_holds_that_chat_and_a_429_of_the_bot_holds_all(
+    db: Database, just_wrote_there: bool, everyone_waits: bool
+) -> None:
+    """A 429 right after a message to the same chat is that chat's limit: the other chats
+    go on at once. A 429 for a chat nobody wrote to just now is the bot's: everyone waits."""
+    recorder = Recorder()
+    recorder.fail = {"7-b": [TransientDeliveryError(1.0)]}
+    clock = FakeClock(datetime(2026, 3, 2, tzinfo=UTC))
+    outbox = Outbox(db, OutboxRepository(db), clock, Catalogs(), pacer=SendPacer(30))
+    outbox.register("test", recorder)
+    await outbox.start()
+    if just_wrote_there:
+        await outbox.put(7, "test", {"text": "7-a"})
+        await _until(lambda: len(recorder.done) == 1)
+    await outbox.put(7, "test", {"text": "7-b"})
+    await _until(lambda: not recorder.fail["7-b"])  # the 429 came back
+    started = time.monotonic()
+    await outbox.put(8, "test", {"text": "8-a"})  # someone else's message, an urgent alert
+    await _until(lambda: (8, "8-a") in recorder.sent)
+    waited = time.monotonic() - started
+    await _until(lambda: (7, "7-b") in recorder.sent)  # and the held one went after all
+    await outbox.stop()
+    assert (waited >= 0.9) is everyone_waits, waited
 
 
 async def test_a_row_queued_in_a_transaction_goes_only_after_the_commit(db: Database) -> None:

@@ -47,6 +47,10 @@ IN_FLIGHT = 32  # chats served at once: a broadcast's 16 in flight leave room fo
 MAX_BACKOFF = 30.0  # seconds between retries of a message Telegram could not take now
 UNEXPECTED_ATTEMPTS = 5  # an error we do not know is retried this often, then refused
 EARLY_RESULTS = 1000
+# Telegram takes about one message a second in one chat. A 429 for a chat that had one less
+# than this ago is that chat's limit, not the bot's: only that chat waits, not every sender
+# (an urgent alert to someone else must not stall behind a mediator's "→ case" line).
+CHAT_INTERVAL = 1.0
 
 
 class Deliverer(Protocol):
@@ -92,6 +96,7 @@ class Outbox:
         # read back from the table, which holds every row until it is done.
         self._queues: dict[int, list[tuple[int, int, OutboxRow]]] = {}
         self._busy: dict[int, asyncio.Task[None]] = {}
+        self._sent_at: dict[int, float] = {}  # when each chat's last row went (loop time)
         self._running = False
 
     def register(self, purpose: str, deliverer: Deliverer) -> None:
@@ -238,9 +243,11 @@ class Outbox:
                 if self._pacer is not None:
                     await self._pacer.take(row.priority)
                 with self._speaking(row):
-                    return await deliverer.deliver(row), None
+                    result = await deliverer.deliver(row)
+                self._sent_to(row.chat_id)
+                return result, None
             except TransientDeliveryError as error:
-                if self._pacer is not None and error.retry_after > 0:
+                if self._pacer is not None and error.retry_after > 0 and not self._chat_limit(row):
                     self._pacer.pause(error.retry_after)  # Telegram's limit is the bot's
                 if attempt >= row.payload.get("tries", attempt + 1):
                     return None, error  # its sender keeps its own retries (broadcasts)
@@ -253,6 +260,17 @@ class Outbox:
                     return None, DeliveryRefused("rejected")
                 log.warning("outbox send failed", extra={"error": type(error).__name__})
                 await asyncio.sleep(_backoff(0, attempt))
+
+    def _sent_to(self, chat_id: int) -> None:
+        now = asyncio.get_running_loop().time()
+        self._sent_at[chat_id] = now
+        if len(self._sent_at) > EARLY_RESULTS:  # forget chats quiet for longer than a second
+            self._sent_at = {c: t for c, t in self._sent_at.items() if now - t < CHAT_INTERVAL}
+
+    def _chat_limit(self, row: OutboxRow) -> bool:
+        """Whether a 429 for this row is its chat's own limit: a row went there just now."""
+        last = self._sent_at.get(row.chat_id)
+        return last is not None and asyncio.get_running_loop().time() - last < CHAT_INTERVAL
 
     @contextmanager
     def _speaking(self, row: OutboxRow) -> Iterator[None]:
