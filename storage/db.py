@@ -135,13 +135,11 @@ def handled_by_commit() -> bool:
 class Database:
     """An open database; create it with `await Database.open(path)`."""
 
-    def __init__(
-        self, connection: aiosqlite.Connection, checkpointer: _Checkpointer | None = None
-    ) -> None:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
         self._conn = connection
         self._lock = _TransactionLock()
         self._after_commit: list[Callable[[], None]] = []
-        self._checkpointer = checkpointer
+        self._checkpointer: _Checkpointer | None = None  # set by open() for a file
 
     @classmethod
     async def open(
