@@ -50,9 +50,10 @@ WAL_AUTOCHECKPOINT_PAGES = 10_000
 # its effects are in the book, and an erasure must not find it in other people's updates.
 HANDLED_PAYLOAD = "{}"
 # Background work (the nightly purge) waits until no use case has touched the database for
-# this long, or for this long at most while messages keep coming.
+# this long, or for this long at most while messages keep coming (then a batch of 20 cases
+# goes every quarter of a second at least: a busy night still purges ~80 cases a second).
 QUIET_S = 0.02
-PATIENCE_S = 1.0
+PATIENCE_S = 0.25
 
 
 class SchemaTooNewError(RuntimeError):
