@@ -51,6 +51,7 @@ EARLY_RESULTS = 1000
 # than this ago is that chat's limit, not the bot's: only that chat waits, not every sender
 # (an urgent alert to someone else must not stall behind a mediator's "→ case" line).
 CHAT_INTERVAL = 1.0
+SENT_AT_KEPT = 1000  # chats whose last send time is kept before the quiet ones are forgotten
 
 
 class Deliverer(Protocol):
@@ -264,7 +265,7 @@ class Outbox:
     def _sent_to(self, chat_id: int) -> None:
         now = asyncio.get_running_loop().time()
         self._sent_at[chat_id] = now
-        if len(self._sent_at) > EARLY_RESULTS:  # forget chats quiet for longer than a second
+        if len(self._sent_at) > SENT_AT_KEPT:  # forget chats quiet for longer than a second
             self._sent_at = {c: t for c, t in self._sent_at.items() if now - t < CHAT_INTERVAL}
 
     def _chat_limit(self, row: OutboxRow) -> bool:
