@@ -14,7 +14,15 @@ from typing import Any, TypeVar
 
 import pytest
 
-from bot.core.pacing import BROADCAST, CONVERSATION, URGENT, SendPacer, is_self_paced, self_paced
+from bot.core.pacing import (
+    BROADCAST,
+    CONVERSATION,
+    LIMIT_WINDOW,
+    URGENT,
+    SendPacer,
+    is_self_paced,
+    self_paced,
+)
 
 T = TypeVar("T")
 
@@ -87,16 +95,16 @@ def test_the_rate_holds_on_the_grid() -> None:
         assert moment == pytest.approx(times[0] + k / 20)  # every 50 ms, no burst at first
 
 
-def test_at_the_limit_30_a_second_go_evenly_at_least_1_02_s_apart() -> None:
+def test_at_the_limit_30_a_second_go_evenly_at_least_the_window_apart() -> None:
     async def main() -> tuple[float, list[float]]:
         pacer = SendPacer(30)
         return pacer.rate, await slot_times(pacer, 600)
 
     rate, times = run(main())
-    assert rate == pytest.approx(30 / 1.02)
-    assert most_in_any(times, 1.02) == 30
+    assert rate == pytest.approx(30 / LIMIT_WINDOW)
+    assert most_in_any(times, LIMIT_WINDOW) == 30
     for k, moment in enumerate(times):
-        assert moment == pytest.approx(times[0] + k * 1.02 / 30)
+        assert moment == pytest.approx(times[0] + k * LIMIT_WINDOW / 30)
 
 
 def test_at_29_a_second_the_window_costs_nothing() -> None:
@@ -105,7 +113,7 @@ def test_at_29_a_second_the_window_costs_nothing() -> None:
 
     times = run(main())
     assert (len(times) - 1) / (times[-1] - times[0]) == pytest.approx(29, rel=1e-9)
-    assert most_in_any(times, 1.02) == 30  # the window never had to step in
+    assert most_in_any(times, LIMIT_WINDOW) == 30  # the window never had to step in
 
 
 def test_a_stall_makes_up_at_most_three_slots_and_idling_none() -> None:
