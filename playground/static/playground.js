@@ -548,7 +548,10 @@ async function pollState() {
   try {
     const result = await api("/api/state");
     drawClock(result.clock);
+    // The bot publishes its profile names after it starts, maybe after the page opened.
+    const renamed = JSON.stringify(result.names) !== JSON.stringify(state.names);
     state.names = result.names;
+    if (renamed) for (const pane of state.panes) pane.drawChrome();
     for (const [id, count] of Object.entries(result.counts)) {
       state.counts.set(Number(id), count);
       if (!state.primed) state.seen.set(Number(id), count);  // unread: since the page opened
