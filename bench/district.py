@@ -41,7 +41,7 @@ from storage.members import MemberRepository
 from storage.reminders import ReminderRepository
 from storage.users import UserRepository
 
-SEED_VERSION = 2  # bump when what is seeded changes: cached files are rebuilt
+SEED_VERSION = 3  # bump when what is seeded changes: cached files are rebuilt
 PREFIX = "QJS"
 CATEGORIES = ("family", "neighbours", "inheritance", "rights", "violence", "other")
 TOPICS = ("events", "health", "legal", "family")
@@ -287,7 +287,7 @@ class _Seeder:
         events: list[tuple[int, str, datetime, int | None, dict[str, Any]]] = [
             (case.id, "registered", created, None, {"by": "resident", "urgent": urgent})
         ]
-        if state != "unassigned":
+        if state == "accepted" or state in dict(CLOSED):  # an offered case has nobody yet
             accepted = created + timedelta(minutes=self.rng.randint(5, 600))
             await self.cases.set_state(case.id, CaseState.ACCEPTED, mediator, accepted)
             events.append((case.id, "accepted", accepted, mediator, {}))

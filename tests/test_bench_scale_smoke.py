@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bench import scale
-from bench.district import Landmarks
+from bench.district import CLOSED, OPEN, Landmarks, Sizes, build
+from storage.db import Database
 
 
 def test_scale_bench_times_everything_on_a_tiny_district(
@@ -37,3 +39,20 @@ def test_scale_bench_times_everything_on_a_tiny_district(
 
 def _marks() -> Landmarks:
     return Landmarks(0, 0, 0, "", (), ())
+
+
+async def test_the_seeded_district_holds_every_state_a_case_can_be_left_in(tmp_path: Path) -> None:
+    # One year of cases, so that enough are recent to be open; the tiny district has too
+    # few of them to meet every open state.
+    sizes = Sizes(residents=200, cases=400, years=1, areas=5, entries=800, subscribers=10,
+                  reminders=20, long_case=20, resident_cases=5, pairs=2)  # fmt: skip
+    path = tmp_path / "district.sqlite3"
+    await build(path, sizes, datetime.now(UTC))
+    db = await Database.open(path)
+    try:
+        rows = await db.fetch_all("SELECT state, COUNT(*) FROM cases GROUP BY state")
+    finally:
+        await db.close()
+    seeded = {str(row[0]): int(row[1]) for row in rows}
+    assert set(seeded) == {name for name, _ in OPEN + CLOSED}
+    assert sum(seeded.values()) == sizes.cases
