@@ -41,7 +41,7 @@ from storage.members import MemberRepository
 from storage.reminders import ReminderRepository
 from storage.users import UserRepository
 
-SEED_VERSION = 3  # bump when what is seeded changes: cached files are rebuilt
+SEED_VERSION = 4  # bump when what is seeded changes: cached files are rebuilt
 PREFIX = "QJS"
 CATEGORIES = ("family", "neighbours", "inheritance", "rights", "violence", "other")
 TOPICS = ("events", "health", "legal", "family")
@@ -52,6 +52,7 @@ OPEN_SHARE = 0.33  # ... about this many of them are
 URGENT_SHARE = 0.02
 MEDIATORS_PER_AREA = 4
 CHUNK = 2000  # cases (or rows) per transaction
+FIRST_MESSAGE_ID = 10_000
 
 STAFF = 900_001
 MEDIATOR_BASE = 800_000  # mediator k of the district: MEDIATOR_BASE + k; k = 0 is the busy one
@@ -179,6 +180,10 @@ class _Seeder:
         self.subscriptions = SubscriptionRepository(self.db)
         self.areas = area_ids(self.sizes.areas)
         self.settled: list[int] = []
+        # Telegram numbers the messages of each chat in turn: a mediator's messages of one
+        # case lie together in (chat_id, message_id), as they do on a real desk. The
+        # seeded ones start above FIRST_MESSAGE_ID, clear of those the bench sends live.
+        self.last_message_id: dict[int, int] = {}
 
     async def seed(self) -> None:
         await self._people()
@@ -331,9 +336,13 @@ class _Seeder:
                 if by_resident
                 else "我明天下午去找物业和楼上的邻居一起坐下来谈谈。"
             )
-            part = MessagePart("text", f"{text} ({n})", None, chat, 10_000 + n)
+            part = MessagePart("text", f"{text} ({n})", None, chat, self._next_message_id(chat))
             entries.append((case_id, author, part, created + timedelta(minutes=n), "delivered"))
         await self.cases.add_messages(entries)
+
+    def _next_message_id(self, chat: int) -> int:
+        self.last_message_id[chat] = self.last_message_id.get(chat, FIRST_MESSAGE_ID) + 1
+        return self.last_message_id[chat]
 
     # -- subscribers and reminders -------------------------------------------------------
 

@@ -41,7 +41,9 @@ def _marks() -> Landmarks:
     return Landmarks(0, 0, 0, "", (), ())
 
 
-async def test_the_seeded_district_holds_every_state_a_case_can_be_left_in(tmp_path: Path) -> None:
+async def test_the_seeded_district_holds_every_state_and_a_message_id_once_a_chat(
+    tmp_path: Path,
+) -> None:
     # One year of cases, so that enough are recent to be open; the tiny district has too
     # few of them to meet every open state.
     sizes = Sizes(residents=200, cases=400, years=1, areas=5, entries=800, subscribers=10,
@@ -51,8 +53,12 @@ async def test_the_seeded_district_holds_every_state_a_case_can_be_left_in(tmp_p
     db = await Database.open(path)
     try:
         rows = await db.fetch_all("SELECT state, COUNT(*) FROM cases GROUP BY state")
+        repeated = await db.fetch_all(
+            "SELECT chat_id, message_id FROM case_messages GROUP BY 1, 2 HAVING COUNT(*) > 1"
+        )
     finally:
         await db.close()
     seeded = {str(row[0]): int(row[1]) for row in rows}
     assert set(seeded) == {name for name, _ in OPEN + CLOSED}
     assert sum(seeded.values()) == sizes.cases
+    assert repeated == []  # a chat's message ids are its own, as in Telegram
