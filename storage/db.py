@@ -472,3 +472,7 @@ async def _configure(connection: aiosqlite.Connection) -> None:
     # an erasure or the retention purge (and the checkpoint that follows), the text is
     # nowhere in the database's bytes.
     await connection.execute("PRAGMA secure_delete = ON")
+    # A statement's undo pages and a query's sorts stay in memory, never in temporary files
+    # beside the database: those would hold copies of deleted text that secure_delete does
+    # not reach, and the purge would write every page it changes once more to the disk.
+    await connection.execute("PRAGMA temp_store = MEMORY")

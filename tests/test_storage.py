@@ -42,6 +42,17 @@ async def test_new_database_is_private_wal_with_foreign_keys(tmp_path: Path) -> 
         await db.close()
 
 
+async def test_deleted_text_is_zeroed_and_never_copied_to_a_temporary_file(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        assert (await db.fetch_one("PRAGMA secure_delete"))[0] == 1  # type: ignore[index]
+        assert (await db.fetch_one("PRAGMA temp_store"))[0] == 2  # type: ignore[index]  # memory
+    finally:
+        await db.close()
+
+
 async def test_database_files_stay_private_whatever_the_umask(tmp_path: Path) -> None:
     """With a umask that would let everyone read: the folder made for the database is 0700,
     the database and SQLite's -wal and -shm files beside it are 0600, and a database file
