@@ -8,13 +8,22 @@ Three processes, as in production:
   second per chat, 429 with retry_after beyond;
 * the bot (``python -m bot run``) on a database seeded with N subscribed residents;
 * this driver, which plays the staff member through the HTTP control API (/announce, the
-  text, everyone, now, no RSVP, confirm) and then watches.
+  text, everyone, now, no RSVP, confirm) and then watches; and, beside the broadcast, two
+  residents and their mediators in accepted cases, who keep writing to each other.
 
 Figures: the achieved rate (first to last copy, on the server's clock) against the
 configured one (goal >= 97%), the total time from the confirm press to the delivery report
 reaching staff, the 429 answers to residents during the delivery and their share of the
 sends (goal <= 1%; the composer's own answers to staff may meet the per-chat limit too,
 counted apart), duplicates and misses (both must be 0), and the bot process's peak RSS (VmHWM).
+
+Conversations go first: the relayed messages of the two conversations, `--relay-rate` a
+second in all (the turns alternate, so neither chat meets its own limit of one a second:
+a person answers in seconds, not in a second), while the broadcast runs, against
+`--relay-baseline` rounds sent before it (the baseline, same process):
+p99 latency added (goal <= 1 s), while the broadcast keeps >= 95% of its configured rate
+(the conversation's copies take their slots from the same budget). With `--relay-rate 0`
+the broadcast runs alone, and its goal is >= 97%.
 
     python -m bench.broadcast --subscribers 10000 --rate 29
 """
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -38,9 +48,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import aiohttp
 import httpx
 
 from bench.common import vm_hwm_mb, write_json
+from bench.processes import ControlApi, ServerUrls
+from bench.relay import Bot, Conversation, Copy, Latency, deliver, exchange, latency_of, warm_up
+from bench.seeding import seed_conversations
 from storage.announcements import Subscription, SubscriptionRepository
 from storage.db import Database
 from storage.users import UserRepository
@@ -57,6 +71,14 @@ START_TIMEOUT = 30.0  # for a process to come up
 STEP_TIMEOUT = 30.0  # for one answer of the composer
 POLL = 0.2  # seconds between looks at the staff chat
 REPO = Path(__file__).resolve().parent.parent
+RELAY_MEDIATOR_OF = {1001: 2001, 1002: 2002}  # the conversations beside the broadcast
+RELAY_WAIT = 30.0  # seconds for a relayed message's copy to arrive
+RELAY_BATCH = 5  # rounds sent before their copies are looked for
+# After the warm-up, its last "→ case" lines in the mediators' chats go out before the
+# baseline begins: a copy a second after one meets that chat's limit of one a second.
+RELAY_SETTLE = 2.0
+GOAL_ALONE, GOAL_BESIDE = 0.97, 0.95  # of the configured rate
+GOAL_RELAY_ADDED_P99_MS = 1000.0
 
 
 # -- the processes ----------------------------------------------------------------------------
@@ -170,6 +192,7 @@ async def seed_database(database: Path, count: int) -> None:
                 for user_id in residents[start : start + SEED_CHUNK]:
                     await users.upsert_seen(user_id, "zh-hans", now)
                     await subs.save(Subscription(user_id, True, frozenset(), frozenset()), now)
+        await seed_conversations(db, RELAY_MEDIATOR_OF, now)  # not subscribed
     finally:
         await db.close()
 
@@ -194,8 +217,15 @@ class Control:
             {"id": u, "first_name": "居民", "language_code": "zh-hans", "started": True}
             for u in range(FIRST_RESIDENT, FIRST_RESIDENT + count)
         ]
-        staff = {"id": STAFF, "first_name": "Staff", "language_code": "zh-hans", "started": True}
-        await self.call("POST", "/users/bulk", json={"users": [staff, *residents]})
+        talking = [(u, "居民") for u in RELAY_MEDIATOR_OF] + [
+            (u, "大姐") for u in RELAY_MEDIATOR_OF.values()
+        ]
+        people = [(STAFF, "Staff"), *talking]
+        others = [
+            {"id": u, "first_name": name, "language_code": "zh-hans", "started": True}
+            for u, name in people
+        ]
+        await self.call("POST", "/users/bulk", json={"users": [*others, *residents]})
 
     async def staff_messages(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = await self.call("GET", f"/chats/{STAFF}/messages")
@@ -320,32 +350,99 @@ async def copies(control: Control, count: int) -> Copies:
     return Copies(sorted(firsts.values()), duplicates, count - len(per_chat))
 
 
+# -- the conversation beside it --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Relayed:
+    without: Latency  # before the broadcast
+    during: Latency
+
+
+async def relay_rounds(talk: Bot, rate: float, rounds: int, tag: str) -> list[Copy]:
+    """`rounds` rounds (a message each way in each conversation), `rate` a second in all on
+    one schedule, whatever the copies' delays; every copy arrives."""
+    return await deliver(talk, exchange(talk.conversations, rounds, tag), rate, RELAY_WAIT)
+
+
+async def relay_until(talk: Bot, rate: float, done: asyncio.Event) -> list[Copy]:
+    """Batches of `relay_rounds` until `done` (one at least), each on the time its turn
+    would have had in one long schedule: the pace does not depend on how the bot is doing."""
+    found: list[Copy] = []
+    batch = 0
+    seconds = RELAY_BATCH * 2 * len(talk.conversations) / rate
+    while batch == 0 or not done.is_set():
+        started = time.monotonic()
+        found += await relay_rounds(talk, rate, RELAY_BATCH, f"during{batch}.")
+        batch += 1
+        await asyncio.sleep(max(0.0, started + seconds - time.monotonic()))
+    return found
+
+
+async def broadcast_beside(
+    control: Control, bot: subprocess.Popen[bytes], talk: Bot, args: argparse.Namespace
+) -> tuple[Delivery, Relayed]:
+    """The baseline rounds, then the broadcast with the conversation going on beside it."""
+    await warm_up(talk, RELAY_WAIT)
+    await asyncio.sleep(RELAY_SETTLE)
+    without = await relay_rounds(talk, args.relay_rate, args.relay_baseline, "before")
+    await compose(control)
+    done = asyncio.Event()
+    beside = asyncio.create_task(relay_until(talk, args.relay_rate, done))
+    try:
+        delivery = await broadcast(control, bot, args.timeout)
+    finally:
+        done.set()
+    return delivery, Relayed(latency_of(without), latency_of(await beside))
+
+
 async def deliver_once(
     folder: Path, where: dict[str, str], args: argparse.Namespace
-) -> tuple[Delivery, Copies]:
+) -> tuple[Delivery, Copies, Relayed | None]:
     """Seed both sides, start the bot, compose, confirm, wait for the report; what arrived."""
-    async with httpx.AsyncClient(base_url=where["control_url"], timeout=60) as http:
+    async with (
+        httpx.AsyncClient(base_url=where["control_url"], timeout=60) as http,
+        aiohttp.ClientSession() as session,
+    ):
         control = Control(http)
         await control.add_users(args.subscribers)
         database = folder / "bench.sqlite3"
         await seed_database(database, args.subscribers)
         config = write_config(folder, where, database, args.rate)
+        relayed = None
         with bot_process(folder, config) as bot:
             await wait_started(control, bot, folder)
-            await compose(control)
-            delivery = await broadcast(control, bot, args.timeout)
-        return delivery, await copies(control, args.subscribers)
+            if args.relay_rate > 0:
+                urls = ServerUrls(
+                    token=where["token"],
+                    base_url=where["base_url"],
+                    base_file_url=where["base_file_url"],
+                    control_url=where["control_url"],
+                )
+                talk = Bot(
+                    "daasao",
+                    bot.pid,
+                    ControlApi(session, urls),
+                    [Conversation(r, m) for r, m in RELAY_MEDIATOR_OF.items()],
+                )
+                delivery, relayed = await broadcast_beside(control, bot, talk, args)
+            else:
+                await compose(control)
+                delivery = await broadcast(control, bot, args.timeout)
+        return delivery, await copies(control, args.subscribers), relayed
 
 
 async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="daasao-bench-") as name:
         folder = Path(name)
         async with telegram_server(folder, args) as where:
-            delivery, arrived = await deliver_once(folder, where, args)
-    return figures(args, delivery, arrived)
+            delivery, arrived, relayed = await deliver_once(folder, where, args)
+    return figures(args, delivery, arrived, relayed)
 
 
-def figures(args: argparse.Namespace, delivery: Delivery, arrived: Copies) -> dict[str, Any]:
+def figures(
+    args: argparse.Namespace, delivery: Delivery, arrived: Copies, relayed: Relayed | None
+) -> dict[str, Any]:
     times = arrived.times
     window = times[-1] - times[0] if len(times) > 1 else 0.0
     achieved = (len(times) - 1) / window if window > 0 else 0.0
@@ -365,10 +462,22 @@ def figures(args: argparse.Namespace, delivery: Delivery, arrived: Copies) -> di
         "duplicates": arrived.duplicates,
         "misses": arrived.misses,
         "bot_peak_rss_mb": round(delivery.peak_rss_mb, 1),
+        "rate_goal": GOAL_ALONE if relayed is None else GOAL_BESIDE,
+        "relay": None if relayed is None else _relay_figures(args.relay_rate, relayed),
+    }
+
+
+def _relay_figures(rate: float, relayed: Relayed) -> dict[str, Any]:
+    return {
+        "rate": rate,
+        "without": dataclasses.asdict(relayed.without),
+        "during": dataclasses.asdict(relayed.during),
+        "p99_added_ms": round(relayed.during.p99_ms - relayed.without.p99_ms, 1),
     }
 
 
 def report(result: dict[str, Any]) -> str:
+    beside = "beside the conversation" if result["relay"] else "alone"
     return "\n".join(
         [
             f"broadcast to {result['subscribers']} subscribers (local Bot API in its own "
@@ -376,7 +485,8 @@ def report(result: dict[str, Any]) -> str:
             f"overall with bursts of {result['burst']}, {PER_CHAT_RATE:.0f}/s per chat)",
             f"  configured rate   {result['configured_rate']:.1f} msg/s",
             f"  achieved rate     {result['achieved_rate']:.2f} msg/s "
-            f"({result['of_configured']:.1%} of configured; goal >= 97%)",
+            f"({result['of_configured']:.1%} of configured; {beside}, goal >= "
+            f"{result['rate_goal']:.0%})",
             f"  total time        {result['total_seconds']:.1f} s (confirm -> report; "
             f"first copy after {result['first_copy_seconds']} s)",
             f"  429s from server  {result['server_429s']} of {result['sends']} sends "
@@ -384,8 +494,25 @@ def report(result: dict[str, Any]) -> str:
             f"  duplicates        {result['duplicates']}",
             f"  misses            {result['misses']}",
             f"  bot peak RSS      {result['bot_peak_rss_mb']:.1f} MB (VmHWM)",
+            *_relay_lines(result["relay"]),
         ]
     )
+
+
+def _relay_lines(relay: dict[str, Any] | None) -> list[str]:
+    if relay is None:
+        return []
+    without, during, added = relay["without"], relay["during"], relay["p99_added_ms"]
+    verdict = "met" if added <= GOAL_RELAY_ADDED_P99_MS else "MISSED"
+    return [
+        f"  relay, {len(RELAY_MEDIATOR_OF)} conversations at {relay['rate']:g} msg/s: "
+        f"without the broadcast "
+        f"p50 {without['p50_ms']:.0f} ms, p99 {without['p99_ms']:.0f} ms "
+        f"({without['messages']} messages); during it p50 {during['p50_ms']:.0f} ms, "
+        f"p99 {during['p99_ms']:.0f} ms ({during['messages']} messages)",
+        f"  relay p99 added   {added:+.0f} ms "
+        f"(goal <= {GOAL_RELAY_ADDED_P99_MS:.0f} ms: {verdict})",
+    ]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -396,6 +523,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--burst", type=int, default=TELEGRAM_BURST, help="server's allowance")
     parser.add_argument("--timeout", type=float, default=900.0, help="for the whole delivery")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--relay-rate",
+        type=float,
+        default=1.0,
+        help="messages a second of the conversations beside it, in all (0: none)",
+    )
+    parser.add_argument(
+        "--relay-baseline",
+        type=int,
+        default=30,
+        help="rounds (a message each way in each conversation) before the broadcast",
+    )
     return parser
 
 

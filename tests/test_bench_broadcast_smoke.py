@@ -5,8 +5,21 @@ from __future__ import annotations
 from bench import broadcast
 
 
-def test_broadcast_bench_reaches_everyone_once() -> None:
-    result = broadcast.main(["--subscribers", "40", "--rate", "30", "--timeout", "60"])
+def test_broadcast_bench_reaches_everyone_once_beside_a_conversation() -> None:
+    result = broadcast.main(
+        ["--subscribers", "40", "--rate", "30", "--timeout", "60", "--relay-baseline", "3"]
+    )
     assert result["duplicates"] == 0
     assert result["misses"] == 0
     assert result["achieved_rate"] > 0
+    relay = result["relay"]
+    assert relay["without"]["messages"] == 12  # three rounds, a message each way, two talks
+    assert relay["during"]["messages"] >= 4
+    assert result["rate_goal"] == broadcast.GOAL_BESIDE
+
+
+def test_broadcast_bench_alone_has_no_relay_figures() -> None:
+    result = broadcast.main(["--subscribers", "20", "--rate", "30", "--relay-rate", "0"])
+    assert result["misses"] == 0
+    assert result["relay"] is None
+    assert result["rate_goal"] == broadcast.GOAL_ALONE
