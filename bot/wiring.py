@@ -13,7 +13,7 @@ from bot.core.clock import Clock
 from bot.core.config import Config
 from bot.core.i18n import Catalogs
 from bot.core.messaging import Messenger
-from bot.core.pacing import TELEGRAM_LIMIT, SendPacer
+from bot.core.pacing import BROADCAST, TELEGRAM_LIMIT, SendPacer
 from bot.domain.roster import Slot
 from bot.features.access import AccessLog
 from bot.features.announcements import AnnouncementService
@@ -42,7 +42,7 @@ from bot.features.timelimit import TimeLimitService
 from bot.features.timers import Timers
 from bot.features.urgent import UrgentService
 from storage.db import Database
-from storage.outbox import BROADCAST, OutboxRepository
+from storage.outbox import OutboxRepository
 from storage.roster import RosterRepository
 
 log = logging.getLogger(__name__)

@@ -9,10 +9,9 @@ from typing import Any
 
 import aiosqlite
 
+from bot.core.pacing import CONVERSATION
 from storage.db import Database
 from storage.timefmt import to_db
-
-CONVERSATION, REMINDER, BROADCAST = 0, 1, 2  # priorities: a lower number goes first
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ import pytest
 from bot.core.clock import FakeClock
 from bot.core.i18n import Catalogs
 from bot.core.messaging import DeliveryRefused, TransientDeliveryError
-from bot.core.pacing import SendPacer
+from bot.core.pacing import BROADCAST, CONVERSATION, SendPacer
 from bot.features.outbox import Outbox
 from storage.db import Database
-from storage.outbox import BROADCAST, CONVERSATION, OutboxRepository, OutboxRow
+from storage.outbox import OutboxRepository, OutboxRow
 
 
 class Recorder:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.pacing import BROADCAST, CONVERSATION
 from storage.db import (
     CHECKPOINT_EVERY_S,
     PATIENCE_S,
@@ -105,6 +106,26 @@ async def test_database_newer_than_code_refuses_to_start(tmp_path: Path) -> None
     await (await Database.open(path, newer)).close()
     with pytest.raises(SchemaTooNewError, match="upgrade the bot"):
         await Database.open(path)
+
+
+async def test_rows_an_older_run_left_in_the_outbox_keep_their_order(tmp_path: Path) -> None:
+    """Before 0019 the outbox spoke 0 conversation, 2 broadcast; now 0 is urgent alerts."""
+    path = tmp_path / "bot.sqlite3"
+    before = [m for m in bundled_migrations() if m.version < 19]
+    db = await Database.open(path, before)
+    for priority in (0, 2):
+        await db.execute(
+            "INSERT INTO outbox (chat_id, priority, purpose, payload, created_at)"
+            " VALUES (1, ?, 'message', '{}', '2026-03-02T00:00:00Z')",
+            (priority,),
+        )
+    await db.close()
+    db = await Database.open(path)
+    try:
+        rows = await db.fetch_all("SELECT priority FROM outbox ORDER BY id")
+        assert [row[0] for row in rows] == [CONVERSATION, BROADCAST]
+    finally:
+        await db.close()
 
 
 async def test_failed_migration_leaves_previous_version(tmp_path: Path) -> None:

@@ -8,8 +8,11 @@ from datetime import timedelta
 import pytest
 
 from bot.core.errors import CaseNotFoundError, NotAllowedError, StaleActionError
+from bot.core.messaging import Outgoing
+from bot.core.pacing import BROADCAST
 from bot.domain.cases import CaseState
 from bot.domain.permissions import StaffOnlyError, StaffOrHeadOnlyError
+from bot.features.outbox import send_payload
 from tests.features import Features
 
 RESIDENT, MEDIATOR, OTHER, HEAD, STAFF = 100, 200, 201, 300, 900
@@ -118,3 +121,27 @@ async def test_each_kind_of_refusal_has_its_own_words(features: Features) -> Non
     await features.services.announcements.listing(staff)  # staff may
     texts = {StaffOnlyError().user_message(), StaffOrHeadOnlyError().user_message()}
     assert len(texts | {NotAllowedError().user_message()}) == 3
+
+
+async def test_an_alarm_goes_out_ahead_of_the_conversations_and_a_broadcast(
+    features: Features,
+) -> None:
+    """A second of conversation and two of a broadcast wait for the bot's budget of sends
+    (30 a second) when someone presses 🆘: the cards do not wait behind them."""
+    await features.mediator(MEDIATOR)
+    await features.mediator(HEAD, role="head")
+    outbox = features.services.deps.outbox
+    broadcast, conversation = range(5000, 5060), range(6000, 6030)
+    notice = send_payload(Outgoing("notice"), None)
+    for chat in broadcast:
+        await outbox.put(chat, "message", notice, priority=BROADCAST)
+    for chat in conversation:
+        await outbox.queue_message(chat, Outgoing("a copy"))
+    await features.services.intake.sos(await features.resident(RESIDENT), numbers_shown=True)
+    cards = [s for s in features.channel.sent if s.text and "URGENT" in s.text]
+    assert {s.chat_id for s in cards} == {MEDIATOR, HEAD}
+    first_card = features.channel.sent.index(cards[0])
+    before = [s.chat_id for s in features.channel.sent[:first_card]]
+    # What had its slot already when the alarm was raised, at most: the pacer's catch-up.
+    assert len([c for c in before if c in conversation]) < len(conversation) // 2
+    assert len([c for c in before if c in broadcast]) < len(broadcast) // 2

@@ -19,8 +19,9 @@ from typing import Any, Literal, Protocol
 
 from bot.core.i18n import _, gettext
 from bot.core.messaging import DeliveryRefused, Outgoing
+from bot.core.pacing import BROADCAST, CONVERSATION
 from bot.features.deps import Deps, Feature
-from storage.outbox import BROADCAST, CONVERSATION, OutboxRow
+from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ A use case writes its rows in its own transaction (with the state change or the 
 that causes them), so nothing is sent that was not recorded first, and nothing recorded is
 lost: after a crash, rows still queued go out, and a row that was being sent goes again
 (at most one duplicate per chat). The sender delivers each chat's rows one at a time, in
-order (conversations before reminders before broadcasts), different chats side by side.
+order (urgent alerts, then conversations and reminders, then broadcasts: the priorities of
+bot/core/pacing.py), different chats side by side.
 Network trouble and flood limits are retried; a refusal (the person blocked the bot, the
 message is too long, that kind of message is not allowed) is final and is handed to the
 row's deliverer, which tells whoever must know.
@@ -37,9 +38,9 @@ from bot.core.messaging import (
     outgoing_from_json,
     outgoing_to_json,
 )
-from bot.core.pacing import SendPacer, self_paced
+from bot.core.pacing import CONVERSATION, SendPacer, self_paced
 from storage.db import Database, StorageFailure, replayed_after_a_crash
-from storage.outbox import CONVERSATION, OutboxRepository, OutboxRow
+from storage.outbox import OutboxRepository, OutboxRow
 
 log = logging.getLogger(__name__)
 

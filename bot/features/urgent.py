@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from bot.core import pacing
 from bot.core.callbacks import URGENT
 from bot.core.errors import DomainError, NotAllowedError, StaleActionError
 from bot.core.i18n import _, current_locale, ngettext
@@ -48,6 +49,7 @@ from bot.domain.terms import (
     referral_label,
 )
 from bot.features.deps import Deps, Feature
+from bot.features.notify import Notifier
 from bot.features.relay import Envelope, RelayService
 from storage.reminders import Reminder
 from storage.urgent import Alert
@@ -119,6 +121,11 @@ def waiting_mark(case: CaseRecord, now: datetime) -> str:
 class UrgentService(Feature):
     def __init__(self, deps: Deps, *, relay: RelayService) -> None:
         super().__init__(deps)
+        # Until someone takes the case, its cards (and their edits) and the copies of what
+        # she writes go before every conversation and broadcast: the bot's first slots.
+        # From the take on, her case is a conversation, in the order it is written.
+        self._alerts = deps.messenger.at_priority(pacing.URGENT)
+        self._alert = Notifier(deps.people, self._alerts).tell
         self._repo = deps.repos.urgent
         self._relay = relay
         deps.timers.register("urgent", self._escalate)
@@ -258,7 +265,7 @@ class UrgentService(Feature):
         """One card of a round: a passing failure must not keep the others from theirs (the
         next round tries everyone again)."""
         try:
-            return await self._tell(user_id, render)
+            return await self._alert(user_id, render)
         except (TransientDeliveryError, DeliveryRefused):
             log.warning("urgent card not delivered now")
             return None
@@ -441,7 +448,7 @@ class UrgentService(Feature):
         """Best effort: a card its reader deleted, or a chat that blocked the bot, must not
         keep the other cards from changing."""
         try:
-            await self._messenger.edit(alert.user_id, alert.message_id, Outgoing(text))
+            await self._alerts.edit(alert.user_id, alert.message_id, Outgoing(text))
         except Exception:
             log.warning("an urgent card could not be edited", exc_info=True)
 
@@ -487,12 +494,10 @@ class UrgentService(Feature):
                 )
             try:
                 if part.kind == "text":
-                    await self._messenger.send(user_id, Outgoing(f"{header}\n{part.text or ''}"))
+                    await self._alerts.send(user_id, Outgoing(f"{header}\n{part.text or ''}"))
                 else:
                     caption = f"{header}\n{part.text}" if part.text else header
-                    await self._messenger.copy(
-                        part.chat_id, part.message_id, user_id, caption=caption
-                    )
+                    await self._alerts.copy(part.chat_id, part.message_id, user_id, caption=caption)
             except TransientDeliveryError:  # the message is booked: the taker gets it all
                 log.warning("an urgent copy could not be delivered now")
         line = _("Passed on to Da'asao. In danger now? Call {numbers}.").format(
