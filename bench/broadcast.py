@@ -51,6 +51,8 @@ from typing import IO, Any
 import aiohttp
 import httpx
 
+from bench import alarms
+from bench.alarms import Alarms
 from bench.common import vm_hwm_mb, write_json
 from bench.processes import ControlApi, ServerUrls
 from bench.relay import Bot, Conversation, Copy, Latency, deliver, exchange, latency_of, warm_up
@@ -79,6 +81,9 @@ RELAY_BATCH = 5  # rounds sent before their copies are looked for
 RELAY_SETTLE = 2.0
 GOAL_ALONE, GOAL_BESIDE = 0.97, 0.95  # of the configured rate
 GOAL_RELAY_ADDED_P99_MS = 1000.0
+GOAL_ALARM_ADDED_MS = 1000.0  # to the slowest alarm's cards
+ALARMED_BEFORE, ALARMED_DURING = 1101, 1201  # the first resident in danger of each phase
+ALARM_GAP = 3.0  # seconds between the alarms before the broadcast: no chat meets its limit
 
 
 # -- the processes ----------------------------------------------------------------------------
@@ -160,7 +165,7 @@ def _toml(value: str) -> str:
 
 
 def write_config(folder: Path, where: dict[str, str], database: Path, rate: float) -> Path:
-    """The bot's config: the local server, one area, staff admin, the broadcast rate."""
+    """The bot's config: the local server, two areas, staff admin, the broadcast rate."""
     lines = [
         "[telegram]",
         *(f"{key} = {_toml(where[key])}" for key in ("token", "base_url", "base_file_url")),
@@ -174,14 +179,23 @@ def write_config(folder: Path, where: dict[str, str], database: Path, rate: floa
         'id = "dongsheng"',
         'name = { zh_CN = "东升社区", en = "Dongsheng Community" }',
         'office_hours = { zh_CN = "周二 9:00–11:30", en = "Tue 9:00–11:30" }',
+        *alarms.area_config(),
     ]
     path = folder / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
-async def seed_database(database: Path, count: int) -> None:
-    """Subscribed residents, as if each had pressed /subscribe earlier."""
+def in_danger(count: int) -> tuple[list[int], list[int]]:
+    """The residents who raise an alarm before the broadcast, and during it."""
+    return list(range(ALARMED_BEFORE, ALARMED_BEFORE + count)), list(
+        range(ALARMED_DURING, ALARMED_DURING + count)
+    )
+
+
+async def seed_database(database: Path, count: int, alarm_count: int) -> None:
+    """Subscribed residents, as if each had pressed /subscribe earlier; beside them, the
+    conversations and the alarms' area (not subscribed)."""
     db = await Database.open(database)
     try:
         users, subs = UserRepository(db), SubscriptionRepository(db)
@@ -192,7 +206,9 @@ async def seed_database(database: Path, count: int) -> None:
                 for user_id in residents[start : start + SEED_CHUNK]:
                     await users.upsert_seen(user_id, "zh-hans", now)
                     await subs.save(Subscription(user_id, True, frozenset(), frozenset()), now)
-        await seed_conversations(db, RELAY_MEDIATOR_OF, now)  # not subscribed
+        await seed_conversations(db, RELAY_MEDIATOR_OF, now)
+        before, during = in_danger(alarm_count)
+        await alarms.seed_alarm_area(db, [*before, *during], now)
     finally:
         await db.close()
 
@@ -212,7 +228,7 @@ class Control:
             raise RuntimeError(f"{method} {path}: {answer.get('description')}")
         return answer["result"]
 
-    async def add_users(self, count: int) -> None:
+    async def add_users(self, count: int, alarm_count: int) -> None:
         residents = [
             {"id": u, "first_name": "居民", "language_code": "zh-hans", "started": True}
             for u in range(FIRST_RESIDENT, FIRST_RESIDENT + count)
@@ -220,7 +236,8 @@ class Control:
         talking = [(u, "居民") for u in RELAY_MEDIATOR_OF] + [
             (u, "大姐") for u in RELAY_MEDIATOR_OF.values()
         ]
-        people = [(STAFF, "Staff"), *talking]
+        before, during = in_danger(alarm_count)
+        people = [(STAFF, "Staff"), *talking, *alarms.people([*before, *during])]
         others = [
             {"id": u, "first_name": name, "language_code": "zh-hans", "started": True}
             for u, name in people
@@ -359,6 +376,12 @@ class Relayed:
     during: Latency
 
 
+@dataclass(frozen=True)
+class Alarmed:
+    without: Alarms  # before the broadcast
+    during: Alarms
+
+
 async def relay_rounds(talk: Bot, rate: float, rounds: int, tag: str) -> list[Copy]:
     """`rounds` rounds (a message each way in each conversation), `rate` a second in all on
     one schedule, whatever the copies' delays; every copy arrives."""
@@ -381,35 +404,47 @@ async def relay_until(talk: Bot, rate: float, done: asyncio.Event) -> list[Copy]
 
 async def broadcast_beside(
     control: Control, bot: subprocess.Popen[bytes], talk: Bot, args: argparse.Namespace
-) -> tuple[Delivery, Relayed]:
-    """The baseline rounds, then the broadcast with the conversation going on beside it."""
+) -> tuple[Delivery, Relayed, Alarmed | None]:
+    """The baselines (conversation rounds, alarms one by one), then the broadcast with the
+    conversations going on beside it and the alarms spread over its expected length."""
     await warm_up(talk, RELAY_WAIT)
     await asyncio.sleep(RELAY_SETTLE)
     without = await relay_rounds(talk, args.relay_rate, args.relay_baseline, "before")
+    before, during = in_danger(args.alarms)
+    gaps = [ALARM_GAP * k for k in range(len(before))]
+    alarms_before = await alarms.alarms_at(talk.api, before, gaps)
     await compose(control)
     done = asyncio.Event()
     beside = asyncio.create_task(relay_until(talk, args.relay_rate, done))
+    expected = args.subscribers / args.rate
+    spread = [expected * (k + 1) / (len(during) + 1) for k in range(len(during))]
+    alarming = asyncio.create_task(alarms.alarms_at(talk.api, during, spread))
     try:
         delivery = await broadcast(control, bot, args.timeout)
     finally:
         done.set()
-    return delivery, Relayed(latency_of(without), latency_of(await beside))
+    relayed = Relayed(latency_of(without), latency_of(await beside))
+    alarms_during = await alarming
+    if not alarms_during:
+        return delivery, relayed, None
+    alarmed = Alarmed(alarms.summary(alarms_before), alarms.summary(alarms_during))
+    return delivery, relayed, alarmed
 
 
 async def deliver_once(
     folder: Path, where: dict[str, str], args: argparse.Namespace
-) -> tuple[Delivery, Copies, Relayed | None]:
+) -> tuple[Delivery, Copies, Relayed | None, Alarmed | None]:
     """Seed both sides, start the bot, compose, confirm, wait for the report; what arrived."""
     async with (
         httpx.AsyncClient(base_url=where["control_url"], timeout=60) as http,
         aiohttp.ClientSession() as session,
     ):
         control = Control(http)
-        await control.add_users(args.subscribers)
+        await control.add_users(args.subscribers, args.alarms)
         database = folder / "bench.sqlite3"
-        await seed_database(database, args.subscribers)
+        await seed_database(database, args.subscribers, args.alarms)
         config = write_config(folder, where, database, args.rate)
-        relayed = None
+        relayed = alarmed = None
         with bot_process(folder, config) as bot:
             await wait_started(control, bot, folder)
             if args.relay_rate > 0:
@@ -425,23 +460,27 @@ async def deliver_once(
                     ControlApi(session, urls),
                     [Conversation(r, m) for r, m in RELAY_MEDIATOR_OF.items()],
                 )
-                delivery, relayed = await broadcast_beside(control, bot, talk, args)
+                delivery, relayed, alarmed = await broadcast_beside(control, bot, talk, args)
             else:
                 await compose(control)
                 delivery = await broadcast(control, bot, args.timeout)
-        return delivery, await copies(control, args.subscribers), relayed
+        return delivery, await copies(control, args.subscribers), relayed, alarmed
 
 
 async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="daasao-bench-") as name:
         folder = Path(name)
         async with telegram_server(folder, args) as where:
-            delivery, arrived, relayed = await deliver_once(folder, where, args)
-    return figures(args, delivery, arrived, relayed)
+            delivery, arrived, relayed, alarmed = await deliver_once(folder, where, args)
+    return figures(args, delivery, arrived, relayed, alarmed)
 
 
 def figures(
-    args: argparse.Namespace, delivery: Delivery, arrived: Copies, relayed: Relayed | None
+    args: argparse.Namespace,
+    delivery: Delivery,
+    arrived: Copies,
+    relayed: Relayed | None,
+    alarmed: Alarmed | None,
 ) -> dict[str, Any]:
     times = arrived.times
     window = times[-1] - times[0] if len(times) > 1 else 0.0
@@ -464,6 +503,15 @@ def figures(
         "bot_peak_rss_mb": round(delivery.peak_rss_mb, 1),
         "rate_goal": GOAL_ALONE if relayed is None else GOAL_BESIDE,
         "relay": None if relayed is None else _relay_figures(args.relay_rate, relayed),
+        "alarms": None if alarmed is None else _alarm_figures(alarmed),
+    }
+
+
+def _alarm_figures(alarmed: Alarmed) -> dict[str, Any]:
+    return {
+        "without": dataclasses.asdict(alarmed.without),
+        "during": dataclasses.asdict(alarmed.during),
+        "cards_added_ms": round(alarmed.during.cards_max_ms - alarmed.without.cards_max_ms, 1),
     }
 
 
@@ -495,8 +543,28 @@ def report(result: dict[str, Any]) -> str:
             f"  misses            {result['misses']}",
             f"  bot peak RSS      {result['bot_peak_rss_mb']:.1f} MB (VmHWM)",
             *_relay_lines(result["relay"]),
+            *_alarm_lines(result["alarms"]),
         ]
     )
+
+
+def _alarm_lines(found: dict[str, Any] | None) -> list[str]:
+    if found is None:
+        return []
+    without, during, added = found["without"], found["during"], found["cards_added_ms"]
+    verdict = "met" if added <= GOAL_ALARM_ADDED_MS else "MISSED"
+    mediators = len(alarms.ALARM_MEDIATORS)
+    return [
+        f"  someone in danger, {during['count']} alarms during it: the numbers p50 "
+        f"{during['numbers_p50_ms']:.0f} ms, max {during['numbers_max_ms']:.0f} ms; "
+        f"cards to her area's {mediators} mediators p50 {during['cards_p50_ms']:.0f} ms, "
+        f"max {during['cards_max_ms']:.0f} ms after the press",
+        f"    {without['count']} before it: the numbers p50 {without['numbers_p50_ms']:.0f} ms, "
+        f"max {without['numbers_max_ms']:.0f} ms; cards p50 {without['cards_p50_ms']:.0f} ms, "
+        f"max {without['cards_max_ms']:.0f} ms",
+        f"  alarm cards added {added:+.0f} ms at most (goal <= {GOAL_ALARM_ADDED_MS:.0f} ms: "
+        f"{verdict})",
+    ]
 
 
 def _relay_lines(relay: dict[str, Any] | None) -> list[str]:
@@ -528,6 +596,12 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="messages a second of the conversations beside it, in all (0: none)",
+    )
+    parser.add_argument(
+        "--alarms",
+        type=int,
+        default=3,
+        help="residents in danger during the broadcast, and as many before it (0: none)",
     )
     parser.add_argument(
         "--relay-baseline",

@@ -153,6 +153,11 @@ class ControlApi:
         sent = await self._call("POST", f"users/{user_id}/send", body)
         return int(sent["message_id"])
 
+    async def press(self, user_id: int, message_id: int, callback_data: str) -> None:
+        """The user presses an inline button of the bot's message `message_id`."""
+        body = {"message_id": message_id, "callback_data": callback_data}
+        await self._call("POST", f"users/{user_id}/press", body)
+
     async def messages_to(self, chat_id: int, after: int = 0) -> list[dict[str, Any]]:
         """What the bot sent to a chat from index `after` on (BotMessage.to_json)."""
         found: list[dict[str, Any]] = await self._call(

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -243,19 +244,18 @@ class UrgentService(Feature):
         now = self._clock.now()
         takers, staff = await self._recipients(case, loud=round_ > 0)
         parts = await self._cases.messages(case.id)
+        # All at once: the last of six cards does not wait for five round trips before it.
+        sent = await asyncio.gather(
+            *(self._try(m.user_id, lambda: self._card(case, round_, now, parts)) for m in takers),
+            *(self._try(user_id, lambda: self._staff_card(case, now)) for user_id in staff),
+        )
+        recipients = [(m.user_id, True) for m in takers] + [(user_id, False) for user_id in staff]
         reached = 0
-        for member in takers:
-            sent = await self._try(member.user_id, lambda: self._card(case, round_, now, parts))
-            if sent is not None:
-                reached += 1
+        for (user_id, can_take), message_id in zip(recipients, sent, strict=True):
+            if message_id is not None:
+                reached += can_take
                 await self._repo.add_alert(
-                    Alert(case.id, member.user_id, sent, round_, can_take=True, sent_at=now)
-                )
-        for user_id in staff:
-            sent = await self._try(user_id, lambda: self._staff_card(case, now))
-            if sent is not None:
-                await self._repo.add_alert(
-                    Alert(case.id, user_id, sent, round_, can_take=False, sent_at=now)
+                    Alert(case.id, user_id, message_id, round_, can_take=can_take, sent_at=now)
                 )
         await self._cases.add_event(case.id, "urgent_alerted", now, round=round_, count=reached)
         log.warning("urgent case alerted", extra={"case": case.number, "round": round_})

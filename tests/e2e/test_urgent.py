@@ -870,6 +870,16 @@ def _chat(bot: BotUnderTest, person: Person, title: str) -> list[str]:
     return lines
 
 
+async def _round_recorded(bot: BotUnderTest, number: str, round_: int) -> None:
+    """Until the case's timeline holds that round of alerts (its cards are all out)."""
+    for _ in range(100):
+        events = await bot.timeline(number)
+        if any(e.kind == "urgent_alerted" and e.detail["round"] == round_ for e in events):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"round {round_} of {number} not recorded")
+
+
 async def test_play_through_a_resident_in_danger_at_23_00_with_nobody_on_duty(
     bot: BotUnderTest, team: dict[str, Person], staff: Person
 ) -> None:
@@ -884,6 +894,7 @@ async def test_play_through_a_resident_in_danger_at_23_00_with_nobody_on_duty(
     await resident.expect("已转给大阿嫂")
     bot.clock.advance(timedelta(minutes=10))  # 23:10: nobody has taken it
     await staff.expect("🔴🔴🔴 紧急案件")
+    await _round_recorded(bot, FIRST, 1)  # its cards go out side by side, staff's among them
     bot.clock.advance(timedelta(minutes=2))
     await wang.press(TAKE)
     await wang.expect_button(CARD_LABELS[0])
