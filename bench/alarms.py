@@ -116,15 +116,15 @@ async def alarm(api: ControlApi, resident: int) -> Alarm:
 async def alarms_at(
     api: ControlApi, residents: Sequence[int], offsets: Sequence[float]
 ) -> list[Alarm]:
-    """One alarm per resident, each `offsets[k]` seconds after the call (in parallel if
-    one takes longer than the gap: a person in danger does not wait for another)."""
+    """One alarm per resident, each `offsets[k]` seconds after the call, or after the one
+    before it if that took longer: the cards are told apart by when they came, so one
+    alarm's cards must be in before the next alarm begins."""
     started = time.monotonic()
-
-    async def at(resident: int, offset: float) -> Alarm:
+    found = []
+    for resident, offset in zip(residents, offsets, strict=True):
         await asyncio.sleep(max(0.0, started + offset - time.monotonic()))
-        return await alarm(api, resident)
-
-    return list(await asyncio.gather(*(at(r, o) for r, o in zip(residents, offsets, strict=True))))
+        found.append(await alarm(api, resident))
+    return found
 
 
 def _content(message: dict[str, Any]) -> str:

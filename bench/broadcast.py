@@ -9,7 +9,8 @@ Three processes, as in production:
 * the bot (``python -m bot run``) on a database seeded with N subscribed residents;
 * this driver, which plays the staff member through the HTTP control API (/announce, the
   text, everyone, now, no RSVP, confirm) and then watches; and, beside the broadcast, two
-  residents and their mediators in accepted cases, who keep writing to each other.
+  residents and their mediators in accepted cases, who keep writing to each other, and
+  residents in danger who raise the alarm (bench/alarms.py).
 
 Figures: the achieved rate (first to last copy, on the server's clock) against the
 configured one (goal >= 97%), the total time from the confirm press to the delivery report
@@ -22,8 +23,11 @@ second in all (the turns alternate, so neither chat meets its own limit of one a
 a person answers in seconds, not in a second), while the broadcast runs, against
 `--relay-baseline` rounds sent before it (the baseline, same process):
 p99 latency added (goal <= 1 s), while the broadcast keeps >= 95% of its configured rate
-(the conversation's copies take their slots from the same budget). With `--relay-rate 0`
-the broadcast runs alone, and its goal is >= 97%.
+(the conversations' copies take their slots from the same budget). Urgent alerts go first
+of all: `--alarms` residents raise one each, spread over the broadcast's expected length,
+against as many one by one before it; the slowest alarm's cards may come at most 1 s later
+than before. With `--relay-rate 0` the broadcast runs alone (no conversations, no alarms),
+and its goal is >= 97%.
 
     python -m bench.broadcast --subscribers 10000 --rate 29
 """
@@ -175,6 +179,8 @@ def write_config(folder: Path, where: dict[str, str], database: Path, rate: floa
         f"admins = [{STAFF}]",
         "[announcements]",
         f"rate_per_second = {rate}",
+        "[urgent]",
+        "take_within_minutes = 120  # no louder round to everyone while it runs",
         "[[areas]]",
         'id = "dongsheng"',
         'name = { zh_CN = "东升社区", en = "Dongsheng Community" }',
@@ -191,6 +197,13 @@ def in_danger(count: int) -> tuple[list[int], list[int]]:
     return list(range(ALARMED_BEFORE, ALARMED_BEFORE + count)), list(
         range(ALARMED_DURING, ALARMED_DURING + count)
     )
+
+
+def beside_chats(alarm_count: int) -> list[int]:
+    """The chats of the conversations and the alarms: none of them a subscriber's."""
+    before, during = in_danger(alarm_count)
+    talking = [*RELAY_MEDIATOR_OF, *RELAY_MEDIATOR_OF.values()]
+    return [*talking, *before, *during, *alarms.ALARM_MEDIATORS]
 
 
 async def seed_database(database: Path, count: int, alarm_count: int) -> None:
@@ -250,6 +263,9 @@ class Control:
 
     async def calls(self, method: str) -> int:
         return int((await self.call("GET", "/calls")).get(method, 0))
+
+    async def refusals_in(self, chats: Sequence[int]) -> int:
+        return sum([await self.refusals(chat) for chat in chats])
 
     async def refusals(self, chat_id: int | None = None) -> int:
         """429 answers so far (to calls for one chat)."""
@@ -321,26 +337,33 @@ async def wait_started(control: Control, process: subprocess.Popen[bytes], folde
 class Delivery:
     pressed_at: float  # monotonic, this machine's (the server's clock is the same one)
     report_at: float
-    refused: int  # 429 answers to sends for residents during the delivery
+    refused: int  # 429 answers to sends for subscribers during the delivery
     to_staff: int  # and to staff (the composer's answers: the 1/s per chat limit)
+    beside: int  # and in the conversations' and alarms' chats (each chat's own limit)
     sends: int  # sendMessage calls during the delivery
     peak_rss_mb: float
 
 
-async def broadcast(control: Control, bot: subprocess.Popen[bytes], timeout: float) -> Delivery:
+async def broadcast(
+    control: Control, bot: subprocess.Popen[bytes], timeout: float, alarm_count: int
+) -> Delivery:
     """Confirm, wait for the delivery report, and count what happened in between."""
+    others = beside_chats(alarm_count)
     refused, to_staff = await control.refusals(), await control.refusals(STAFF)
+    beside = await control.refusals_in(others)
     sends = await control.calls("sendmessage")
     seen = len(await control.staff_messages())
     pressed_at = time.monotonic()
     await press(control, "✓ 确认发送")
     report = await wait_for_staff(control, "已送达", seen, timeout)
     to_staff = await control.refusals(STAFF) - to_staff
+    beside = await control.refusals_in(others) - beside
     return Delivery(
         pressed_at=pressed_at,
         report_at=float(report["recorded_at"]),
-        refused=await control.refusals() - refused - to_staff,
+        refused=await control.refusals() - refused - to_staff - beside,
         to_staff=to_staff,
+        beside=beside,
         sends=await control.calls("sendmessage") - sends,
         peak_rss_mb=vm_hwm_mb(bot.pid),
     )
@@ -420,10 +443,12 @@ async def broadcast_beside(
     spread = [expected * (k + 1) / (len(during) + 1) for k in range(len(during))]
     alarming = asyncio.create_task(alarms.alarms_at(talk.api, during, spread))
     try:
-        delivery = await broadcast(control, bot, args.timeout)
+        delivery = await broadcast(control, bot, args.timeout, args.alarms)
     finally:
         done.set()
-    relayed = Relayed(latency_of(without), latency_of(await beside))
+    # Not the tail of the last batch, sent after the report.
+    during_it = [c for c in await beside if c.sent_at <= delivery.report_at]
+    relayed = Relayed(latency_of(without), latency_of(during_it))
     alarms_during = await alarming
     if not alarms_during:
         return delivery, relayed, None
@@ -463,7 +488,7 @@ async def deliver_once(
                 delivery, relayed, alarmed = await broadcast_beside(control, bot, talk, args)
             else:
                 await compose(control)
-                delivery = await broadcast(control, bot, args.timeout)
+                delivery = await broadcast(control, bot, args.timeout, args.alarms)
         return delivery, await copies(control, args.subscribers), relayed, alarmed
 
 
@@ -496,6 +521,7 @@ def figures(
         "first_copy_seconds": round(times[0] - delivery.pressed_at, 2) if times else None,
         "server_429s": delivery.refused,
         "staff_429s": delivery.to_staff,
+        "beside_429s": delivery.beside,
         "share_429": round(delivery.refused / delivery.sends, 4) if delivery.sends else 0.0,
         "sends": delivery.sends,
         "duplicates": arrived.duplicates,
@@ -525,7 +551,9 @@ def _relay_figures(rate: float, relayed: Relayed) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> str:
-    beside = "beside the conversation" if result["relay"] else "alone"
+    beside = "alone"
+    if result["relay"]:
+        beside = "beside conversations" + (" and alarms" if result["alarms"] else "")
     return "\n".join(
         [
             f"broadcast to {result['subscribers']} subscribers (local Bot API in its own "
@@ -538,7 +566,8 @@ def report(result: dict[str, Any]) -> str:
             f"  total time        {result['total_seconds']:.1f} s (confirm -> report; "
             f"first copy after {result['first_copy_seconds']} s)",
             f"  429s from server  {result['server_429s']} of {result['sends']} sends "
-            f"({result['share_429']:.2%}; goal <= 1%); {result['staff_429s']} to staff",
+            f"({result['share_429']:.2%}; goal <= 1%); {result['staff_429s']} to staff, "
+            f"{result['beside_429s']} in the chats beside it",
             f"  duplicates        {result['duplicates']}",
             f"  misses            {result['misses']}",
             f"  bot peak RSS      {result['bot_peak_rss_mb']:.1f} MB (VmHWM)",
@@ -601,7 +630,8 @@ def _parser() -> argparse.ArgumentParser:
         "--alarms",
         type=int,
         default=3,
-        help="residents in danger during the broadcast, and as many before it (0: none)",
+        help="residents in danger during the broadcast, and as many before it (0: none; "
+        "only beside conversations)",
     )
     parser.add_argument(
         "--relay-baseline",

@@ -144,6 +144,7 @@ class Copy:
     message_id: int
     latency: float
     direction: str
+    sent_at: float  # when the driver sent the original (monotonic)
 
 
 @dataclasses.dataclass
@@ -218,7 +219,8 @@ async def _copies(
                 if source is not None and source in sent:
                     before, send = sent[source]
                     latency = message["recorded_at"] - before
-                    found[source] = Copy(chat, message["message_id"], latency, send.direction)
+                    copy = Copy(chat, message["message_id"], latency, send.direction, before)
+                    found[source] = copy
     return found
 
 

@@ -10,6 +10,7 @@ the timers (`features.advance` moves the clock and runs what fell due).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -43,7 +44,12 @@ class RecordingMessenger:
 
     sent: list[Sent] = field(default_factory=list)
     blocked: set[int] = field(default_factory=set)  # chats that blocked the bot
+    held: dict[int, asyncio.Event] = field(default_factory=dict)  # sends wait until set
     _next_id: int = 1000
+
+    def hold(self, chat_id: int) -> asyncio.Event:
+        """Sends to `chat_id` wait (a slow or stuck chat) until the event returned is set."""
+        return self.held.setdefault(chat_id, asyncio.Event())
 
     def _record(self, item: Sent) -> int | None:
         if item.chat_id in self.blocked:
@@ -55,6 +61,8 @@ class RecordingMessenger:
     async def send(
         self, chat_id: int, message: Outgoing, *, reply_to: int | None = None
     ) -> int | None:
+        if chat_id in self.held:
+            await self.held[chat_id].wait()
         return self._record(Sent("send", chat_id, message.text, message, reply_to))
 
     async def send_document(
@@ -168,6 +176,18 @@ class Features:
         """Move the clock; run the timers that fell due. How many ran."""
         self.clock.advance(delta)
         return await self.services.timers.run_due()
+
+    async def cards_to(self, chat_id: int, contains: str, count: int = 1) -> list[Sent]:
+        """Until `count` messages containing `contains` have gone to `chat_id` (5 s at most)."""
+
+        def found() -> list[Sent]:
+            sent = self.channel.sent
+            return [s for s in sent if s.chat_id == chat_id and contains in (s.text or "")]
+
+        async with asyncio.timeout(5.0):
+            while len(found()) < count:
+                await asyncio.sleep(0.01)
+        return found()
 
     def said_to(self, chat_id: int) -> list[str]:
         """The texts the bot sent (or edited) in `chat_id`, oldest first."""

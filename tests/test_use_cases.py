@@ -3,7 +3,11 @@ temporary database (tests/features.py). The end-to-end tests keep the flows."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,3 +149,47 @@ async def test_an_alarm_goes_out_ahead_of_the_conversations_and_a_broadcast(
     # What had its slot already when the alarm was raised, at most: the pacer's catch-up.
     assert len([c for c in before if c in conversation]) < len(conversation) // 2
     assert len([c for c in before if c in broadcast]) < len(broadcast) // 2
+
+
+async def _alarm_with_a_card_held(features: Features) -> tuple[asyncio.Task[Any], int]:
+    """🆘 with two mediators to alert: MEDIATOR's card is out, OTHER's chat is stuck."""
+    await features.mediator(MEDIATOR)
+    await features.mediator(OTHER)
+    features.channel.hold(OTHER)
+    resident = await features.resident(RESIDENT)
+    alarm = asyncio.create_task(features.services.intake.sos(resident, numbers_shown=True))
+    await features.cards_to(MEDIATOR, "URGENT")
+    [case] = await features.services.deps.repos.cases.open_of_resident(RESIDENT)
+    return alarm, case.id
+
+
+async def test_the_first_card_out_may_take_the_case_while_another_is_stuck(
+    features: Features,
+) -> None:
+    alarm, case_id = await _alarm_with_a_card_held(features)
+    taken = await features.services.urgent.take(await features.person(MEDIATOR), case_id)
+    assert taken.mediator_id == MEDIATOR
+    features.channel.held[OTHER].set()
+    await alarm
+    assert len(await features.cards_to(OTHER, "URGENT")) == 1
+
+
+async def test_a_round_a_crash_cut_short_is_finished_at_start(
+    features: Features, tmp_path: Path
+) -> None:
+    """The cards not yet out are dropped with the crash and sent at the next start, once;
+    who had hers already gets no second one."""
+    alarm, case_id = await _alarm_with_a_card_held(features)
+    alarm.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await alarm
+    await features.close()  # OTHER's card never left
+    again = await Features.open(tmp_path)
+    try:
+        assert len(await again.cards_to(OTHER, "URGENT")) == 1
+        taken = await again.services.urgent.take(await again.person(OTHER), case_id)
+        assert taken.mediator_id == OTHER
+        cards = [s for s in again.channel.sent if "URGENT" in (s.text or "")]
+        assert [s.chat_id for s in cards] == [OTHER]  # none again for MEDIATOR
+    finally:
+        await again.close()

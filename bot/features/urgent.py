@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core import pacing
@@ -51,6 +52,7 @@ from bot.domain.terms import (
 )
 from bot.features.deps import Deps, Feature
 from bot.features.notify import Notifier
+from bot.features.outbox import redone_after_a_crash
 from bot.features.relay import Envelope, RelayService
 from storage.reminders import Reminder
 from storage.urgent import Alert
@@ -117,6 +119,15 @@ def minutes_text(span: timedelta) -> str:
 def waiting_mark(case: CaseRecord, now: datetime) -> str:
     """What stands out in lists until an urgent case is taken: 🔴 and the minutes waiting."""
     return _("🔴 waiting {time}").format(time=minutes_text(waited(case, now)))
+
+
+@dataclass(frozen=True)
+class _Card:
+    """Who gets a card of a round, whether she may take the case, and its text."""
+
+    user_id: int
+    can_take: bool
+    render: Callable[[], str | Outgoing]
 
 
 class UrgentService(Feature):
@@ -231,35 +242,62 @@ class UrgentService(Feature):
         return await self.raise_alarm(await self._fresh(case.id))
 
     async def resume(self) -> int:
-        """At start: alarm the urgent cases a crash left registered but never alerted."""
-        silent = [c for c in await self._repo.waiting() if await self._repo.last_round(c.id) < 0]
-        for case in silent:
-            await self.raise_alarm(case)
-        return len(silent)
+        """At start: alarm the urgent cases a crash left registered but never alerted, and
+        send the rest of a round a crash cut short (its unsent cards were dropped: they are
+        sent here, and recorded). How many cases needed it."""
+        resumed = 0
+        for case in await self._repo.waiting():
+            round_ = await self._repo.last_round(case.id)
+            if round_ < 0:
+                await self.raise_alarm(case)
+                resumed += 1
+                continue
+            alerted = {a.user_id for a in await self._repo.alerts(case.id) if a.round == round_}
+            takers, staff = await self._recipients(case, loud=round_ > 0)
+            if {m.user_id for m in takers} | set(staff) <= alerted:
+                continue
+            await self._send_round(case, round_, skip=alerted)
+            resumed += 1
+        return resumed
 
     # ------------------------------------------------------------------ the rounds
 
-    async def _send_round(self, case: CaseRecord, round_: int) -> int:
-        """Send the cards of one round; how many of them can take the case."""
+    async def _send_round(
+        self, case: CaseRecord, round_: int, *, skip: Collection[int] = ()
+    ) -> int:
+        """Send the cards of one round (not to those in `skip`); how many of them can take
+        the case."""
         now = self._clock.now()
         takers, staff = await self._recipients(case, loud=round_ > 0)
         parts = await self._cases.messages(case.id)
-        # All at once: the last of six cards does not wait for five round trips before it.
-        sent = await asyncio.gather(
-            *(self._try(m.user_id, lambda: self._card(case, round_, now, parts)) for m in takers),
-            *(self._try(user_id, lambda: self._staff_card(case, now)) for user_id in staff),
-        )
-        recipients = [(m.user_id, True) for m in takers] + [(user_id, False) for user_id in staff]
-        reached = 0
-        for (user_id, can_take), message_id in zip(recipients, sent, strict=True):
-            if message_id is not None:
-                reached += can_take
-                await self._repo.add_alert(
-                    Alert(case.id, user_id, message_id, round_, can_take=can_take, sent_at=now)
-                )
+        cards = [
+            *(_Card(m.user_id, True, lambda: self._card(case, round_, now, parts)) for m in takers),
+            *(_Card(user_id, False, lambda: self._staff_card(case, now)) for user_id in staff),
+        ]
+        # All at once: the last of six cards does not wait for five round trips. A crash
+        # leaves its unsent cards to resume(), which knows who has one.
+        with redone_after_a_crash():
+            results = await asyncio.gather(
+                *(self._alert_one(case, round_, now, c) for c in cards if c.user_id not in skip),
+                return_exceptions=True,
+            )
+        reached = results.count(True)
         await self._cases.add_event(case.id, "urgent_alerted", now, round=round_, count=reached)
         log.warning("urgent case alerted", extra={"case": case.number, "round": round_})
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:  # the others went out all the same
+            raise failure
         return reached
+
+    async def _alert_one(self, case: CaseRecord, round_: int, now: datetime, card: _Card) -> bool:
+        """One card of a round, recorded as soon as it is out: she may take the case at once,
+        whatever the other cards are doing. Whether it reached someone who can take it."""
+        message_id = await self._try(card.user_id, card.render)
+        if message_id is None:
+            return False
+        alert = Alert(case.id, card.user_id, message_id, round_, card.can_take, sent_at=now)
+        await self._repo.add_alert(alert)
+        return card.can_take
 
     async def _try(self, user_id: int, render: Callable[[], str | Outgoing]) -> int | None:
         """One card of a round: a passing failure must not keep the others from theirs (the
@@ -488,6 +526,9 @@ class UrgentService(Feature):
         alerted = [a.user_id for a in await self._repo.alerts(case.id) if a.can_take]
         heads = [m.user_id for m in await self._members.active("head")]
         for user_id in dict.fromkeys([*alerted, *heads]):
+            current = await self._cases.get(case.id)
+            if current is None or not is_waiting_urgent(current):
+                break  # taken meanwhile: the taker gets it with the rest, in order
             async with self._people.speaking_to(user_id):
                 header = _("🔴 {number} · {who} (not taken yet):").format(
                     number=case.number, who=pseudonym_label(case.pseudonym)
