@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bench.common import percentile
+from bench.common import button_data, message_text, percentile
 from bench.processes import ControlApi
 from storage.db import Database
 from storage.members import MemberRepository
@@ -103,7 +103,7 @@ async def alarm(api: ControlApi, resident: int) -> Alarm:
     pressed = time.monotonic()
     await api.press(resident, int(screen["message_id"]), data)
     cards = [
-        await _first(api, m, seen[m], lambda message: CARD_LINE in _content(message))
+        await _first(api, m, seen[m], lambda message: CARD_LINE in message_text(message))
         for m in ALARM_MEDIATORS
     ]
     last_card = max(float(card["recorded_at"]) for card in cards)
@@ -127,21 +127,9 @@ async def alarms_at(
     return found
 
 
-def _content(message: dict[str, Any]) -> str:
-    return str(message.get("text") or message.get("caption") or "")
-
-
-def _button_data(message: dict[str, Any], label: str) -> str | None:
-    for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
-        for button in row:
-            if button.get("text") == label:
-                return str(button["callback_data"])
-    return None
-
-
 async def _first_button(api: ControlApi, chat: int, label: str) -> tuple[dict[str, Any], str]:
-    message = await _first(api, chat, 0, lambda m: _button_data(m, label) is not None)
-    data = _button_data(message, label)
+    message = await _first(api, chat, 0, lambda m: button_data(m, label) is not None)
+    data = button_data(message, label)
     assert data is not None
     return message, data
 

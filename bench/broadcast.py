@@ -57,7 +57,7 @@ import httpx
 
 from bench import alarms
 from bench.alarms import Alarms
-from bench.common import vm_hwm_mb, write_json
+from bench.common import button_data, message_text, vm_hwm_mb, write_json
 from bench.processes import ControlApi, ServerUrls
 from bench.relay import Bot, Conversation, Copy, Latency, deliver, exchange, latency_of, warm_up
 from bench.seeding import seed_conversations
@@ -273,10 +273,6 @@ class Control:
         return int((await self.call("GET", "/errors", params=params))["counts"].get("429", 0))
 
 
-def _content(message: dict[str, Any]) -> str:
-    return str(message.get("text") or message.get("caption") or "")
-
-
 async def wait_for_staff(
     control: Control, expect: str, after: int, timeout: float
 ) -> dict[str, Any]:
@@ -284,7 +280,7 @@ async def wait_for_staff(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for message in (await control.staff_messages())[after:]:
-            if expect in _content(message):
+            if expect in message_text(message):
                 return message
         await asyncio.sleep(POLL)
     raise TimeoutError(f"no {expect!r} for staff within {timeout}s")
@@ -293,13 +289,10 @@ async def wait_for_staff(
 async def press(control: Control, label: str) -> None:
     """Staff presses the latest inline button with this label."""
     for message in reversed(await control.staff_messages()):
-        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
-            for button in row:
-                if button.get("text") == label:
-                    data = button["callback_data"]
-                    body = {"message_id": message["message_id"], "callback_data": data}
-                    await control.call("POST", f"/users/{STAFF}/press", json=body)
-                    return
+        if (data := button_data(message, label)) is not None:
+            body = {"message_id": message["message_id"], "callback_data": data}
+            await control.call("POST", f"/users/{STAFF}/press", json=body)
+            return
     raise RuntimeError(f"no button {label!r}")
 
 

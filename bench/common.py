@@ -128,6 +128,20 @@ async def daasao_app(
 # -- measuring --------------------------------------------------------------------------------
 
 
+def message_text(message: Mapping[str, Any]) -> str:
+    """A message the local Bot API recorded (BotMessage.to_json): its text or caption."""
+    return str(message.get("text") or message.get("caption") or "")
+
+
+def button_data(message: Mapping[str, Any], label: str) -> str | None:
+    """The callback data of the message's inline button with this label, if it has one."""
+    for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+        for button in row:
+            if button.get("text") == label:
+                return str(button["callback_data"])
+    return None
+
+
 def percentile(values: Sequence[float], percent: float) -> float:
     """Nearest-rank percentile of a non-empty sample."""
     ordered = sorted(values)
