@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -253,32 +253,39 @@ class UrgentService(Feature):
                 resumed += 1
                 continue
             alerted = {a.user_id for a in await self._repo.alerts(case.id) if a.round == round_}
-            takers, staff = await self._recipients(case, loud=round_ > 0)
-            if {m.user_id for m in takers} | set(staff) <= alerted:
-                continue
-            await self._send_round(case, round_, skip=alerted)
-            resumed += 1
+            now = self._clock.now()
+            cards = await self._round_cards(case, round_, now)
+            missing = [card for card in cards if card.user_id not in alerted]
+            if missing:
+                await self._send_cards(case, round_, now, missing)
+                resumed += 1
         return resumed
 
     # ------------------------------------------------------------------ the rounds
 
-    async def _send_round(
-        self, case: CaseRecord, round_: int, *, skip: Collection[int] = ()
-    ) -> int:
-        """Send the cards of one round (not to those in `skip`); how many of them can take
-        the case."""
+    async def _send_round(self, case: CaseRecord, round_: int) -> int:
+        """Send the cards of one round; how many of them can take the case."""
         now = self._clock.now()
+        return await self._send_cards(case, round_, now, await self._round_cards(case, round_, now))
+
+    async def _round_cards(self, case: CaseRecord, round_: int, now: datetime) -> list[_Card]:
+        """Who gets a card in this round, and its text."""
         takers, staff = await self._recipients(case, loud=round_ > 0)
         parts = await self._cases.messages(case.id)
-        cards = [
+        return [
             *(_Card(m.user_id, True, lambda: self._card(case, round_, now, parts)) for m in takers),
             *(_Card(user_id, False, lambda: self._staff_card(case, now)) for user_id in staff),
         ]
+
+    async def _send_cards(
+        self, case: CaseRecord, round_: int, now: datetime, cards: Sequence[_Card]
+    ) -> int:
+        """Send these cards of a round and write the round down; how many can take the case."""
         # All at once: the last of six cards does not wait for five round trips. A crash
         # leaves its unsent cards to resume(), which knows who has one.
         with redone_after_a_crash():
             results = await asyncio.gather(
-                *(self._alert_one(case, round_, now, c) for c in cards if c.user_id not in skip),
+                *(self._alert_one(case, round_, now, card) for card in cards),
                 return_exceptions=True,
             )
         reached = results.count(True)
